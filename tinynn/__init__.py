@@ -1,2 +1,50 @@
-"""tinynn: a small Keras-like neural-network library with a C core."""
+"""tinynn: a small Keras-like neural-network library with a C core.
+
+``import tinynn as tf`` runs classic ``tf.keras`` beginner code: the
+``tinynn.keras`` namespace mirrors ``tf.keras`` (models, layers, optimizers,
+losses, callbacks, datasets, utils, backend).
+"""
+
+from __future__ import annotations
+
 __version__ = "0.1.0"
+
+from . import _backend
+from . import activations, backend, callbacks, initializers, layers, losses, metrics
+from . import nn, optimizers, random, utils
+from . import datasets
+from .backend import clear_session, floatx, set_floatx
+from ._random import set_seed
+from .models import Model, Sequential
+from .saving import load_model
+from . import keras  # noqa: E402  (needs everything above)
+
+
+def set_num_threads(n: int) -> None:
+    """Number of threads every kernel uses (default: all cores).
+
+    Results are bit-for-bit reproducible for a fixed thread count.
+    """
+    from ._checks import positive_int
+    _backend.set_num_threads(positive_int(n, "set_num_threads", "n"))
+
+
+def get_num_threads() -> int:
+    """Number of threads the kernels use."""
+    return _backend.get_num_threads()
+
+
+def __getattr__(name: str):
+    # matplotlib-backed plotting loads only when first used.
+    if name == "plot":
+        import importlib
+        return importlib.import_module(".plot", __name__)
+    raise AttributeError(f"module 'tinynn' has no attribute {name!r}")
+
+
+__all__ = [
+    "Model", "Sequential", "activations", "backend", "callbacks", "clear_session",
+    "datasets", "floatx", "get_num_threads", "initializers", "keras", "layers",
+    "load_model", "losses", "metrics", "nn", "optimizers", "plot", "random",
+    "set_floatx", "set_num_threads", "set_seed", "utils", "__version__",
+]

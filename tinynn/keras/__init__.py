@@ -1,1 +1,15 @@
-"""tf.keras-compatible namespace."""
+"""``tf.keras``-compatible namespace: ``import tinynn as tf; tf.keras.layers.Dense``.
+
+Only re-exports live here; the logic is in the tinynn modules.
+"""
+
+from __future__ import annotations
+
+from . import (activations, backend, callbacks, datasets, initializers, layers, losses,
+               metrics, models, optimizers, utils)
+from .layers import Input
+from .models import Model, Sequential
+
+__all__ = ["activations", "backend", "callbacks", "datasets", "initializers", "layers",
+           "losses", "metrics", "models", "optimizers", "utils", "Input", "Model",
+           "Sequential"]

@@ -1,0 +1,106 @@
+"""The only importer of the C extension: maps Python-level calls onto kernels.
+
+Every other module goes through the functions here, so the kernel names and
+argument orders of `tinynn._core` appear in exactly one place. Callers pass
+C-contiguous arrays of one float dtype; the kernels check again and reject
+(never copy) anything else.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _core
+
+#: Activations that have C forward/backward kernels (and can be fused into Dense).
+KERNEL_ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "softmax")
+
+_FORWARD = {name: getattr(_core, f"{name}_forward") for name in KERNEL_ACTIVATIONS}
+_BACKWARD = {name: getattr(_core, f"{name}_backward") for name in KERNEL_ACTIVATIONS}
+
+
+def dense_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, y: np.ndarray,
+                  activation: str = "linear") -> np.ndarray:
+    """y = activation(x @ w + b), written into y."""
+    _core.dense_forward(x, w, b, y, activation=activation)
+    return y
+
+
+def dense_backward(x: np.ndarray, w: np.ndarray, dy: np.ndarray, dx: np.ndarray | None,
+                   dw: np.ndarray, db: np.ndarray | None) -> None:
+    """dx = dy @ w.T, dw = x.T @ dy, db = column sums of dy (overwriting)."""
+    _core.dense_backward(x, w, dy, dx, dw, db, accumulate=False)
+
+
+def activation_forward(name: str, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """y = activation(x); y may be x itself."""
+    _FORWARD[name](x, y)
+    return y
+
+
+def activation_backward(name: str, y: np.ndarray, dy: np.ndarray,
+                        dx: np.ndarray) -> np.ndarray:
+    """dx = dy * activation'(...) from the forward output y; dx may be dy."""
+    _BACKWARD[name](y, dy, dx)
+    return dx
+
+
+def softmax_xent(logits: np.ndarray, labels: np.ndarray,
+                 dlogits: np.ndarray | None) -> tuple[float, int]:
+    """Fused log-softmax cross-entropy on integer labels: (mean loss, correct)."""
+    return _core.softmax_xent(logits, labels, dlogits)
+
+
+def softmax_xent_dense(logits: np.ndarray, targets: np.ndarray,
+                       dlogits: np.ndarray | None) -> tuple[float, int]:
+    """Fused log-softmax cross-entropy on one-hot/probability targets."""
+    return _core.softmax_xent_dense(logits, targets, dlogits)
+
+
+def mse(pred: np.ndarray, target: np.ndarray, dpred: np.ndarray | None) -> float:
+    """Mean squared error over all elements, and its gradient into dpred."""
+    return _core.mse(pred, target, dpred)
+
+
+def bce(pred: np.ndarray, target: np.ndarray, dpred: np.ndarray | None) -> float:
+    """Binary cross-entropy on probabilities (Keras's clipping), and its gradient."""
+    return _core.bce(pred, target, dpred)
+
+
+def sigmoid_bce(logits: np.ndarray, target: np.ndarray,
+                dlogits: np.ndarray | None) -> float:
+    """Binary cross-entropy from logits (stable), and its gradient."""
+    return _core.sigmoid_bce(logits, target, dlogits)
+
+
+def sgd_update(w, g, velocity, learning_rate, momentum, nesterov) -> None:
+    """In-place SGD step (Keras rule)."""
+    _core.sgd_update(w, g, velocity, learning_rate, momentum, nesterov)
+
+
+def rmsprop_update(w, g, s, velocity, learning_rate, rho, momentum, epsilon) -> None:
+    """In-place RMSprop step (Keras rule, epsilon inside the root)."""
+    _core.rmsprop_update(w, g, s, velocity, learning_rate, rho, momentum, epsilon)
+
+
+def adam_update(w, g, m, v, vhat, learning_rate, beta_1, beta_2, epsilon, step) -> None:
+    """In-place Adam step (Keras rule, epsilon on the uncorrected sqrt(v))."""
+    _core.adam_update(w, g, m, v, vhat, learning_rate, beta_1, beta_2, epsilon, step)
+
+
+def set_num_threads(n: int) -> None:
+    """Threads used by every kernel (results are reproducible per count)."""
+    _core.set_num_threads(n)
+
+
+def get_num_threads() -> int:
+    """Threads used by every kernel."""
+    return _core.get_num_threads()
+
+
+def aligned_empty(size: int, dtype: np.dtype) -> np.ndarray:
+    """A flat uninitialised buffer whose data starts on a 64-byte boundary."""
+    dtype = np.dtype(dtype)
+    raw = np.empty(size * dtype.itemsize + 64, dtype=np.uint8)
+    start = (-raw.ctypes.data) % 64
+    return raw[start:start + size * dtype.itemsize].view(dtype)

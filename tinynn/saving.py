@@ -1,0 +1,299 @@
+"""Saving and loading models: tinynn's own single-file format and Keras HDF5.
+
+tinynn format (any path not ending in .h5/.hdf5): a zip archive holding
+``tinynn.json`` (format marker, architecture, compile settings, optimizer
+step count) and one ``.npy`` per weight and optimizer state array. Arrays
+are read with ``allow_pickle=False`` and nothing from the file is executed.
+Every file is written to a temporary file in the target folder and renamed
+over the target, so a crash mid-write leaves the previous file intact.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from . import __version__, losses, optimizers
+from .layers import LAYER_CLASSES
+
+_FORMAT = "tinynn-model"
+_WEIGHTS_FORMAT = "tinynn-weights"
+_FORMAT_VERSION = 1
+_MANIFEST = "tinynn.json"
+
+
+# ---- files ------------------------------------------------------------------
+def _path(filepath: Any, where: str) -> Path:
+    if not isinstance(filepath, (str, os.PathLike)):
+        raise TypeError(f"{where}: filepath must be a str or os.PathLike; got "
+                        f"{type(filepath).__name__}")
+    return Path(filepath)
+
+
+def _is_h5(path: Path) -> bool:
+    return path.suffix.lower() in (".h5", ".hdf5", ".keras5") or path.name.endswith(
+        ".weights.h5")
+
+
+def atomic_write(path: Path, write: Callable[[io.BufferedWriter], None],
+                 overwrite: bool = True, where: str = "save") -> None:
+    """Write via `write(file)` into a temp file beside `path`, then rename over it."""
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{where}: {path} exists and overwrite=False")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{where}: folder {folder} does not exist")
+    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                                         dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            write(file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        try:
+            os.unlink(temp_name)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _read_npy(archive: zipfile.ZipFile, name: str, path: Path, where: str) -> np.ndarray:
+    try:
+        with archive.open(name) as member:
+            return np.lib.format.read_array(io.BytesIO(member.read()), allow_pickle=False)
+    except KeyError:
+        raise ValueError(f"{where}: {path} is damaged: member {name!r} is missing") from None
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{where}: {path} is damaged: cannot read {name!r} ({exc})") from None
+
+
+# ---- configs ----------------------------------------------------------------
+def _training_config(model) -> dict[str, Any] | None:
+    if not model._compiled:
+        return None
+    return {"loss": losses.serialize(model.loss),
+            "metrics": [m if isinstance(m, str) else m.name for m in model.compiled_metrics],
+            "optimizer_config": optimizers.serialize(model.optimizer)}
+
+
+def model_from_config(config: dict[str, Any], where: str = "load_model"):
+    """Rebuild an (uncompiled, initialised) Sequential from ``get_config`` data."""
+    from .models import Sequential
+
+    if not isinstance(config, dict) or config.get("class_name") != "Sequential":
+        raise ValueError(f"{where}: only Sequential models can be loaded; got "
+                         f"{config.get('class_name') if isinstance(config, dict) else config!r}")
+    body = config.get("config", {})
+    model = Sequential(name=body.get("name"))
+    for entry in body.get("layers", []):
+        cls = LAYER_CLASSES.get(entry.get("class_name"))
+        if cls is None:
+            raise ValueError(f"{where}: unknown layer class {entry.get('class_name')!r}; "
+                             f"tinynn knows {sorted(LAYER_CLASSES)}")
+        model.add(cls.from_config(_known_arguments(cls, entry.get("config", {}))))
+    shape = body.get("build_input_shape")
+    if shape is not None and not model.built:
+        model.build(tuple(shape))
+    return model
+
+
+# Keras config keys that have no tinynn equivalent and mean "off" when None.
+_IGNORED_KEYS = {"kernel_regularizer", "bias_regularizer", "activity_regularizer",
+                 "kernel_constraint", "bias_constraint", "data_format", "noise_shape",
+                 "sparse", "ragged"}
+
+
+def _known_arguments(cls: type, config: dict[str, Any]) -> dict[str, Any]:
+    cleaned = {k: v for k, v in config.items() if not (k in _IGNORED_KEYS and v is None)}
+    dtype = cleaned.get("dtype")
+    if isinstance(dtype, dict):  # Keras 3 stores a DTypePolicy object
+        cleaned["dtype"] = dtype.get("config", {}).get("name", "float32")
+    if cleaned.get("dtype") not in (None, "float32", "float64"):
+        cleaned["dtype"] = None
+    for key in ("kernel_initializer", "bias_initializer"):
+        value = cleaned.get(key)
+        if isinstance(value, dict) and "module" in value:  # Keras 3 adds module/registered_name
+            cleaned[key] = {"class_name": value["class_name"], "config": {
+                k: v for k, v in value.get("config", {}).items() if k != "seed" or v}}
+    return cleaned
+
+
+def _compile_from(model, training: dict[str, Any] | None, where: str) -> None:
+    if not training:
+        return
+    model.compile(optimizer=optimizers.deserialize(training["optimizer_config"]),
+                  loss=losses.deserialize(training["loss"]),
+                  metrics=list(training.get("metrics", [])))
+
+
+# ---- tinynn format ------------------------------------------------------------
+def save_model(model, filepath: Any, overwrite: bool = True,
+               include_optimizer: bool = True) -> None:
+    """Write `model` to `filepath` (see the module docstring for the format)."""
+    where = "save"
+    path = _path(filepath, where)
+    model._require_built(where)
+    if _is_h5(path):
+        from . import _h5
+        _h5.save_model(model, path, overwrite, include_optimizer)
+        return
+    weights = model.get_weights()
+    manifest: dict[str, Any] = {
+        "format": _FORMAT, "format_version": _FORMAT_VERSION, "tinynn_version": __version__,
+        "model_config": {"class_name": "Sequential", "config": model.get_config()},
+        "training_config": _training_config(model),
+        "weights": len(weights), "optimizer": None,
+    }
+    state = {}
+    if include_optimizer and model._compiled:
+        state = model.optimizer.flat_state()
+        manifest["optimizer"] = {"iterations": model.optimizer.iterations,
+                                 "state": sorted(state)}
+
+    def write(file):
+        with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_STORED) as archive:
+            archive.writestr(_MANIFEST, json.dumps(manifest, indent=1))
+            for index, array in enumerate(weights):
+                archive.writestr(f"weights/{index}.npy", _npy_bytes(array))
+            for name in sorted(state):
+                archive.writestr(f"optimizer/{name}.npy", _npy_bytes(state[name]))
+
+    atomic_write(path, write, overwrite, where)
+
+
+def _open_archive(path: Path, where: str) -> tuple[zipfile.ZipFile, dict[str, Any]]:
+    if not path.exists():
+        raise FileNotFoundError(f"{where}: no file at {path}")
+    if path.is_dir():
+        raise IsADirectoryError(f"{where}: {path} is a folder (TensorFlow SavedModel "
+                                "folders are not supported); expected a file saved by tinynn")
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        raise ValueError(f"{where}: {path} is not a tinynn model file (not a zip "
+                         "archive; truncated or foreign)") from None
+    try:
+        manifest = json.loads(archive.read(_MANIFEST))
+    except KeyError:
+        archive.close()
+        raise ValueError(f"{where}: {path} is a zip archive but not a tinynn model "
+                         f"file ({_MANIFEST} is missing)") from None
+    except (ValueError, zipfile.BadZipFile, OSError) as exc:
+        archive.close()
+        raise ValueError(f"{where}: {path} is damaged ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") not in (
+            _FORMAT, _WEIGHTS_FORMAT):
+        archive.close()
+        raise ValueError(f"{where}: {path} is not a tinynn model file")
+    if manifest.get("format_version", 0) > _FORMAT_VERSION:
+        archive.close()
+        raise ValueError(f"{where}: {path} was written by a newer tinynn (format "
+                         f"version {manifest['format_version']}); upgrade tinynn")
+    return archive, manifest
+
+
+def load_model(filepath: Any, custom_objects: Any = None, compile: bool = True,
+               safe_mode: bool = True):
+    """Load a model saved by ``model.save`` (tinynn format or .h5).
+
+    The architecture, weights and, when compiled, the optimizer and its
+    state are restored, so ``fit`` continues exactly where it stopped.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    ValueError
+        For a truncated, corrupted or foreign file (the message says which).
+    """
+    where = "load_model"
+    path = _path(filepath, where)
+    if _is_h5(path):
+        from . import _h5
+        return _h5.load_model(path, compile)
+    archive, manifest = _open_archive(path, where)
+    with archive:
+        if manifest["format"] != _FORMAT:
+            raise ValueError(f"{where}: {path} holds only weights; build the model and "
+                             "call model.load_weights(path)")
+        try:
+            model = model_from_config(manifest["model_config"], where)
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"{where}: {path} has a malformed architecture ({exc})") from None
+        weights = [_read_npy(archive, f"weights/{i}.npy", path, where)
+                   for i in range(int(manifest["weights"]))]
+        model.set_weights(weights)
+        if compile:
+            _compile_from(model, manifest.get("training_config"), where)
+            saved = manifest.get("optimizer")
+            if saved and model._compiled:
+                state = {name: _read_npy(archive, f"optimizer/{name}.npy", path, where)
+                         for name in saved["state"]}
+                _restore_optimizer(model, saved["iterations"], state, path, where)
+    return model
+
+
+def _restore_optimizer(model, iterations: int, state: dict[str, np.ndarray], path: Path,
+                       where: str) -> None:
+    for name, array in state.items():
+        if array.shape != (model._trainable_size,):
+            raise ValueError(f"{where}: {path} is damaged: optimizer state {name!r} has "
+                             f"shape {array.shape}; expected ({model._trainable_size},)")
+    model.optimizer.set_flat_state(iterations, {
+        k: v.astype(model.dtype) for k, v in state.items()})
+
+
+def save_weights(model, filepath: Any, overwrite: bool = True) -> None:
+    """Write only the weights of `model`."""
+    where = "save_weights"
+    path = _path(filepath, where)
+    model._require_built(where)
+    if _is_h5(path):
+        from . import _h5
+        _h5.save_model(model, path, overwrite, include_optimizer=False, weights_only=True)
+        return
+    weights = model.get_weights()
+    manifest = {"format": _WEIGHTS_FORMAT, "format_version": _FORMAT_VERSION,
+                "tinynn_version": __version__, "weights": len(weights),
+                "shapes": [list(w.shape) for w in weights]}
+
+    def write(file):
+        with zipfile.ZipFile(file, "w") as archive:
+            archive.writestr(_MANIFEST, json.dumps(manifest))
+            for index, array in enumerate(weights):
+                archive.writestr(f"weights/{index}.npy", _npy_bytes(array))
+
+    atomic_write(path, write, overwrite, where)
+
+
+def load_weights(model, filepath: Any) -> None:
+    """Read weights saved by ``save_weights`` or ``save`` into `model`."""
+    where = "load_weights"
+    path = _path(filepath, where)
+    if _is_h5(path):
+        from . import _h5
+        model.set_weights(_h5.read_weights(path, where))
+        return
+    archive, manifest = _open_archive(path, where)
+    with archive:
+        weights = [_read_npy(archive, f"weights/{i}.npy", path, where)
+                   for i in range(int(manifest["weights"]))]
+    if not model.built:
+        raise ValueError(f"{where}: build the model (give an input shape) before "
+                         "loading weights into it")
+    model.set_weights(weights)
