@@ -4,4 +4,14 @@ from __future__ import annotations
 
 from ._random import set_seed
 
-__all__ = ["set_seed"]
+__all__ = ["generator", "set_seed"]
+
+
+def generator():
+    """tinynn's random generator (a numpy.random.Generator), reseeded by set_seed.
+
+    Draw from it in hand-written training loops (e.g. ``generator().permutation(n)``
+    to shuffle) to get the same random stream ``Sequential.fit`` uses.
+    """
+    from . import _random
+    return _random.generator()

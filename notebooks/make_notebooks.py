@@ -1,0 +1,459 @@
+"""Build the article notebooks from the cell sources below and execute them.
+
+    python notebooks/make_notebooks.py            # write and run all five
+    python notebooks/make_notebooks.py 004        # only one
+
+Each notebook ends with a cell that prints ``TINYNN_RESULTS {...}`` (JSON):
+tests/test_notebooks.py re-executes the notebooks and checks those figures.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+HERE = Path(__file__).resolve().parent
+
+COMMON_SETUP = """\
+import json, time
+import numpy as np
+import matplotlib.pyplot as plt
+import tinynn as tn
+%matplotlib inline"""
+
+NOTEBOOKS: dict[str, list[tuple[str, str]]] = {}
+
+# ---------------------------------------------------------------------------------
+NOTEBOOKS["004_one_neuron"] = [
+    ("md", """\
+# A one-neuron network (article 004)
+
+The article builds a class with `sigmoid`, `feed_forward`, `backpropagation`, `train`
+and `predict` to learn a toy rule: **the label is the first of three binary
+features**. Its "network" is a single sigmoid neuron with three weights, all
+starting at 0.5, and no bias. Each of 25,000 epochs runs the whole data set forward
+and applies
+
+$$w \\leftarrow w + X^\\top\\big((y-\\hat y)\\,\\hat y\\,(1-\\hat y)\\big)$$
+
+which is gradient descent with step 1 on $\\tfrac12\\sum(y-\\hat y)^2$.
+
+In tinynn the same neuron is `Dense(1, activation='sigmoid', use_bias=False)` with a
+constant 0.5 initializer. tinynn's `mse` loss is the **mean** of the squared errors,
+whose gradient is $2/N$ times the article's, so plain SGD with
+`learning_rate = N/2 = 3` takes exactly the article's step. The article records the
+mean absolute error of every epoch (before that epoch's update): that is the `mae`
+metric in `history.history`. Everything runs in float64, so the printed predictions
+can be compared digit for digit."""),
+    ("code", COMMON_SETUP),
+    ("code", """\
+tn.set_floatx('float64')
+inputs, outputs = tn.datasets.toy.load_data()
+print(inputs.astype(int).tolist(), outputs.astype(int).ravel().tolist())"""),
+    ("code", """\
+model = tn.Sequential([
+    tn.layers.Dense(1, activation='sigmoid', use_bias=False,
+                    kernel_initializer=tn.initializers.Constant(0.5), input_shape=(3,)),
+])
+model.compile(optimizer=tn.optimizers.SGD(learning_rate=len(inputs) / 2), loss='mse',
+              metrics=['mae'])
+started = time.perf_counter()
+history = model.fit(inputs, outputs, epochs=25000, batch_size=len(inputs), shuffle=False,
+                    verbose=0)
+seconds = time.perf_counter() - started
+print(f'25,000 epochs in {seconds:.1f} s')"""),
+    ("code", """\
+example = np.array([[1, 1, 0]])
+example_2 = np.array([[0, 1, 1]])
+p1 = model.predict(example, verbose=0)
+p2 = model.predict(example_2, verbose=0)
+print(p1, ' - Correct: ', example[0][0])
+print(p2, ' - Correct: ', example_2[0][0])"""),
+    ("md", """\
+The same 25,000 updates written directly in NumPy (our own few lines, following the
+formula above) give the reference the notebook compares against:"""),
+    ("code", """\
+w = np.full((3, 1), 0.5)
+reference_errors = []
+for _ in range(25000):
+    y_hat = 1 / (1 + np.exp(-(inputs @ w)))
+    error = outputs - y_hat
+    reference_errors.append(np.mean(np.abs(error)))
+    w += inputs.T @ (error * y_hat * (1 - y_hat))
+ref_p1 = 1 / (1 + np.exp(-(example @ w)))
+print('largest weight difference:', np.abs(w - model.get_weights()[0]).max())"""),
+    ("code", """\
+fig = tn.plot.error_curve(history.history['mae'], xlabel='Epoch', ylabel='Loss')
+fig.set_size_inches(15, 5)
+plt.show()"""),
+    ("code", """\
+results = {
+    'predict_110': float(p1[0, 0]), 'article_predict_110': 0.99089925,
+    'predict_011': float(p2[0, 0]), 'article_predict_011': 0.006409,
+    'max_weight_diff_vs_numpy': float(np.abs(w - model.get_weights()[0]).max()),
+    'final_error': float(history.history['mae'][-1]),
+    'error_history_matches_numpy': bool(np.allclose(history.history['mae'], reference_errors,
+                                                    rtol=1e-9, atol=1e-12)),
+    'seconds': seconds,
+}
+print('| figure | article | tinynn |')
+print('|---|---|---|')
+print(f"| predict([[1, 1, 0]]) | 0.99089925 | {results['predict_110']:.8f} |")
+print(f"| predict([[0, 1, 1]]) | 0.006409 | {results['predict_011']:.6f} |")
+print('TINYNN_RESULTS', json.dumps(results))"""),
+]
+
+# ---------------------------------------------------------------------------------
+NOTEBOOKS["002_pure_numpy"] = [
+    ("md", """\
+# A neural network in "pure NumPy", with tinynn's layers (article 002)
+
+The article writes `Dense` and `ReLU` classes with `forward` and `backward`, the
+log-softmax cross-entropy and its gradient `(softmax - onehot) / batch`, and a
+minibatch SGD loop. Model: 784-100-200-10 (Dense, ReLU, Dense, ReLU, Dense), weights
+drawn from N(0, sqrt(2/(fan_in+fan_out))), zero biases, SGD with learning rate 0.1,
+batch 32, shuffled, 25 epochs; the last 10,000 training images are held out for
+validation.
+
+Here every piece is a tinynn object used through its **low-level face**:
+`layer.forward(x)`, `layer.backward(grad)` (which fills `layer.gradients`), the
+fused loss `value_and_grad`, and `optimizer.apply_gradients`. The loop is the
+article's loop. Afterwards the same model is trained with `Sequential.fit` from the
+same seed, and the two runs are compared."""),
+    ("code", COMMON_SETUP),
+    ("code", """\
+(x_train, y_train), (x_test, y_test) = tn.datasets.mnist.load_data()
+X = (x_train.reshape(-1, 784) / 255.0).astype('float32')
+X_train, y_train_, X_val, y_val = X[:-10000], y_train[:-10000], X[-10000:], y_train[-10000:]
+print(X_train.shape, X_val.shape)"""),
+    ("code", """\
+def article_init(fan_in, fan_out):
+    return tn.initializers.RandomNormal(stddev=np.sqrt(2 / (fan_in + fan_out)))
+
+def make_layers():
+    return [tn.layers.Dense(100, kernel_initializer=article_init(784, 100)),
+            tn.layers.Activation('relu'),
+            tn.layers.Dense(200, kernel_initializer=article_init(100, 200)),
+            tn.layers.Activation('relu'),
+            tn.layers.Dense(10, kernel_initializer=article_init(200, 10))]
+
+def forward(network, x, training=False):
+    for layer in network:
+        x = layer.forward(x, training=training)
+    return x
+
+def accuracy(network, x, y):
+    return float(np.mean(forward(network, x).argmax(axis=1) == y))"""),
+    ("code", """\
+tn.set_seed(0)
+network = make_layers()
+loss_fn = tn.losses.SparseCategoricalCrossentropy(from_logits=True)
+optimizer = tn.optimizers.SGD(learning_rate=0.1)
+forward(network, X_train[:1])   # creates the weights (784 inputs)
+params = [w for layer in network for w in layer.weights]
+train_log, val_log = [], []
+started = time.perf_counter()
+for epoch in range(25):
+    order = tn.random.generator().permutation(len(X_train))
+    for start in range(0, len(X_train), 32):
+        batch = order[start:start + 32]
+        logits = forward(network, X_train[batch], training=True)
+        loss, grad = loss_fn.value_and_grad(y_train_[batch], logits)
+        for layer in reversed(network):
+            grad = layer.backward(grad)
+        optimizer.apply_gradients(zip([g for l in network for g in l.gradients], params))
+    train_log.append(accuracy(network, X_train, y_train_))
+    val_log.append(accuracy(network, X_val, y_val))
+    print(f'epoch {epoch + 1:2d}  train accuracy {train_log[-1]:.4f}  '
+          f'validation accuracy {val_log[-1]:.4f}')
+manual_seconds = time.perf_counter() - started"""),
+    ("code", """\
+plt.plot(range(1, 26), train_log, label='train accuracy')
+plt.plot(range(1, 26), val_log, label='val accuracy')
+plt.xlabel('epoch'); plt.legend(loc='best'); plt.grid()
+plt.show()"""),
+    ("md", """\
+## The same model through `Sequential.fit`
+
+`fit` shuffles with the same generator (`tn.random.generator()`), so from the same
+seed it sees the same batches in the same order, and the weights agree."""),
+    ("code", """\
+tn.set_seed(0)
+model = tn.Sequential(make_layers())
+model.compile(optimizer=tn.optimizers.SGD(learning_rate=0.1),
+              loss=tn.losses.SparseCategoricalCrossentropy(from_logits=True),
+              metrics=['accuracy'])
+model.build((None, 784))
+started = time.perf_counter()
+history = model.fit(X_train, y_train_, batch_size=32, epochs=25, verbose=2,
+                    validation_data=(X_val, y_val))
+fit_seconds = time.perf_counter() - started
+fit_val = model.evaluate(X_val, y_val, verbose=0)[1]
+max_diff = max(float(np.abs(a - b).max()) for a, b in zip(model.get_weights(), params))
+print('largest weight difference between the two runs:', max_diff)"""),
+    ("code", """\
+results = {'val_accuracy': val_log[-1], 'article_val_accuracy': 0.98,
+           'fit_val_accuracy': float(fit_val), 'max_weight_diff_manual_vs_fit': max_diff,
+           'manual_seconds_per_epoch': manual_seconds / 25,
+           'fit_seconds_per_epoch': fit_seconds / 25}
+print('| figure | article | tinynn (manual loop) | tinynn (fit) |')
+print('|---|---|---|---|')
+print(f"| validation accuracy after 25 epochs | ~0.98 | {val_log[-1]:.4f} | {fit_val:.4f} |")
+print(f"| seconds per epoch | - | {manual_seconds / 25:.2f} | {fit_seconds / 25:.2f} |")
+print('TINYNN_RESULTS', json.dumps(results))"""),
+]
+
+# ---------------------------------------------------------------------------------
+NOTEBOOKS["001_keras_hello_world"] = [
+    ("md", """\
+# Keras "hello world" on MNIST (article 001), run with tinynn
+
+The article's listing is below **unchanged** except for its first line: `import
+tinynn as tf` instead of `import tensorflow as tf`. It loads MNIST, shows a digit,
+builds Flatten-512-256-128-10 (ReLU, softmax), prints the summary, trains 10 epochs
+with Adam on batches of 32 with the test set as validation data, prints the
+baseline error and saves the model. The article reports 567,434 parameters,
+val_acc 0.9828 after 10 epochs and a baseline error of 1.73%. (Its log starts at
+loss 0.02 because the author re-ran `fit` on a trained model; a fresh model starts
+near 0.2.)"""),
+    ("code", """\
+import tinynn as tf
+import matplotlib.pyplot as plt
+%matplotlib inline
+tf.set_seed(0)"""),
+    ("code", """\
+mnist = tf.keras.datasets.mnist
+(x_train, y_train), (x_test, y_test) = mnist.load_data()
+x_train.shape, x_test.shape"""),
+    ("code", """\
+plt.subplot(221)
+plt.imshow(x_train[0], cmap=plt.get_cmap('gray'))
+# show the plot
+plt.show()"""),
+    ("code", """\
+# normalize inputs from 0-255 to 0-1
+x_train, x_test = x_train / 255.0, x_test / 255.0"""),
+    ("code", """\
+model = tf.keras.models.Sequential([
+tf.keras.layers.Flatten(input_shape=(28, 28)),
+tf.keras.layers.Dense(512, activation=tf.nn.relu),
+tf.keras.layers.Dense(256, activation=tf.nn.relu),
+tf.keras.layers.Dense(128, activation=tf.nn.relu),
+tf.keras.layers.Dense(10, activation=tf.nn.softmax)
+])
+model.summary()"""),
+    ("code", """\
+model.compile(optimizer='adam',
+              loss='sparse_categorical_crossentropy',
+              metrics=['accuracy'])
+model.fit(x_train, y_train, epochs=10, validation_data=[x_test, y_test], verbose=2)
+scores = model.evaluate(x_test, y_test, verbose=0)
+print("Baseline Error: %.2f%%" % (100-scores[1]*100))"""),
+    ("code", """\
+model.save('handwritten_digit.h5')
+reloaded = tf.keras.models.load_model('handwritten_digit.h5')
+same = bool((reloaded.predict(x_test, verbose=0) == model.predict(x_test, verbose=0)).all())
+print('reloaded model predicts identically:', same)"""),
+    ("code", """\
+import json, os
+fig = tf.plot.history(model.history)
+plt.show()
+seconds = model.history.epoch_seconds
+results = {'total_params': model.count_params(), 'article_total_params': 567434,
+           'layer_params': [l.count_params() for l in model.layers],
+           'val_accuracy': model.history.history['val_accuracy'][-1],
+           'article_val_accuracy': 0.9828,
+           'test_error_percent': 100 - scores[1] * 100, 'article_test_error_percent': 1.73,
+           'seconds_per_epoch': float(sorted(seconds)[len(seconds) // 2]),
+           'article_seconds_per_epoch': 7, 'reload_identical': same}
+os.remove('handwritten_digit.h5')
+print('| figure | article | tinynn |')
+print('|---|---|---|')
+print(f"| total params | 567,434 | {results['total_params']:,} |")
+print(f"| val_acc after 10 epochs | 0.9828 | {results['val_accuracy']:.4f} |")
+print(f"| baseline error | 1.73% | {results['test_error_percent']:.2f}% |")
+print(f"| seconds per epoch | about 7 | {results['seconds_per_epoch']:.1f} |")
+print('TINYNN_RESULTS', json.dumps(results))"""),
+]
+
+# ---------------------------------------------------------------------------------
+NOTEBOOKS["000_three_hidden_layers"] = [
+    ("md", """\
+# A TensorFlow 1 MLP, layer by layer, rebuilt with tinynn (article 000)
+
+The article builds 784-500-600-300-10 with ReLU in TensorFlow 1 graph code:
+placeholders for images and one-hot labels, every weight and bias drawn from
+N(0, 1) (`tf.random_normal`, standard deviation 1, unscaled), softmax cross-entropy
+on the logits, Adam with learning rate 0.001, batches of 100, 10 epochs over TF1's
+55,000 training images; it prints the loss of the last batch of every epoch and the
+test accuracy at the end.
+
+tinynn does not emulate TF1 sessions; the same model is a `Sequential` with a linear
+last layer and `from_logits=True`, which is exactly `softmax_cross_entropy_with_logits`.
+Then the same run with Glorot initialisation (Keras's default) shows why
+initialisation matters: unscaled N(0, 1) weights make activations grow by about
+sqrt(fan_in) per layer, so the first logits are in the thousands."""),
+    ("code", COMMON_SETUP),
+    ("code", """\
+(x_train, y_train), (x_test, y_test) = tn.datasets.mnist.load_data()
+x_train = x_train[:55000].reshape(-1, 784) / 255.0
+y_train = y_train[:55000]
+x_test = x_test.reshape(-1, 784) / 255.0"""),
+    ("code", """\
+def build(init):
+    bias_init = init if init != 'glorot_uniform' else 'zeros'
+    model = tn.Sequential([
+        tn.layers.Dense(500, activation='relu', kernel_initializer=init,
+                        bias_initializer=bias_init, input_shape=(784,)),
+        tn.layers.Dense(600, activation='relu', kernel_initializer=init,
+                        bias_initializer=bias_init),
+        tn.layers.Dense(300, activation='relu', kernel_initializer=init,
+                        bias_initializer=bias_init),
+        tn.layers.Dense(10, kernel_initializer=init, bias_initializer=bias_init),
+    ])
+    model.compile(optimizer=tn.optimizers.Adam(learning_rate=0.001),
+                  loss=tn.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=['accuracy'])
+    return model
+
+def train(model):
+    report = tn.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: print(
+        f'Epoch {epoch + 1} completed out of 10, last batch loss: '
+        f"{model.history.batch_history['loss'][-1]:.4g}"))
+    started = time.perf_counter()
+    history = model.fit(x_train, y_train, batch_size=100, epochs=10, verbose=0,
+                        callbacks=[report])
+    seconds = (time.perf_counter() - started) / 10
+    accuracy = model.evaluate(x_test, y_test, verbose=0)[1]
+    print('Accuracy:', accuracy)
+    return history, accuracy, seconds"""),
+    ("code", """\
+tn.set_seed(0)
+normal = build(tn.initializers.RandomNormal(mean=0.0, stddev=1.0))
+first_logits = normal.predict(x_train[:100], verbose=0)
+print('largest |logit| before training:', float(np.abs(first_logits).max()))
+hist_normal, acc_normal, sec_normal = train(normal)"""),
+    ("code", """\
+tn.set_seed(0)
+glorot = build('glorot_uniform')
+hist_glorot, acc_glorot, sec_glorot = train(glorot)"""),
+    ("code", """\
+fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+for hist, name in ((hist_normal, 'N(0, 1)'), (hist_glorot, 'Glorot uniform')):
+    axes[0].semilogy(hist.batch_history['loss'], label=name)
+    axes[1].plot(range(1, 11), hist.history['accuracy'], label=name)
+axes[0].set_xlabel('iteration'); axes[0].set_ylabel('batch loss (log scale)')
+axes[1].set_xlabel('epoch'); axes[1].set_ylabel('training accuracy')
+for ax in axes: ax.legend()
+plt.show()"""),
+    ("code", """\
+results = {'test_accuracy_normal_init': acc_normal, 'test_accuracy_glorot': acc_glorot,
+           'first_logit_magnitude': float(np.abs(first_logits).max()),
+           'seconds_per_epoch': sec_glorot}
+print('| run | test accuracy | seconds per epoch |')
+print('|---|---|---|')
+print(f'| article (N(0,1), TF1) | printed at the end of the run | - |')
+print(f'| tinynn, N(0, 1) as in the article | {acc_normal:.4f} | {sec_normal:.2f} |')
+print(f'| tinynn, Glorot uniform | {acc_glorot:.4f} | {sec_glorot:.2f} |')
+print('TINYNN_RESULTS', json.dumps(results))"""),
+]
+
+# ---------------------------------------------------------------------------------
+NOTEBOOKS["003_overfitting_curves"] = [
+    ("md", """\
+# Two hidden layers, plain SGD, and the overfitting curves (article 003)
+
+The article spells out a TensorFlow 1 MLP — 784 inputs, two hidden ReLU layers, a
+10-way softmax — with small random weights, zero biases, categorical cross-entropy
+on one-hot labels and plain stochastic gradient descent, run for 1,000 minibatch
+iterations. It reaches about 95.5% test accuracy and plots accuracy and cost per
+iteration for training and test batches, where the gap between the two shows
+overfitting.
+
+With tinynn: one-hot labels from `to_categorical`, `categorical_crossentropy`, and a
+loop of 1,000 `train_on_batch` calls; every iteration also scores a test batch
+with `test_on_batch`. Hidden sizes 256 and 128, batch 100, learning rate 0.5 (the
+article does not print its values)."""),
+    ("code", COMMON_SETUP),
+    ("code", """\
+tn.set_seed(0)
+(x_train, y_train), (x_test, y_test) = tn.datasets.mnist.load_data()
+x_train = x_train.reshape(-1, 784).astype('float32') / 255
+x_test = x_test.reshape(-1, 784).astype('float32') / 255
+Y_train = tn.keras.utils.to_categorical(y_train, 10)
+Y_test = tn.keras.utils.to_categorical(y_test, 10)"""),
+    ("code", """\
+small = tn.initializers.RandomNormal(stddev=0.05)
+model = tn.Sequential([
+    tn.layers.Dense(256, activation='relu', kernel_initializer=small, input_shape=(784,)),
+    tn.layers.Dense(128, activation='relu', kernel_initializer=small),
+    tn.layers.Dense(10, activation='softmax', kernel_initializer=small),
+])
+model.compile(optimizer=tn.optimizers.SGD(learning_rate=0.5),
+              loss='categorical_crossentropy', metrics=['accuracy'])
+rng = tn.random.generator()
+curves = {'train_cost': [], 'train_acc': [], 'test_cost': [], 'test_acc': []}
+started = time.perf_counter()
+for iteration in range(1000):
+    batch = rng.integers(0, len(x_train), 100)
+    cost, acc = model.train_on_batch(x_train[batch], Y_train[batch])
+    test_batch = rng.integers(0, len(x_test), 100)
+    test_cost, test_acc = model.test_on_batch(x_test[test_batch], Y_test[test_batch])
+    for key, value in zip(curves, (cost, acc, test_cost, test_acc)):
+        curves[key].append(value)
+seconds = time.perf_counter() - started
+test_loss, test_accuracy = model.evaluate(x_test, Y_test, verbose=0)
+print(f'test accuracy after 1,000 iterations: {test_accuracy:.4f} ({seconds:.1f} s)')"""),
+    ("code", """\
+def smooth(values, k=20):
+    return np.convolve(values, np.ones(k) / k, mode='valid')
+
+fig, (ax_acc, ax_cost) = plt.subplots(1, 2, figsize=(12, 4))
+ax_acc.plot(smooth(curves['train_acc']), label='train')
+ax_acc.plot(smooth(curves['test_acc']), label='test')
+ax_cost.plot(smooth(curves['train_cost']), label='train')
+ax_cost.plot(smooth(curves['test_cost']), label='test')
+ax_acc.set_title('accuracy per iteration (20-iteration mean)')
+ax_cost.set_title('cost per iteration (20-iteration mean)')
+for ax in (ax_acc, ax_cost):
+    ax.set_xlabel('iteration'); ax.legend()
+plt.show()"""),
+    ("code", """\
+last = slice(-200, None)
+results = {'test_accuracy': test_accuracy, 'article_test_accuracy': 0.955,
+           'train_acc_last200': float(np.mean(curves['train_acc'][last])),
+           'test_acc_last200': float(np.mean(curves['test_acc'][last])), 'seconds': seconds}
+print('| figure | article | tinynn |')
+print('|---|---|---|')
+print(f"| test accuracy after 1,000 iterations | about 0.955 | {test_accuracy:.4f} |")
+print('TINYNN_RESULTS', json.dumps(results))"""),
+]
+
+
+def build(name: str) -> nbformat.NotebookNode:
+    """A notebook object from the cell list `name`."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                       "language": "python"}
+    for kind, source in NOTEBOOKS[name]:
+        make = nbformat.v4.new_markdown_cell if kind == "md" else nbformat.v4.new_code_cell
+        notebook.cells.append(make(source))
+    return notebook
+
+
+def main(selected: list[str]) -> None:
+    for name in NOTEBOOKS:
+        if selected and not any(name.startswith(s) for s in selected):
+            continue
+        notebook = build(name)
+        NotebookClient(notebook, timeout=1800, kernel_name="python3",
+                       resources={"metadata": {"path": str(HERE)}}).execute()
+        nbformat.write(notebook, HERE / f"{name}.ipynb")
+        print("wrote", name)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

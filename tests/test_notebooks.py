@@ -1,0 +1,88 @@
+"""Execute every article notebook in a fresh kernel and check the figures it records.
+
+Each notebook's last cell prints ``TINYNN_RESULTS {json}``; the thresholds below are
+the ones the articles (and the project's issue) set. Needs full MNIST through
+TINYNN_DATASETS (or ../shared/datasets beside the repository); skipped otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+SHARED = ROOT.parent / "shared" / "datasets"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def mnist_env():
+    if not os.environ.get("TINYNN_DATASETS") and (SHARED / "mnist").is_dir():
+        os.environ["TINYNN_DATASETS"] = str(SHARED)
+    if not (Path(os.environ.get("TINYNN_DATASETS", "/nonexistent")) / "mnist").is_dir():
+        pytest.skip("full MNIST not found: set TINYNN_DATASETS to the folder holding mnist/")
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+
+
+def run_notebook(name: str, tmp_path: Path) -> dict:
+    notebook = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    client = nbclient.NotebookClient(notebook, timeout=1200, kernel_name="python3",
+                                     resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()  # raises CellExecutionError on any failing cell
+    for cell in reversed(notebook.cells):
+        for output in cell.get("outputs", []):
+            text = output.get("text", "")
+            for line in text.splitlines():
+                if line.startswith("TINYNN_RESULTS "):
+                    return json.loads(line[len("TINYNN_RESULTS "):])
+    raise AssertionError(f"{name}: no TINYNN_RESULTS line in the outputs")
+
+
+def test_every_article_has_a_notebook():
+    names = sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb"))
+    assert [n[:3] for n in names] == ["000", "001", "002", "003", "004"]
+
+
+def test_004_one_neuron(tmp_path):
+    r = run_notebook("004_one_neuron", tmp_path)
+    assert r["predict_110"] == pytest.approx(0.99089925, abs=1e-6)
+    assert r["predict_011"] == pytest.approx(0.006409, abs=1e-6)
+    assert r["max_weight_diff_vs_numpy"] < 1e-9
+    assert r["error_history_matches_numpy"]
+
+
+@pytest.mark.slow
+def test_002_pure_numpy(tmp_path):
+    r = run_notebook("002_pure_numpy", tmp_path)
+    assert r["val_accuracy"] >= 0.975
+    assert r["fit_val_accuracy"] >= 0.975
+    assert r["max_weight_diff_manual_vs_fit"] < 1e-4
+
+
+@pytest.mark.slow
+def test_001_keras_article(tmp_path):
+    r = run_notebook("001_keras_hello_world", tmp_path)
+    assert r["total_params"] == 567434
+    assert r["layer_params"] == [0, 401920, 131328, 32896, 1290]
+    assert r["test_error_percent"] <= 2.0
+    assert r["reload_identical"]
+
+
+@pytest.mark.slow
+def test_000_three_hidden_layers(tmp_path):
+    r = run_notebook("000_three_hidden_layers", tmp_path)
+    assert r["test_accuracy_glorot"] >= 0.97
+    assert r["test_accuracy_normal_init"] >= 0.85
+    assert r["first_logit_magnitude"] > 100
+
+
+@pytest.mark.slow
+def test_003_overfitting_curves(tmp_path):
+    r = run_notebook("003_overfitting_curves", tmp_path)
+    assert r["test_accuracy"] >= 0.955
