@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT
+ * checks.c - the argument checks of tinynn._core and their messages:
+ * "<function>: <argument> <what is wrong>; expected <...>, got <...>".
+ */
+#include "checks.h"
+
+#include <math.h>
+
+#include "tinynn.h"
+
+/* Writes "(d0, d1, ...)" into buf. */
+static const char *shape_text(PyArrayObject *arr, char *buf, size_t size)
+{
+    int nd = PyArray_NDIM(arr);
+    size_t used = (size_t)PyOS_snprintf(buf, size, "(");
+    for (int i = 0; i < nd && used < size; i++)
+        used += (size_t)PyOS_snprintf(buf + used, size - used, "%s%zd",
+                                      i ? ", " : "",
+                                      (Py_ssize_t)PyArray_DIM(arr, i));
+    if (used < size)
+        PyOS_snprintf(buf + used, size - used, nd == 1 ? ",)" : ")");
+    return buf;
+}
+
+int check_array(const char *func, const char *name, PyObject *obj, int ndim,
+                int writeable, int optional, PyArrayObject **out)
+{
+    char shape[160];
+    *out = NULL;
+    if (obj == Py_None && optional)
+        return 0;
+    if (!PyArray_Check(obj)) {
+        PyErr_Format(PyExc_TypeError,
+                     "%s: %s must be a numpy.ndarray; got %s", func, name,
+                     obj == Py_None ? "None" : Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    PyArrayObject *arr = (PyArrayObject *)obj;
+    if (ndim >= 0 && PyArray_NDIM(arr) != ndim) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: %s must be %d-dimensional; got shape %s", func, name,
+                     ndim, shape_text(arr, shape, sizeof shape));
+        return -1;
+    }
+    if (ndim < 0 && PyArray_NDIM(arr) < 1) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: %s must have at least one dimension; got a 0-d "
+                     "array",
+                     func, name);
+        return -1;
+    }
+    if (!PyArray_IS_C_CONTIGUOUS(arr) || !PyArray_ISALIGNED(arr)) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: %s must be C-contiguous and aligned; got a strided "
+                     "view (use numpy.ascontiguousarray)",
+                     func, name);
+        return -1;
+    }
+    if (writeable && !PyArray_ISWRITEABLE(arr)) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: %s is an output and must be writeable; got a "
+                     "read-only array",
+                     func, name);
+        return -1;
+    }
+    *out = arr;
+    return 0;
+}
+
+int check_float(const char *func, const char *name, PyArrayObject *arr,
+                int *dtype, const char *like)
+{
+    int type = PyArray_TYPE(arr);
+    if (*dtype < 0) {
+        if (type != NPY_FLOAT32 && type != NPY_FLOAT64) {
+            PyErr_Format(PyExc_TypeError,
+                         "%s: %s must have dtype float32 or float64; got %s",
+                         func, name, PyArray_DESCR(arr)->typeobj->tp_name);
+            return -1;
+        }
+        *dtype = type;
+        return 0;
+    }
+    if (type != *dtype) {
+        PyErr_Format(PyExc_TypeError,
+                     "%s: %s must have dtype %s like %s; got %s", func, name,
+                     *dtype == NPY_FLOAT32 ? "float32" : "float64", like,
+                     PyArray_DESCR(arr)->typeobj->tp_name);
+        return -1;
+    }
+    return 0;
+}
+
+int check_labels(const char *func, const char *name, PyArrayObject *arr,
+                 int *label_type)
+{
+    switch (PyArray_TYPE(arr)) {
+    case NPY_INT8: *label_type = TNN_I8; return 0;
+    case NPY_INT16: *label_type = TNN_I16; return 0;
+    case NPY_INT32: *label_type = TNN_I32; return 0;
+    case NPY_INT64: *label_type = TNN_I64; return 0;
+    case NPY_UINT8: *label_type = TNN_U8; return 0;
+    case NPY_UINT16: *label_type = TNN_U16; return 0;
+    case NPY_UINT32: *label_type = TNN_U32; return 0;
+    case NPY_UINT64: *label_type = TNN_U64; return 0;
+    default:
+        PyErr_Format(PyExc_TypeError,
+                     "%s: %s must have an integer dtype (class ids); got %s",
+                     func, name, PyArray_DESCR(arr)->typeobj->tp_name);
+        return -1;
+    }
+}
+
+int check_dim(const char *func, const char *name, PyArrayObject *arr,
+              int axis, npy_intp expected, const char *what)
+{
+    char shape[160];
+    if (PyArray_DIM(arr, axis) != expected) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: %s has shape %s but %s; expected %zd along axis %d",
+                     func, name, shape_text(arr, shape, sizeof shape), what,
+                     (Py_ssize_t)expected, axis);
+        return -1;
+    }
+    return 0;
+}
+
+int check_same_shape(const char *func, const char *name, PyArrayObject *arr,
+                     const char *ref_name, PyArrayObject *ref)
+{
+    char shape[160], ref_shape[160];
+    if (!PyArray_SAMESHAPE(arr, ref)) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: %s must have the shape of %s; expected %s, got %s",
+                     func, name, ref_name,
+                     shape_text(ref, ref_shape, sizeof ref_shape),
+                     shape_text(arr, shape, sizeof shape));
+        return -1;
+    }
+    return 0;
+}
+
+int check_no_overlap(const char *func, const char *name_a, PyArrayObject *a,
+                     const char *name_b, PyArrayObject *b, int same_ok)
+{
+    if (!a || !b)
+        return 0;
+    const char *a0 = PyArray_BYTES(a), *b0 = PyArray_BYTES(b);
+    const char *a1 = a0 + PyArray_NBYTES(a), *b1 = b0 + PyArray_NBYTES(b);
+    if (a0 >= b1 || b0 >= a1 || PyArray_NBYTES(a) == 0 ||
+        PyArray_NBYTES(b) == 0)
+        return 0;
+    if (same_ok && a0 == b0 && a1 == b1)
+        return 0;
+    PyErr_Format(PyExc_ValueError,
+                 same_ok ? "%s: %s overlaps %s; expected separate memory or "
+                           "exactly the same array (in place)"
+                         : "%s: %s overlaps %s; expected separate memory",
+                 func, name_a, name_b);
+    return -1;
+}
+
+int check_scalar(const char *func, const char *name, double value,
+                 double low, double high, int high_open)
+{
+    if (!isfinite(value) || value < low || value > high ||
+        (high_open && value >= high)) {
+        char *text = PyOS_double_to_string(value, 'r', 0, 0, NULL);
+        PyErr_Format(PyExc_ValueError,
+                     "%s: %s must be a finite number in [%g, %g%s; got %s",
+                     func, name, low, high, high_open ? ")" : "]",
+                     text ? text : "?");
+        PyMem_Free(text);
+        return -1;
+    }
+    return 0;
+}

@@ -1,19 +1,719 @@
 /* SPDX-License-Identifier: MIT
  * module.c - tinynn._core: parse, check, release the GIL, call, return.
- * PLACEHOLDER: only gemm, to be completed. */
+ *
+ * Every entry point takes numpy arrays that already have the right dtype,
+ * layout and shape: nothing is converted or copied here, anything else is
+ * rejected before memory is touched (messages built by checks.c). Float
+ * arguments of one call share one dtype; outputs are passed in.
+ */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
-#define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
+#define PY_ARRAY_UNIQUE_SYMBOL tinynn_ARRAY_API
 #include <numpy/arrayobject.h>
 
+#include <string.h>
+
+#include "checks.h"
 #include "tinynn.h"
 
+#define F32(arr) ((float *)PyArray_DATA(arr))
+#define F64(arr) ((double *)PyArray_DATA(arr))
+#define F32_OR_NULL(arr) ((arr) ? F32(arr) : NULL)
+#define F64_OR_NULL(arr) ((arr) ? F64(arr) : NULL)
+
+/* ---- configuration ---------------------------------------------------- */
+
+static PyObject *core_simd(PyObject *self, PyObject *args)
+{
+    (void)self, (void)args;
+    return PyUnicode_FromString(tnn_simd_name(tnn_simd_active()));
+}
+
+static PyObject *core_available_simd(PyObject *self, PyObject *args)
+{
+    (void)self, (void)args;
+    enum tnn_simd best = tnn_simd_best();
+    PyObject *names = PyTuple_New((Py_ssize_t)best + 1);
+    if (!names)
+        return NULL;
+    for (int p = 0; p <= (int)best; p++) {
+        PyObject *name = PyUnicode_FromString(tnn_simd_name((enum tnn_simd)p));
+        if (!name) {
+            Py_DECREF(names);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(names, p, name);
+    }
+    return names;
+}
+
+static PyObject *core_set_simd(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    if (!PyUnicode_Check(arg)) {
+        PyErr_Format(PyExc_TypeError,
+                     "set_simd: name must be a string; got %s",
+                     Py_TYPE(arg)->tp_name);
+        return NULL;
+    }
+    const char *name = PyUnicode_AsUTF8(arg);
+    if (!name)
+        return NULL;
+    for (int p = TNN_SIMD_PORTABLE; p <= TNN_SIMD_AVX512; p++) {
+        if (strcmp(name, tnn_simd_name((enum tnn_simd)p)) != 0)
+            continue;
+        if (tnn_simd_set((enum tnn_simd)p) != 0) {
+            PyErr_Format(PyExc_ValueError,
+                         "set_simd: name '%s' is not supported by this CPU; "
+                         "expected one of available_simd()",
+                         name);
+            return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    PyErr_Format(PyExc_ValueError,
+                 "set_simd: name must be 'portable', 'avx2' or 'avx512'; "
+                 "got '%s'",
+                 name);
+    return NULL;
+}
+
+static PyObject *core_get_num_threads(PyObject *self, PyObject *args)
+{
+    (void)self, (void)args;
+    return PyLong_FromLong(tnn_num_threads());
+}
+
+static PyObject *core_set_num_threads(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    if (!PyLong_Check(arg) || PyBool_Check(arg)) {
+        PyErr_Format(PyExc_TypeError,
+                     "set_num_threads: n must be an integer; got %s",
+                     Py_TYPE(arg)->tp_name);
+        return NULL;
+    }
+    long n = PyLong_AsLong(arg);
+    if (n == -1 && PyErr_Occurred())
+        return NULL;
+    if (n < 1 || n > 1024) {
+        PyErr_Format(PyExc_ValueError,
+                     "set_num_threads: n must be in [1, 1024]; got %ld", n);
+        return NULL;
+    }
+    tnn_set_num_threads((int)n);
+    Py_RETURN_NONE;
+}
+
+/* ---- GEMM ----------------------------------------------------------------- */
+
+static PyObject *core_gemm(PyObject *self, PyObject *args, PyObject *kw)
+{
+    static char *names[] = {"a", "b", "c", "trans_a", "trans_b", "accumulate",
+                            NULL};
+    const char *fn = "gemm";
+    PyObject *a_obj, *b_obj, *c_obj;
+    int trans_a = 0, trans_b = 0, accumulate = 0, dtype = -1;
+    PyArrayObject *a, *b, *c;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOO|ppp", names, &a_obj,
+                                     &b_obj, &c_obj, &trans_a, &trans_b,
+                                     &accumulate))
+        return NULL;
+    if (check_array(fn, "a", a_obj, 2, 0, 0, &a) ||
+        check_array(fn, "b", b_obj, 2, 0, 0, &b) ||
+        check_array(fn, "c", c_obj, 2, 1, 0, &c) ||
+        check_float(fn, "a", a, &dtype, "") ||
+        check_float(fn, "b", b, &dtype, "a") ||
+        check_float(fn, "c", c, &dtype, "a"))
+        return NULL;
+    npy_intp a0 = PyArray_DIM(a, 0), a1 = PyArray_DIM(a, 1);
+    npy_intp b0 = PyArray_DIM(b, 0), b1 = PyArray_DIM(b, 1);
+    npy_intp m = trans_a ? a1 : a0, k = trans_a ? a0 : a1;
+    npy_intp n = trans_b ? b0 : b1;
+    char what[96];
+    PyOS_snprintf(what, sizeof what, "op(a) has %zd columns", (Py_ssize_t)k);
+    if (check_dim(fn, "b", b, trans_b ? 1 : 0, k, what))
+        return NULL;
+    PyOS_snprintf(what, sizeof what, "op(a) @ op(b) is (%zd, %zd)",
+                  (Py_ssize_t)m, (Py_ssize_t)n);
+    if (check_dim(fn, "c", c, 0, m, what) || check_dim(fn, "c", c, 1, n, what) ||
+        check_no_overlap(fn, "c", c, "a", a, 0) ||
+        check_no_overlap(fn, "c", c, "b", b, 0))
+        return NULL;
+    /* Row-major strides in elements; a transpose swaps them. */
+    ptrdiff_t rsa = trans_a ? 1 : a1, csa = trans_a ? a1 : 1;
+    ptrdiff_t rsb = trans_b ? 1 : b1, csb = trans_b ? b1 : 1;
+    Py_BEGIN_ALLOW_THREADS
+    if (dtype == NPY_FLOAT32)
+        tnn_gemm_f32(F32(a), rsa, csa, F32(b), rsb, csb, F32(c), n, 1, m, n,
+                     k, accumulate);
+    else
+        tnn_gemm_f64(F64(a), rsa, csa, F64(b), rsb, csb, F64(c), n, 1, m, n,
+                     k, accumulate);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+/* ---- dense ------------------------------------------------------------------ */
+
+static int activation_code(const char *fn, const char *name, int *code)
+{
+    static const char *known[] = {"linear", "relu", "sigmoid", "tanh",
+                                  "softmax"};
+    for (int i = 0; i < 5; i++)
+        if (strcmp(name, known[i]) == 0) {
+            *code = i;
+            return 0;
+        }
+    PyErr_Format(PyExc_ValueError,
+                 "%s: activation must be 'linear', 'relu', 'sigmoid', 'tanh' "
+                 "or 'softmax'; got '%s'",
+                 fn, name);
+    return -1;
+}
+
+static PyObject *core_dense_forward(PyObject *self, PyObject *args,
+                                    PyObject *kw)
+{
+    static char *names[] = {"x", "w", "b", "y", "activation", NULL};
+    const char *fn = "dense_forward", *act_name = "linear";
+    PyObject *x_obj, *w_obj, *b_obj, *y_obj;
+    PyArrayObject *x, *w, *b, *y;
+    int dtype = -1, act;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOO|s", names, &x_obj, &w_obj,
+                                     &b_obj, &y_obj, &act_name))
+        return NULL;
+    if (check_array(fn, "x", x_obj, 2, 0, 0, &x) ||
+        check_array(fn, "w", w_obj, 2, 0, 0, &w) ||
+        check_array(fn, "b", b_obj, 1, 0, 1, &b) ||
+        check_array(fn, "y", y_obj, 2, 1, 0, &y) ||
+        check_float(fn, "x", x, &dtype, "") ||
+        check_float(fn, "w", w, &dtype, "x") ||
+        (b && check_float(fn, "b", b, &dtype, "x")) ||
+        check_float(fn, "y", y, &dtype, "x") ||
+        activation_code(fn, act_name, &act))
+        return NULL;
+    npy_intp batch = PyArray_DIM(x, 0), fan_in = PyArray_DIM(x, 1);
+    npy_intp fan_out = PyArray_DIM(w, 1);
+    char what[96];
+    PyOS_snprintf(what, sizeof what, "x has %zd columns", (Py_ssize_t)fan_in);
+    if (check_dim(fn, "w", w, 0, fan_in, what))
+        return NULL;
+    PyOS_snprintf(what, sizeof what, "w has %zd columns", (Py_ssize_t)fan_out);
+    if ((b && check_dim(fn, "b", b, 0, fan_out, what)) ||
+        check_dim(fn, "y", y, 1, fan_out, what))
+        return NULL;
+    PyOS_snprintf(what, sizeof what, "x has %zd rows", (Py_ssize_t)batch);
+    if (check_dim(fn, "y", y, 0, batch, what) ||
+        check_no_overlap(fn, "y", y, "x", x, 0) ||
+        check_no_overlap(fn, "y", y, "w", w, 0) ||
+        check_no_overlap(fn, "y", y, "b", b, 0))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    if (dtype == NPY_FLOAT32)
+        tnn_dense_forward_f32(F32(x), F32(w), F32_OR_NULL(b), F32(y), batch,
+                              fan_in, fan_out, act);
+    else
+        tnn_dense_forward_f64(F64(x), F64(w), F64_OR_NULL(b), F64(y), batch,
+                              fan_in, fan_out, act);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_dense_backward(PyObject *self, PyObject *args,
+                                     PyObject *kw)
+{
+    static char *names[] = {"x", "w", "dy", "dx", "dw", "db", "accumulate",
+                            NULL};
+    const char *fn = "dense_backward";
+    PyObject *x_obj, *w_obj, *dy_obj, *dx_obj, *dw_obj, *db_obj;
+    PyArrayObject *x, *w, *dy, *dx, *dw, *db;
+    int dtype = -1, accumulate = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOO|p", names, &x_obj,
+                                     &w_obj, &dy_obj, &dx_obj, &dw_obj,
+                                     &db_obj, &accumulate))
+        return NULL;
+    if (check_array(fn, "x", x_obj, 2, 0, 0, &x) ||
+        check_array(fn, "w", w_obj, 2, 0, 0, &w) ||
+        check_array(fn, "dy", dy_obj, 2, 0, 0, &dy) ||
+        check_array(fn, "dx", dx_obj, 2, 1, 1, &dx) ||
+        check_array(fn, "dw", dw_obj, 2, 1, 0, &dw) ||
+        check_array(fn, "db", db_obj, 1, 1, 1, &db) ||
+        check_float(fn, "x", x, &dtype, "") ||
+        check_float(fn, "w", w, &dtype, "x") ||
+        check_float(fn, "dy", dy, &dtype, "x") ||
+        (dx && check_float(fn, "dx", dx, &dtype, "x")) ||
+        check_float(fn, "dw", dw, &dtype, "x") ||
+        (db && check_float(fn, "db", db, &dtype, "x")))
+        return NULL;
+    npy_intp batch = PyArray_DIM(x, 0), fan_in = PyArray_DIM(x, 1);
+    npy_intp fan_out = PyArray_DIM(w, 1);
+    char what[96];
+    PyOS_snprintf(what, sizeof what, "x has %zd columns", (Py_ssize_t)fan_in);
+    if (check_dim(fn, "w", w, 0, fan_in, what))
+        return NULL;
+    PyOS_snprintf(what, sizeof what, "x has %zd rows", (Py_ssize_t)batch);
+    if (check_dim(fn, "dy", dy, 0, batch, what))
+        return NULL;
+    PyOS_snprintf(what, sizeof what, "w has %zd columns", (Py_ssize_t)fan_out);
+    if (check_dim(fn, "dy", dy, 1, fan_out, what) ||
+        (dx && check_same_shape(fn, "dx", dx, "x", x)) ||
+        check_same_shape(fn, "dw", dw, "w", w) ||
+        (db && check_dim(fn, "db", db, 0, fan_out, what)))
+        return NULL;
+    PyArrayObject *outs[] = {dx, dw, db}, *ins[] = {x, w, dy};
+    const char *out_names[] = {"dx", "dw", "db"}, *in_names[] = {"x", "w", "dy"};
+    for (int o = 0; o < 3; o++) {
+        for (int i = 0; i < 3; i++)
+            if (check_no_overlap(fn, out_names[o], outs[o], in_names[i],
+                                 ins[i], 0))
+                return NULL;
+        for (int p = o + 1; p < 3; p++)
+            if (check_no_overlap(fn, out_names[o], outs[o], out_names[p],
+                                 outs[p], 0))
+                return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    if (dtype == NPY_FLOAT32)
+        tnn_dense_backward_f32(F32(x), F32(w), F32(dy), F32_OR_NULL(dx),
+                               F32(dw), F32_OR_NULL(db), batch, fan_in,
+                               fan_out, accumulate);
+    else
+        tnn_dense_backward_f64(F64(x), F64(w), F64(dy), F64_OR_NULL(dx),
+                               F64(dw), F64_OR_NULL(db), batch, fan_in,
+                               fan_out, accumulate);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+/* ---- activations --------------------------------------------------------------- */
+
+/* Shared body of <act>_forward(x, y) and <act>_backward(y, dy, dx). */
+static PyObject *activation_call(const char *fn, int act, int backward,
+                                 PyObject *args)
+{
+    PyObject *in_obj, *grad_obj = NULL, *out_obj;
+    PyArrayObject *in, *grad = NULL, *out;
+    const char *in_name = backward ? "y" : "x";
+    const char *out_name = backward ? "dx" : "y";
+    int dtype = -1, ndim = act == TNN_SOFTMAX ? 2 : -1;
+    if (backward ? !PyArg_ParseTuple(args, "OOO", &in_obj, &grad_obj, &out_obj)
+                 : !PyArg_ParseTuple(args, "OO", &in_obj, &out_obj))
+        return NULL;
+    if (check_array(fn, in_name, in_obj, ndim, 0, 0, &in) ||
+        (backward && check_array(fn, "dy", grad_obj, ndim, 0, 0, &grad)) ||
+        check_array(fn, out_name, out_obj, ndim, 1, 0, &out) ||
+        check_float(fn, in_name, in, &dtype, "") ||
+        (grad && check_float(fn, "dy", grad, &dtype, in_name)) ||
+        check_float(fn, out_name, out, &dtype, in_name) ||
+        (grad && check_same_shape(fn, "dy", grad, in_name, in)) ||
+        check_same_shape(fn, out_name, out, in_name, in))
+        return NULL;
+    /* In place: y may be x (forward), dx may be dy (backward); softmax's
+     * backward reads all of y, so dx must not be y. */
+    if (backward ? (check_no_overlap(fn, "dx", out, "y", in, 0) ||
+                    check_no_overlap(fn, "dx", out, "dy", grad, 1))
+                 : check_no_overlap(fn, "y", out, "x", in, 1))
+        return NULL;
+    npy_intp size = PyArray_SIZE(in);
+    npy_intp cols = PyArray_NDIM(in) == 2 ? PyArray_DIM(in, 1) : size;
+    npy_intp rows = cols ? size / cols : 0;
+    Py_BEGIN_ALLOW_THREADS
+    if (dtype == NPY_FLOAT32) {
+        if (backward)
+            tnn_activation_backward_f32(act, F32(in), F32(grad), F32(out), rows,
+                                        cols);
+        else
+            tnn_activation_forward_f32(act, F32(in), F32(out), rows, cols);
+    } else {
+        if (backward)
+            tnn_activation_backward_f64(act, F64(in), F64(grad), F64(out), rows,
+                                        cols);
+        else
+            tnn_activation_forward_f64(act, F64(in), F64(out), rows, cols);
+    }
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+#define ACTIVATION_ENTRIES(name, code)                                         \
+    static PyObject *core_##name##_forward(PyObject *self, PyObject *args)     \
+    {                                                                          \
+        (void)self;                                                            \
+        return activation_call(#name "_forward", code, 0, args);               \
+    }                                                                          \
+    static PyObject *core_##name##_backward(PyObject *self, PyObject *args)    \
+    {                                                                          \
+        (void)self;                                                            \
+        return activation_call(#name "_backward", code, 1, args);              \
+    }
+ACTIVATION_ENTRIES(linear, TNN_LINEAR)
+ACTIVATION_ENTRIES(relu, TNN_RELU)
+ACTIVATION_ENTRIES(sigmoid, TNN_SIGMOID)
+ACTIVATION_ENTRIES(tanh, TNN_TANH)
+ACTIVATION_ENTRIES(softmax, TNN_SOFTMAX)
+
+/* ---- losses ---------------------------------------------------------------------- */
+
+/* Returns (loss, correct) as a new tuple. */
+static PyObject *loss_and_count(double loss, ptrdiff_t correct)
+{
+    return Py_BuildValue("(dn)", loss, (Py_ssize_t)correct);
+}
+
+static PyObject *core_softmax_xent(PyObject *self, PyObject *args)
+{
+    const char *fn = "softmax_xent";
+    PyObject *z_obj, *labels_obj, *d_obj;
+    PyArrayObject *z, *labels, *d;
+    int dtype = -1, label_type;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOO", &z_obj, &labels_obj, &d_obj))
+        return NULL;
+    if (check_array(fn, "logits", z_obj, 2, 0, 0, &z) ||
+        check_array(fn, "labels", labels_obj, 1, 0, 0, &labels) ||
+        check_array(fn, "dlogits", d_obj, 2, 1, 1, &d) ||
+        check_float(fn, "logits", z, &dtype, "") ||
+        check_labels(fn, "labels", labels, &label_type) ||
+        (d && check_float(fn, "dlogits", d, &dtype, "logits")))
+        return NULL;
+    npy_intp batch = PyArray_DIM(z, 0), classes = PyArray_DIM(z, 1);
+    char what[96];
+    PyOS_snprintf(what, sizeof what, "logits has %zd rows", (Py_ssize_t)batch);
+    if (check_dim(fn, "labels", labels, 0, batch, what) ||
+        (d && check_same_shape(fn, "dlogits", d, "logits", z)) ||
+        check_no_overlap(fn, "dlogits", d, "logits", z, 1) ||
+        check_no_overlap(fn, "dlogits", d, "labels", labels, 0))
+        return NULL;
+    if (classes == 0 && batch > 0) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: logits must have at least one class column; got 0",
+                     fn);
+        return NULL;
+    }
+    /* Every label is checked before any memory is written. */
+    const void *ids = PyArray_DATA(labels);
+    for (npy_intp i = 0; i < batch; i++) {
+        int64_t label = tnn_label_at(ids, label_type, i);
+        if (label < 0 || label >= classes) {
+            PyErr_Format(PyExc_ValueError,
+                         "%s: labels[%zd] = %lld is outside [0, %zd)", fn,
+                         (Py_ssize_t)i, (long long)label, (Py_ssize_t)classes);
+            return NULL;
+        }
+    }
+    double loss;
+    ptrdiff_t correct;
+    Py_BEGIN_ALLOW_THREADS
+    if (dtype == NPY_FLOAT32)
+        loss = tnn_softmax_xent_f32(F32(z), ids, label_type, F32_OR_NULL(d),
+                                    batch, classes, &correct);
+    else
+        loss = tnn_softmax_xent_f64(F64(z), ids, label_type, F64_OR_NULL(d),
+                                    batch, classes, &correct);
+    Py_END_ALLOW_THREADS
+    return loss_and_count(loss, correct);
+}
+
+static PyObject *core_softmax_xent_dense(PyObject *self, PyObject *args)
+{
+    const char *fn = "softmax_xent_dense";
+    PyObject *z_obj, *t_obj, *d_obj;
+    PyArrayObject *z, *t, *d;
+    int dtype = -1;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOO", &z_obj, &t_obj, &d_obj))
+        return NULL;
+    if (check_array(fn, "logits", z_obj, 2, 0, 0, &z) ||
+        check_array(fn, "targets", t_obj, 2, 0, 0, &t) ||
+        check_array(fn, "dlogits", d_obj, 2, 1, 1, &d) ||
+        check_float(fn, "logits", z, &dtype, "") ||
+        check_float(fn, "targets", t, &dtype, "logits") ||
+        (d && check_float(fn, "dlogits", d, &dtype, "logits")) ||
+        check_same_shape(fn, "targets", t, "logits", z) ||
+        (d && check_same_shape(fn, "dlogits", d, "logits", z)) ||
+        check_no_overlap(fn, "dlogits", d, "logits", z, 1) ||
+        check_no_overlap(fn, "dlogits", d, "targets", t, 0))
+        return NULL;
+    npy_intp batch = PyArray_DIM(z, 0), classes = PyArray_DIM(z, 1);
+    if (classes == 0 && batch > 0) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: logits must have at least one class column; got 0",
+                     fn);
+        return NULL;
+    }
+    double loss;
+    ptrdiff_t correct;
+    Py_BEGIN_ALLOW_THREADS
+    if (dtype == NPY_FLOAT32)
+        loss = tnn_softmax_xent_dense_f32(F32(z), F32(t), F32_OR_NULL(d), batch,
+                                          classes, &correct);
+    else
+        loss = tnn_softmax_xent_dense_f64(F64(z), F64(t), F64_OR_NULL(d), batch,
+                                          classes, &correct);
+    Py_END_ALLOW_THREADS
+    return loss_and_count(loss, correct);
+}
+
+/* Shared body of mse, bce and sigmoid_bce: (pred, target, dpred) -> float. */
+typedef double elementwise_loss_f32(const float *, const float *, float *,
+                                    ptrdiff_t);
+typedef double elementwise_loss_f64(const double *, const double *, double *,
+                                    ptrdiff_t);
+
+static PyObject *elementwise_loss(const char *fn, const char *pred_name,
+                                  const char *grad_name, PyObject *args,
+                                  elementwise_loss_f32 *f32,
+                                  elementwise_loss_f64 *f64, int in_place_ok)
+{
+    PyObject *p_obj, *t_obj, *d_obj;
+    PyArrayObject *p, *t, *d;
+    int dtype = -1;
+    if (!PyArg_ParseTuple(args, "OOO", &p_obj, &t_obj, &d_obj))
+        return NULL;
+    if (check_array(fn, pred_name, p_obj, -1, 0, 0, &p) ||
+        check_array(fn, "target", t_obj, -1, 0, 0, &t) ||
+        check_array(fn, grad_name, d_obj, -1, 1, 1, &d) ||
+        check_float(fn, pred_name, p, &dtype, "") ||
+        check_float(fn, "target", t, &dtype, pred_name) ||
+        (d && check_float(fn, grad_name, d, &dtype, pred_name)) ||
+        check_same_shape(fn, "target", t, pred_name, p) ||
+        (d && check_same_shape(fn, grad_name, d, pred_name, p)) ||
+        check_no_overlap(fn, grad_name, d, pred_name, p, in_place_ok) ||
+        check_no_overlap(fn, grad_name, d, "target", t, 0))
+        return NULL;
+    npy_intp n = PyArray_SIZE(p);
+    double loss;
+    Py_BEGIN_ALLOW_THREADS
+    if (dtype == NPY_FLOAT32)
+        loss = f32(F32(p), F32(t), F32_OR_NULL(d), n);
+    else
+        loss = f64(F64(p), F64(t), F64_OR_NULL(d), n);
+    Py_END_ALLOW_THREADS
+    return PyFloat_FromDouble(loss);
+}
+
+static PyObject *core_mse(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return elementwise_loss("mse", "pred", "dpred", args, tnn_mse_f32,
+                            tnn_mse_f64, 1);
+}
+
+static PyObject *core_bce(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return elementwise_loss("bce", "pred", "dpred", args, tnn_bce_f32,
+                            tnn_bce_f64, 1);
+}
+
+static PyObject *core_sigmoid_bce(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return elementwise_loss("sigmoid_bce", "logits", "dlogits", args,
+                            tnn_sigmoid_bce_f32, tnn_sigmoid_bce_f64, 1);
+}
+
+/* ---- optimizers -------------------------------------------------------------------- */
+
+/* Checks a parameter-shaped array: same dtype and size as w, contiguous,
+ * writeable when it is state, and not overlapping any earlier array. */
+static int check_state(const char *fn, const char *name, PyObject *obj,
+                       int writeable, int optional, int *dtype,
+                       PyArrayObject *w, PyArrayObject **seen, int n_seen,
+                       const char **seen_names, PyArrayObject **out)
+{
+    if (check_array(fn, name, obj, -1, writeable, optional, out))
+        return -1;
+    if (!*out)
+        return 0;
+    if (check_float(fn, name, *out, dtype, "w"))
+        return -1;
+    if (w && PyArray_SIZE(*out) != PyArray_SIZE(w)) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: %s must have as many values as w; expected %zd, "
+                     "got %zd",
+                     fn, name, (Py_ssize_t)PyArray_SIZE(w),
+                     (Py_ssize_t)PyArray_SIZE(*out));
+        return -1;
+    }
+    for (int i = 0; i < n_seen; i++)
+        if (check_no_overlap(fn, name, *out, seen_names[i], seen[i], 0))
+            return -1;
+    return 0;
+}
+
+static PyObject *core_sgd_update(PyObject *self, PyObject *args)
+{
+    const char *fn = "sgd_update";
+    PyObject *w_obj, *g_obj, *v_obj;
+    PyArrayObject *arr[3] = {NULL, NULL, NULL};
+    const char *nm[3] = {"w", "g", "velocity"};
+    double lr, momentum;
+    int nesterov, dtype = -1;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOOddp", &w_obj, &g_obj, &v_obj, &lr,
+                          &momentum, &nesterov))
+        return NULL;
+    if (check_state(fn, "w", w_obj, 1, 0, &dtype, NULL, arr, 0, nm, &arr[0]) ||
+        check_state(fn, "g", g_obj, 0, 0, &dtype, arr[0], arr, 1, nm,
+                    &arr[1]) ||
+        check_state(fn, "velocity", v_obj, 1, 1, &dtype, arr[0], arr, 2, nm,
+                    &arr[2]) ||
+        check_scalar(fn, "learning_rate", lr, 0, HUGE_VAL, 0) ||
+        check_scalar(fn, "momentum", momentum, 0, 1, 1))
+        return NULL;
+    if ((momentum > 0) != (arr[2] != NULL)) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: velocity must be given exactly when momentum > 0; "
+                     "got momentum=%R with velocity %s",
+                     fn, PyTuple_GET_ITEM(args, 4),
+                     arr[2] ? "given" : "None");
+        return NULL;
+    }
+    npy_intp n = PyArray_SIZE(arr[0]);
+    Py_BEGIN_ALLOW_THREADS
+    if (dtype == NPY_FLOAT32)
+        tnn_sgd_update_f32(F32(arr[0]), F32(arr[1]), F32_OR_NULL(arr[2]), n, lr,
+                           momentum, nesterov);
+    else
+        tnn_sgd_update_f64(F64(arr[0]), F64(arr[1]), F64_OR_NULL(arr[2]), n, lr,
+                           momentum, nesterov);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_rmsprop_update(PyObject *self, PyObject *args)
+{
+    const char *fn = "rmsprop_update";
+    PyObject *o[4];
+    PyArrayObject *arr[4] = {NULL, NULL, NULL, NULL};
+    const char *nm[4] = {"w", "g", "s", "velocity"};
+    double lr, rho, momentum, eps;
+    int dtype = -1;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOOOdddd", &o[0], &o[1], &o[2], &o[3], &lr,
+                          &rho, &momentum, &eps))
+        return NULL;
+    for (int i = 0; i < 4; i++)
+        if (check_state(fn, nm[i], o[i], i != 1, i == 3, &dtype, arr[0], arr,
+                        i, nm, &arr[i]))
+            return NULL;
+    if (check_scalar(fn, "learning_rate", lr, 0, HUGE_VAL, 0) ||
+        check_scalar(fn, "rho", rho, 0, 1, 1) ||
+        check_scalar(fn, "momentum", momentum, 0, 1, 1) ||
+        check_scalar(fn, "epsilon", eps, 0, HUGE_VAL, 0))
+        return NULL;
+    if ((momentum > 0) != (arr[3] != NULL)) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: velocity must be given exactly when momentum > 0",
+                     fn);
+        return NULL;
+    }
+    npy_intp n = PyArray_SIZE(arr[0]);
+    Py_BEGIN_ALLOW_THREADS
+    if (dtype == NPY_FLOAT32)
+        tnn_rmsprop_update_f32(F32(arr[0]), F32(arr[1]), F32(arr[2]),
+                               F32_OR_NULL(arr[3]), n, lr, rho, momentum, eps);
+    else
+        tnn_rmsprop_update_f64(F64(arr[0]), F64(arr[1]), F64(arr[2]),
+                               F64_OR_NULL(arr[3]), n, lr, rho, momentum, eps);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_adam_update(PyObject *self, PyObject *args)
+{
+    const char *fn = "adam_update";
+    PyObject *o[5];
+    PyArrayObject *arr[5] = {NULL, NULL, NULL, NULL, NULL};
+    const char *nm[5] = {"w", "g", "m", "v", "vhat"};
+    double lr, beta1, beta2, eps;
+    long long step;
+    int dtype = -1;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOOOOddddL", &o[0], &o[1], &o[2], &o[3],
+                          &o[4], &lr, &beta1, &beta2, &eps, &step))
+        return NULL;
+    for (int i = 0; i < 5; i++)
+        if (check_state(fn, nm[i], o[i], i != 1, i == 4, &dtype, arr[0], arr,
+                        i, nm, &arr[i]))
+            return NULL;
+    if (check_scalar(fn, "learning_rate", lr, 0, HUGE_VAL, 0) ||
+        check_scalar(fn, "beta_1", beta1, 0, 1, 1) ||
+        check_scalar(fn, "beta_2", beta2, 0, 1, 1) ||
+        check_scalar(fn, "epsilon", eps, 0, HUGE_VAL, 0))
+        return NULL;
+    if (step < 1) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: step must be >= 1 (the 1-based update count); got "
+                     "%lld",
+                     fn, step);
+        return NULL;
+    }
+    npy_intp n = PyArray_SIZE(arr[0]);
+    Py_BEGIN_ALLOW_THREADS
+    if (dtype == NPY_FLOAT32)
+        tnn_adam_update_f32(F32(arr[0]), F32(arr[1]), F32(arr[2]), F32(arr[3]),
+                            F32_OR_NULL(arr[4]), n, lr, beta1, beta2, eps,
+                            step);
+    else
+        tnn_adam_update_f64(F64(arr[0]), F64(arr[1]), F64(arr[2]), F64(arr[3]),
+                            F64_OR_NULL(arr[4]), n, lr, beta1, beta2, eps,
+                            step);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+/* ---- module ----------------------------------------------------------------------------- */
+
+#define ARGS(name, doc) {#name, (PyCFunction)core_##name, METH_VARARGS, doc}
+#define KWARGS(name, doc)                                                      \
+    {#name, (PyCFunction)(void (*)(void))core_##name,                          \
+     METH_VARARGS | METH_KEYWORDS, doc}
+#define ACT(name)                                                              \
+    ARGS(name##_forward, #name "_forward(x, y): y = " #name "(x); y may be x"),  \
+    ARGS(name##_backward, #name "_backward(y, dy, dx): gradient from the "     \
+                                "forward output y; dx may be dy")
+
 static PyMethodDef core_methods[] = {
+    {"simd", core_simd, METH_NOARGS, "simd() -> the SIMD path in use"},
+    {"available_simd", core_available_simd, METH_NOARGS,
+     "available_simd() -> the paths this CPU supports"},
+    {"set_simd", core_set_simd, METH_O, "set_simd(name): force a SIMD path"},
+    {"get_num_threads", core_get_num_threads, METH_NOARGS,
+     "get_num_threads() -> threads used by the kernels"},
+    {"set_num_threads", core_set_num_threads, METH_O,
+     "set_num_threads(n): threads used by the kernels"},
+    KWARGS(gemm, "gemm(a, b, c, trans_a=False, trans_b=False, "
+                 "accumulate=False): c (+)= op(a) @ op(b)"),
+    KWARGS(dense_forward, "dense_forward(x, w, b, y, activation='linear'): "
+                          "y = act(x @ w + b); b may be None"),
+    KWARGS(dense_backward, "dense_backward(x, w, dy, dx, dw, db, "
+                           "accumulate=False): dx = dy @ w.T, dw (+)= x.T @ "
+                           "dy, db (+)= dy.sum(0); dx, db may be None"),
+    ACT(linear), ACT(relu), ACT(sigmoid), ACT(tanh), ACT(softmax),
+    ARGS(softmax_xent, "softmax_xent(logits, labels, dlogits) -> (mean loss, "
+                       "correct); dlogits = (softmax - onehot) / batch"),
+    ARGS(softmax_xent_dense, "softmax_xent_dense(logits, targets, dlogits) -> "
+                             "(mean loss, correct)"),
+    ARGS(mse, "mse(pred, target, dpred) -> mean squared error"),
+    ARGS(bce, "bce(pred, target, dpred) -> binary cross-entropy "
+              "(probabilities)"),
+    ARGS(sigmoid_bce, "sigmoid_bce(logits, target, dlogits) -> binary "
+                      "cross-entropy from logits"),
+    ARGS(sgd_update, "sgd_update(w, g, velocity, learning_rate, momentum, "
+                     "nesterov)"),
+    ARGS(rmsprop_update, "rmsprop_update(w, g, s, velocity, learning_rate, "
+                         "rho, momentum, epsilon)"),
+    ARGS(adam_update, "adam_update(w, g, m, v, vhat, learning_rate, beta_1, "
+                      "beta_2, epsilon, step)"),
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef core_module = {
-    PyModuleDef_HEAD_INIT, "tinynn._core", "tinynn's C kernels.", -1,
+    PyModuleDef_HEAD_INIT, "tinynn._core",
+    "tinynn's C kernels, called in place on float32/float64 numpy arrays.", -1,
     core_methods,
 };
 

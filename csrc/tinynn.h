@@ -2,14 +2,31 @@
  * tinynn.h - the manual of tinynn's C core.
  *
  * Every kernel exists twice, once per dtype: tnn_<op>_<pass>_f32 (real =
- * float) and tnn_<op>_<pass>_f64 (real = double). Matrices are row-major.
- * Kernels never allocate, never fail and never touch Python: the extension
- * (module.c) checks every argument before calling them.
+ * float) and tnn_<op>_<pass>_f64 (real = double); the f64 prototypes are the
+ * f32 ones with double. Matrices are row-major and C-contiguous unless
+ * strides are given. Kernels never allocate on their hot path, never fail
+ * and never touch Python: the extension (module.c) checks every argument
+ * (shapes, dtypes, overlaps, label ranges) before calling them.
  */
 #ifndef TINYNN_H
 #define TINYNN_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+/* ---- Block sizes of the GEMM (elements) --------------------------------
+ * MC rows of a and KC columns are packed per block (L2), KC x NC of b per
+ * panel (L3). Micro-tile MR x NR per path and dtype (NR = two vectors):
+ *   portable: f32 4 x 8,   f64 4 x 4    (16-byte vectors)
+ *   avx2:     f32 6 x 16,  f64 6 x 8    (32-byte vectors, 12 accumulators)
+ *   avx512:   f32 8 x 32,  f64 8 x 16   (64-byte vectors, 16 accumulators)
+ */
+#define TNN_GEMM_MC 96
+#define TNN_GEMM_KC 256
+#define TNN_GEMM_NC 2048
+#define TNN_MR_PORTABLE 4
+#define TNN_MR_AVX2 6
+#define TNN_MR_AVX512 8
 
 /* ---- GEMM -------------------------------------------------------------
  * c[i, j] (+)= sum_p a[i, p] * b[p, j]   for i < m, j < n, p < k
@@ -17,8 +34,8 @@
  * a[i * rsa + p * csa], so a transpose is a swap of the two strides.
  * accumulate = 0 overwrites c without reading it (c may hold NaN);
  * accumulate = 1 adds to c. c must not overlap a or b.
- * Threads split the m and n loops only, never k: results are bit-identical
- * for a fixed thread count. */
+ * Threads split the n loop only, never k: each c element is summed in the
+ * same order whatever the thread count (bit-identical results). */
 void tnn_gemm_f32(const float *a, ptrdiff_t rsa, ptrdiff_t csa,
                   const float *b, ptrdiff_t rsb, ptrdiff_t csb, float *c,
                   ptrdiff_t rsc, ptrdiff_t csc, ptrdiff_t m, ptrdiff_t n,
@@ -28,20 +45,181 @@ void tnn_gemm_f64(const double *a, ptrdiff_t rsa, ptrdiff_t csa,
                   ptrdiff_t rsc, ptrdiff_t csc, ptrdiff_t m, ptrdiff_t n,
                   ptrdiff_t k, int accumulate);
 
+/* ---- Dense layer (dense.inc), all products through tnn_gemm ------------
+ * forward:  y = act(x w + b)          x: (batch, fan_in), w: (fan_in,
+ *           fan_out), b: (fan_out,) or NULL, y: (batch, fan_out).
+ *           act is a tnn_activation; y must not overlap x, w, b.
+ * backward: dx = dy w^T               dx: (batch, fan_in) or NULL
+ *           dw (+)= x^T dy            dw: (fan_in, fan_out)
+ *           db (+)= column sums of dy db: (fan_out,) or NULL
+ *           dx is always overwritten; dw and db add when accumulate = 1.
+ *           No output may overlap an input. */
+enum tnn_activation {
+    TNN_LINEAR = 0,
+    TNN_RELU = 1,
+    TNN_SIGMOID = 2,
+    TNN_TANH = 3,
+    TNN_SOFTMAX = 4
+};
+void tnn_dense_forward_f32(const float *x, const float *w, const float *b,
+                           float *y, ptrdiff_t batch, ptrdiff_t fan_in,
+                           ptrdiff_t fan_out, int activation);
+void tnn_dense_backward_f32(const float *x, const float *w, const float *dy,
+                            float *dx, float *dw, float *db, ptrdiff_t batch,
+                            ptrdiff_t fan_in, ptrdiff_t fan_out,
+                            int accumulate);
+void tnn_dense_forward_f64(const double *x, const double *w, const double *b,
+                           double *y, ptrdiff_t batch, ptrdiff_t fan_in,
+                           ptrdiff_t fan_out, int activation);
+void tnn_dense_backward_f64(const double *x, const double *w,
+                            const double *dy, double *dx, double *dw,
+                            double *db, ptrdiff_t batch, ptrdiff_t fan_in,
+                            ptrdiff_t fan_out, int accumulate);
+
+/* ---- Activations (activations.inc) --------------------------------------
+ * forward:  y = act(x), element-wise over n values; softmax works row-wise
+ *           on (rows, cols) and subtracts the row max so exp never
+ *           overflows. y may be x (in place); no partial overlap.
+ * backward: dx = dy * act'(x), written from the forward OUTPUT y:
+ *           relu dy [y > 0], sigmoid dy y (1 - y), tanh dy (1 - y^2),
+ *           linear dy, softmax y (dy - rowsum(dy y)). dx may be dy.
+ * The element-wise forms take rows * cols values. */
+void tnn_activation_forward_f32(int activation, const float *x, float *y,
+                                ptrdiff_t rows, ptrdiff_t cols);
+void tnn_activation_backward_f32(int activation, const float *y,
+                                 const float *dy, float *dx, ptrdiff_t rows,
+                                 ptrdiff_t cols);
+void tnn_activation_forward_f64(int activation, const double *x, double *y,
+                                ptrdiff_t rows, ptrdiff_t cols);
+void tnn_activation_backward_f64(int activation, const double *y,
+                                 const double *dy, double *dx, ptrdiff_t rows,
+                                 ptrdiff_t cols);
+
+/* ---- Losses (losses.inc); each returns the batch MEAN, summed in double -
+ * softmax_xent:       logits (batch, classes), labels (batch,) integer ids
+ *                     read through tnn_label_at (type: enum tnn_label_type),
+ *                     all in [0, classes). loss_i = logsumexp(z_i) - z_i[y_i];
+ *                     dlogits = (softmax(z) - onehot(y)) / batch (or NULL;
+ *                     may be logits itself); *correct = rows whose first
+ *                     argmax is the label.
+ * softmax_xent_dense: targets (batch, classes) one-hot or probabilities:
+ *                     loss_i = -sum_k t_ik log_softmax(z_i)_k; dlogits =
+ *                     (softmax(z) rowsum(t) - t) / batch; *correct = rows
+ *                     where argmax z == argmax t.
+ * mse:                n values: mean (p - t)^2; dpred = 2 (p - t) / n.
+ * bce:                probabilities, Keras 2: q = clip(p, eps, 1 - eps),
+ *                     mean of -(t log(q + eps) + (1 - t) log(1 - q + eps)),
+ *                     eps = 1e-7; dpred is its derivative (0 where clipped).
+ * sigmoid_bce:        logits: mean of max(z,0) - z t + log(1 + exp(-|z|));
+ *                     dlogits = (sigmoid(z) - t) / n; may be logits itself.
+ * Output gradients are written only when the pointer is not NULL. */
+enum tnn_label_type {
+    TNN_I8, TNN_I16, TNN_I32, TNN_I64, TNN_U8, TNN_U16, TNN_U32, TNN_U64
+};
+/* Label i of an integer array of the given type, widened to int64. */
+static inline int64_t tnn_label_at(const void *labels, int type, ptrdiff_t i)
+{
+    switch (type) {
+    case TNN_I8: return ((const int8_t *)labels)[i];
+    case TNN_I16: return ((const int16_t *)labels)[i];
+    case TNN_I32: return ((const int32_t *)labels)[i];
+    case TNN_U8: return ((const uint8_t *)labels)[i];
+    case TNN_U16: return ((const uint16_t *)labels)[i];
+    case TNN_U32: return ((const uint32_t *)labels)[i];
+    case TNN_U64: return (int64_t)((const uint64_t *)labels)[i];
+    default: return ((const int64_t *)labels)[i];
+    }
+}
+double tnn_softmax_xent_f32(const float *logits, const void *labels,
+                            int label_type, float *dlogits, ptrdiff_t batch,
+                            ptrdiff_t classes, ptrdiff_t *correct);
+double tnn_softmax_xent_dense_f32(const float *logits, const float *targets,
+                                  float *dlogits, ptrdiff_t batch,
+                                  ptrdiff_t classes, ptrdiff_t *correct);
+double tnn_mse_f32(const float *pred, const float *target, float *dpred,
+                   ptrdiff_t n);
+double tnn_bce_f32(const float *pred, const float *target, float *dpred,
+                   ptrdiff_t n);
+double tnn_sigmoid_bce_f32(const float *logits, const float *target,
+                           float *dlogits, ptrdiff_t n);
+double tnn_softmax_xent_f64(const double *logits, const void *labels,
+                            int label_type, double *dlogits, ptrdiff_t batch,
+                            ptrdiff_t classes, ptrdiff_t *correct);
+double tnn_softmax_xent_dense_f64(const double *logits, const double *targets,
+                                  double *dlogits, ptrdiff_t batch,
+                                  ptrdiff_t classes, ptrdiff_t *correct);
+double tnn_mse_f64(const double *pred, const double *target, double *dpred,
+                   ptrdiff_t n);
+double tnn_bce_f64(const double *pred, const double *target, double *dpred,
+                   ptrdiff_t n);
+double tnn_sigmoid_bce_f64(const double *logits, const double *target,
+                           double *dlogits, ptrdiff_t n);
+
+/* ---- Optimizer updates (optim.inc), in place over n values --------------
+ * sgd:     momentum 0 (velocity NULL): w -= lr g. Otherwise
+ *          v = mu v - lr g; w += v, or w += mu v - lr g with nesterov.
+ * rmsprop: s = rho s + (1 - rho) g^2; step = lr g / sqrt(s + eps);
+ *          velocity NULL: w -= step; else v = mu v + step; w -= v.
+ * adam:    Keras's rule, t = step >= 1:
+ *          alpha = lr sqrt(1 - beta2^t) / (1 - beta1^t);
+ *          m += (g - m)(1 - beta1); v += (g^2 - v)(1 - beta2);
+ *          w -= alpha m / (sqrt(v) + eps)  (eps on the uncorrected sqrt v);
+ *          vhat (amsgrad) NULL, or vhat = max(vhat, v) used in place of v.
+ * Threads split on 64-byte boundaries; each element is independent. */
+void tnn_sgd_update_f32(float *w, const float *g, float *velocity,
+                        ptrdiff_t n, double lr, double momentum,
+                        int nesterov);
+void tnn_rmsprop_update_f32(float *w, const float *g, float *s,
+                            float *velocity, ptrdiff_t n, double lr,
+                            double rho, double momentum, double epsilon);
+void tnn_adam_update_f32(float *w, const float *g, float *m, float *v,
+                         float *vhat, ptrdiff_t n, double lr, double beta1,
+                         double beta2, double epsilon, int64_t step);
+void tnn_sgd_update_f64(double *w, const double *g, double *velocity,
+                        ptrdiff_t n, double lr, double momentum,
+                        int nesterov);
+void tnn_rmsprop_update_f64(double *w, const double *g, double *s,
+                            double *velocity, ptrdiff_t n, double lr,
+                            double rho, double momentum, double epsilon);
+void tnn_adam_update_f64(double *w, const double *g, double *m, double *v,
+                         double *vhat, ptrdiff_t n, double lr, double beta1,
+                         double beta2, double epsilon, int64_t step);
+
 /* ---- Run-time configuration (dispatch.c) ------------------------------ */
 enum tnn_simd { TNN_SIMD_PORTABLE = 0, TNN_SIMD_AVX2 = 1, TNN_SIMD_AVX512 = 2 };
 
 /* The best path this CPU supports (detected once). */
 enum tnn_simd tnn_simd_best(void);
-/* The path in use: TINYNN_SIMD env var at first use, else the best. */
+/* The path in use: TINYNN_SIMD (portable|avx2|avx512) at first use if the
+ * CPU has it, else the best. */
 enum tnn_simd tnn_simd_active(void);
 /* Force a path; returns 0 on success, -1 if the CPU lacks it. */
 int tnn_simd_set(enum tnn_simd path);
 const char *tnn_simd_name(enum tnn_simd path);
 
 int tnn_num_threads(void);
-/* n >= 1; also (re)allocates per-thread GEMM packing space.
- * Returns 0 on success, -1 if that space could not be allocated. */
-int tnn_set_num_threads(int n);
+/* n >= 1: the thread count every kernel uses. */
+void tnn_set_num_threads(int n);
+/* Threads worth using for work of `flops` operations (1 when small). */
+int tnn_threads_for(double flops);
+
+/* 64-byte aligned GEMM packing space of the calling thread (allocated on
+ * its first GEMM, then reused): *ap gets TNN_GEMM_MC * TNN_GEMM_KC and
+ * *bp (TNN_GEMM_NC + 64) * TNN_GEMM_KC doubles' worth. Returns -1 if the
+ * space cannot be allocated (the GEMM then runs unblocked). */
+int tnn_pack_space(void **ap, void **bp);
+
+/* Per-path GEMM drivers (gemm_x86.c; portable in kernels_*.c). */
+typedef void tnn_gemm_driver_f32(const float *, ptrdiff_t, ptrdiff_t,
+                                 const float *, ptrdiff_t, ptrdiff_t, float *,
+                                 ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t,
+                                 ptrdiff_t, int, float *, float *, int);
+typedef void tnn_gemm_driver_f64(const double *, ptrdiff_t, ptrdiff_t,
+                                 const double *, ptrdiff_t, ptrdiff_t,
+                                 double *, ptrdiff_t, ptrdiff_t, ptrdiff_t,
+                                 ptrdiff_t, ptrdiff_t, int, double *,
+                                 double *, int);
+tnn_gemm_driver_f32 tnn_gemm_f32_avx2, tnn_gemm_f32_avx512;
+tnn_gemm_driver_f64 tnn_gemm_f64_avx2, tnn_gemm_f64_avx512;
 
 #endif

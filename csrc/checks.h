@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT
+ * checks.h - argument validation for tinynn._core. Each helper sets a
+ * Python exception whose message names the function and the argument and
+ * returns -1, or returns 0. None of them touches array memory.
+ */
+#ifndef TINYNN_CHECKS_H
+#define TINYNN_CHECKS_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#define NO_IMPORT_ARRAY
+#define PY_ARRAY_UNIQUE_SYMBOL tinynn_ARRAY_API
+#include <numpy/arrayobject.h>
+
+/* obj must be an ndarray (TypeError), C-contiguous and aligned
+ * (ValueError), writeable if `writeable`, and of ndim dims unless ndim < 0.
+ * With `optional`, None gives *out = NULL. */
+int check_array(const char *func, const char *name, PyObject *obj, int ndim,
+                int writeable, int optional, PyArrayObject **out);
+
+/* Float dtype: *dtype < 0 takes this array's (float32/float64 only, else
+ * TypeError); otherwise the array must match it ("like x"). */
+int check_float(const char *func, const char *name, PyArrayObject *arr,
+                int *dtype, const char *like);
+
+/* Integer labels: any signed or unsigned integer dtype; sets *label_type
+ * to an enum tnn_label_type. */
+int check_labels(const char *func, const char *name, PyArrayObject *arr,
+                 int *label_type);
+
+/* arr's dimension `axis` must equal `expected`; `what` explains where the
+ * expectation comes from, e.g. "x has 700 columns". */
+int check_dim(const char *func, const char *name, PyArrayObject *arr,
+              int axis, npy_intp expected, const char *what);
+
+/* Both arrays must have identical shapes. */
+int check_same_shape(const char *func, const char *name, PyArrayObject *arr,
+                     const char *ref_name, PyArrayObject *ref);
+
+/* The memory of a and b must not overlap; with `same_ok`, a may be exactly
+ * b (the in-place case). */
+int check_no_overlap(const char *func, const char *name_a, PyArrayObject *a,
+                     const char *name_b, PyArrayObject *b, int same_ok);
+
+/* A finite double within [low, high] (high_open: [low, high)). */
+int check_scalar(const char *func, const char *name, double value,
+                 double low, double high, int high_open);
+
+#endif
