@@ -1,0 +1,335 @@
+"""Callbacks with tf.keras 2 semantics: History, ProgbarLogger, EarlyStopping,
+ModelCheckpoint, LambdaCallback, TerminateOnNaN.
+
+fit calls, in order: on_train_begin; per epoch on_epoch_begin, per batch
+on_train_batch_begin / on_train_batch_end (logs hold running means), then
+on_epoch_end (logs include val_*); finally on_train_end. It stops after the
+current batch or epoch once a callback sets ``model.stop_training = True``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from typing import Any, Callable
+
+import numpy as np
+
+from ._checks import describe, non_negative_int, real_number
+from .progress import Progbar
+
+__all__ = ["Callback", "CallbackList", "EarlyStopping", "History", "LambdaCallback",
+           "ModelCheckpoint", "ProgbarLogger", "TerminateOnNaN"]
+
+
+class Callback:
+    """Base class: override the hooks you need. ``self.model`` and
+    ``self.params`` ({'verbose', 'epochs', 'steps'}) are set by fit."""
+
+    def __init__(self) -> None:
+        self.model: Any = None
+        self.params: dict[str, Any] = {}
+
+    def set_model(self, model: Any) -> None:
+        self.model = model
+
+    def set_params(self, params: dict[str, Any]) -> None:
+        self.params = params
+
+    def on_train_begin(self, logs=None): """Called once before training."""
+    def on_train_end(self, logs=None): """Called once after training."""
+    def on_epoch_begin(self, epoch, logs=None): """Called before each epoch (0-based)."""
+    def on_epoch_end(self, epoch, logs=None): """Called after each epoch with its logs."""
+    def on_train_batch_begin(self, batch, logs=None): self.on_batch_begin(batch, logs)
+    def on_train_batch_end(self, batch, logs=None): self.on_batch_end(batch, logs)
+    def on_batch_begin(self, batch, logs=None): """Alias hook for training batches."""
+    def on_batch_end(self, batch, logs=None): """Alias hook for training batches."""
+    def on_test_begin(self, logs=None): """Called before evaluation."""
+    def on_test_end(self, logs=None): """Called after evaluation."""
+    def on_test_batch_begin(self, batch, logs=None): """Before an evaluation batch."""
+    def on_test_batch_end(self, batch, logs=None): """After an evaluation batch."""
+    def on_predict_begin(self, logs=None): """Called before prediction."""
+    def on_predict_end(self, logs=None): """Called after prediction."""
+    def on_predict_batch_begin(self, batch, logs=None): """Before a prediction batch."""
+    def on_predict_batch_end(self, batch, logs=None): """After a prediction batch."""
+
+
+class CallbackList:
+    """Calls each hook on every callback, in order."""
+
+    def __init__(self, callbacks: list[Callback], model: Any = None,
+                 params: dict[str, Any] | None = None):
+        for item in callbacks:
+            if not isinstance(item, Callback):
+                raise TypeError(f"callbacks: every item must be a tinynn Callback; got "
+                                f"{describe(item)}")
+        self.callbacks = list(callbacks)
+        for item in self.callbacks:
+            item.set_model(model)
+            item.set_params(dict(params or {}))
+
+    def __getattr__(self, hook: str) -> Callable[..., None]:
+        if not hook.startswith("on_"):
+            raise AttributeError(hook)
+
+        def call_all(*args: Any, **kwargs: Any) -> None:
+            for item in self.callbacks:
+                getattr(item, hook)(*args, **kwargs)
+
+        return call_all
+
+
+class History(Callback):
+    """Records the logs of every epoch: ``history.history['loss']`` etc.
+
+    Also keeps ``batch_history``, each training batch's own loss and metrics
+    (not running means), for per-iteration plots.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
+        self.batch_history: dict[str, list[float]] = {}
+
+    def on_train_begin(self, logs=None):
+        self.history, self.epoch, self.batch_history = {}, [], {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(int(epoch))
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+
+    def record_batch(self, values: dict[str, float]) -> None:
+        """Append one training batch's own values."""
+        for key, value in values.items():
+            self.batch_history.setdefault(key, []).append(float(value))
+
+
+class ProgbarLogger(Callback):
+    """Prints ``Epoch i/N`` and a progress bar per epoch (verbose 1) or one
+    line per epoch (verbose 2); any other verbose value prints only headers."""
+
+    def __init__(self, verbose: int = 1):
+        super().__init__()
+        self.verbose = verbose
+        self._bar: Progbar | None = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        epochs = self.params.get("epochs", 1)
+        if epochs > 1:
+            print(f"Epoch {epoch + 1}/{epochs}", flush=True)
+        if self.verbose in (1, 2):
+            self._bar = Progbar(self.params.get("steps"), verbose=self.verbose)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._bar is not None:  # verbose 2 counts steps but draws at the end
+            self._bar.update(batch + 1, list((logs or {}).items()))
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._bar is not None:
+            done = self._bar._current or self.params.get("steps")
+            self._bar.update(done, list((logs or {}).items()), finalize=True)
+            self._bar = None
+
+
+def _auto_mode(monitor: str) -> str:
+    return "max" if monitor.endswith(("acc", "accuracy", "auc")) else "min"
+
+
+class _Monitor:
+    """Best-value bookkeeping shared by EarlyStopping and ModelCheckpoint."""
+
+    def __init__(self, where: str, monitor: str, mode: str, min_delta: float = 0.0):
+        if not isinstance(monitor, str):
+            raise TypeError(f"{where}: monitor must be a string such as 'val_loss'; got "
+                            f"{monitor!r}")
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"{where}: mode must be 'auto', 'min' or 'max'; got {mode!r}")
+        self.monitor = monitor
+        self.mode = _auto_mode(monitor) if mode == "auto" else mode
+        self.min_delta = abs(min_delta)
+
+    def improved(self, current: float, best: float) -> bool:
+        if self.mode == "max":
+            return current - self.min_delta > best
+        return current + self.min_delta < best
+
+    def initial(self) -> float:
+        return -math.inf if self.mode == "max" else math.inf
+
+
+class EarlyStopping(Callback):
+    """Stop training when `monitor` has not improved for `patience` epochs.
+
+    Parameters follow tf.keras 2: mode 'auto' maximises names ending in
+    'acc', 'accuracy' or 'auc' and minimises the rest; with
+    ``restore_best_weights`` the best epoch's weights are restored when the
+    callback stops training.
+    """
+
+    def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0,
+                 patience: int = 0, verbose: int = 0, mode: str = "auto",
+                 baseline: float | None = None, restore_best_weights: bool = False,
+                 start_from_epoch: int = 0):
+        super().__init__()
+        min_delta = real_number(min_delta, "EarlyStopping", "min_delta")
+        self._monitor = _Monitor("EarlyStopping", monitor, mode, min_delta)
+        self.monitor, self.mode = self._monitor.monitor, self._monitor.mode
+        self.patience = non_negative_int(patience, "EarlyStopping", "patience")
+        self.start_from_epoch = non_negative_int(start_from_epoch, "EarlyStopping",
+                                                 "start_from_epoch")
+        self.verbose = verbose
+        self.baseline = None if baseline is None else real_number(
+            baseline, "EarlyStopping", "baseline")
+        self.restore_best_weights = bool(restore_best_weights)
+        self.min_delta = self._monitor.min_delta
+
+    def on_train_begin(self, logs=None):
+        self.wait = 0
+        self.stopped_epoch = 0
+        self.best = self._monitor.initial()
+        self.best_weights = None
+        self.best_epoch = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        current = (logs or {}).get(self.monitor)
+        if current is None:
+            warnings.warn(
+                f"EarlyStopping: monitor {self.monitor!r} is not in the logs; available "
+                f"keys: {sorted(logs or {})}", RuntimeWarning, stacklevel=2)
+            return
+        if epoch < self.start_from_epoch:
+            return
+        if self.restore_best_weights and self.best_weights is None:
+            self.best_weights = self.model.get_weights()
+        self.wait += 1
+        if self._monitor.improved(current, self.best):
+            self.best, self.best_epoch = current, epoch
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            if self.baseline is None or self._monitor.improved(current, self.baseline):
+                self.wait = 0
+            return
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+            if self.restore_best_weights and self.best_weights is not None:
+                if self.verbose > 0:
+                    print("Restoring model weights from the end of the best epoch: "
+                          f"{self.best_epoch + 1}.")
+                self.model.set_weights(self.best_weights)
+
+    def on_train_end(self, logs=None):
+        if self.stopped_epoch > 0 and self.verbose > 0:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+
+
+class ModelCheckpoint(Callback):
+    """Save the model (or its weights) after epochs, optionally only the best.
+
+    `filepath` may hold format fields filled from the epoch (1-based) and the
+    epoch's logs, e.g. ``weights.{epoch:02d}-{val_loss:.2f}.h5``. Files are
+    written atomically by the model's save.
+    """
+
+    def __init__(self, filepath: Any, monitor: str = "val_loss", verbose: int = 0,
+                 save_best_only: bool = False, save_weights_only: bool = False,
+                 mode: str = "auto", save_freq: Any = "epoch",
+                 initial_value_threshold: float | None = None):
+        super().__init__()
+        if not isinstance(filepath, (str, os.PathLike)):
+            raise TypeError(f"ModelCheckpoint: filepath must be a str or path; got "
+                            f"{describe(filepath)}")
+        self.filepath = os.fspath(filepath)
+        self._monitor = _Monitor("ModelCheckpoint", monitor, mode)
+        self.monitor = monitor
+        self.verbose, self.save_best_only = verbose, bool(save_best_only)
+        self.save_weights_only = bool(save_weights_only)
+        if save_freq != "epoch" and not (isinstance(save_freq, int) and save_freq > 0):
+            raise ValueError(f"ModelCheckpoint: save_freq must be 'epoch' or a positive "
+                             f"number of batches; got {save_freq!r}")
+        self.save_freq = save_freq
+        self.best = (self._monitor.initial() if initial_value_threshold is None
+                     else float(initial_value_threshold))
+        self._batches = 0
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq == "epoch":
+            return
+        self._batches += 1
+        if self._batches % self.save_freq == 0:
+            self._save(self._epoch, logs or {})
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_freq == "epoch":
+            self._save(epoch, logs or {})
+
+    def _path(self, epoch: int, logs: dict[str, float]) -> str:
+        try:
+            return self.filepath.format(epoch=epoch + 1, **logs)
+        except KeyError as exc:
+            raise ValueError(
+                f"ModelCheckpoint: filepath {self.filepath!r} uses {exc.args[0]!r}, which "
+                f"is not in the logs; available: {['epoch', *sorted(logs)]}") from None
+
+    def _save(self, epoch: int, logs: dict[str, float]) -> None:
+        path = self._path(epoch, logs)
+        if self.save_best_only:
+            current = logs.get(self.monitor)
+            if current is None:
+                warnings.warn(f"ModelCheckpoint: can save best model only with "
+                              f"{self.monitor!r} available, skipping", RuntimeWarning,
+                              stacklevel=2)
+                return
+            if not self._monitor.improved(current, self.best):
+                if self.verbose > 0:
+                    print(f"Epoch {epoch + 1}: {self.monitor} did not improve from "
+                          f"{self.best:.5f}")
+                return
+            if self.verbose > 0:
+                print(f"Epoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} "
+                      f"to {current:.5f}, saving model to {path}")
+            self.best = current
+        elif self.verbose > 0:
+            print(f"Epoch {epoch + 1}: saving model to {path}")
+        if self.save_weights_only:
+            self.model.save_weights(path)
+        else:
+            self.model.save(path)
+
+
+class LambdaCallback(Callback):
+    """A callback from plain functions: ``LambdaCallback(on_epoch_end=lambda
+    epoch, logs: print(logs['loss']))``."""
+
+    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_batch_begin=None,
+                 on_batch_end=None, on_train_begin=None, on_train_end=None, **kwargs):
+        super().__init__()
+        given = dict(on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end,
+                     on_batch_begin=on_batch_begin, on_batch_end=on_batch_end,
+                     on_train_begin=on_train_begin, on_train_end=on_train_end, **kwargs)
+        for hook, function in given.items():
+            if function is None:
+                continue
+            if not hook.startswith("on_") or not hasattr(Callback, hook):
+                raise TypeError(f"LambdaCallback: unknown hook {hook!r}")
+            if not callable(function):
+                raise TypeError(f"LambdaCallback: {hook} must be callable; got "
+                                f"{describe(function)}")
+            setattr(self, hook, function)
+
+
+class TerminateOnNaN(Callback):
+    """Stop training as soon as a batch's loss is NaN or infinite."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.isfinite(loss):
+            print(f"Batch {batch}: Invalid loss, terminating training")
+            self.model.stop_training = True

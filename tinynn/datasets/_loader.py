@@ -1,0 +1,190 @@
+"""Finding, downloading and caching the four-file IDX datasets (MNIST and
+Fashion-MNIST): search order, checksums, atomic cache writes, clear errors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import _idx
+
+FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+         "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+Data = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Where a dataset lives and how its files are checked."""
+
+    name: str                      # folder name, e.g. "mnist"
+    url: str                       # default base URL (overridable)
+    md5: dict[str, str]            # file stem -> md5 hex
+    md5_of_decompressed: bool      # whether md5 is over the decompressed bytes
+    system_folders: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+
+
+def cache_root() -> Path:
+    """~/.tinynn/datasets (where downloads are cached)."""
+    return Path.home() / ".tinynn" / "datasets"
+
+
+def base_url(dataset: Dataset) -> str:
+    """The download base URL; TINYNN_DATASETS_URL overrides it (for mirrors and tests)."""
+    url = os.environ.get("TINYNN_DATASETS_URL") or dataset.url
+    return url if url.endswith("/") else url + "/"
+
+
+def _find_file(folder: Path, stem: str) -> Path | None:
+    for name in (f"{stem}.gz", stem, stem.replace("-idx", ".idx")):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def _candidate_folders(dataset: Dataset) -> list[Path]:
+    names = (dataset.name, *dataset.aliases)
+    folders = []
+    env = os.environ.get("TINYNN_DATASETS")
+    if env:
+        folders += [Path(env) / n for n in names]
+    folders += [cache_root() / dataset.name]
+    folders += [Path(f) for f in dataset.system_folders]
+    return folders
+
+
+def _complete(folder: Path) -> dict[str, Path] | None:
+    found = {stem: _find_file(folder, stem) for stem in FILES}
+    return found if all(found.values()) else None  # type: ignore[return-value]
+
+
+def _load_files(files: dict[str, Path]) -> Data:
+    x_train = _idx.read(files[FILES[0]], _idx.IMAGES_MAGIC)
+    y_train = _idx.read(files[FILES[1]], _idx.LABELS_MAGIC)
+    x_test = _idx.read(files[FILES[2]], _idx.IMAGES_MAGIC)
+    y_test = _idx.read(files[FILES[3]], _idx.LABELS_MAGIC)
+    for images, labels, part in ((x_train, y_train, "train"), (x_test, y_test, "test")):
+        if len(images) != len(labels):
+            raise ValueError(f"{files[FILES[0]].parent}: the {part} images hold "
+                             f"{len(images)} samples but the labels {len(labels)}")
+    return (x_train, y_train), (x_test, y_test)
+
+
+def _load_npz(path: Path) -> Data:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = [archive[k] for k in ("x_train", "y_train", "x_test", "y_test")]
+    except KeyError as exc:
+        raise ValueError(f"{path}: expected keys x_train, y_train, x_test, y_test; "
+                         f"missing {exc}") from None
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: not a readable .npz dataset ({exc})") from None
+    return (arrays[0], arrays[1]), (arrays[2], arrays[3])
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()
+
+
+def _verified(dataset: Dataset, stem: str, raw: bytes) -> bool:
+    content = _idx.read_bytes_from(raw) if dataset.md5_of_decompressed else raw
+    return _digest(content) == dataset.md5[stem]
+
+
+def _download(dataset: Dataset, stem: str, folder: Path) -> Path:
+    url = base_url(dataset) + f"{stem}.gz"
+    print(f"Downloading data from {url}", flush=True)
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            raw = response.read()
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise ConnectionError(f"could not download {url} ({exc})") from None
+    if not _verified(dataset, stem, raw):
+        raise ValueError(f"{url}: the downloaded file fails its checksum (damaged or "
+                         "not the official file); nothing was cached")
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{stem}.gz"
+    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(raw)
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _cached_or_download(dataset: Dataset) -> dict[str, Path]:
+    """Files in the cache, each verified; missing or damaged ones fetched."""
+    folder = cache_root() / dataset.name
+    files = {}
+    for stem in FILES:
+        path = _find_file(folder, stem)
+        if path is not None and not _verified(dataset, stem, path.read_bytes()):
+            print(f"tinynn: cached {path} fails its checksum; downloading it again",
+                  file=sys.stderr)
+            path.unlink()
+            path = None
+        files[stem] = path or _download(dataset, stem, folder)
+    return files
+
+
+def load(dataset: Dataset, path: Any = None, download: bool = True) -> Data:
+    """Find (or download) and read the dataset; see mnist.load_data."""
+    where = f"{dataset.name}.load_data"
+    if path is not None:
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"{where}: path must be a folder or .npz file path; got "
+                            f"{type(path).__name__}")
+        given = Path(path)
+        if given.suffix == ".npz" and given.is_file():
+            return _load_npz(given)
+        if not given.exists():
+            raise FileNotFoundError(f"{where}: path {given} does not exist")
+        files = _complete(given)
+        if files is None:
+            missing = [s for s in FILES if _find_file(given, s) is None]
+            raise FileNotFoundError(f"{where}: {given} lacks {', '.join(missing)} "
+                                    "(.gz or raw)")
+        return _load_files(files)
+    env = os.environ.get("TINYNN_DATASETS")
+    for name in (dataset.name, *dataset.aliases) if env else ():
+        files = _complete(Path(env) / name)
+        if files is not None:
+            return _load_files(files)
+    cache = _complete(cache_root() / dataset.name)
+    if cache is not None:
+        # Cached downloads are verified each time; a damaged one is fetched again.
+        return _load_files(_cached_or_download(dataset) if download else cache)
+    for folder in dataset.system_folders:
+        files = _complete(Path(folder))
+        if files is not None:
+            return _load_files(files)
+    if not download:
+        raise FileNotFoundError(_not_found(dataset, where, None))
+    try:
+        return _load_files(_cached_or_download(dataset))
+    except ConnectionError as exc:
+        raise FileNotFoundError(_not_found(dataset, where, exc)) from None
+
+
+def _not_found(dataset: Dataset, where: str, error: Exception | None) -> str:
+    looked = ", ".join(str(f) for f in _candidate_folders(dataset))
+    reason = f" The download failed: {error}." if error else ""
+    return (f"{where}: the {dataset.name} files were not found (looked in {looked}).{reason}"
+            f" Put the four files ({', '.join(f + '.gz' for f in FILES)}) from "
+            f"{base_url(dataset)} into {cache_root() / dataset.name}, or set "
+            "TINYNN_DATASETS to a folder holding a "
+            f"'{dataset.name}' subfolder with them.")
