@@ -1,0 +1,157 @@
+"""The spec of every C kernel, in plain NumPy and float64.
+
+Written to be read like the pure-NumPy article: one function per kernel, the
+formula and nothing else. tests/test_core_*.py compare tinynn._core against
+these on random inputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def gemm(a, b, c=None, trans_a=False, trans_b=False, accumulate=False):
+    """c (+)= op(a) @ op(b)."""
+    a = a.T if trans_a else a
+    b = b.T if trans_b else b
+    product = a.astype(np.float64) @ b.astype(np.float64)
+    return c.astype(np.float64) + product if accumulate else product
+
+
+def linear(x):
+    return np.asarray(x, dtype=np.float64)
+
+
+def relu(x):
+    return np.maximum(x, 0.0)
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
+
+
+def tanh(x):
+    return np.tanh(np.asarray(x, dtype=np.float64))
+
+
+def softmax(x):
+    shifted = x - x.max(axis=1, keepdims=True)
+    e = np.exp(shifted)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+ACTIVATIONS = {"linear": linear, "relu": relu, "sigmoid": sigmoid, "tanh": tanh,
+               "softmax": softmax}
+
+
+def activation_backward(name, y, dy):
+    """dx from the forward output y and the incoming gradient dy."""
+    y, dy = np.asarray(y, np.float64), np.asarray(dy, np.float64)
+    if name == "linear":
+        return dy
+    if name == "relu":
+        return dy * (y > 0)
+    if name == "sigmoid":
+        return dy * y * (1 - y)
+    if name == "tanh":
+        return dy * (1 - y * y)
+    # softmax: the Jacobian diag(y) - y y^T applied row by row
+    return y * (dy - (dy * y).sum(axis=1, keepdims=True))
+
+
+def dense_forward(x, w, b, activation="linear"):
+    """act(x @ w + b)."""
+    z = x.astype(np.float64) @ w.astype(np.float64)
+    if b is not None:
+        z = z + b
+    return ACTIVATIONS[activation](z)
+
+
+def dense_backward(x, w, dy):
+    """(dx, dw, db) of y = x @ w + b."""
+    x, w, dy = (np.asarray(v, np.float64) for v in (x, w, dy))
+    return dy @ w.T, x.T @ dy, dy.sum(axis=0)
+
+
+def log_softmax(z):
+    z = np.asarray(z, np.float64)
+    top = z.max(axis=1, keepdims=True)
+    return z - top - np.log(np.exp(z - top).sum(axis=1, keepdims=True))
+
+
+def softmax_xent(logits, labels):
+    """(mean loss, dlogits, correct) for integer labels."""
+    n = len(logits)
+    logp = log_softmax(logits)
+    loss = -logp[np.arange(n), labels].mean()
+    onehot = np.zeros_like(logp)
+    onehot[np.arange(n), labels] = 1
+    dlogits = (np.exp(logp) - onehot) / n
+    correct = int((np.argmax(logits, axis=1) == labels).sum())
+    return loss, dlogits, correct
+
+
+def softmax_xent_dense(logits, targets):
+    """(mean loss, dlogits, correct) for one-hot or probability targets."""
+    n = len(logits)
+    t = np.asarray(targets, np.float64)
+    logp = log_softmax(logits)
+    loss = -(t * logp).sum(axis=1).mean()
+    dlogits = (np.exp(logp) * t.sum(axis=1, keepdims=True) - t) / n
+    correct = int((np.argmax(logits, axis=1) == np.argmax(t, axis=1)).sum())
+    return loss, dlogits, correct
+
+
+def mse(pred, target):
+    diff = np.asarray(pred, np.float64) - target
+    return np.mean(diff ** 2), 2 * diff / diff.size
+
+
+def bce(pred, target, eps=1e-7):
+    """Keras 2's binary cross-entropy on probabilities."""
+    p = np.asarray(pred, np.float64)
+    t = np.asarray(target, np.float64)
+    q = np.clip(p, eps, 1 - eps)
+    loss = -(t * np.log(q + eps) + (1 - t) * np.log(1 - q + eps))
+    grad = (-t / (q + eps) + (1 - t) / (1 - q + eps)) / p.size
+    grad = np.where((p > eps) & (p < 1 - eps), grad, 0.0)
+    return loss.mean(), grad
+
+
+def sigmoid_bce(logits, target):
+    z = np.asarray(logits, np.float64)
+    t = np.asarray(target, np.float64)
+    loss = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
+    return loss.mean(), (sigmoid(z) - t) / z.size
+
+
+def sgd(w, g, v, lr, momentum, nesterov):
+    """New (w, v)."""
+    w, g = np.asarray(w, np.float64), np.asarray(g, np.float64)
+    if momentum == 0:
+        return w - lr * g, v
+    v = momentum * v - lr * g
+    return (w + momentum * v - lr * g if nesterov else w + v), v
+
+
+def rmsprop(w, g, s, v, lr, rho, momentum, eps):
+    """New (w, s, v)."""
+    w, g = np.asarray(w, np.float64), np.asarray(g, np.float64)
+    s = rho * s + (1 - rho) * g * g
+    step = lr * g / np.sqrt(s + eps)
+    if momentum == 0:
+        return w - step, s, v
+    v = momentum * v + step
+    return w - v, s, v
+
+
+def adam(w, g, m, v, vhat, lr, beta_1, beta_2, eps, t):
+    """New (w, m, v, vhat): Keras's rule, epsilon on the uncorrected sqrt(v)."""
+    w, g = np.asarray(w, np.float64), np.asarray(g, np.float64)
+    alpha = lr * np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)
+    m = m + (g - m) * (1 - beta_1)
+    v = v + (g * g - v) * (1 - beta_2)
+    if vhat is not None:
+        vhat = np.maximum(vhat, v)
+        return w - alpha * m / (np.sqrt(vhat) + eps), m, v, vhat
+    return w - alpha * m / (np.sqrt(v) + eps), m, v, vhat

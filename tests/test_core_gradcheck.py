@@ -1,0 +1,127 @@
+"""Central finite differences in float64 for every backward kernel and fused loss.
+
+For a kernel output f(x) and a fixed random weighting r, the scalar
+L(x) = sum(r * f(x)) has gradient backward(r); we compare that with
+(L(x + h e_i) - L(x - h e_i)) / 2h for every input element (small odd shapes).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tinynn import _core
+
+H = 1e-6
+
+
+def numeric_grad(scalar_fn, x):
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        keep = x[i]
+        x[i] = keep + H
+        up = scalar_fn(x)
+        x[i] = keep - H
+        down = scalar_fn(x)
+        x[i] = keep
+        grad[i] = (up - down) / (2 * H)
+    return grad
+
+
+def rel_error(a, b):
+    return np.max(np.abs(a - b)) / max(np.max(np.abs(a) + np.abs(b)), 1e-12)
+
+
+def test_dense_backward_gradients():
+    r = np.random.default_rng(0)
+    x, w, b = r.normal(size=(5, 7)), r.normal(size=(7, 3)), r.normal(size=3)
+    weight = r.normal(size=(5, 3))
+
+    def loss(x_, w_, b_):
+        y = np.empty((5, 3))
+        _core.dense_forward(x_, w_, b_, y)
+        return float((weight * y).sum())
+
+    dx, dw, db = np.empty_like(x), np.empty_like(w), np.empty_like(b)
+    _core.dense_backward(x, w, weight, dx, dw, db)
+    assert rel_error(dx, numeric_grad(lambda v: loss(v, w, b), x)) < 1e-6
+    assert rel_error(dw, numeric_grad(lambda v: loss(x, v, b), w)) < 1e-6
+    assert rel_error(db, numeric_grad(lambda v: loss(x, w, v), b)) < 1e-6
+
+
+@pytest.mark.parametrize("name", ["linear", "relu", "sigmoid", "tanh", "softmax"])
+def test_activation_backward(name):
+    r = np.random.default_rng(1)
+    x = r.normal(size=(3, 5))
+    x[np.abs(x) < 1e-3] = 0.5  # keep relu away from its kink
+    weight = r.normal(size=x.shape)
+    forward, backward = getattr(_core, f"{name}_forward"), getattr(_core, f"{name}_backward")
+
+    def loss(v):
+        y = np.empty_like(v)
+        forward(v, y)
+        return float((weight * y).sum())
+
+    y = np.empty_like(x)
+    forward(x, y)
+    dx = np.empty_like(x)
+    backward(y, weight, dx)
+    assert rel_error(dx, numeric_grad(loss, x)) < 1e-6
+
+
+def test_softmax_xent_gradient():
+    r = np.random.default_rng(2)
+    z = r.normal(size=(4, 7)) * 3
+    labels = np.array([0, 6, 3, 3])
+    d = np.empty_like(z)
+    _core.softmax_xent(z, labels, d)
+    numeric = numeric_grad(lambda v: _core.softmax_xent(v, labels, None)[0], z)
+    assert rel_error(d, numeric) < 1e-6
+
+
+def test_softmax_xent_dense_gradient():
+    r = np.random.default_rng(3)
+    z = r.normal(size=(3, 5))
+    t = r.random(size=(3, 5))
+    t /= t.sum(axis=1, keepdims=True)
+    d = np.empty_like(z)
+    _core.softmax_xent_dense(z, t, d)
+    numeric = numeric_grad(lambda v: _core.softmax_xent_dense(v, t, None)[0], z)
+    assert rel_error(d, numeric) < 1e-6
+
+
+@pytest.mark.parametrize("kernel", ["mse", "bce", "sigmoid_bce"])
+def test_elementwise_loss_gradients(kernel):
+    r = np.random.default_rng(4)
+    pred = r.normal(size=(3, 5))
+    if kernel == "bce":
+        pred = 1 / (1 + np.exp(-pred))
+    target = (r.random(size=pred.shape) > 0.5).astype(float)
+    fn = getattr(_core, kernel)
+    d = np.empty_like(pred)
+    fn(pred, target, d)
+    assert rel_error(d, numeric_grad(lambda v: fn(v, target, None), pred)) < 1e-6
+
+
+def test_directional_check_on_an_article_sized_layer():
+    """kann's check along one random direction, for a 100x784x500 layer."""
+    r = np.random.default_rng(5)
+    x, w = r.normal(size=(100, 784)), r.normal(size=(784, 500)) * 0.05
+    weight = r.normal(size=(100, 500))
+    direction = r.normal(size=w.shape)
+
+    def loss(w_):
+        y = np.empty((100, 500))
+        _core.dense_forward(x, w_, None, y, activation="tanh")
+        return float((weight * y).sum())
+
+    y = np.empty((100, 500))
+    _core.dense_forward(x, w, None, y, activation="tanh")
+    dz = np.empty_like(y)
+    _core.tanh_backward(y, weight, dz)
+    dw = np.empty_like(w)
+    _core.dense_backward(x, w, dz, None, dw, None)
+    h = 1e-6
+    numeric = (loss(w + h * direction) - loss(w - h * direction)) / (2 * h)
+    analytic = float((dw * direction).sum())
+    assert abs(numeric - analytic) / abs(analytic) < 1e-6

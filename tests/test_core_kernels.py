@@ -1,0 +1,314 @@
+"""Every kernel of tinynn._core against tests/reference.py.
+
+float64 must agree to 1e-12 and float32 to 1e-5, relative to the magnitude
+the result is built from (|a| @ |b| for products), on odd shapes (1, primes,
+sizes that are not multiples of the SIMD width) and on the articles' shapes,
+on every SIMD path and with 1 and 2 threads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import reference as ref
+from tinynn import _core
+
+RTOL = {np.float32: 1e-5, np.float64: 1e-12}
+DTYPES = [np.float32, np.float64]
+GEMM_SHAPES = [(1, 1, 1), (1, 7, 13), (7, 13, 97), (13, 97, 7), (97, 257, 13),
+               (31, 33, 300), (2, 3, 5000), (300, 5, 17), (3, 2100, 9),
+               (32, 512, 784), (100, 500, 784), (32, 10, 128)]
+DENSE_SHAPES = [(1, 1, 1), (1, 13, 7), (7, 97, 13), (97, 13, 257), (32, 784, 512),
+                (100, 784, 500), (32, 128, 10)]
+
+
+def rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+def assert_close(got, want, scale, dtype):
+    """|got - want| <= rtol * scale elementwise (scale: what the result is built from)."""
+    got = np.asarray(got, np.float64)
+    bound = RTOL[dtype] * np.maximum(np.asarray(scale, np.float64), 1e-30)
+    err = np.abs(got - want)
+    assert np.all(err <= bound), f"max error ratio {np.max(err / bound):.3g}"
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m,n,k", GEMM_SHAPES)
+@pytest.mark.parametrize("trans_a,trans_b", [(False, False), (True, False),
+                                             (False, True), (True, True)])
+def test_gemm(simd, threads, dtype, m, n, k, trans_a, trans_b):
+    r = rng(m * 1000 + n * 10 + k)
+    a = r.normal(size=(k, m) if trans_a else (m, k)).astype(dtype)
+    b = r.normal(size=(n, k) if trans_b else (k, n)).astype(dtype)
+    c = np.full((m, n), np.nan, dtype)  # accumulate=False must not read c
+    _core.gemm(a, b, c, trans_a=trans_a, trans_b=trans_b)
+    scale = ref.gemm(np.abs(a), np.abs(b), trans_a=trans_a, trans_b=trans_b)
+    assert_close(c, ref.gemm(a, b, trans_a=trans_a, trans_b=trans_b), scale, dtype)
+    before = c.astype(np.float64)
+    _core.gemm(a, b, c, trans_a=trans_a, trans_b=trans_b, accumulate=True)
+    assert_close(c, before + ref.gemm(a, b, trans_a=trans_a, trans_b=trans_b),
+                 2 * scale + np.abs(before), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_empty_sum(dtype):
+    a, b = np.zeros((3, 0), dtype), np.zeros((0, 4), dtype)
+    c = np.full((3, 4), np.nan, dtype)
+    _core.gemm(a, b, c)
+    assert np.all(c == 0)
+    c[:] = 2
+    _core.gemm(a, b, c, accumulate=True)
+    assert np.all(c == 2)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("batch,fan_in,fan_out", DENSE_SHAPES)
+@pytest.mark.parametrize("activation", ["linear", "relu", "sigmoid", "tanh", "softmax"])
+def test_dense_forward(simd, threads, dtype, batch, fan_in, fan_out, activation):
+    r = rng(batch + fan_in + fan_out)
+    x = r.normal(size=(batch, fan_in)).astype(dtype)
+    w = r.normal(size=(fan_in, fan_out)).astype(dtype)
+    b = r.normal(size=fan_out).astype(dtype)
+    y = np.empty((batch, fan_out), dtype)
+    x0 = x.copy()
+    _core.dense_forward(x, w, b, y, activation=activation)
+    want = ref.dense_forward(x, w, b, activation)
+    z_scale = np.abs(x.astype(np.float64)) @ np.abs(w) + np.abs(b)
+    # Activations are 1-Lipschitz (softmax included, per element in max-norm
+    # terms of the row), so the pre-activation error bounds the output error.
+    scale = z_scale if activation in ("linear", "relu") else z_scale.max(axis=1,
+                                                                           keepdims=True)
+    assert_close(y, want, scale, dtype)
+    np.testing.assert_array_equal(x, x0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("batch,fan_in,fan_out", DENSE_SHAPES)
+def test_dense_backward(simd, threads, dtype, batch, fan_in, fan_out):
+    r = rng(7 + batch)
+    x = r.normal(size=(batch, fan_in)).astype(dtype)
+    w = r.normal(size=(fan_in, fan_out)).astype(dtype)
+    dy = r.normal(size=(batch, fan_out)).astype(dtype)
+    dx = np.full((batch, fan_in), np.nan, dtype)
+    dw = np.full((fan_in, fan_out), np.nan, dtype)
+    db = np.full(fan_out, np.nan, dtype)
+    _core.dense_backward(x, w, dy, dx, dw, db)
+    want_dx, want_dw, want_db = ref.dense_backward(x, w, dy)
+    ax, aw, ady = (np.abs(v.astype(np.float64)) for v in (x, w, dy))
+    assert_close(dx, want_dx, ady @ aw.T, dtype)
+    assert_close(dw, want_dw, ax.T @ ady, dtype)
+    assert_close(db, want_db, ady.sum(axis=0), dtype)
+    # accumulate adds to dw and db; dx is always overwritten; None skips dx, db.
+    _core.dense_backward(x, w, dy, None, dw, None, accumulate=True)
+    assert_close(dw, 2 * want_dw, 2 * ax.T @ ady, dtype)
+    assert_close(db, want_db, ady.sum(axis=0), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ["linear", "relu", "sigmoid", "tanh", "softmax"])
+@pytest.mark.parametrize("shape", [(1, 1), (7, 13), (97, 10), (300, 257), (2, 50000)])
+def test_activation_forward_backward(threads, dtype, name, shape):
+    r = rng(sum(shape))
+    x = (r.normal(size=shape) * 3).astype(dtype)
+    y = np.empty_like(x)
+    getattr(_core, f"{name}_forward")(x, y)
+    want = ref.ACTIVATIONS[name](x.astype(np.float64))
+    assert_close(y, want, np.maximum(np.abs(want), 1e-3 if dtype == np.float32 else 1e-8)
+                 * (10 if dtype == np.float32 and name in ("sigmoid", "softmax") else 1),
+                 dtype)
+    dy = r.normal(size=shape).astype(dtype)
+    dx = np.empty_like(x)
+    getattr(_core, f"{name}_backward")(y, dy, dx)
+    want_dx = ref.activation_backward(name, y, dy)
+    scale = np.abs(dy) * (1 + np.abs(y)) + (np.abs(dy * y).sum(1, keepdims=True)
+                                            if name == "softmax" else 0)
+    assert_close(dx, want_dx, scale, dtype)
+
+
+@pytest.mark.parametrize("name", ["linear", "relu", "sigmoid", "tanh", "softmax"])
+def test_activation_in_place_matches_out_of_place(name):
+    r = rng(3)
+    x = r.normal(size=(17, 23))
+    y = np.empty_like(x)
+    getattr(_core, f"{name}_forward")(x, y)
+    inplace = x.copy()
+    getattr(_core, f"{name}_forward")(inplace, inplace)
+    np.testing.assert_array_equal(inplace, y)
+    dy = r.normal(size=x.shape)
+    dx = np.empty_like(x)
+    getattr(_core, f"{name}_backward")(y, dy, dx)
+    getattr(_core, f"{name}_backward")(y, dy, dy)
+    np.testing.assert_array_equal(dy, dx)
+
+
+def test_relu_keeps_nan_visible():
+    x = np.array([np.nan, -1.0, 2.0])
+    y = np.empty_like(x)
+    _core.relu_forward(x, y)
+    assert np.isnan(y[0]) and y[1] == 0 and y[2] == 2
+
+
+def test_sigmoid_saturates_without_overflow():
+    x = np.array([-1e4, -100.0, 0.0, 100.0, 1e4], np.float32)
+    y = np.empty_like(x)
+    _core.sigmoid_forward(x, y)
+    np.testing.assert_allclose(y, [0, 0, 0.5, 1, 1], atol=1e-30)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("batch,classes", [(1, 1), (1, 10), (7, 13), (32, 10), (97, 3)])
+@pytest.mark.parametrize("label_dtype", [np.int64, np.int32, np.uint8, np.int16,
+                                         np.uint64])
+def test_softmax_xent(dtype, batch, classes, label_dtype):
+    r = rng(batch * classes)
+    z = (r.normal(size=(batch, classes)) * 4).astype(dtype)
+    labels = r.integers(0, classes, size=batch).astype(label_dtype)
+    d = np.full_like(z, np.nan)
+    loss, correct = _core.softmax_xent(z, labels, d)
+    want_loss, want_d, want_correct = ref.softmax_xent(z.astype(np.float64),
+                                                       labels.astype(np.int64))
+    assert loss == pytest.approx(want_loss, rel=RTOL[dtype], abs=RTOL[dtype])
+    assert_close(d, want_d, np.full(d.shape, 1.0 / batch), dtype)
+    assert correct == want_correct
+    # In place, and without a gradient.
+    inplace = z.copy()
+    assert _core.softmax_xent(inplace, labels, inplace) == (loss, correct)
+    np.testing.assert_array_equal(inplace, d)
+    assert _core.softmax_xent(z, labels, None) == (loss, correct)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softmax_xent_is_stable_for_huge_logits(dtype):
+    z = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4 + 1, -1e4 + 2]], dtype)
+    labels = np.array([1, 2])
+    d = np.empty_like(z)
+    loss, correct = _core.softmax_xent(z, labels, d)
+    want_loss, want_d, _ = ref.softmax_xent(z.astype(np.float64), labels)
+    assert np.isfinite(loss) and np.all(np.isfinite(d))
+    assert loss == pytest.approx(want_loss, rel=1e-6)
+    np.testing.assert_allclose(d, want_d, atol=1e-7)
+    assert correct == 1
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("batch,classes", [(1, 1), (7, 13), (32, 10)])
+def test_softmax_xent_dense(dtype, batch, classes):
+    r = rng(batch + classes)
+    z = (r.normal(size=(batch, classes)) * 4).astype(dtype)
+    t = r.random(size=(batch, classes))
+    t = (t / t.sum(axis=1, keepdims=True)).astype(dtype)
+    d = np.empty_like(z)
+    loss, correct = _core.softmax_xent_dense(z, t, d)
+    want_loss, want_d, want_correct = ref.softmax_xent_dense(z.astype(np.float64), t)
+    assert loss == pytest.approx(want_loss, rel=RTOL[dtype], abs=RTOL[dtype])
+    assert_close(d, want_d, np.full(d.shape, 2.0 / batch), dtype)
+    assert correct == want_correct
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kernel", ["mse", "bce", "sigmoid_bce"])
+@pytest.mark.parametrize("shape", [(1, 1), (7, 13), (6, 1), (1000,)])
+def test_elementwise_losses(dtype, kernel, shape):
+    r = rng(len(shape))
+    pred = r.normal(size=shape)
+    if kernel == "bce":
+        pred = 1 / (1 + np.exp(-pred))
+        pred.flat[0] = 1.0  # a clipped value: zero gradient there
+    pred = pred.astype(dtype)
+    target = (r.random(size=shape) > 0.5).astype(dtype)
+    d = np.empty_like(pred)
+    loss = getattr(_core, kernel)(pred, target, d)
+    want_loss, want_d = getattr(ref, kernel)(pred.astype(np.float64), target)
+    assert loss == pytest.approx(want_loss, rel=RTOL[dtype] * 10)
+    scale = np.abs(want_d) + (1e-30 if dtype == np.float64 else 1e-7)
+    assert_close(d, want_d, scale * (10 if dtype == np.float32 else 1), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [1, 7, 97, 70001])
+@pytest.mark.parametrize("momentum,nesterov", [(0.0, False), (0.9, False), (0.9, True)])
+def test_sgd_update(threads, dtype, n, momentum, nesterov):
+    r = rng(n)
+    w, g = r.normal(size=n).astype(dtype), r.normal(size=n).astype(dtype)
+    v = r.normal(size=n).astype(dtype) if momentum else None
+    want_w, want_v = ref.sgd(w, g, None if v is None else v.astype(np.float64), 0.1,
+                             momentum, nesterov)
+    _core.sgd_update(w, g, v, 0.1, momentum, nesterov)
+    assert_close(w, want_w, np.abs(want_w) + 1, dtype)
+    if v is not None:
+        assert_close(v, want_v, np.abs(want_v) + 1, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [1, 13, 70001])
+@pytest.mark.parametrize("momentum", [0.0, 0.5])
+def test_rmsprop_update(threads, dtype, n, momentum):
+    r = rng(n)
+    w, g = r.normal(size=n).astype(dtype), r.normal(size=n).astype(dtype)
+    s = r.random(size=n).astype(dtype)
+    v = r.normal(size=n).astype(dtype) if momentum else None
+    want = ref.rmsprop(w, g, s.astype(np.float64), None if v is None else v.astype(
+        np.float64), 0.01, 0.9, momentum, 1e-7)
+    _core.rmsprop_update(w, g, s, v, 0.01, 0.9, momentum, 1e-7)
+    assert_close(w, want[0], np.abs(want[0]) + 1, dtype)
+    assert_close(s, want[1], np.abs(want[1]), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [1, 13, 70001])
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_adam_update_follows_keras_over_steps(threads, dtype, n, amsgrad):
+    r = rng(n)
+    w = r.normal(size=n).astype(dtype)
+    m, v = np.zeros(n, dtype), np.zeros(n, dtype)
+    vhat = np.zeros(n, dtype) if amsgrad else None
+    rw, rm, rv = w.astype(np.float64), np.zeros(n), np.zeros(n)
+    rvhat = np.zeros(n) if amsgrad else None
+    for step in range(1, 6):
+        g = r.normal(size=n).astype(dtype)
+        _core.adam_update(w, g, m, v, vhat, 0.001, 0.9, 0.999, 1e-7, step)
+        rw, rm, rv, rvhat = ref.adam(rw, g, rm, rv, rvhat, 0.001, 0.9, 0.999, 1e-7, step)
+    assert_close(w, rw, np.abs(rw) + 1e-3, dtype)
+    assert_close(m, rm, np.ones(n), dtype)  # m is built from g ~ N(0, 1)
+
+
+def test_adam_first_step_is_learning_rate_sized():
+    # At t=1, m/sqrt(v) = sign(g) up to epsilon: every weight moves by about lr.
+    w = np.zeros(5)
+    g = np.array([1.0, -2.0, 3.0, -4.0, 5.0])
+    _core.adam_update(w, g, np.zeros(5), np.zeros(5), None, 0.001, 0.9, 0.999, 1e-7, 1)
+    np.testing.assert_allclose(w, -0.001 * np.sign(g), rtol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_results_are_bit_identical_run_to_run(threads, dtype):
+    r = rng(11)
+    x = r.normal(size=(100, 784)).astype(dtype)
+    w = r.normal(size=(784, 500)).astype(dtype)
+    outs = []
+    for _ in range(2):
+        y = np.empty((100, 500), dtype)
+        _core.dense_forward(x, w, None, y, activation="relu")
+        dw = np.empty_like(w)
+        _core.dense_backward(x, w, y, None, dw, None)
+        outs.append((y, dw))
+    np.testing.assert_array_equal(outs[0][0], outs[1][0])
+    np.testing.assert_array_equal(outs[0][1], outs[1][1])
+
+
+def test_thread_count_does_not_change_results():
+    r = rng(12)
+    a = r.normal(size=(64, 700)).astype(np.float32)
+    b = r.normal(size=(700, 300)).astype(np.float32)
+    before = _core.get_num_threads()
+    results = []
+    for n in (1, 2):
+        _core.set_num_threads(n)
+        c = np.empty((64, 300), np.float32)
+        _core.gemm(a, b, c)
+        results.append(c)
+    _core.set_num_threads(before)
+    np.testing.assert_array_equal(results[0], results[1])
