@@ -109,6 +109,7 @@ static PyObject *core_set_num_threads(PyObject *self, PyObject *arg)
 
 static PyObject *core_gemm(PyObject *self, PyObject *args, PyObject *kw)
 {
+    (void)self;
     static char *names[] = {"a", "b", "c", "trans_a", "trans_b", "accumulate",
                             NULL};
     const char *fn = "gemm";
@@ -175,6 +176,7 @@ static int activation_code(const char *fn, const char *name, int *code)
 static PyObject *core_dense_forward(PyObject *self, PyObject *args,
                                     PyObject *kw)
 {
+    (void)self;
     static char *names[] = {"x", "w", "b", "y", "activation", NULL};
     const char *fn = "dense_forward", *act_name = "linear";
     PyObject *x_obj, *w_obj, *b_obj, *y_obj;
@@ -223,6 +225,7 @@ static PyObject *core_dense_forward(PyObject *self, PyObject *args,
 static PyObject *core_dense_backward(PyObject *self, PyObject *args,
                                      PyObject *kw)
 {
+    (void)self;
     static char *names[] = {"x", "w", "dy", "dx", "dw", "db", "accumulate",
                             NULL};
     const char *fn = "dense_backward";
@@ -714,7 +717,7 @@ static PyMethodDef core_methods[] = {
 static struct PyModuleDef core_module = {
     PyModuleDef_HEAD_INIT, "tinynn._core",
     "tinynn's C kernels, called in place on float32/float64 numpy arrays.", -1,
-    core_methods,
+    core_methods, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__core(void)

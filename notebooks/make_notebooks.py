@@ -28,7 +28,9 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {}
 
 # ---------------------------------------------------------------------------------
 NOTEBOOKS["004_one_neuron"] = [
-    ("md", """\
+    (
+        "md",
+        """\
 # A one-neuron network (article 004)
 
 The article builds a class with `sigmoid`, `feed_forward`, `backpropagation`, `train`
@@ -47,13 +49,19 @@ whose gradient is $2/N$ times the article's, so plain SGD with
 `learning_rate = N/2 = 3` takes exactly the article's step. The article records the
 mean absolute error of every epoch (before that epoch's update): that is the `mae`
 metric in `history.history`. Everything runs in float64, so the printed predictions
-can be compared digit for digit."""),
+can be compared digit for digit.""",
+    ),
     ("code", COMMON_SETUP),
-    ("code", """\
+    (
+        "code",
+        """\
 tn.set_floatx('float64')
 inputs, outputs = tn.datasets.toy.load_data()
-print(inputs.astype(int).tolist(), outputs.astype(int).ravel().tolist())"""),
-    ("code", """\
+print(inputs.astype(int).tolist(), outputs.astype(int).ravel().tolist())""",
+    ),
+    (
+        "code",
+        """\
 model = tn.Sequential([
     tn.layers.Dense(1, activation='sigmoid', use_bias=False,
                     kernel_initializer=tn.initializers.Constant(0.5), input_shape=(3,)),
@@ -64,18 +72,27 @@ started = time.perf_counter()
 history = model.fit(inputs, outputs, epochs=25000, batch_size=len(inputs), shuffle=False,
                     verbose=0)
 seconds = time.perf_counter() - started
-print(f'25,000 epochs in {seconds:.1f} s')"""),
-    ("code", """\
+print(f'25,000 epochs in {seconds:.1f} s')""",
+    ),
+    (
+        "code",
+        """\
 example = np.array([[1, 1, 0]])
 example_2 = np.array([[0, 1, 1]])
 p1 = model.predict(example, verbose=0)
 p2 = model.predict(example_2, verbose=0)
 print(p1, ' - Correct: ', example[0][0])
-print(p2, ' - Correct: ', example_2[0][0])"""),
-    ("md", """\
+print(p2, ' - Correct: ', example_2[0][0])""",
+    ),
+    (
+        "md",
+        """\
 The same 25,000 updates written directly in NumPy (our own few lines, following the
-formula above) give the reference the notebook compares against:"""),
-    ("code", """\
+formula above) give the reference the notebook compares against:""",
+    ),
+    (
+        "code",
+        """\
 w = np.full((3, 1), 0.5)
 reference_errors = []
 for _ in range(25000):
@@ -84,12 +101,18 @@ for _ in range(25000):
     reference_errors.append(np.mean(np.abs(error)))
     w += inputs.T @ (error * y_hat * (1 - y_hat))
 ref_p1 = 1 / (1 + np.exp(-(example @ w)))
-print('largest weight difference:', np.abs(w - model.get_weights()[0]).max())"""),
-    ("code", """\
+print('largest weight difference:', np.abs(w - model.get_weights()[0]).max())""",
+    ),
+    (
+        "code",
+        """\
 fig = tn.plot.error_curve(history.history['mae'], xlabel='Epoch', ylabel='Loss')
 fig.set_size_inches(15, 5)
-plt.show()"""),
-    ("code", """\
+plt.show()""",
+    ),
+    (
+        "code",
+        """\
 results = {
     'predict_110': float(p1[0, 0]), 'article_predict_110': 0.99089925,
     'predict_011': float(p2[0, 0]), 'article_predict_011': 0.006409,
@@ -103,12 +126,15 @@ print('| figure | article | tinynn |')
 print('|---|---|---|')
 print(f"| predict([[1, 1, 0]]) | 0.99089925 | {results['predict_110']:.8f} |")
 print(f"| predict([[0, 1, 1]]) | 0.006409 | {results['predict_011']:.6f} |")
-print('TINYNN_RESULTS', json.dumps(results))"""),
+print('TINYNN_RESULTS', json.dumps(results))""",
+    ),
 ]
 
 # ---------------------------------------------------------------------------------
 NOTEBOOKS["002_pure_numpy"] = [
-    ("md", """\
+    (
+        "md",
+        """\
 # A neural network in "pure NumPy", with tinynn's layers (article 002)
 
 The article writes `Dense` and `ReLU` classes with `forward` and `backward`, the
@@ -122,14 +148,20 @@ Here every piece is a tinynn object used through its **low-level face**:
 `layer.forward(x)`, `layer.backward(grad)` (which fills `layer.gradients`), the
 fused loss `value_and_grad`, and `optimizer.apply_gradients`. The loop is the
 article's loop. Afterwards the same model is trained with `Sequential.fit` from the
-same seed, and the two runs are compared."""),
+same seed, and the two runs are compared.""",
+    ),
     ("code", COMMON_SETUP),
-    ("code", """\
+    (
+        "code",
+        """\
 (x_train, y_train), (x_test, y_test) = tn.datasets.mnist.load_data()
 X = (x_train.reshape(-1, 784) / 255.0).astype('float32')
 X_train, y_train_, X_val, y_val = X[:-10000], y_train[:-10000], X[-10000:], y_train[-10000:]
-print(X_train.shape, X_val.shape)"""),
-    ("code", """\
+print(X_train.shape, X_val.shape)""",
+    ),
+    (
+        "code",
+        """\
 def article_init(fan_in, fan_out):
     return tn.initializers.RandomNormal(stddev=np.sqrt(2 / (fan_in + fan_out)))
 
@@ -146,8 +178,11 @@ def forward(network, x, training=False):
     return x
 
 def accuracy(network, x, y):
-    return float(np.mean(forward(network, x).argmax(axis=1) == y))"""),
-    ("code", """\
+    return float(np.mean(forward(network, x).argmax(axis=1) == y))""",
+    ),
+    (
+        "code",
+        """\
 tn.set_seed(0)
 network = make_layers()
 loss_fn = tn.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -169,18 +204,27 @@ for epoch in range(25):
     val_log.append(accuracy(network, X_val, y_val))
     print(f'epoch {epoch + 1:2d}  train accuracy {train_log[-1]:.4f}  '
           f'validation accuracy {val_log[-1]:.4f}')
-manual_seconds = time.perf_counter() - started"""),
-    ("code", """\
+manual_seconds = time.perf_counter() - started""",
+    ),
+    (
+        "code",
+        """\
 plt.plot(range(1, 26), train_log, label='train accuracy')
 plt.plot(range(1, 26), val_log, label='val accuracy')
 plt.xlabel('epoch'); plt.legend(loc='best'); plt.grid()
-plt.show()"""),
-    ("md", """\
+plt.show()""",
+    ),
+    (
+        "md",
+        """\
 ## The same model through `Sequential.fit`
 
 `fit` shuffles with the same generator (`tn.random.generator()`), so from the same
-seed it sees the same batches in the same order, and the weights agree."""),
-    ("code", """\
+seed it sees the same batches in the same order, and the weights agree.""",
+    ),
+    (
+        "code",
+        """\
 tn.set_seed(0)
 model = tn.Sequential(make_layers())
 model.compile(optimizer=tn.optimizers.SGD(learning_rate=0.1),
@@ -193,8 +237,11 @@ history = model.fit(X_train, y_train_, batch_size=32, epochs=25, verbose=2,
 fit_seconds = time.perf_counter() - started
 fit_val = model.evaluate(X_val, y_val, verbose=0)[1]
 max_diff = max(float(np.abs(a - b).max()) for a, b in zip(model.get_weights(), params))
-print('largest weight difference between the two runs:', max_diff)"""),
-    ("code", """\
+print('largest weight difference between the two runs:', max_diff)""",
+    ),
+    (
+        "code",
+        """\
 results = {'val_accuracy': val_log[-1], 'article_val_accuracy': 0.98,
            'fit_val_accuracy': float(fit_val), 'max_weight_diff_manual_vs_fit': max_diff,
            'manual_seconds_per_epoch': manual_seconds / 25,
@@ -203,12 +250,15 @@ print('| figure | article | tinynn (manual loop) | tinynn (fit) |')
 print('|---|---|---|---|')
 print(f"| validation accuracy after 25 epochs | ~0.98 | {val_log[-1]:.4f} | {fit_val:.4f} |")
 print(f"| seconds per epoch | - | {manual_seconds / 25:.2f} | {fit_seconds / 25:.2f} |")
-print('TINYNN_RESULTS', json.dumps(results))"""),
+print('TINYNN_RESULTS', json.dumps(results))""",
+    ),
 ]
 
 # ---------------------------------------------------------------------------------
 NOTEBOOKS["001_keras_hello_world"] = [
-    ("md", """\
+    (
+        "md",
+        """\
 # Keras "hello world" on MNIST (article 001), run with tinynn
 
 The article's listing is below **unchanged** except for its first line: `import
@@ -218,25 +268,40 @@ with Adam on batches of 32 with the test set as validation data, prints the
 baseline error and saves the model. The article reports 567,434 parameters,
 val_acc 0.9828 after 10 epochs and a baseline error of 1.73%. (Its log starts at
 loss 0.02 because the author re-ran `fit` on a trained model; a fresh model starts
-near 0.2.)"""),
-    ("code", """\
+near 0.2.)""",
+    ),
+    (
+        "code",
+        """\
 import tinynn as tf
 import matplotlib.pyplot as plt
 %matplotlib inline
-tf.set_seed(0)"""),
-    ("code", """\
+tf.set_seed(0)""",
+    ),
+    (
+        "code",
+        """\
 mnist = tf.keras.datasets.mnist
 (x_train, y_train), (x_test, y_test) = mnist.load_data()
-x_train.shape, x_test.shape"""),
-    ("code", """\
+x_train.shape, x_test.shape""",
+    ),
+    (
+        "code",
+        """\
 plt.subplot(221)
 plt.imshow(x_train[0], cmap=plt.get_cmap('gray'))
 # show the plot
-plt.show()"""),
-    ("code", """\
+plt.show()""",
+    ),
+    (
+        "code",
+        """\
 # normalize inputs from 0-255 to 0-1
-x_train, x_test = x_train / 255.0, x_test / 255.0"""),
-    ("code", """\
+x_train, x_test = x_train / 255.0, x_test / 255.0""",
+    ),
+    (
+        "code",
+        """\
 model = tf.keras.models.Sequential([
 tf.keras.layers.Flatten(input_shape=(28, 28)),
 tf.keras.layers.Dense(512, activation=tf.nn.relu),
@@ -244,20 +309,29 @@ tf.keras.layers.Dense(256, activation=tf.nn.relu),
 tf.keras.layers.Dense(128, activation=tf.nn.relu),
 tf.keras.layers.Dense(10, activation=tf.nn.softmax)
 ])
-model.summary()"""),
-    ("code", """\
+model.summary()""",
+    ),
+    (
+        "code",
+        """\
 model.compile(optimizer='adam',
               loss='sparse_categorical_crossentropy',
               metrics=['accuracy'])
 model.fit(x_train, y_train, epochs=10, validation_data=[x_test, y_test], verbose=2)
 scores = model.evaluate(x_test, y_test, verbose=0)
-print("Baseline Error: %.2f%%" % (100-scores[1]*100))"""),
-    ("code", """\
+print("Baseline Error: %.2f%%" % (100-scores[1]*100))""",
+    ),
+    (
+        "code",
+        """\
 model.save('handwritten_digit.h5')
 reloaded = tf.keras.models.load_model('handwritten_digit.h5')
 same = bool((reloaded.predict(x_test, verbose=0) == model.predict(x_test, verbose=0)).all())
-print('reloaded model predicts identically:', same)"""),
-    ("code", """\
+print('reloaded model predicts identically:', same)""",
+    ),
+    (
+        "code",
+        """\
 import json, os
 fig = tf.plot.history(model.history)
 plt.show()
@@ -276,12 +350,15 @@ print(f"| total params | 567,434 | {results['total_params']:,} |")
 print(f"| val_acc after 10 epochs | 0.9828 | {results['val_accuracy']:.4f} |")
 print(f"| baseline error | 1.73% | {results['test_error_percent']:.2f}% |")
 print(f"| seconds per epoch | about 7 | {results['seconds_per_epoch']:.1f} |")
-print('TINYNN_RESULTS', json.dumps(results))"""),
+print('TINYNN_RESULTS', json.dumps(results))""",
+    ),
 ]
 
 # ---------------------------------------------------------------------------------
 NOTEBOOKS["000_three_hidden_layers"] = [
-    ("md", """\
+    (
+        "md",
+        """\
 # A TensorFlow 1 MLP, layer by layer, rebuilt with tinynn (article 000)
 
 The article builds 784-500-600-300-10 with ReLU in TensorFlow 1 graph code:
@@ -295,14 +372,20 @@ tinynn does not emulate TF1 sessions; the same model is a `Sequential` with a li
 last layer and `from_logits=True`, which is exactly `softmax_cross_entropy_with_logits`.
 Then the same run with Glorot initialisation (Keras's default) shows why
 initialisation matters: unscaled N(0, 1) weights make activations grow by about
-sqrt(fan_in) per layer, so the first logits are in the thousands."""),
+sqrt(fan_in) per layer, so the first logits are in the thousands.""",
+    ),
     ("code", COMMON_SETUP),
-    ("code", """\
+    (
+        "code",
+        """\
 (x_train, y_train), (x_test, y_test) = tn.datasets.mnist.load_data()
 x_train = x_train[:55000].reshape(-1, 784) / 255.0
 y_train = y_train[:55000]
-x_test = x_test.reshape(-1, 784) / 255.0"""),
-    ("code", """\
+x_test = x_test.reshape(-1, 784) / 255.0""",
+    ),
+    (
+        "code",
+        """\
 def build(init):
     bias_init = init if init != 'glorot_uniform' else 'zeros'
     model = tn.Sequential([
@@ -329,18 +412,27 @@ def train(model):
     seconds = (time.perf_counter() - started) / 10
     accuracy = model.evaluate(x_test, y_test, verbose=0)[1]
     print('Accuracy:', accuracy)
-    return history, accuracy, seconds"""),
-    ("code", """\
+    return history, accuracy, seconds""",
+    ),
+    (
+        "code",
+        """\
 tn.set_seed(0)
 normal = build(tn.initializers.RandomNormal(mean=0.0, stddev=1.0))
 first_logits = normal.predict(x_train[:100], verbose=0)
 print('largest |logit| before training:', float(np.abs(first_logits).max()))
-hist_normal, acc_normal, sec_normal = train(normal)"""),
-    ("code", """\
+hist_normal, acc_normal, sec_normal = train(normal)""",
+    ),
+    (
+        "code",
+        """\
 tn.set_seed(0)
 glorot = build('glorot_uniform')
-hist_glorot, acc_glorot, sec_glorot = train(glorot)"""),
-    ("code", """\
+hist_glorot, acc_glorot, sec_glorot = train(glorot)""",
+    ),
+    (
+        "code",
+        """\
 fig, axes = plt.subplots(1, 2, figsize=(12, 4))
 for hist, name in ((hist_normal, 'N(0, 1)'), (hist_glorot, 'Glorot uniform')):
     axes[0].semilogy(hist.batch_history['loss'], label=name)
@@ -348,8 +440,11 @@ for hist, name in ((hist_normal, 'N(0, 1)'), (hist_glorot, 'Glorot uniform')):
 axes[0].set_xlabel('iteration'); axes[0].set_ylabel('batch loss (log scale)')
 axes[1].set_xlabel('epoch'); axes[1].set_ylabel('training accuracy')
 for ax in axes: ax.legend()
-plt.show()"""),
-    ("code", """\
+plt.show()""",
+    ),
+    (
+        "code",
+        """\
 results = {'test_accuracy_normal_init': acc_normal, 'test_accuracy_glorot': acc_glorot,
            'first_logit_magnitude': float(np.abs(first_logits).max()),
            'seconds_per_epoch': sec_glorot}
@@ -358,12 +453,15 @@ print('|---|---|---|')
 print(f'| article (N(0,1), TF1) | printed at the end of the run | - |')
 print(f'| tinynn, N(0, 1) as in the article | {acc_normal:.4f} | {sec_normal:.2f} |')
 print(f'| tinynn, Glorot uniform | {acc_glorot:.4f} | {sec_glorot:.2f} |')
-print('TINYNN_RESULTS', json.dumps(results))"""),
+print('TINYNN_RESULTS', json.dumps(results))""",
+    ),
 ]
 
 # ---------------------------------------------------------------------------------
 NOTEBOOKS["003_overfitting_curves"] = [
-    ("md", """\
+    (
+        "md",
+        """\
 # Two hidden layers, plain SGD, and the overfitting curves (article 003)
 
 The article spells out a TensorFlow 1 MLP — 784 inputs, two hidden ReLU layers, a
@@ -376,16 +474,22 @@ overfitting.
 With tinynn: one-hot labels from `to_categorical`, `categorical_crossentropy`, and a
 loop of 1,000 `train_on_batch` calls; every iteration also scores a test batch
 with `test_on_batch`. Hidden sizes 256 and 128, batch 100, learning rate 0.5 (the
-article does not print its values)."""),
+article does not print its values).""",
+    ),
     ("code", COMMON_SETUP),
-    ("code", """\
+    (
+        "code",
+        """\
 tn.set_seed(0)
 (x_train, y_train), (x_test, y_test) = tn.datasets.mnist.load_data()
 x_train = x_train.reshape(-1, 784).astype('float32') / 255
 x_test = x_test.reshape(-1, 784).astype('float32') / 255
 Y_train = tn.keras.utils.to_categorical(y_train, 10)
-Y_test = tn.keras.utils.to_categorical(y_test, 10)"""),
-    ("code", """\
+Y_test = tn.keras.utils.to_categorical(y_test, 10)""",
+    ),
+    (
+        "code",
+        """\
 small = tn.initializers.RandomNormal(stddev=0.05)
 model = tn.Sequential([
     tn.layers.Dense(256, activation='relu', kernel_initializer=small, input_shape=(784,)),
@@ -406,8 +510,11 @@ for iteration in range(1000):
         curves[key].append(value)
 seconds = time.perf_counter() - started
 test_loss, test_accuracy = model.evaluate(x_test, Y_test, verbose=0)
-print(f'test accuracy after 1,000 iterations: {test_accuracy:.4f} ({seconds:.1f} s)')"""),
-    ("code", """\
+print(f'test accuracy after 1,000 iterations: {test_accuracy:.4f} ({seconds:.1f} s)')""",
+    ),
+    (
+        "code",
+        """\
 def smooth(values, k=20):
     return np.convolve(values, np.ones(k) / k, mode='valid')
 
@@ -420,8 +527,11 @@ ax_acc.set_title('accuracy per iteration (20-iteration mean)')
 ax_cost.set_title('cost per iteration (20-iteration mean)')
 for ax in (ax_acc, ax_cost):
     ax.set_xlabel('iteration'); ax.legend()
-plt.show()"""),
-    ("code", """\
+plt.show()""",
+    ),
+    (
+        "code",
+        """\
 last = slice(-200, None)
 results = {'test_accuracy': test_accuracy, 'article_test_accuracy': 0.955,
            'train_acc_last200': float(np.mean(curves['train_acc'][last])),
@@ -429,17 +539,23 @@ results = {'test_accuracy': test_accuracy, 'article_test_accuracy': 0.955,
 print('| figure | article | tinynn |')
 print('|---|---|---|')
 print(f"| test accuracy after 1,000 iterations | about 0.955 | {test_accuracy:.4f} |")
-print('TINYNN_RESULTS', json.dumps(results))"""),
+print('TINYNN_RESULTS', json.dumps(results))""",
+    ),
 ]
 
 
 def build(name: str) -> nbformat.NotebookNode:
     """A notebook object from the cell list `name`."""
     notebook = nbformat.v4.new_notebook()
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                       "language": "python"}
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     for kind, source in NOTEBOOKS[name]:
-        make = nbformat.v4.new_markdown_cell if kind == "md" else nbformat.v4.new_code_cell
+        make = (
+            nbformat.v4.new_markdown_cell if kind == "md" else nbformat.v4.new_code_cell
+        )
         notebook.cells.append(make(source))
     return notebook
 
@@ -449,8 +565,12 @@ def main(selected: list[str]) -> None:
         if selected and not any(name.startswith(s) for s in selected):
             continue
         notebook = build(name)
-        NotebookClient(notebook, timeout=1800, kernel_name="python3",
-                       resources={"metadata": {"path": str(HERE)}}).execute()
+        NotebookClient(
+            notebook,
+            timeout=1800,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(HERE)}},
+        ).execute()
         nbformat.write(notebook, HERE / f"{name}.ipynb")
         print("wrote", name)
 

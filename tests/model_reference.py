@@ -24,9 +24,15 @@ def forward(weights, x, activations):
     outs = [x]
     for (w, b), act in zip(pairs(weights), activations):
         z = outs[-1] @ w + b
-        outs.append({"relu": relu, "softmax": softmax, "linear": lambda v: v,
-                     "sigmoid": lambda v: 1 / (1 + np.exp(-v)),
-                     "tanh": np.tanh}[act](z))
+        outs.append(
+            {
+                "relu": relu,
+                "softmax": softmax,
+                "linear": lambda v: v,
+                "sigmoid": lambda v: 1 / (1 + np.exp(-v)),
+                "tanh": np.tanh,
+            }[act](z)
+        )
     return outs
 
 
@@ -54,7 +60,7 @@ def sparse_xent_grads(weights, x, labels, activations):
 
 def adam_step(weights, grads, m, v, t, lr=0.001, b1=0.9, b2=0.999, eps=1e-7):
     """Keras's Adam: epsilon added to the uncorrected sqrt(v)."""
-    alpha = lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+    alpha = lr * np.sqrt(1 - b2**t) / (1 - b1**t)
     new = []
     for i, (w, g) in enumerate(zip(weights, grads)):
         m[i] = b1 * m[i] + (1 - b1) * g

@@ -40,8 +40,13 @@ def softmax(x):
     return e / e.sum(axis=1, keepdims=True)
 
 
-ACTIVATIONS = {"linear": linear, "relu": relu, "sigmoid": sigmoid, "tanh": tanh,
-               "softmax": softmax}
+ACTIVATIONS = {
+    "linear": linear,
+    "relu": relu,
+    "sigmoid": sigmoid,
+    "tanh": tanh,
+    "softmax": softmax,
+}
 
 
 def activation_backward(name, y, dy):
@@ -104,7 +109,7 @@ def softmax_xent_dense(logits, targets):
 
 def mse(pred, target):
     diff = np.asarray(pred, np.float64) - target
-    return np.mean(diff ** 2), 2 * diff / diff.size
+    return np.mean(diff**2), 2 * diff / diff.size
 
 
 def bce(pred, target, eps=1e-7):
@@ -148,7 +153,7 @@ def rmsprop(w, g, s, v, lr, rho, momentum, eps):
 def adam(w, g, m, v, vhat, lr, beta_1, beta_2, eps, t):
     """New (w, m, v, vhat): Keras's rule, epsilon on the uncorrected sqrt(v)."""
     w, g = np.asarray(w, np.float64), np.asarray(g, np.float64)
-    alpha = lr * np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)
+    alpha = lr * np.sqrt(1 - beta_2**t) / (1 - beta_1**t)
     m = m + (g - m) * (1 - beta_1)
     v = v + (g * g - v) * (1 - beta_2)
     if vhat is not None:

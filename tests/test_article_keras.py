@@ -22,13 +22,16 @@ def mnist_available():
         os.environ["TINYNN_DATASETS"] = str(SHARED)
     folder = Path(os.environ.get("TINYNN_DATASETS", "/nonexistent")) / "mnist"
     if not folder.is_dir():
-        pytest.skip("full MNIST not found: set TINYNN_DATASETS to the folder holding mnist/")
+        pytest.skip(
+            "full MNIST not found: set TINYNN_DATASETS to the folder holding mnist/"
+        )
 
 
 def run_article(epochs):
     # The article's listing, unchanged but for the epoch count.
     import tinynn as tf
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -37,21 +40,24 @@ def run_article(epochs):
     mnist = tf.keras.datasets.mnist
     (x_train, y_train), (x_test, y_test) = mnist.load_data()
     plt.subplot(221)
-    plt.imshow(x_train[0], cmap=plt.get_cmap('gray'))
+    plt.imshow(x_train[0], cmap=plt.get_cmap("gray"))
     x_train, x_test = x_train / 255.0, x_test / 255.0
-    model = tf.keras.models.Sequential([
-        tf.keras.layers.Flatten(input_shape=(28, 28)),
-        tf.keras.layers.Dense(512, activation=tf.nn.relu),
-        tf.keras.layers.Dense(256, activation=tf.nn.relu),
-        tf.keras.layers.Dense(128, activation=tf.nn.relu),
-        tf.keras.layers.Dense(10, activation=tf.nn.softmax)
-    ])
+    model = tf.keras.models.Sequential(
+        [
+            tf.keras.layers.Flatten(input_shape=(28, 28)),
+            tf.keras.layers.Dense(512, activation=tf.nn.relu),
+            tf.keras.layers.Dense(256, activation=tf.nn.relu),
+            tf.keras.layers.Dense(128, activation=tf.nn.relu),
+            tf.keras.layers.Dense(10, activation=tf.nn.softmax),
+        ]
+    )
     model.summary()
-    model.compile(optimizer='adam',
-                  loss='sparse_categorical_crossentropy',
-                  metrics=['accuracy'])
-    history = model.fit(x_train, y_train, epochs=epochs, validation_data=[x_test, y_test],
-                        verbose=2)
+    model.compile(
+        optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
+    history = model.fit(
+        x_train, y_train, epochs=epochs, validation_data=[x_test, y_test], verbose=2
+    )
     scores = model.evaluate(x_test, y_test, verbose=0)
     print("Baseline Error: %.2f%%" % (100 - scores[1] * 100))
     plt.close("all")
@@ -70,9 +76,11 @@ def test_article_one_epoch_reaches_95_percent(mnist_available, tmp_path):
         path = tmp_path / "handwritten_digit.tnn"
     model.save(str(path))
     import tinynn as tf
+
     again = tf.keras.models.load_model(str(path))
-    np.testing.assert_array_equal(again.predict(x_test[:500], verbose=0),
-                                  model.predict(x_test[:500], verbose=0))
+    np.testing.assert_array_equal(
+        again.predict(x_test[:500], verbose=0), model.predict(x_test[:500], verbose=0)
+    )
 
 
 @pytest.mark.slow

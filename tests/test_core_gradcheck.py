@@ -55,7 +55,10 @@ def test_activation_backward(name):
     x = r.normal(size=(3, 5))
     x[np.abs(x) < 1e-3] = 0.5  # keep relu away from its kink
     weight = r.normal(size=x.shape)
-    forward, backward = getattr(_core, f"{name}_forward"), getattr(_core, f"{name}_backward")
+    forward, backward = (
+        getattr(_core, f"{name}_forward"),
+        getattr(_core, f"{name}_backward"),
+    )
 
     def loss(v):
         y = np.empty_like(v)

@@ -16,11 +16,29 @@ from tinynn import _core
 
 RTOL = {np.float32: 1e-5, np.float64: 1e-12}
 DTYPES = [np.float32, np.float64]
-GEMM_SHAPES = [(1, 1, 1), (1, 7, 13), (7, 13, 97), (13, 97, 7), (97, 257, 13),
-               (31, 33, 300), (2, 3, 5000), (300, 5, 17), (3, 2100, 9),
-               (32, 512, 784), (100, 500, 784), (32, 10, 128)]
-DENSE_SHAPES = [(1, 1, 1), (1, 13, 7), (7, 97, 13), (97, 13, 257), (32, 784, 512),
-                (100, 784, 500), (32, 128, 10)]
+GEMM_SHAPES = [
+    (1, 1, 1),
+    (1, 7, 13),
+    (7, 13, 97),
+    (13, 97, 7),
+    (97, 257, 13),
+    (31, 33, 300),
+    (2, 3, 5000),
+    (300, 5, 17),
+    (3, 2100, 9),
+    (32, 512, 784),
+    (100, 500, 784),
+    (32, 10, 128),
+]
+DENSE_SHAPES = [
+    (1, 1, 1),
+    (1, 13, 7),
+    (7, 97, 13),
+    (97, 13, 257),
+    (32, 784, 512),
+    (100, 784, 500),
+    (32, 128, 10),
+]
 
 
 def rng(seed=0):
@@ -37,8 +55,9 @@ def assert_close(got, want, scale, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("m,n,k", GEMM_SHAPES)
-@pytest.mark.parametrize("trans_a,trans_b", [(False, False), (True, False),
-                                             (False, True), (True, True)])
+@pytest.mark.parametrize(
+    "trans_a,trans_b", [(False, False), (True, False), (False, True), (True, True)]
+)
 def test_gemm(simd, threads, dtype, m, n, k, trans_a, trans_b):
     r = rng(m * 1000 + n * 10 + k)
     a = r.normal(size=(k, m) if trans_a else (m, k)).astype(dtype)
@@ -49,8 +68,12 @@ def test_gemm(simd, threads, dtype, m, n, k, trans_a, trans_b):
     assert_close(c, ref.gemm(a, b, trans_a=trans_a, trans_b=trans_b), scale, dtype)
     before = c.astype(np.float64)
     _core.gemm(a, b, c, trans_a=trans_a, trans_b=trans_b, accumulate=True)
-    assert_close(c, before + ref.gemm(a, b, trans_a=trans_a, trans_b=trans_b),
-                 2 * scale + np.abs(before), dtype)
+    assert_close(
+        c,
+        before + ref.gemm(a, b, trans_a=trans_a, trans_b=trans_b),
+        2 * scale + np.abs(before),
+        dtype,
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -79,8 +102,11 @@ def test_dense_forward(simd, threads, dtype, batch, fan_in, fan_out, activation)
     z_scale = np.abs(x.astype(np.float64)) @ np.abs(w) + np.abs(b)
     # Activations are 1-Lipschitz (softmax included, per element in max-norm
     # terms of the row), so the pre-activation error bounds the output error.
-    scale = z_scale if activation in ("linear", "relu") else z_scale.max(axis=1,
-                                                                           keepdims=True)
+    scale = (
+        z_scale
+        if activation in ("linear", "relu")
+        else z_scale.max(axis=1, keepdims=True)
+    )
     assert_close(y, want, scale, dtype)
     np.testing.assert_array_equal(x, x0)
 
@@ -116,15 +142,20 @@ def test_activation_forward_backward(threads, dtype, name, shape):
     y = np.empty_like(x)
     getattr(_core, f"{name}_forward")(x, y)
     want = ref.ACTIVATIONS[name](x.astype(np.float64))
-    assert_close(y, want, np.maximum(np.abs(want), 1e-3 if dtype == np.float32 else 1e-8)
-                 * (10 if dtype == np.float32 and name in ("sigmoid", "softmax") else 1),
-                 dtype)
+    assert_close(
+        y,
+        want,
+        np.maximum(np.abs(want), 1e-3 if dtype == np.float32 else 1e-8)
+        * (10 if dtype == np.float32 and name in ("sigmoid", "softmax") else 1),
+        dtype,
+    )
     dy = r.normal(size=shape).astype(dtype)
     dx = np.empty_like(x)
     getattr(_core, f"{name}_backward")(y, dy, dx)
     want_dx = ref.activation_backward(name, y, dy)
-    scale = np.abs(dy) * (1 + np.abs(y)) + (np.abs(dy * y).sum(1, keepdims=True)
-                                            if name == "softmax" else 0)
+    scale = np.abs(dy) * (1 + np.abs(y)) + (
+        np.abs(dy * y).sum(1, keepdims=True) if name == "softmax" else 0
+    )
     assert_close(dx, want_dx, scale, dtype)
 
 
@@ -160,16 +191,18 @@ def test_sigmoid_saturates_without_overflow():
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("batch,classes", [(1, 1), (1, 10), (7, 13), (32, 10), (97, 3)])
-@pytest.mark.parametrize("label_dtype", [np.int64, np.int32, np.uint8, np.int16,
-                                         np.uint64])
+@pytest.mark.parametrize(
+    "label_dtype", [np.int64, np.int32, np.uint8, np.int16, np.uint64]
+)
 def test_softmax_xent(dtype, batch, classes, label_dtype):
     r = rng(batch * classes)
     z = (r.normal(size=(batch, classes)) * 4).astype(dtype)
     labels = r.integers(0, classes, size=batch).astype(label_dtype)
     d = np.full_like(z, np.nan)
     loss, correct = _core.softmax_xent(z, labels, d)
-    want_loss, want_d, want_correct = ref.softmax_xent(z.astype(np.float64),
-                                                       labels.astype(np.int64))
+    want_loss, want_d, want_correct = ref.softmax_xent(
+        z.astype(np.float64), labels.astype(np.int64)
+    )
     assert loss == pytest.approx(want_loss, rel=RTOL[dtype], abs=RTOL[dtype])
     assert_close(d, want_d, np.full(d.shape, 1.0 / batch), dtype)
     assert correct == want_correct
@@ -234,8 +267,9 @@ def test_sgd_update(threads, dtype, n, momentum, nesterov):
     r = rng(n)
     w, g = r.normal(size=n).astype(dtype), r.normal(size=n).astype(dtype)
     v = r.normal(size=n).astype(dtype) if momentum else None
-    want_w, want_v = ref.sgd(w, g, None if v is None else v.astype(np.float64), 0.1,
-                             momentum, nesterov)
+    want_w, want_v = ref.sgd(
+        w, g, None if v is None else v.astype(np.float64), 0.1, momentum, nesterov
+    )
     _core.sgd_update(w, g, v, 0.1, momentum, nesterov)
     assert_close(w, want_w, np.abs(want_w) + 1, dtype)
     if v is not None:
@@ -250,8 +284,16 @@ def test_rmsprop_update(threads, dtype, n, momentum):
     w, g = r.normal(size=n).astype(dtype), r.normal(size=n).astype(dtype)
     s = r.random(size=n).astype(dtype)
     v = r.normal(size=n).astype(dtype) if momentum else None
-    want = ref.rmsprop(w, g, s.astype(np.float64), None if v is None else v.astype(
-        np.float64), 0.01, 0.9, momentum, 1e-7)
+    want = ref.rmsprop(
+        w,
+        g,
+        s.astype(np.float64),
+        None if v is None else v.astype(np.float64),
+        0.01,
+        0.9,
+        momentum,
+        1e-7,
+    )
     _core.rmsprop_update(w, g, s, v, 0.01, 0.9, momentum, 1e-7)
     assert_close(w, want[0], np.abs(want[0]) + 1, dtype)
     assert_close(s, want[1], np.abs(want[1]), dtype)
@@ -270,7 +312,9 @@ def test_adam_update_follows_keras_over_steps(threads, dtype, n, amsgrad):
     for step in range(1, 6):
         g = r.normal(size=n).astype(dtype)
         _core.adam_update(w, g, m, v, vhat, 0.001, 0.9, 0.999, 1e-7, step)
-        rw, rm, rv, rvhat = ref.adam(rw, g, rm, rv, rvhat, 0.001, 0.9, 0.999, 1e-7, step)
+        rw, rm, rv, rvhat = ref.adam(
+            rw, g, rm, rv, rvhat, 0.001, 0.9, 0.999, 1e-7, step
+        )
     assert_close(w, rw, np.abs(rw) + 1e-3, dtype)
     assert_close(m, rm, np.ones(n), dtype)  # m is built from g ~ N(0, 1)
 

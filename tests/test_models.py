@@ -6,10 +6,6 @@ and against Keras facts recorded in ../shared/KERAS.md, never against tinynn.
 
 from __future__ import annotations
 
-import io
-import math
-import warnings
-from contextlib import redirect_stdout
 
 import numpy as np
 import pytest
@@ -30,13 +26,15 @@ def _fresh_session():
 
 
 def article_model():
-    return tf.keras.models.Sequential([
-        tf.keras.layers.Flatten(input_shape=(28, 28)),
-        tf.keras.layers.Dense(512, activation=tf.nn.relu),
-        tf.keras.layers.Dense(256, activation=tf.nn.relu),
-        tf.keras.layers.Dense(128, activation=tf.nn.relu),
-        tf.keras.layers.Dense(10, activation=tf.nn.softmax),
-    ])
+    return tf.keras.models.Sequential(
+        [
+            tf.keras.layers.Flatten(input_shape=(28, 28)),
+            tf.keras.layers.Dense(512, activation=tf.nn.relu),
+            tf.keras.layers.Dense(256, activation=tf.nn.relu),
+            tf.keras.layers.Dense(128, activation=tf.nn.relu),
+            tf.keras.layers.Dense(10, activation=tf.nn.softmax),
+        ]
+    )
 
 
 def small_data(n=50, features=7, classes=3, seed=0):
@@ -52,26 +50,28 @@ def test_article_summary_matches_keras_text():
     lines = []
     model.summary(print_fn=lines.append)
     text = "\n".join(line.rstrip() for line in lines)
-    expected = "\n".join([
-        'Model: "sequential"',
-        "_" * 65,
-        "Layer (type)                 Output Shape              Param #",
-        "=" * 65,
-        "flatten (Flatten)            (None, 784)               0",
-        "_" * 65,
-        "dense (Dense)                (None, 512)               401920",
-        "_" * 65,
-        "dense_1 (Dense)              (None, 256)               131328",
-        "_" * 65,
-        "dense_2 (Dense)              (None, 128)               32896",
-        "_" * 65,
-        "dense_3 (Dense)              (None, 10)                1290",
-        "=" * 65,
-        "Total params: 567,434",
-        "Trainable params: 567,434",
-        "Non-trainable params: 0",
-        "_" * 65,
-    ])
+    expected = "\n".join(
+        [
+            'Model: "sequential"',
+            "_" * 65,
+            "Layer (type)                 Output Shape              Param #",
+            "=" * 65,
+            "flatten (Flatten)            (None, 784)               0",
+            "_" * 65,
+            "dense (Dense)                (None, 512)               401920",
+            "_" * 65,
+            "dense_1 (Dense)              (None, 256)               131328",
+            "_" * 65,
+            "dense_2 (Dense)              (None, 128)               32896",
+            "_" * 65,
+            "dense_3 (Dense)              (None, 10)                1290",
+            "=" * 65,
+            "Total params: 567,434",
+            "Trainable params: 567,434",
+            "Non-trainable params: 0",
+            "_" * 65,
+        ]
+    )
     assert text == expected
     assert all(len(line) == 65 for line in lines[1:-4])
 
@@ -79,9 +79,19 @@ def test_article_summary_matches_keras_text():
 def test_weights_exist_before_data_and_follow_glorot_limits():
     model = article_model()
     shapes = [w.shape for w in model.get_weights()]
-    assert shapes == [(784, 512), (512,), (512, 256), (256,), (256, 128), (128,),
-                      (128, 10), (10,)]
-    for kernel, limit in zip(model.get_weights()[0::2], [0.06804, 0.08839, 0.125, 0.20851]):
+    assert shapes == [
+        (784, 512),
+        (512,),
+        (512, 256),
+        (256,),
+        (256, 128),
+        (128,),
+        (128, 10),
+        (10,),
+    ]
+    for kernel, limit in zip(
+        model.get_weights()[0::2], [0.06804, 0.08839, 0.125, 0.20851]
+    ):
         assert np.abs(kernel).max() <= limit + 1e-5
         assert np.abs(kernel).max() > 0.9 * limit
     assert all(np.all(b == 0) for b in model.get_weights()[1::2])
@@ -104,7 +114,9 @@ def test_unbuilt_model_builds_on_first_fit_and_summary_before_raises():
 
 
 def test_units_validated_at_construction():
-    with pytest.raises(ValueError, match="Dense: units must be a positive integer; got 0"):
+    with pytest.raises(
+        ValueError, match="Dense: units must be a positive integer; got 0"
+    ):
         layers.Dense(0)
     with pytest.raises(TypeError, match="units"):
         layers.Dense(2.5)
@@ -121,7 +133,11 @@ def test_keras_import_styles_work():
     from tinynn.keras.models import Sequential, load_model  # noqa: F401
     from tinynn.keras.optimizers import SGD, Adam, RMSprop  # noqa: F401
     from tinynn.keras import backend, utils  # noqa: F401
-    assert tinynn.keras.utils.to_categorical([1, 0], 3).tolist() == [[0, 1, 0], [1, 0, 0]]
+
+    assert tinynn.keras.utils.to_categorical([1, 0], 3).tolist() == [
+        [0, 1, 0],
+        [1, 0, 0],
+    ]
 
 
 # ---- training against the NumPy reference -----------------------------------------
@@ -129,17 +145,25 @@ def test_keras_import_styles_work():
 def test_adam_steps_match_numpy_reference(dtype, rtol):
     tinynn.set_floatx(dtype)
     x, y = small_data(n=24, features=7, classes=5)
-    model = tf.keras.Sequential([layers.Dense(13, activation="relu", input_shape=(7,)),
-                                 layers.Dense(5, activation="softmax")])
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model = tf.keras.Sequential(
+        [
+            layers.Dense(13, activation="relu", input_shape=(7,)),
+            layers.Dense(5, activation="softmax"),
+        ]
+    )
+    model.compile(
+        optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
     weights = [w.astype(np.float64) for w in model.get_weights()]
     m = [np.zeros_like(w) for w in weights]
     v = [np.zeros_like(w) for w in weights]
     history = model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
     losses = []
     for step in range(3):
-        xb, yb = x[step * 8:(step + 1) * 8].astype(dtype).astype(np.float64), y[step * 8:(step + 1) * 8]
+        xb, yb = (
+            x[step * 8 : (step + 1) * 8].astype(dtype).astype(np.float64),
+            y[step * 8 : (step + 1) * 8],
+        )
         loss, grads = ref.sparse_xent_grads(weights, xb, yb, ["relu", "softmax"])
         losses.append(loss)
         weights = ref.adam_step(weights, grads, m, v, step + 1)
@@ -154,20 +178,27 @@ def test_fused_softmax_matches_unfused_math():
     linear output and from_logits=True computes the same numbers another way."""
     tinynn.set_floatx("float64")
     x, y = small_data(n=16, features=5, classes=4)
-    fused = tf.keras.Sequential([layers.Dense(4, activation="softmax", input_shape=(5,))])
+    fused = tf.keras.Sequential(
+        [layers.Dense(4, activation="softmax", input_shape=(5,))]
+    )
     logits = tf.keras.Sequential([layers.Dense(4, input_shape=(5,))])
     logits.set_weights(fused.get_weights())
-    fused.compile(optimizer=tf.keras.optimizers.SGD(0.5),
-                  loss="sparse_categorical_crossentropy")
-    logits.compile(optimizer=tf.keras.optimizers.SGD(0.5),
-                   loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    fused.compile(
+        optimizer=tf.keras.optimizers.SGD(0.5), loss="sparse_categorical_crossentropy"
+    )
+    logits.compile(
+        optimizer=tf.keras.optimizers.SGD(0.5),
+        loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
     loss_a = fused.train_on_batch(x, y)
     loss_b = logits.train_on_batch(x, y)
     assert loss_a == pytest.approx(loss_b, rel=1e-12)
     for a, b in zip(fused.get_weights(), logits.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-12)
     probs = fused.predict(x, verbose=0)
-    np.testing.assert_allclose(probs, ref.softmax(logits.predict(x, verbose=0)), rtol=1e-12)
+    np.testing.assert_allclose(
+        probs, ref.softmax(logits.predict(x, verbose=0)), rtol=1e-12
+    )
 
 
 def test_probability_output_without_fusion_uses_keras_clipping():
@@ -182,15 +213,18 @@ def test_probability_output_without_fusion_uses_keras_clipping():
 
 def test_epoch_loss_is_batch_weighted_mean_before_update():
     x, y = small_data(n=10, features=3, classes=2)
-    model = tf.keras.Sequential([layers.Dense(2, activation="softmax", input_shape=(3,))])
-    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model = tf.keras.Sequential(
+        [layers.Dense(2, activation="softmax", input_shape=(3,))]
+    )
+    model.compile(
+        optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
     history = model.fit(x, y, batch_size=4, epochs=2, verbose=0)
     batch_losses = np.array(history.batch_history["loss"])
     sizes = np.array([4, 4, 2])
     assert len(batch_losses) == 6
     for epoch in range(2):
-        want = (batch_losses[3 * epoch:3 * epoch + 3] * sizes).sum() / 10
+        want = (batch_losses[3 * epoch : 3 * epoch + 3] * sizes).sum() / 10
         assert history.history["loss"][epoch] == pytest.approx(want, rel=1e-6)
     assert list(history.history) == ["loss", "accuracy"]
     assert history.epoch == [0, 1]
@@ -198,9 +232,12 @@ def test_epoch_loss_is_batch_weighted_mean_before_update():
 
 def test_validation_split_takes_tail_before_shuffling():
     x, y = small_data(n=10, features=3, classes=2)
-    model = tf.keras.Sequential([layers.Dense(2, activation="softmax", input_shape=(3,))])
-    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
-                  metrics=["acc"])
+    model = tf.keras.Sequential(
+        [layers.Dense(2, activation="softmax", input_shape=(3,))]
+    )
+    model.compile(
+        optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["acc"]
+    )
     history = model.fit(x, y, validation_split=0.3, epochs=1, verbose=0)
     assert list(history.history) == ["loss", "acc", "val_loss", "val_acc"]
     want = model.evaluate(x[7:], y[7:], verbose=0)
@@ -211,17 +248,25 @@ def test_validation_split_takes_tail_before_shuffling():
 
 def test_evaluate_return_forms_and_metrics_names():
     x, y = small_data()
-    model = tf.keras.Sequential([layers.Dense(3, activation="softmax", input_shape=(7,))])
+    model = tf.keras.Sequential(
+        [layers.Dense(3, activation="softmax", input_shape=(7,))]
+    )
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     assert isinstance(model.evaluate(x, y, verbose=0), float)
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(
+        optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
     loss, acc = model.evaluate(x, y, verbose=0)
     probs = model.predict(x, verbose=0)
     assert acc == pytest.approx(np.mean(probs.argmax(1) == y))
-    assert loss == pytest.approx(np.mean(-np.log(probs[np.arange(len(y)), y])), rel=1e-5)
+    assert loss == pytest.approx(
+        np.mean(-np.log(probs[np.arange(len(y)), y])), rel=1e-5
+    )
     assert model.metrics_names == ["loss", "accuracy"]
-    assert model.evaluate(x, y, verbose=0, return_dict=True).keys() == {"loss", "accuracy"}
+    assert model.evaluate(x, y, verbose=0, return_dict=True).keys() == {
+        "loss",
+        "accuracy",
+    }
 
 
 def test_same_seed_same_training_and_float64_end_to_end():
@@ -230,9 +275,13 @@ def test_same_seed_same_training_and_float64_end_to_end():
     for _ in range(2):
         tinynn.set_seed(123)
         tinynn.set_floatx("float64")
-        model = tf.keras.Sequential([layers.Dense(6, activation="relu", input_shape=(7,)),
-                                     layers.Dropout(0.3),
-                                     layers.Dense(3, activation="softmax")])
+        model = tf.keras.Sequential(
+            [
+                layers.Dense(6, activation="relu", input_shape=(7,)),
+                layers.Dropout(0.3),
+                layers.Dense(3, activation="softmax"),
+            ]
+        )
         model.compile("adam", "sparse_categorical_crossentropy")
         model.fit(x, y, epochs=2, batch_size=8, verbose=0)
         runs.append(model.get_weights())
@@ -248,7 +297,9 @@ def test_dropout_is_inverted_and_off_at_inference():
     kept = out != 0
     assert np.allclose(out[kept], 1 / 0.75)
     assert abs(kept.mean() - 0.75) < 0.02
-    np.testing.assert_array_equal(layer.forward(x, training=False), x.astype(np.float32))
+    np.testing.assert_array_equal(
+        layer.forward(x, training=False), x.astype(np.float32)
+    )
 
 
 # ---- errors -------------------------------------------------------------------------
@@ -260,7 +311,9 @@ def test_fit_before_compile_raises_runtime_error():
 
 def test_bad_labels_and_shapes_raise_clear_errors():
     x, y = small_data(n=8, features=7, classes=3)
-    model = tf.keras.Sequential([layers.Dense(3, activation="softmax", input_shape=(7,))])
+    model = tf.keras.Sequential(
+        [layers.Dense(3, activation="softmax", input_shape=(7,))]
+    )
     model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
     with pytest.raises(ValueError, match=r"y\[2\] = 10 is outside \[0, 3\)"):
         model.fit(x, np.array([0, 1, 10, 0, 1, 2, 0, 1]), verbose=0)
@@ -281,7 +334,9 @@ def test_bad_labels_and_shapes_raise_clear_errors():
 
 def test_float_integral_labels_are_accepted():
     x, y = small_data(n=8, features=7, classes=3)
-    model = tf.keras.Sequential([layers.Dense(3, activation="softmax", input_shape=(7,))])
+    model = tf.keras.Sequential(
+        [layers.Dense(3, activation="softmax", input_shape=(7,))]
+    )
     model.compile("adam", "sparse_categorical_crossentropy")
     a = model.test_on_batch(x, y)
     b = model.test_on_batch(x, y.astype(np.float64))
@@ -292,7 +347,9 @@ def test_diverging_loss_warns_with_epoch_and_batch():
     x = np.array([[1e30, -1e30]] * 4)
     model = tf.keras.Sequential([layers.Dense(1, input_shape=(2,))])
     model.compile(tf.keras.optimizers.SGD(1.0), "mse")
-    with pytest.warns(RuntimeWarning, match=r"the loss is (nan|inf) at epoch 1, batch [234]"):
+    with pytest.warns(
+        RuntimeWarning, match=r"the loss is (nan|inf) at epoch 1, batch [234]"
+    ):
         model.fit(x, np.ones(4), epochs=1, batch_size=1, shuffle=False, verbose=0)
 
 
@@ -326,7 +383,8 @@ def test_value_and_grad_and_apply_gradients():
     logits = rng.normal(size=(6, 4))
     labels = rng.integers(0, 4, 6)
     loss, grad = tinynn.losses.SparseCategoricalCrossentropy(
-        from_logits=True).value_and_grad(labels, logits)
+        from_logits=True
+    ).value_and_grad(labels, logits)
     p = ref.softmax(logits)
     assert loss == pytest.approx(np.mean(-np.log(p[np.arange(6), labels])), rel=1e-12)
     onehot = np.eye(4)[labels]

@@ -26,21 +26,27 @@ def mnist_env():
     if not os.environ.get("TINYNN_DATASETS") and (SHARED / "mnist").is_dir():
         os.environ["TINYNN_DATASETS"] = str(SHARED)
     if not (Path(os.environ.get("TINYNN_DATASETS", "/nonexistent")) / "mnist").is_dir():
-        pytest.skip("full MNIST not found: set TINYNN_DATASETS to the folder holding mnist/")
+        pytest.skip(
+            "full MNIST not found: set TINYNN_DATASETS to the folder holding mnist/"
+        )
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
 
 
 def run_notebook(name: str, tmp_path: Path) -> dict:
     notebook = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
-    client = nbclient.NotebookClient(notebook, timeout=1200, kernel_name="python3",
-                                     resources={"metadata": {"path": str(tmp_path)}})
+    client = nbclient.NotebookClient(
+        notebook,
+        timeout=1200,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
     client.execute()  # raises CellExecutionError on any failing cell
     for cell in reversed(notebook.cells):
         for output in cell.get("outputs", []):
             text = output.get("text", "")
             for line in text.splitlines():
                 if line.startswith("TINYNN_RESULTS "):
-                    return json.loads(line[len("TINYNN_RESULTS "):])
+                    return json.loads(line[len("TINYNN_RESULTS ") :])
     raise AssertionError(f"{name}: no TINYNN_RESULTS line in the outputs")
 
 

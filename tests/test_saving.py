@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
@@ -24,14 +23,17 @@ def _fresh_session():
 
 def make_model(seed=0):
     tinynn.set_seed(seed)
-    model = tf.keras.Sequential([
-        layers.Flatten(input_shape=(4, 3)),
-        layers.Dense(9, activation="relu"),
-        layers.Dropout(0.2),
-        layers.Dense(5, activation="softmax"),
-    ])
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model = tf.keras.Sequential(
+        [
+            layers.Flatten(input_shape=(4, 3)),
+            layers.Dense(9, activation="relu"),
+            layers.Dropout(0.2),
+            layers.Dense(5, activation="softmax"),
+        ]
+    )
+    model.compile(
+        optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
     return model
 
 
@@ -50,8 +52,12 @@ def test_save_load_predicts_identically_and_resumes_exactly(tmp_path, suffix):
     path = tmp_path / f"model{suffix}"
     model.save(path)
     loaded = tf.keras.models.load_model(path)
-    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
-    assert [l.name for l in loaded.layers] == [l.name for l in model.layers]
+    np.testing.assert_array_equal(
+        loaded.predict(x, verbose=0), model.predict(x, verbose=0)
+    )
+    assert [layer.name for layer in loaded.layers] == [
+        layer.name for layer in model.layers
+    ]
     assert loaded.optimizer.iterations == model.optimizer.iterations
     # Resumed training must equal uninterrupted training from the same RNG state.
     tinynn.set_seed(9)
@@ -104,6 +110,7 @@ def test_pickle_payload_is_never_loaded(tmp_path):
     model.save(path)
     # Replace a weight with a pickled object array: loading must refuse it.
     import io
+
     with zipfile.ZipFile(path) as archive:
         members = {name: archive.read(name) for name in archive.namelist()}
     buffer = io.BytesIO()
@@ -141,6 +148,7 @@ def test_killed_save_leaves_previous_file_intact(tmp_path):
 
 def test_h5_without_h5py_names_the_extra(tmp_path, monkeypatch):
     import builtins
+
     real_import = builtins.__import__
 
     def no_h5py(name, *args, **kwargs):

@@ -26,6 +26,7 @@ def set_num_threads(n: int) -> None:
     Results are bit-for-bit reproducible for a fixed thread count.
     """
     from ._checks import positive_int
+
     _backend.set_num_threads(positive_int(n, "set_num_threads", "n"))
 
 
@@ -38,13 +39,34 @@ def __getattr__(name: str):
     # matplotlib-backed plotting loads only when first used.
     if name == "plot":
         import importlib
+
         return importlib.import_module(".plot", __name__)
     raise AttributeError(f"module 'tinynn' has no attribute {name!r}")
 
 
 __all__ = [
-    "Model", "Sequential", "activations", "backend", "callbacks", "clear_session",
-    "datasets", "floatx", "get_num_threads", "initializers", "keras", "layers",
-    "load_model", "losses", "metrics", "nn", "optimizers", "plot", "random",
-    "set_floatx", "set_num_threads", "set_seed", "utils", "__version__",
+    "Model",
+    "Sequential",
+    "activations",
+    "backend",
+    "callbacks",
+    "clear_session",
+    "datasets",
+    "floatx",
+    "get_num_threads",
+    "initializers",
+    "keras",
+    "layers",
+    "load_model",
+    "losses",
+    "metrics",
+    "nn",
+    "optimizers",
+    "plot",
+    "random",
+    "set_floatx",
+    "set_num_threads",
+    "set_seed",
+    "utils",
+    "__version__",
 ]

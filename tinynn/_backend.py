@@ -19,15 +19,26 @@ _FORWARD = {name: getattr(_core, f"{name}_forward") for name in KERNEL_ACTIVATIO
 _BACKWARD = {name: getattr(_core, f"{name}_backward") for name in KERNEL_ACTIVATIONS}
 
 
-def dense_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, y: np.ndarray,
-                  activation: str = "linear") -> np.ndarray:
+def dense_forward(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    y: np.ndarray,
+    activation: str = "linear",
+) -> np.ndarray:
     """y = activation(x @ w + b), written into y."""
     _core.dense_forward(x, w, b, y, activation=activation)
     return y
 
 
-def dense_backward(x: np.ndarray, w: np.ndarray, dy: np.ndarray, dx: np.ndarray | None,
-                   dw: np.ndarray, db: np.ndarray | None) -> None:
+def dense_backward(
+    x: np.ndarray,
+    w: np.ndarray,
+    dy: np.ndarray,
+    dx: np.ndarray | None,
+    dw: np.ndarray,
+    db: np.ndarray | None,
+) -> None:
     """dx = dy @ w.T, dw = x.T @ dy, db = column sums of dy (overwriting)."""
     _core.dense_backward(x, w, dy, dx, dw, db, accumulate=False)
 
@@ -38,21 +49,24 @@ def activation_forward(name: str, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return y
 
 
-def activation_backward(name: str, y: np.ndarray, dy: np.ndarray,
-                        dx: np.ndarray) -> np.ndarray:
+def activation_backward(
+    name: str, y: np.ndarray, dy: np.ndarray, dx: np.ndarray
+) -> np.ndarray:
     """dx = dy * activation'(...) from the forward output y; dx may be dy."""
     _BACKWARD[name](y, dy, dx)
     return dx
 
 
-def softmax_xent(logits: np.ndarray, labels: np.ndarray,
-                 dlogits: np.ndarray | None) -> tuple[float, int]:
+def softmax_xent(
+    logits: np.ndarray, labels: np.ndarray, dlogits: np.ndarray | None
+) -> tuple[float, int]:
     """Fused log-softmax cross-entropy on integer labels: (mean loss, correct)."""
     return _core.softmax_xent(logits, labels, dlogits)
 
 
-def softmax_xent_dense(logits: np.ndarray, targets: np.ndarray,
-                       dlogits: np.ndarray | None) -> tuple[float, int]:
+def softmax_xent_dense(
+    logits: np.ndarray, targets: np.ndarray, dlogits: np.ndarray | None
+) -> tuple[float, int]:
     """Fused log-softmax cross-entropy on one-hot/probability targets."""
     return _core.softmax_xent_dense(logits, targets, dlogits)
 
@@ -67,8 +81,9 @@ def bce(pred: np.ndarray, target: np.ndarray, dpred: np.ndarray | None) -> float
     return _core.bce(pred, target, dpred)
 
 
-def sigmoid_bce(logits: np.ndarray, target: np.ndarray,
-                dlogits: np.ndarray | None) -> float:
+def sigmoid_bce(
+    logits: np.ndarray, target: np.ndarray, dlogits: np.ndarray | None
+) -> float:
     """Binary cross-entropy from logits (stable), and its gradient."""
     return _core.sigmoid_bce(logits, target, dlogits)
 
@@ -103,4 +118,4 @@ def aligned_empty(size: int, dtype: np.dtype) -> np.ndarray:
     dtype = np.dtype(dtype)
     raw = np.empty(size * dtype.itemsize + 64, dtype=np.uint8)
     start = (-raw.ctypes.data) % 64
-    return raw[start:start + size * dtype.itemsize].view(dtype)
+    return raw[start : start + size * dtype.itemsize].view(dtype)

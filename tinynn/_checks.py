@@ -57,7 +57,9 @@ def check_finite(array: np.ndarray, where: str, name: str) -> None:
         )
 
 
-def as_sparse_labels(value: Any, classes: int, where: str, name: str = "y") -> np.ndarray:
+def as_sparse_labels(
+    value: Any, classes: int, where: str, name: str = "y"
+) -> np.ndarray:
     """Integer class ids in [0, classes) as a flat int64 array.
 
     Accepts shape (n,) or (n, 1); integer dtypes, or floats that are whole
@@ -77,12 +79,16 @@ def as_sparse_labels(value: Any, classes: int, where: str, name: str = "y") -> n
         )
     if array.dtype.kind == "f":
         if not np.isfinite(array).all() or (array != np.round(array)).any():
-            bad = int(np.flatnonzero(~np.isfinite(array) | (array != np.round(array)))[0])
+            bad = int(
+                np.flatnonzero(~np.isfinite(array) | (array != np.round(array)))[0]
+            )
             raise ValueError(
                 f"{where}: {name}[{bad}] = {array[bad]} is not a whole number; "
                 "expected integer class ids"
             )
-    labels = array.astype(np.int64, copy=False) if array.size else array.astype(np.int64)
+    labels = (
+        array.astype(np.int64, copy=False) if array.size else array.astype(np.int64)
+    )
     if labels.size:
         low, high = int(labels.min()), int(labels.max())
         if low < 0 or high >= classes:
@@ -124,8 +130,14 @@ def non_negative_int(value: Any, where: str, name: str) -> int:
     return int(value)
 
 
-def real_number(value: Any, where: str, name: str, low: float | None = None,
-                high: float | None = None, high_open: bool = False) -> float:
+def real_number(
+    value: Any,
+    where: str,
+    name: str,
+    low: float | None = None,
+    high: float | None = None,
+    high_open: bool = False,
+) -> float:
     """`value` as a finite float within [low, high] (or [low, high) if high_open)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{where}: {name} must be a number; got {value!r}")
@@ -135,7 +147,9 @@ def real_number(value: Any, where: str, name: str, low: float | None = None,
         right = ")" if high_open else "]"
         span = f"[{low if low is not None else '-inf'}, "
         span += f"{high if high is not None else 'inf'}{right}"
-        raise ValueError(f"{where}: {name} must be a finite number in {span}; got {value!r}")
+        raise ValueError(
+            f"{where}: {name} must be a finite number in {span}; got {value!r}"
+        )
     return number
 
 

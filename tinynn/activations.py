@@ -16,12 +16,30 @@ from ._checks import as_float_array
 
 __all__ = ["get", "linear", "relu", "sigmoid", "softmax", "tanh"]
 
-ALIASES = {None: "linear", "linear": "linear", "relu": "relu", "sigmoid": "sigmoid",
-           "tanh": "tanh", "softmax": "softmax"}
+ALIASES = {
+    None: "linear",
+    "linear": "linear",
+    "relu": "relu",
+    "sigmoid": "sigmoid",
+    "tanh": "tanh",
+    "softmax": "softmax",
+}
 # Keras names tinynn knows but does not implement: a precise error beats "unknown".
-_KERAS_ONLY = ("elu", "selu", "softplus", "softsign", "swish", "silu", "gelu",
-               "exponential", "hard_sigmoid", "mish", "leaky_relu", "relu6",
-               "log_softmax")
+_KERAS_ONLY = (
+    "elu",
+    "selu",
+    "softplus",
+    "softsign",
+    "swish",
+    "silu",
+    "gelu",
+    "exponential",
+    "hard_sigmoid",
+    "mish",
+    "leaky_relu",
+    "relu6",
+    "log_softmax",
+)
 
 
 def _apply(name: str, x: Any) -> np.ndarray:
@@ -67,7 +85,11 @@ def softmax(x: Any) -> np.ndarray:
 
 
 _BY_FUNCTION: dict[Callable[..., Any], str] = {
-    linear: "linear", relu: "relu", sigmoid: "sigmoid", tanh: "tanh", softmax: "softmax",
+    linear: "linear",
+    relu: "relu",
+    sigmoid: "sigmoid",
+    tanh: "tanh",
+    softmax: "softmax",
 }
 
 
@@ -99,8 +121,13 @@ def get(identifier: Any, where: str) -> str:
         if identifier in _BY_FUNCTION:
             return _BY_FUNCTION[identifier]
         name = getattr(identifier, "__name__", "")
-        if name in ALIASES and name and getattr(identifier, "__module__", "").startswith(
-                ("tensorflow", "keras", "tf_keras", "torch")):
+        if (
+            name in ALIASES
+            and name
+            and getattr(identifier, "__module__", "").startswith(
+                ("tensorflow", "keras", "tf_keras", "torch")
+            )
+        ):
             return name
         raise TypeError(
             f"{where}: activation {getattr(identifier, '__name__', identifier)!r} is a "

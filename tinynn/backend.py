@@ -63,9 +63,7 @@ def resolve_dtype(dtype: object, where: str) -> np.dtype:
     except TypeError:
         resolved = None
     if resolved is None or resolved.name not in _SUPPORTED_FLOATX:
-        raise TypeError(
-            f"{where}: dtype must be 'float32' or 'float64'; got {dtype!r}"
-        )
+        raise TypeError(f"{where}: dtype must be 'float32' or 'float64'; got {dtype!r}")
     return resolved
 
 

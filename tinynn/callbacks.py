@@ -19,8 +19,16 @@ import numpy as np
 from ._checks import describe, non_negative_int, real_number
 from .progress import Progbar
 
-__all__ = ["Callback", "CallbackList", "EarlyStopping", "History", "LambdaCallback",
-           "ModelCheckpoint", "ProgbarLogger", "TerminateOnNaN"]
+__all__ = [
+    "Callback",
+    "CallbackList",
+    "EarlyStopping",
+    "History",
+    "LambdaCallback",
+    "ModelCheckpoint",
+    "ProgbarLogger",
+    "TerminateOnNaN",
+]
 
 
 class Callback:
@@ -37,33 +45,70 @@ class Callback:
     def set_params(self, params: dict[str, Any]) -> None:
         self.params = params
 
-    def on_train_begin(self, logs=None): """Called once before training."""
-    def on_train_end(self, logs=None): """Called once after training."""
-    def on_epoch_begin(self, epoch, logs=None): """Called before each epoch (0-based)."""
-    def on_epoch_end(self, epoch, logs=None): """Called after each epoch with its logs."""
-    def on_train_batch_begin(self, batch, logs=None): self.on_batch_begin(batch, logs)
-    def on_train_batch_end(self, batch, logs=None): self.on_batch_end(batch, logs)
-    def on_batch_begin(self, batch, logs=None): """Alias hook for training batches."""
-    def on_batch_end(self, batch, logs=None): """Alias hook for training batches."""
-    def on_test_begin(self, logs=None): """Called before evaluation."""
-    def on_test_end(self, logs=None): """Called after evaluation."""
-    def on_test_batch_begin(self, batch, logs=None): """Before an evaluation batch."""
-    def on_test_batch_end(self, batch, logs=None): """After an evaluation batch."""
-    def on_predict_begin(self, logs=None): """Called before prediction."""
-    def on_predict_end(self, logs=None): """Called after prediction."""
-    def on_predict_batch_begin(self, batch, logs=None): """Before a prediction batch."""
-    def on_predict_batch_end(self, batch, logs=None): """After a prediction batch."""
+    def on_train_begin(self, logs=None):
+        """Called once before training."""
+
+    def on_train_end(self, logs=None):
+        """Called once after training."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        """Called before each epoch (0-based)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        """Called after each epoch with its logs."""
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.on_batch_begin(batch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.on_batch_end(batch, logs)
+
+    def on_batch_begin(self, batch, logs=None):
+        """Alias hook for training batches."""
+
+    def on_batch_end(self, batch, logs=None):
+        """Alias hook for training batches."""
+
+    def on_test_begin(self, logs=None):
+        """Called before evaluation."""
+
+    def on_test_end(self, logs=None):
+        """Called after evaluation."""
+
+    def on_test_batch_begin(self, batch, logs=None):
+        """Before an evaluation batch."""
+
+    def on_test_batch_end(self, batch, logs=None):
+        """After an evaluation batch."""
+
+    def on_predict_begin(self, logs=None):
+        """Called before prediction."""
+
+    def on_predict_end(self, logs=None):
+        """Called after prediction."""
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        """Before a prediction batch."""
+
+    def on_predict_batch_end(self, batch, logs=None):
+        """After a prediction batch."""
 
 
 class CallbackList:
     """Calls each hook on every callback, in order."""
 
-    def __init__(self, callbacks: list[Callback], model: Any = None,
-                 params: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        callbacks: list[Callback],
+        model: Any = None,
+        params: dict[str, Any] | None = None,
+    ):
         for item in callbacks:
             if not isinstance(item, Callback):
-                raise TypeError(f"callbacks: every item must be a tinynn Callback; got "
-                                f"{describe(item)}")
+                raise TypeError(
+                    f"callbacks: every item must be a tinynn Callback; got "
+                    f"{describe(item)}"
+                )
         self.callbacks = list(callbacks)
         for item in self.callbacks:
             item.set_model(model)
@@ -143,10 +188,13 @@ class _Monitor:
 
     def __init__(self, where: str, monitor: str, mode: str, min_delta: float = 0.0):
         if not isinstance(monitor, str):
-            raise TypeError(f"{where}: monitor must be a string such as 'val_loss'; got "
-                            f"{monitor!r}")
+            raise TypeError(
+                f"{where}: monitor must be a string such as 'val_loss'; got {monitor!r}"
+            )
         if mode not in ("auto", "min", "max"):
-            raise ValueError(f"{where}: mode must be 'auto', 'min' or 'max'; got {mode!r}")
+            raise ValueError(
+                f"{where}: mode must be 'auto', 'min' or 'max'; got {mode!r}"
+            )
         self.monitor = monitor
         self.mode = _auto_mode(monitor) if mode == "auto" else mode
         self.min_delta = abs(min_delta)
@@ -169,20 +217,31 @@ class EarlyStopping(Callback):
     callback stops training.
     """
 
-    def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0,
-                 patience: int = 0, verbose: int = 0, mode: str = "auto",
-                 baseline: float | None = None, restore_best_weights: bool = False,
-                 start_from_epoch: int = 0):
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        min_delta: float = 0.0,
+        patience: int = 0,
+        verbose: int = 0,
+        mode: str = "auto",
+        baseline: float | None = None,
+        restore_best_weights: bool = False,
+        start_from_epoch: int = 0,
+    ):
         super().__init__()
         min_delta = real_number(min_delta, "EarlyStopping", "min_delta")
         self._monitor = _Monitor("EarlyStopping", monitor, mode, min_delta)
         self.monitor, self.mode = self._monitor.monitor, self._monitor.mode
         self.patience = non_negative_int(patience, "EarlyStopping", "patience")
-        self.start_from_epoch = non_negative_int(start_from_epoch, "EarlyStopping",
-                                                 "start_from_epoch")
+        self.start_from_epoch = non_negative_int(
+            start_from_epoch, "EarlyStopping", "start_from_epoch"
+        )
         self.verbose = verbose
-        self.baseline = None if baseline is None else real_number(
-            baseline, "EarlyStopping", "baseline")
+        self.baseline = (
+            None
+            if baseline is None
+            else real_number(baseline, "EarlyStopping", "baseline")
+        )
         self.restore_best_weights = bool(restore_best_weights)
         self.min_delta = self._monitor.min_delta
 
@@ -198,7 +257,10 @@ class EarlyStopping(Callback):
         if current is None:
             warnings.warn(
                 f"EarlyStopping: monitor {self.monitor!r} is not in the logs; available "
-                f"keys: {sorted(logs or {})}", RuntimeWarning, stacklevel=2)
+                f"keys: {sorted(logs or {})}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
             return
         if epoch < self.start_from_epoch:
             return
@@ -217,8 +279,10 @@ class EarlyStopping(Callback):
             self.model.stop_training = True
             if self.restore_best_weights and self.best_weights is not None:
                 if self.verbose > 0:
-                    print("Restoring model weights from the end of the best epoch: "
-                          f"{self.best_epoch + 1}.")
+                    print(
+                        "Restoring model weights from the end of the best epoch: "
+                        f"{self.best_epoch + 1}."
+                    )
                 self.model.set_weights(self.best_weights)
 
     def on_train_end(self, logs=None):
@@ -234,25 +298,39 @@ class ModelCheckpoint(Callback):
     written atomically by the model's save.
     """
 
-    def __init__(self, filepath: Any, monitor: str = "val_loss", verbose: int = 0,
-                 save_best_only: bool = False, save_weights_only: bool = False,
-                 mode: str = "auto", save_freq: Any = "epoch",
-                 initial_value_threshold: float | None = None):
+    def __init__(
+        self,
+        filepath: Any,
+        monitor: str = "val_loss",
+        verbose: int = 0,
+        save_best_only: bool = False,
+        save_weights_only: bool = False,
+        mode: str = "auto",
+        save_freq: Any = "epoch",
+        initial_value_threshold: float | None = None,
+    ):
         super().__init__()
         if not isinstance(filepath, (str, os.PathLike)):
-            raise TypeError(f"ModelCheckpoint: filepath must be a str or path; got "
-                            f"{describe(filepath)}")
+            raise TypeError(
+                f"ModelCheckpoint: filepath must be a str or path; got "
+                f"{describe(filepath)}"
+            )
         self.filepath = os.fspath(filepath)
         self._monitor = _Monitor("ModelCheckpoint", monitor, mode)
         self.monitor = monitor
         self.verbose, self.save_best_only = verbose, bool(save_best_only)
         self.save_weights_only = bool(save_weights_only)
         if save_freq != "epoch" and not (isinstance(save_freq, int) and save_freq > 0):
-            raise ValueError(f"ModelCheckpoint: save_freq must be 'epoch' or a positive "
-                             f"number of batches; got {save_freq!r}")
+            raise ValueError(
+                f"ModelCheckpoint: save_freq must be 'epoch' or a positive "
+                f"number of batches; got {save_freq!r}"
+            )
         self.save_freq = save_freq
-        self.best = (self._monitor.initial() if initial_value_threshold is None
-                     else float(initial_value_threshold))
+        self.best = (
+            self._monitor.initial()
+            if initial_value_threshold is None
+            else float(initial_value_threshold)
+        )
         self._batches = 0
         self._epoch = 0
 
@@ -276,25 +354,33 @@ class ModelCheckpoint(Callback):
         except KeyError as exc:
             raise ValueError(
                 f"ModelCheckpoint: filepath {self.filepath!r} uses {exc.args[0]!r}, which "
-                f"is not in the logs; available: {['epoch', *sorted(logs)]}") from None
+                f"is not in the logs; available: {['epoch', *sorted(logs)]}"
+            ) from None
 
     def _save(self, epoch: int, logs: dict[str, float]) -> None:
         path = self._path(epoch, logs)
         if self.save_best_only:
             current = logs.get(self.monitor)
             if current is None:
-                warnings.warn(f"ModelCheckpoint: can save best model only with "
-                              f"{self.monitor!r} available, skipping", RuntimeWarning,
-                              stacklevel=2)
+                warnings.warn(
+                    f"ModelCheckpoint: can save best model only with "
+                    f"{self.monitor!r} available, skipping",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
                 return
             if not self._monitor.improved(current, self.best):
                 if self.verbose > 0:
-                    print(f"Epoch {epoch + 1}: {self.monitor} did not improve from "
-                          f"{self.best:.5f}")
+                    print(
+                        f"Epoch {epoch + 1}: {self.monitor} did not improve from "
+                        f"{self.best:.5f}"
+                    )
                 return
             if self.verbose > 0:
-                print(f"Epoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} "
-                      f"to {current:.5f}, saving model to {path}")
+                print(
+                    f"Epoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} "
+                    f"to {current:.5f}, saving model to {path}"
+                )
             self.best = current
         elif self.verbose > 0:
             print(f"Epoch {epoch + 1}: saving model to {path}")
@@ -308,20 +394,35 @@ class LambdaCallback(Callback):
     """A callback from plain functions: ``LambdaCallback(on_epoch_end=lambda
     epoch, logs: print(logs['loss']))``."""
 
-    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_batch_begin=None,
-                 on_batch_end=None, on_train_begin=None, on_train_end=None, **kwargs):
+    def __init__(
+        self,
+        on_epoch_begin=None,
+        on_epoch_end=None,
+        on_batch_begin=None,
+        on_batch_end=None,
+        on_train_begin=None,
+        on_train_end=None,
+        **kwargs,
+    ):
         super().__init__()
-        given = dict(on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end,
-                     on_batch_begin=on_batch_begin, on_batch_end=on_batch_end,
-                     on_train_begin=on_train_begin, on_train_end=on_train_end, **kwargs)
+        given = dict(
+            on_epoch_begin=on_epoch_begin,
+            on_epoch_end=on_epoch_end,
+            on_batch_begin=on_batch_begin,
+            on_batch_end=on_batch_end,
+            on_train_begin=on_train_begin,
+            on_train_end=on_train_end,
+            **kwargs,
+        )
         for hook, function in given.items():
             if function is None:
                 continue
             if not hook.startswith("on_") or not hasattr(Callback, hook):
                 raise TypeError(f"LambdaCallback: unknown hook {hook!r}")
             if not callable(function):
-                raise TypeError(f"LambdaCallback: {hook} must be callable; got "
-                                f"{describe(function)}")
+                raise TypeError(
+                    f"LambdaCallback: {hook} must be callable; got {describe(function)}"
+                )
             setattr(self, hook, function)
 
 

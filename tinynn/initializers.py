@@ -16,9 +16,22 @@ import numpy as np
 from . import _random
 from ._checks import real_number
 
-__all__ = ["Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform",
-           "Initializer", "LecunNormal", "LecunUniform", "Ones", "RandomNormal",
-           "RandomUniform", "VarianceScaling", "Zeros", "get"]
+__all__ = [
+    "Constant",
+    "GlorotNormal",
+    "GlorotUniform",
+    "HeNormal",
+    "HeUniform",
+    "Initializer",
+    "LecunNormal",
+    "LecunUniform",
+    "Ones",
+    "RandomNormal",
+    "RandomUniform",
+    "VarianceScaling",
+    "Zeros",
+    "get",
+]
 
 # Standard deviation of a unit normal truncated to [-2, 2]; dividing by it
 # makes the truncated draw have the requested spread (Keras's constant).
@@ -75,7 +88,9 @@ class Constant(Initializer):
 class RandomNormal(Initializer):
     """Normal draws with the given mean and standard deviation (Keras: 0, 0.05)."""
 
-    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None):
+    def __init__(
+        self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None
+    ):
         self.mean = real_number(mean, "RandomNormal", "mean")
         self.stddev = real_number(stddev, "RandomNormal", "stddev", low=0.0)
         self.seed = seed
@@ -91,8 +106,9 @@ class RandomNormal(Initializer):
 class RandomUniform(Initializer):
     """Uniform draws in [minval, maxval) (Keras: -0.05, 0.05)."""
 
-    def __init__(self, minval: float = -0.05, maxval: float = 0.05,
-                 seed: int | None = None):
+    def __init__(
+        self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None
+    ):
         self.minval = real_number(minval, "RandomUniform", "minval")
         self.maxval = real_number(maxval, "RandomUniform", "maxval")
         if self.maxval < self.minval:
@@ -120,8 +136,13 @@ class VarianceScaling(Initializer):
     _modes = ("fan_in", "fan_out", "fan_avg")
     _distributions = ("uniform", "truncated_normal", "normal", "untruncated_normal")
 
-    def __init__(self, scale: float = 1.0, mode: str = "fan_in",
-                 distribution: str = "truncated_normal", seed: int | None = None):
+    def __init__(
+        self,
+        scale: float = 1.0,
+        mode: str = "fan_in",
+        distribution: str = "truncated_normal",
+        seed: int | None = None,
+    ):
         name = type(self).__name__
         self.scale = real_number(scale, name, "scale", low=0.0)
         if self.scale <= 0:
@@ -137,8 +158,9 @@ class VarianceScaling(Initializer):
 
     def __call__(self, shape, dtype="float32"):
         fan_in, fan_out = _fans(tuple(shape))
-        n = {"fan_in": fan_in, "fan_out": fan_out,
-             "fan_avg": (fan_in + fan_out) / 2}[self.mode]
+        n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[
+            self.mode
+        ]
         variance = self.scale / max(1.0, n)
         rng = _rng(self.seed)
         if self.distribution == "uniform":
@@ -151,8 +173,12 @@ class VarianceScaling(Initializer):
         return values.astype(dtype)
 
     def get_config(self):
-        return {"scale": self.scale, "mode": self.mode,
-                "distribution": self.distribution, "seed": self.seed}
+        return {
+            "scale": self.scale,
+            "mode": self.mode,
+            "distribution": self.distribution,
+            "seed": self.seed,
+        }
 
 
 def _truncated_normal(rng: np.random.Generator, sigma: float, shape) -> np.ndarray:
@@ -234,11 +260,17 @@ def _rng(seed: int | None) -> np.random.Generator:
 
 
 _BY_NAME = {
-    "zeros": Zeros, "ones": Ones, "constant": Constant,
-    "random_normal": RandomNormal, "random_uniform": RandomUniform,
-    "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
-    "he_uniform": HeUniform, "he_normal": HeNormal,
-    "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
+    "zeros": Zeros,
+    "ones": Ones,
+    "constant": Constant,
+    "random_normal": RandomNormal,
+    "random_uniform": RandomUniform,
+    "glorot_uniform": GlorotUniform,
+    "glorot_normal": GlorotNormal,
+    "he_uniform": HeUniform,
+    "he_normal": HeNormal,
+    "lecun_uniform": LecunUniform,
+    "lecun_normal": LecunNormal,
     "variance_scaling": VarianceScaling,
 }
 _CLASS_NAMES = {cls.__name__: name for name, cls in _BY_NAME.items()}

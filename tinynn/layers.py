@@ -23,8 +23,13 @@ from ._checks import as_float_array, describe, positive_int, real_number, shape_
 __all__ = ["Activation", "Dense", "Dropout", "Flatten", "Input", "InputLayer", "Layer"]
 
 # Keras constructor arguments tinynn accepts only with their "off" value.
-_UNSUPPORTED_IF_SET = ("kernel_regularizer", "bias_regularizer", "activity_regularizer",
-                       "kernel_constraint", "bias_constraint")
+_UNSUPPORTED_IF_SET = (
+    "kernel_regularizer",
+    "bias_regularizer",
+    "activity_regularizer",
+    "kernel_constraint",
+    "bias_constraint",
+)
 
 
 class Layer:
@@ -47,15 +52,25 @@ class Layer:
     #: True when _forward writes into a preallocated output buffer.
     _buffered = True
 
-    def __init__(self, *, name: str | None = None, dtype: Any = None,
-                 input_shape: Any = None, input_dim: Any = None,
-                 batch_input_shape: Any = None, trainable: bool = True, **kwargs: Any):
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        dtype: Any = None,
+        input_shape: Any = None,
+        input_dim: Any = None,
+        batch_input_shape: Any = None,
+        trainable: bool = True,
+        **kwargs: Any,
+    ):
         cls = type(self).__name__
         for key, value in kwargs.items():
             if key in _UNSUPPORTED_IF_SET and value is None:
                 continue
             if key in _UNSUPPORTED_IF_SET:
-                raise ValueError(f"{cls}: {key} is not supported by tinynn; got {value!r}")
+                raise ValueError(
+                    f"{cls}: {key} is not supported by tinynn; got {value!r}"
+                )
             raise TypeError(f"{cls}: unexpected keyword argument {key!r}")
         if name is not None and (not isinstance(name, str) or not name):
             raise TypeError(f"{cls}: name must be a non-empty string; got {name!r}")
@@ -63,7 +78,8 @@ class Layer:
         self._dtype = backend.resolve_dtype(dtype, cls)
         self.trainable = bool(trainable)
         self._declared_input_shape = _declared_shape(
-            cls, input_shape, input_dim, batch_input_shape)
+            cls, input_shape, input_dim, batch_input_shape
+        )
         self.built = False
         self.input_shape: tuple | None = None
         self.output_shape: tuple | None = None
@@ -154,7 +170,8 @@ class Layer:
         if array.ndim < 2:
             raise ValueError(
                 f"{where}: x must have a batch axis, shape (batch, ...); got shape "
-                f"{array.shape}")
+                f"{array.shape}"
+            )
         if not self.built:
             self.build((None, *array.shape[1:]))
         self._check_features(array, where)
@@ -172,7 +189,8 @@ class Layer:
         if grad.shape != self._last_output.shape:
             raise ValueError(
                 f"{where}: dy has shape {grad.shape}; expected the last output's "
-                f"shape {self._last_output.shape}")
+                f"shape {self._last_output.shape}"
+            )
         dx = np.empty_like(self._last_input)
         return self._backward(grad, dx)
 
@@ -181,9 +199,12 @@ class Layer:
         if tuple(x.shape[1:]) != tuple(expected):
             raise ValueError(
                 f"{where}: input of layer {self.name!r} is incompatible: expected "
-                f"shape (batch, {', '.join(map(str, expected))}), got {x.shape}")
+                f"shape (batch, {', '.join(map(str, expected))}), got {x.shape}"
+            )
 
-    def _forward(self, x: np.ndarray, training: bool, out: np.ndarray | None) -> np.ndarray:
+    def _forward(
+        self, x: np.ndarray, training: bool, out: np.ndarray | None
+    ) -> np.ndarray:
         """Compute the output into `out` (preallocated by the caller) and return it."""
         raise NotImplementedError
 
@@ -194,8 +215,11 @@ class Layer:
     # ---- serialisation ---------------------------------------------------
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments, JSON-able (Keras's get_config)."""
-        config: dict[str, Any] = {"name": self.name, "trainable": self.trainable,
-                                  "dtype": self.dtype}
+        config: dict[str, Any] = {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": self.dtype,
+        }
         if self._declared_input_shape is not None:
             config["batch_input_shape"] = [None, *self._declared_input_shape]
         return config
@@ -213,8 +237,9 @@ class Layer:
         return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
 
 
-def _declared_shape(cls: str, input_shape: Any, input_dim: Any,
-                    batch_input_shape: Any) -> tuple[int, ...] | None:
+def _declared_shape(
+    cls: str, input_shape: Any, input_dim: Any, batch_input_shape: Any
+) -> tuple[int, ...] | None:
     """The input shape (no batch axis) from whichever Keras argument was given."""
     if batch_input_shape is not None:
         dims = tuple(batch_input_shape)
@@ -230,18 +255,21 @@ def set_weight_values(owner: str, targets: list[np.ndarray], values: Any) -> Non
     """Copy `values` into the live arrays `targets`, checking count and shapes."""
     if not isinstance(values, (list, tuple)):
         raise TypeError(
-            f"set_weights: weights must be a list of arrays; got {describe(values)}")
+            f"set_weights: weights must be a list of arrays; got {describe(values)}"
+        )
     if len(values) != len(targets):
         raise ValueError(
-            f"You called `set_weights(weights)` on layer \"{owner}\" with a weight list "
-            f"of length {len(values)}, but the layer was expecting {len(targets)} weights.")
+            f'You called `set_weights(weights)` on layer "{owner}" with a weight list '
+            f"of length {len(values)}, but the layer was expecting {len(targets)} weights."
+        )
     converted = []
     for i, (target, value) in enumerate(zip(targets, values)):
         array = as_float_array(value, target.dtype, "set_weights", f"weights[{i}]")
         if array.shape != target.shape:
             raise ValueError(
                 f"set_weights: weights[{i}] of {owner!r} has shape {array.shape}; "
-                f"expected {target.shape}")
+                f"expected {target.shape}"
+            )
         converted.append(array)
     for target, array in zip(targets, converted):
         np.copyto(target, array)
@@ -270,9 +298,15 @@ class Dense(Layer):
     >>> layer = Dense(3, activation="relu", input_dim=4)
     """
 
-    def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
-                 kernel_initializer: Any = "glorot_uniform",
-                 bias_initializer: Any = "zeros", **kwargs: Any):
+    def __init__(
+        self,
+        units: int,
+        activation: Any = None,
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        **kwargs: Any,
+    ):
         super().__init__(**kwargs)
         self.units = positive_int(units, "Dense", "units")
         self._activation = activations.get(activation, "Dense")
@@ -325,10 +359,13 @@ class Dense(Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(units=self.units, activation=self._activation,
-                      use_bias=self.use_bias,
-                      kernel_initializer=_init_config(self.kernel_initializer),
-                      bias_initializer=_init_config(self.bias_initializer))
+        config.update(
+            units=self.units,
+            activation=self._activation,
+            use_bias=self.use_bias,
+            kernel_initializer=_init_config(self.kernel_initializer),
+            bias_initializer=_init_config(self.bias_initializer),
+        )
         return config
 
 
@@ -337,7 +374,8 @@ def _init_config(init: Any) -> Any:
     if config is None:
         raise ValueError(
             f"save: the custom initializer {init!r} cannot be saved; use a named "
-            "initializer or set the weights after loading")
+            "initializer or set the weights after loading"
+        )
     return config
 
 
@@ -382,7 +420,8 @@ class Activation(Layer):
         if self._activation == "softmax" and len(features) != 1:
             raise ValueError(
                 f"Activation: softmax needs inputs of shape (batch, classes); got "
-                f"(batch, {', '.join(map(str, features))})")
+                f"(batch, {', '.join(map(str, features))})"
+            )
 
     def _forward(self, x, training, out, activation: str | None = None):
         self._last_activation = activation or self._activation
@@ -392,7 +431,9 @@ class Activation(Layer):
 
     def _backward(self, dy, dx):
         if dx is not None:
-            _backend.activation_backward(self._last_activation, self._last_output, dy, dx)
+            _backend.activation_backward(
+                self._last_activation, self._last_output, dy, dx
+            )
         return dx
 
     def get_config(self):
@@ -408,12 +449,21 @@ class Dropout(Layer):
     tinynn's generator, so ``tinynn.set_seed`` makes them repeatable.
     """
 
-    def __init__(self, rate: float, noise_shape: Any = None, seed: int | None = None,
-                 **kwargs: Any):
+    def __init__(
+        self,
+        rate: float,
+        noise_shape: Any = None,
+        seed: int | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(**kwargs)
-        self.rate = real_number(rate, "Dropout", "rate", low=0.0, high=1.0, high_open=True)
+        self.rate = real_number(
+            rate, "Dropout", "rate", low=0.0, high=1.0, high_open=True
+        )
         if noise_shape is not None:
-            raise ValueError(f"Dropout: noise_shape is not supported; got {noise_shape!r}")
+            raise ValueError(
+                f"Dropout: noise_shape is not supported; got {noise_shape!r}"
+            )
         self.seed = seed
         self._rng = np.random.default_rng(seed) if seed is not None else None
         self._mask: np.ndarray | None = None
@@ -448,7 +498,7 @@ class Dropout(Layer):
         if dx is None:
             return None
         if self._dropped:
-            np.multiply(dy, self._mask[:dy.size].reshape(dy.shape), out=dx)
+            np.multiply(dy, self._mask[: dy.size].reshape(dy.shape), out=dx)
         else:
             np.copyto(dx, dy)
         return dx
@@ -467,8 +517,13 @@ class InputLayer(Layer):
 
     _buffered = False
 
-    def __init__(self, input_shape: Any = None, batch_size: int | None = None,
-                 shape: Any = None, **kwargs: Any):
+    def __init__(
+        self,
+        input_shape: Any = None,
+        batch_size: int | None = None,
+        shape: Any = None,
+        **kwargs: Any,
+    ):
         given = shape if shape is not None else input_shape
         if given is None and kwargs.get("batch_input_shape") is None:
             raise ValueError("InputLayer: shape must be given, e.g. shape=(784,)")
@@ -481,11 +536,19 @@ class InputLayer(Layer):
         return dx
 
 
-def Input(shape: Any = None, batch_size: int | None = None, name: str | None = None,
-          dtype: Any = None, **kwargs: Any) -> InputLayer:
+def Input(
+    shape: Any = None,
+    batch_size: int | None = None,
+    name: str | None = None,
+    dtype: Any = None,
+    **kwargs: Any,
+) -> InputLayer:
     """``tf.keras.Input``: the first entry of ``Sequential([Input((784,)), ...])``."""
-    return InputLayer(shape=shape, batch_size=batch_size, name=name, dtype=dtype, **kwargs)
+    return InputLayer(
+        shape=shape, batch_size=batch_size, name=name, dtype=dtype, **kwargs
+    )
 
 
-LAYER_CLASSES = {cls.__name__: cls for cls in (Dense, Flatten, Activation, Dropout,
-                                               InputLayer)}
+LAYER_CLASSES = {
+    cls.__name__: cls for cls in (Dense, Flatten, Activation, Dropout, InputLayer)
+}

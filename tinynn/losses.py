@@ -18,11 +18,24 @@ import numpy as np
 from . import _backend, backend
 from ._checks import as_float_array, as_sparse_labels, describe
 
-__all__ = ["BinaryCrossentropy", "CategoricalCrossentropy", "Loss", "MAE", "MSE",
-           "MeanAbsoluteError", "MeanSquaredError", "SparseCategoricalCrossentropy",
-           "binary_crossentropy", "categorical_crossentropy", "get", "mae",
-           "mean_absolute_error", "mean_squared_error", "mse",
-           "sparse_categorical_crossentropy"]
+__all__ = [
+    "BinaryCrossentropy",
+    "CategoricalCrossentropy",
+    "Loss",
+    "MAE",
+    "MSE",
+    "MeanAbsoluteError",
+    "MeanSquaredError",
+    "SparseCategoricalCrossentropy",
+    "binary_crossentropy",
+    "categorical_crossentropy",
+    "get",
+    "mae",
+    "mean_absolute_error",
+    "mean_squared_error",
+    "mse",
+    "sparse_categorical_crossentropy",
+]
 
 _EPS = 1e-7
 
@@ -37,19 +50,23 @@ class Loss:
         if reduction not in ("sum_over_batch_size", "auto"):
             raise ValueError(
                 f"{type(self).__name__}: reduction {reduction!r} is not supported; "
-                "expected 'sum_over_batch_size'")
+                "expected 'sum_over_batch_size'"
+            )
         self.reduction = reduction
         self.name = name or _SNAKE[type(self)]
         self.from_logits = False
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> float:
         if sample_weight is not None:
-            raise ValueError(f"{self.name}: sample_weight is not supported; got "
-                             f"{describe(sample_weight)}")
+            raise ValueError(
+                f"{self.name}: sample_weight is not supported; got "
+                f"{describe(sample_weight)}"
+            )
         return self.value_and_grad(y_true, y_pred, need_grad=False)[0]
 
-    def value_and_grad(self, y_true: Any, y_pred: Any,
-                       need_grad: bool = True) -> tuple[float, np.ndarray | None]:
+    def value_and_grad(
+        self, y_true: Any, y_pred: Any, need_grad: bool = True
+    ) -> tuple[float, np.ndarray | None]:
         """The batch-mean loss and its gradient with respect to `y_pred`.
 
         Parameters
@@ -72,8 +89,9 @@ class Loss:
         return loss, grad
 
     # ---- used by Sequential ------------------------------------------------
-    def prepare_targets(self, y: Any, output_shape: tuple, dtype: np.dtype,
-                        where: str) -> np.ndarray:
+    def prepare_targets(
+        self, y: Any, output_shape: tuple, dtype: np.dtype, where: str
+    ) -> np.ndarray:
         """Convert targets once per fit; check they fit outputs of `output_shape`."""
         targets = as_float_array(y, dtype, where, "y")
         if targets.shape[1:] != tuple(output_shape[1:]):
@@ -82,11 +100,17 @@ class Loss:
             raise ValueError(
                 f"{where}: y has shape {targets.shape} but the model's outputs have "
                 f"shape {_fmt_shape(output_shape)}; expected targets of shape "
-                f"(n, {', '.join(map(str, output_shape[1:]))}) for {self.name}")
+                f"(n, {', '.join(map(str, output_shape[1:]))}) for {self.name}"
+            )
         return targets
 
-    def compute(self, pred: np.ndarray, targets: np.ndarray, grad: np.ndarray | None,
-                logits: bool) -> tuple[float, int | None]:
+    def compute(
+        self,
+        pred: np.ndarray,
+        targets: np.ndarray,
+        grad: np.ndarray | None,
+        logits: bool,
+    ) -> tuple[float, int | None]:
         """(mean loss, correct count or None); gradient into `grad` unless None.
 
         `logits` says `pred` is the pre-activation of `fusable_activation`.
@@ -108,7 +132,9 @@ def _as_pred(y_pred: Any, where: str) -> np.ndarray:
         dtype = np.dtype(backend.floatx())
     pred = as_float_array(y_pred, np.dtype(dtype), where, "y_pred")
     if pred.ndim < 1 or pred.size == 0:
-        raise ValueError(f"{where}: y_pred must be a non-empty array; got shape {pred.shape}")
+        raise ValueError(
+            f"{where}: y_pred must be a non-empty array; got shape {pred.shape}"
+        )
     return pred
 
 
@@ -121,8 +147,13 @@ class SparseCategoricalCrossentropy(Loss):
 
     fusable_activation = "softmax"
 
-    def __init__(self, from_logits: bool = False, ignore_class: Any = None,
-                 reduction: str = "sum_over_batch_size", name: str | None = None):
+    def __init__(
+        self,
+        from_logits: bool = False,
+        ignore_class: Any = None,
+        reduction: str = "sum_over_batch_size",
+        name: str | None = None,
+    ):
         super().__init__(reduction, name)
         self.from_logits = _bool(from_logits, type(self).__name__, "from_logits")
         if ignore_class is not None:
@@ -132,21 +163,29 @@ class SparseCategoricalCrossentropy(Loss):
         if len(output_shape) != 2:
             raise ValueError(
                 f"{where}: sparse_categorical_crossentropy needs outputs of shape "
-                f"(batch, classes); the model's outputs have shape {_fmt_shape(output_shape)}")
+                f"(batch, classes); the model's outputs have shape {_fmt_shape(output_shape)}"
+            )
         array = np.asarray(y) if not isinstance(y, np.ndarray) else y
-        if array.ndim == 2 and array.shape[1] == output_shape[1] and output_shape[1] > 1:
+        if (
+            array.ndim == 2
+            and array.shape[1] == output_shape[1]
+            and output_shape[1] > 1
+        ):
             raise ValueError(
                 f"{where}: y has shape {array.shape}, which looks one-hot; "
                 "sparse_categorical_crossentropy expects integer class ids of shape (n,): "
-                "use categorical_crossentropy for one-hot labels or y.argmax(axis=1)")
+                "use categorical_crossentropy for one-hot labels or y.argmax(axis=1)"
+            )
         return as_sparse_labels(array, int(output_shape[1]), where, "y")
 
     def compute(self, pred, targets, grad, logits):
         if logits:
             return _backend.softmax_xent(pred, targets, grad)
         if pred.ndim != 2:
-            raise ValueError(f"{self.name}: y_pred must have shape (batch, classes); "
-                             f"got {pred.shape}")
+            raise ValueError(
+                f"{self.name}: y_pred must have shape (batch, classes); "
+                f"got {pred.shape}"
+            )
         q = np.clip(pred.astype(np.float64), _EPS, 1 - _EPS)
         total = q.sum(axis=1)
         rows = np.arange(len(targets))
@@ -172,31 +211,41 @@ class CategoricalCrossentropy(Loss):
 
     fusable_activation = "softmax"
 
-    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0,
-                 axis: int = -1, reduction: str = "sum_over_batch_size",
-                 name: str | None = None):
+    def __init__(
+        self,
+        from_logits: bool = False,
+        label_smoothing: float = 0.0,
+        axis: int = -1,
+        reduction: str = "sum_over_batch_size",
+        name: str | None = None,
+    ):
         super().__init__(reduction, name)
         self.from_logits = _bool(from_logits, type(self).__name__, "from_logits")
         self.label_smoothing = float(label_smoothing)
         if not 0.0 <= self.label_smoothing <= 1.0:
-            raise ValueError(f"{self.name}: label_smoothing must be in [0, 1]; "
-                             f"got {label_smoothing!r}")
+            raise ValueError(
+                f"{self.name}: label_smoothing must be in [0, 1]; "
+                f"got {label_smoothing!r}"
+            )
         if axis != -1:
             raise ValueError(f"{self.name}: only axis=-1 is supported; got {axis!r}")
 
     def prepare_targets(self, y, output_shape, dtype, where):
         array = np.asarray(y) if not isinstance(y, np.ndarray) else y
-        if array.ndim == 1 or (array.ndim == 2 and array.shape[1] == 1
-                               and output_shape[-1] > 1):
+        if array.ndim == 1 or (
+            array.ndim == 2 and array.shape[1] == 1 and output_shape[-1] > 1
+        ):
             raise ValueError(
                 f"{where}: Shapes {_fmt_shape((None, *array.shape[1:]))} and "
                 f"{_fmt_shape(output_shape)} are incompatible: categorical_crossentropy "
                 "expects one-hot targets; use sparse_categorical_crossentropy for integer "
-                "labels or tinynn.keras.utils.to_categorical(y)")
+                "labels or tinynn.keras.utils.to_categorical(y)"
+            )
         targets = super().prepare_targets(array, output_shape, dtype, where)
         if self.label_smoothing:
             targets = targets * (1 - self.label_smoothing) + (
-                self.label_smoothing / targets.shape[-1])
+                self.label_smoothing / targets.shape[-1]
+            )
         return np.ascontiguousarray(targets, dtype=dtype)
 
     def compute(self, pred, targets, grad, logits):
@@ -229,15 +278,22 @@ class BinaryCrossentropy(Loss):
 
     fusable_activation = "sigmoid"
 
-    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0,
-                 axis: int = -1, reduction: str = "sum_over_batch_size",
-                 name: str | None = None):
+    def __init__(
+        self,
+        from_logits: bool = False,
+        label_smoothing: float = 0.0,
+        axis: int = -1,
+        reduction: str = "sum_over_batch_size",
+        name: str | None = None,
+    ):
         super().__init__(reduction, name)
         self.from_logits = _bool(from_logits, type(self).__name__, "from_logits")
         self.label_smoothing = float(label_smoothing)
         if not 0.0 <= self.label_smoothing <= 1.0:
-            raise ValueError(f"{self.name}: label_smoothing must be in [0, 1]; "
-                             f"got {label_smoothing!r}")
+            raise ValueError(
+                f"{self.name}: label_smoothing must be in [0, 1]; "
+                f"got {label_smoothing!r}"
+            )
 
     def prepare_targets(self, y, output_shape, dtype, where):
         targets = super().prepare_targets(y, output_shape, dtype, where)
@@ -252,7 +308,9 @@ class BinaryCrossentropy(Loss):
         else:
             loss = _backend.bce(pred, targets, grad)
             predicted = pred > 0.5
-        correct = int(np.sum(predicted == (targets > 0.5))) if pred.shape[-1] == 1 else None
+        correct = (
+            int(np.sum(predicted == (targets > 0.5))) if pred.shape[-1] == 1 else None
+        )
         return loss, correct
 
     def get_config(self):
@@ -290,8 +348,9 @@ _SNAKE = {
     MeanAbsoluteError: "mean_absolute_error",
 }
 _BY_NAME = {name: cls for cls, name in _SNAKE.items()}
-_BY_NAME.update({"mse": MeanSquaredError, "mae": MeanAbsoluteError,
-                 "bce": BinaryCrossentropy})
+_BY_NAME.update(
+    {"mse": MeanSquaredError, "mae": MeanAbsoluteError, "bce": BinaryCrossentropy}
+)
 _CLASS_BY_NAME = {cls.__name__: cls for cls in _SNAKE}
 
 
@@ -310,9 +369,16 @@ categorical_crossentropy = _function(CategoricalCrossentropy)
 binary_crossentropy = _function(BinaryCrossentropy)
 mean_squared_error = mse = MSE = _function(MeanSquaredError)
 mean_absolute_error = mae = MAE = _function(MeanAbsoluteError)
-_FUNCTIONS = {f: _BY_NAME[f.__name__] for f in (
-    sparse_categorical_crossentropy, categorical_crossentropy, binary_crossentropy,
-    mean_squared_error, mean_absolute_error)}
+_FUNCTIONS = {
+    f: _BY_NAME[f.__name__]
+    for f in (
+        sparse_categorical_crossentropy,
+        categorical_crossentropy,
+        binary_crossentropy,
+        mean_squared_error,
+        mean_absolute_error,
+    )
+}
 
 
 def get(identifier: Any, where: str = "compile") -> Loss:
@@ -327,17 +393,21 @@ def get(identifier: Any, where: str = "compile") -> Loss:
         if cls is None:
             raise ValueError(
                 f"{where}: unknown loss {identifier!r}; expected one of "
-                f"{sorted(_BY_NAME)} or a tinynn.losses.Loss")
+                f"{sorted(_BY_NAME)} or a tinynn.losses.Loss"
+            )
         return cls()
     if isinstance(identifier, type) and issubclass(identifier, Loss):
         return identifier()
     if identifier in _FUNCTIONS:
         return _FUNCTIONS[identifier]()
     if identifier is None:
-        raise ValueError(f"{where}: loss must be given, e.g. "
-                         "loss='sparse_categorical_crossentropy'")
-    raise TypeError(f"{where}: loss must be a name or a tinynn.losses.Loss; got "
-                    f"{describe(identifier)}")
+        raise ValueError(
+            f"{where}: loss must be given, e.g. loss='sparse_categorical_crossentropy'"
+        )
+    raise TypeError(
+        f"{where}: loss must be a name or a tinynn.losses.Loss; got "
+        f"{describe(identifier)}"
+    )
 
 
 def serialize(loss: Loss) -> dict[str, Any]:

@@ -14,8 +14,15 @@ import numpy as np
 
 from ._checks import describe
 
-__all__ = ["BinaryAccuracy", "CategoricalAccuracy", "MeanAbsoluteError",
-           "MeanSquaredError", "Metric", "SparseCategoricalAccuracy", "get"]
+__all__ = [
+    "BinaryAccuracy",
+    "CategoricalAccuracy",
+    "MeanAbsoluteError",
+    "MeanSquaredError",
+    "Metric",
+    "SparseCategoricalAccuracy",
+    "get",
+]
 
 
 class Metric:
@@ -24,8 +31,13 @@ class Metric:
     def __init__(self, name: str | None = None):
         self.name = name or _DEFAULT_NAMES[type(self)]
 
-    def batch_value(self, targets: np.ndarray, outputs: np.ndarray, logits: bool,
-                    correct: int | None = None) -> float:
+    def batch_value(
+        self,
+        targets: np.ndarray,
+        outputs: np.ndarray,
+        logits: bool,
+        correct: int | None = None,
+    ) -> float:
         """The batch mean. `logits` says outputs are pre-softmax/sigmoid values;
         `correct` is the fused loss kernel's count of right predictions."""
         raise NotImplementedError
@@ -57,7 +69,9 @@ class BinaryAccuracy(Metric):
         self.threshold = float(threshold)
 
     def batch_value(self, targets, outputs, logits, correct=None):
-        cut = np.log(self.threshold / (1 - self.threshold)) if logits else self.threshold
+        cut = (
+            np.log(self.threshold / (1 - self.threshold)) if logits else self.threshold
+        )
         return float(np.mean((outputs > cut) == (targets.reshape(outputs.shape) > 0.5)))
 
 
@@ -87,8 +101,9 @@ _BY_NAME.update({"mse": MeanSquaredError, "mae": MeanAbsoluteError})
 _CLASS_BY_NAME = {cls.__name__: cls for cls in _DEFAULT_NAMES}
 
 
-def get(identifier: Any, sparse_targets: bool, output_width: int,
-        where: str = "compile") -> Metric:
+def get(
+    identifier: Any, sparse_targets: bool, output_width: int, where: str = "compile"
+) -> Metric:
     """Resolve a metric given by name or object against the model's shapes.
 
     `sparse_targets` says targets are integer ids; `output_width` is the size
@@ -99,8 +114,10 @@ def get(identifier: Any, sparse_targets: bool, output_width: int,
     if isinstance(identifier, type) and issubclass(identifier, Metric):
         return identifier()
     if not isinstance(identifier, str):
-        raise TypeError(f"{where}: metrics entries must be names or tinynn.metrics."
-                        f"Metric objects; got {describe(identifier)}")
+        raise TypeError(
+            f"{where}: metrics entries must be names or tinynn.metrics."
+            f"Metric objects; got {describe(identifier)}"
+        )
     key = identifier.lower()
     if key in ("accuracy", "acc"):
         if output_width == 1 and not sparse_targets:
@@ -112,5 +129,6 @@ def get(identifier: Any, sparse_targets: bool, output_width: int,
     if cls is None:
         raise ValueError(
             f"{where}: unknown metric {identifier!r}; expected 'accuracy', 'acc', or one "
-            f"of {sorted(_BY_NAME)}")
+            f"of {sorted(_BY_NAME)}"
+        )
     return cls(name=identifier)

@@ -18,10 +18,16 @@ import numpy as np
 
 from . import _backend, _random, backend, losses, metrics as metrics_module
 from . import optimizers
-from ._checks import (as_float_array, check_finite, check_same_length, describe,
-                      non_negative_int, positive_int)
+from ._checks import (
+    as_float_array,
+    check_finite,
+    check_same_length,
+    describe,
+    non_negative_int,
+    positive_int,
+)
 from .callbacks import Callback, CallbackList, History, ProgbarLogger
-from .layers import Dense, InputLayer, Layer, set_weight_values
+from .layers import InputLayer, Layer, set_weight_values
 from .progress import Progbar
 
 # Parameter views start on 16-element boundaries so SIMD loads stay aligned.
@@ -48,7 +54,9 @@ class Sequential:
 
     def __init__(self, layers: Sequence[Layer] | None = None, name: str | None = None):
         if name is not None and (not isinstance(name, str) or not name):
-            raise TypeError(f"Sequential: name must be a non-empty string; got {name!r}")
+            raise TypeError(
+                f"Sequential: name must be a non-empty string; got {name!r}"
+            )
         self.name = name or backend.unique_name("sequential")
         self._layers: list[Layer] = []
         self._input_features: tuple[int, ...] | None = None
@@ -65,8 +73,10 @@ class Sequential:
         self._buffer_rows = 0
         if layers is not None:
             if isinstance(layers, Layer) or not hasattr(layers, "__iter__"):
-                raise TypeError(f"Sequential: layers must be a list of layers; got "
-                                f"{describe(layers)}")
+                raise TypeError(
+                    f"Sequential: layers must be a list of layers; got "
+                    f"{describe(layers)}"
+                )
             for layer in layers:
                 self.add(layer)
 
@@ -79,18 +89,22 @@ class Sequential:
     def add(self, layer: Layer) -> None:
         """Append a layer; builds the model at once if the input shape is known."""
         if not isinstance(layer, Layer):
-            raise TypeError(f"Sequential.add: layer must be a tinynn layer; got "
-                            f"{describe(layer)}")
+            raise TypeError(
+                f"Sequential.add: layer must be a tinynn layer; got {describe(layer)}"
+            )
         if isinstance(layer, InputLayer):
             if self._layers or self._input_layer is not None:
-                raise ValueError("Sequential.add: an InputLayer must be the first layer")
+                raise ValueError(
+                    "Sequential.add: an InputLayer must be the first layer"
+                )
             self._input_layer = layer
             self._input_features = layer._declared_input_shape
             return
         if any(existing.name == layer.name for existing in self._layers):
             raise ValueError(
                 f"Sequential.add: all layers must have unique names; {layer.name!r} is "
-                f"already in model {self.name!r}")
+                f"already in model {self.name!r}"
+            )
         if not self._layers and self._input_features is None:
             self._input_features = layer._declared_input_shape
         self._layers.append(layer)
@@ -111,14 +125,18 @@ class Sequential:
         ``(None, 784)``)."""
         if input_shape is None:
             if self._input_features is None:
-                raise ValueError("Sequential.build: input_shape must be given, e.g. "
-                                 "model.build((None, 784))")
+                raise ValueError(
+                    "Sequential.build: input_shape must be given, e.g. "
+                    "model.build((None, 784))"
+                )
             features = self._input_features
         else:
             shape = tuple(input_shape)
             if len(shape) < 2:
-                raise ValueError(f"Sequential.build: input_shape must include the batch "
-                                 f"axis, e.g. (None, 784); got {input_shape!r}")
+                raise ValueError(
+                    f"Sequential.build: input_shape must include the batch "
+                    f"axis, e.g. (None, 784); got {input_shape!r}"
+                )
             features = tuple(int(d) for d in shape[1:])
         self._build_layers(features)
 
@@ -128,17 +146,20 @@ class Sequential:
             return
         dtypes = {layer.dtype for layer in self._layers}
         if len(dtypes) > 1:
-            raise ValueError(f"Sequential: all layers must share one dtype; got "
-                             f"{sorted(dtypes)} (use tinynn.backend.set_floatx)")
+            raise ValueError(
+                f"Sequential: all layers must share one dtype; got "
+                f"{sorted(dtypes)} (use tinynn.backend.set_floatx)"
+            )
         shape: tuple = (None, *features)
         for layer in self._layers:
             if not layer.built:
                 layer.build(shape)
             elif tuple(layer.input_shape) != tuple(shape):
                 raise ValueError(
-                    f"Input 0 of layer \"{layer.name}\" is incompatible with the layer: "
+                    f'Input 0 of layer "{layer.name}" is incompatible with the layer: '
                     f"expected shape {layer.input_shape}, but received input with shape "
-                    f"{shape}")
+                    f"{shape}"
+                )
             shape = layer.output_shape
         self._input_features = tuple(features)
         self._consolidate()
@@ -147,8 +168,9 @@ class Sequential:
     def _consolidate(self) -> None:
         """Move every weight into one flat buffer (trainable weights first) and
         give the layers views of it; gradients likewise."""
-        order = [l for l in self._layers if l.trainable] + [
-            l for l in self._layers if not l.trainable]
+        order = [layer for layer in self._layers if layer.trainable] + [
+            layer for layer in self._layers if not layer.trainable
+        ]
         offsets, total = [], 0
         for layer in order:
             for param in layer._params:
@@ -157,7 +179,9 @@ class Sequential:
         trainable_total = 0
         for layer in order:
             if layer.trainable:
-                trainable_total += sum(-(-p.size // _ALIGN) * _ALIGN for p in layer._params)
+                trainable_total += sum(
+                    -(-p.size // _ALIGN) * _ALIGN for p in layer._params
+                )
         dtype = self.dtype
         flat_params = _backend.aligned_empty(max(total, 1), dtype)
         flat_params.fill(0)
@@ -167,8 +191,12 @@ class Sequential:
             views, grad_views = [], []
             for param in layer._params:
                 start = offsets[position]
-                views.append(flat_params[start:start + param.size].reshape(param.shape))
-                grad_views.append(flat_grads[start:start + param.size].reshape(param.shape))
+                views.append(
+                    flat_params[start : start + param.size].reshape(param.shape)
+                )
+                grad_views.append(
+                    flat_grads[start : start + param.size].reshape(param.shape)
+                )
                 position += 1
             layer._bind(views, grad_views)
         self._flat_params, self._flat_grads = flat_params, flat_grads
@@ -185,7 +213,9 @@ class Sequential:
     def input_shape(self) -> tuple:
         """(None, *features) once known."""
         if self._input_features is None:
-            raise AttributeError("Sequential.input_shape: the model has no input shape yet")
+            raise AttributeError(
+                "Sequential.input_shape: the model has no input shape yet"
+            )
         return (None, *self._input_features)
 
     @property
@@ -198,7 +228,8 @@ class Sequential:
         if not self.built:
             raise ValueError(
                 f"{where}: This model has not yet been built. Build the model first by "
-                "calling `build()` or by calling the model on a batch of data.")
+                "calling `build()` or by calling the model on a batch of data."
+            )
 
     # ---- weights -----------------------------------------------------------
     @property
@@ -225,10 +256,18 @@ class Sequential:
         return sum(layer.count_params() for layer in self._layers)
 
     # ---- compile -----------------------------------------------------------
-    def compile(self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Any = None,
-                loss_weights: Any = None, weighted_metrics: Any = None,
-                run_eagerly: Any = None, steps_per_execution: Any = None,
-                jit_compile: Any = None, **kwargs: Any) -> None:
+    def compile(
+        self,
+        optimizer: Any = "rmsprop",
+        loss: Any = None,
+        metrics: Any = None,
+        loss_weights: Any = None,
+        weighted_metrics: Any = None,
+        run_eagerly: Any = None,
+        steps_per_execution: Any = None,
+        jit_compile: Any = None,
+        **kwargs: Any,
+    ) -> None:
         """Choose optimizer, loss and metrics (tf.keras 2 argument order).
 
         Parameters
@@ -242,13 +281,19 @@ class Sequential:
 
         Compiling again starts a fresh optimizer state; weights are kept.
         """
-        for key, value in (("loss_weights", loss_weights),
-                           ("weighted_metrics", weighted_metrics),
-                           ("steps_per_execution", steps_per_execution)):
+        for key, value in (
+            ("loss_weights", loss_weights),
+            ("weighted_metrics", weighted_metrics),
+            ("steps_per_execution", steps_per_execution),
+        ):
             if value is not None:
-                raise ValueError(f"compile: {key} is not supported by tinynn; got {value!r}")
+                raise ValueError(
+                    f"compile: {key} is not supported by tinynn; got {value!r}"
+                )
         if kwargs:
-            raise TypeError(f"compile: unexpected keyword argument {next(iter(kwargs))!r}")
+            raise TypeError(
+                f"compile: unexpected keyword argument {next(iter(kwargs))!r}"
+            )
         optimizer_object = optimizers.get(optimizer)
         if optimizer_object is self.optimizer:
             optimizer_object.iterations = 0
@@ -261,12 +306,16 @@ class Sequential:
         elif isinstance(metrics, (list, tuple)):
             metric_list = list(metrics)
         else:
-            raise TypeError(f"compile: metrics must be a list such as ['accuracy']; got "
-                            f"{describe(metrics)}")
+            raise TypeError(
+                f"compile: metrics must be a list such as ['accuracy']; got "
+                f"{describe(metrics)}"
+            )
         for entry in metric_list:
             if not isinstance(entry, (str, metrics_module.Metric)):
-                raise TypeError(f"compile: metrics entries must be names or Metric "
-                                f"objects; got {describe(entry)}")
+                raise TypeError(
+                    f"compile: metrics entries must be names or Metric "
+                    f"objects; got {describe(entry)}"
+                )
         self.optimizer, self.loss = optimizer_object, loss_object
         self.compiled_metrics = metric_list
         self._metrics = None
@@ -286,7 +335,8 @@ class Sequential:
         if not self._compiled:
             raise RuntimeError(
                 f"{where}: You must compile your model before training/testing. Use "
-                "`model.compile(optimizer, loss)`.")
+                "`model.compile(optimizer, loss)`."
+            )
 
     def _output_mode(self) -> str:
         """'fused' (softmax/sigmoid folded into the loss kernel), 'logits' or 'probs'."""
@@ -299,29 +349,38 @@ class Sequential:
                     f"`{self.loss.name}` received `from_logits=True`, but the model's "
                     f"output is produced by a {fusable} activation and thus does not "
                     "represent logits. Was this intended? tinynn uses the logits before "
-                    f"the {fusable}, as tf.keras does.", stacklevel=4)
+                    f"the {fusable}, as tf.keras does.",
+                    stacklevel=4,
+                )
             return "fused"
         return "logits" if self.loss.from_logits else "probs"
 
     def _resolve_metrics(self, targets: np.ndarray) -> list[metrics_module.Metric]:
         if self._metrics is None:
             sparse = isinstance(self.loss, losses.SparseCategoricalCrossentropy) or (
-                targets.ndim == 1)
+                targets.ndim == 1
+            )
             width = int(self.output_shape[-1])
-            self._metrics = [metrics_module.get(m, sparse, width, "compile")
-                             for m in self.compiled_metrics]
+            self._metrics = [
+                metrics_module.get(m, sparse, width, "compile")
+                for m in self.compiled_metrics
+            ]
         return self._metrics
 
     # ---- data --------------------------------------------------------------
     def _prepare_x(self, x: Any, where: str) -> np.ndarray:
         array = as_float_array(x, self.dtype, where, "x")
-        if array.ndim == 1 and self._input_features is not None and (
-                len(self._input_features) == 1 and self._input_features[0] == 1):
+        if (
+            array.ndim == 1
+            and self._input_features is not None
+            and (len(self._input_features) == 1 and self._input_features[0] == 1)
+        ):
             array = array.reshape(-1, 1)
         if array.ndim < 2:
             raise ValueError(
                 f"{where}: x must have shape (samples, features...); got shape "
-                f"{array.shape} (a single sample needs a batch axis: x[None])")
+                f"{array.shape} (a single sample needs a batch axis: x[None])"
+            )
         if len(array) == 0:
             raise ValueError(f"{where}: x is empty; expected at least one sample")
         check_finite(array, where, "x")
@@ -331,7 +390,8 @@ class Sequential:
             raise ValueError(
                 f"{where}: x has shape {array.shape} but the model expects inputs of "
                 f"shape (None, {', '.join(map(str, self._input_features))}) "
-                f"(layer {self._layers[0].name!r})")
+                f"(layer {self._layers[0].name!r})"
+            )
         return array
 
     def _prepare_xy(self, x: Any, y: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
@@ -354,8 +414,11 @@ class Sequential:
             outs.append(np.empty(out_shape, self.dtype) if layer._buffered else None)
             in_shape = (rows, *layer.input_shape[1:])
             grads.append(np.empty(in_shape, self.dtype) if index > 0 else None)
-        self._buffers = {"out": outs, "dx": grads,
-                         "dout": [np.empty((rows, *self.output_shape[1:]), self.dtype)]}
+        self._buffers = {
+            "out": outs,
+            "dx": grads,
+            "dout": [np.empty((rows, *self.output_shape[1:]), self.dtype)],
+        }
         self._buffer_rows = rows
 
     # ---- passes --------------------------------------------------------------
@@ -383,29 +446,46 @@ class Sequential:
     def _train_batch(self, xb: np.ndarray, yb: np.ndarray, mode: str) -> list[float]:
         """One optimizer step; returns [loss, metric values] of this batch."""
         outputs = self._forward(xb, True, mode == "fused")
-        dout = self._buffers["dout"][0][:len(xb)]
+        dout = self._buffers["dout"][0][: len(xb)]
         loss, correct = self.loss.compute(outputs, yb, dout, logits=mode != "probs")
         self._backward(dout)
         if self._trainable_size:
-            self.optimizer.update_flat(self._flat_params[:self._trainable_size],
-                                       self._flat_grads[:self._trainable_size])
-        return [loss] + [m.batch_value(yb, outputs, mode != "probs", correct)
-                         for m in self._metrics]
+            self.optimizer.update_flat(
+                self._flat_params[: self._trainable_size],
+                self._flat_grads[: self._trainable_size],
+            )
+        return [loss] + [
+            m.batch_value(yb, outputs, mode != "probs", correct) for m in self._metrics
+        ]
 
     def _test_batch(self, xb: np.ndarray, yb: np.ndarray, mode: str) -> list[float]:
         outputs = self._forward(xb, False, mode == "fused")
         loss, correct = self.loss.compute(outputs, yb, None, logits=mode != "probs")
-        return [loss] + [m.batch_value(yb, outputs, mode != "probs", correct)
-                         for m in self._metrics]
+        return [loss] + [
+            m.batch_value(yb, outputs, mode != "probs", correct) for m in self._metrics
+        ]
 
     # ---- fit -----------------------------------------------------------------
-    def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None,
-            epochs: int = 1, verbose: Any = "auto", callbacks: Any = None,
-            validation_split: float = 0.0, validation_data: Any = None,
-            shuffle: Any = True, class_weight: Any = None, sample_weight: Any = None,
-            initial_epoch: int = 0, steps_per_epoch: Any = None,
-            validation_steps: Any = None, validation_batch_size: int | None = None,
-            validation_freq: int = 1, **kwargs: Any) -> History:
+    def fit(
+        self,
+        x: Any = None,
+        y: Any = None,
+        batch_size: int | None = None,
+        epochs: int = 1,
+        verbose: Any = "auto",
+        callbacks: Any = None,
+        validation_split: float = 0.0,
+        validation_data: Any = None,
+        shuffle: Any = True,
+        class_weight: Any = None,
+        sample_weight: Any = None,
+        initial_epoch: int = 0,
+        steps_per_epoch: Any = None,
+        validation_steps: Any = None,
+        validation_batch_size: int | None = None,
+        validation_freq: int = 1,
+        **kwargs: Any,
+    ) -> History:
         """Train for `epochs` epochs; returns a History (also ``model.history``).
 
         Each epoch reshuffles the training samples (``shuffle=True``), steps
@@ -423,24 +503,33 @@ class Sequential:
         """
         where = "fit"
         self._require_compiled(where)
-        for key, value in (("class_weight", class_weight), ("sample_weight", sample_weight),
-                           ("steps_per_epoch", steps_per_epoch),
-                           ("validation_steps", validation_steps)):
+        for key, value in (
+            ("class_weight", class_weight),
+            ("sample_weight", sample_weight),
+            ("steps_per_epoch", steps_per_epoch),
+            ("validation_steps", validation_steps),
+        ):
             if value is not None:
-                raise ValueError(f"fit: {key} is not supported by tinynn; got "
-                                 f"{describe(value)}")
+                raise ValueError(
+                    f"fit: {key} is not supported by tinynn; got {describe(value)}"
+                )
         for key in kwargs:
             if key not in ("max_queue_size", "workers", "use_multiprocessing"):
                 raise TypeError(f"fit: unexpected keyword argument {key!r}")
-        batch_size = 32 if batch_size is None else positive_int(batch_size, where, "batch_size")
+        batch_size = (
+            32 if batch_size is None else positive_int(batch_size, where, "batch_size")
+        )
         epochs = non_negative_int(epochs, where, "epochs")
         initial_epoch = non_negative_int(initial_epoch, where, "initial_epoch")
         verbose = _verbosity(verbose, where)
         if not isinstance(shuffle, (bool, np.bool_)) and shuffle != "batch":
             raise TypeError(f"fit: shuffle must be True or False; got {shuffle!r}")
         validation_freq = positive_int(validation_freq, where, "validation_freq")
-        val_batch = batch_size if validation_batch_size is None else positive_int(
-            validation_batch_size, where, "validation_batch_size")
+        val_batch = (
+            batch_size
+            if validation_batch_size is None
+            else positive_int(validation_batch_size, where, "validation_batch_size")
+        )
         user_callbacks = _callback_list(callbacks, where)
 
         xs, targets = self._prepare_xy(x, y, where)
@@ -453,14 +542,18 @@ class Sequential:
         mode = self._output_mode()
         n = len(xs)
         steps = math.ceil(n / batch_size)
-        self._ensure_buffers(max(min(batch_size, n), min(val_batch, len(val[0])) if val else 0))
+        self._ensure_buffers(
+            max(min(batch_size, n), min(val_batch, len(val[0])) if val else 0)
+        )
         x_batch = np.empty((min(batch_size, n), *xs.shape[1:]), xs.dtype)
         y_batch = np.empty((min(batch_size, n), *targets.shape[1:]), targets.dtype)
 
         history = History()
         callback_list = CallbackList(
             ([ProgbarLogger(verbose)] if verbose else []) + user_callbacks + [history],
-            model=self, params={"verbose": verbose, "epochs": epochs, "steps": steps})
+            model=self,
+            params={"verbose": verbose, "epochs": epochs, "steps": steps},
+        )
         names = self.metrics_names[:1] + [m.name for m in metrics]
         self.stop_training = False
         self.history = history
@@ -477,7 +570,7 @@ class Sequential:
             for step in range(steps):
                 callback_list.on_train_batch_begin(step)
                 lo, hi = step * batch_size, min(n, (step + 1) * batch_size)
-                xb, yb = x_batch[:hi - lo], y_batch[:hi - lo]
+                xb, yb = x_batch[: hi - lo], y_batch[: hi - lo]
                 if order is None:
                     xb, yb = xs[lo:hi], targets[lo:hi]
                 else:
@@ -490,12 +583,15 @@ class Sequential:
                         f"fit: the loss is {values[0]} at epoch {epoch + 1}, batch "
                         f"{step + 1}; training has diverged (lower the learning rate, "
                         "check the data for huge values, or use TerminateOnNaN to stop)",
-                        RuntimeWarning, stacklevel=2)
+                        RuntimeWarning,
+                        stacklevel=2,
+                    )
                 sums += np.asarray(values) * (hi - lo)
                 seen += hi - lo
                 history.record_batch(dict(zip(names, values)))
                 callback_list.on_train_batch_end(
-                    step, {k: float(v) for k, v in zip(names, sums / seen)})
+                    step, {k: float(v) for k, v in zip(names, sums / seen)}
+                )
                 if self.stop_training:
                     break
             logs = {k: float(v) for k, v in zip(names, sums / max(seen, 1))}
@@ -513,14 +609,23 @@ class Sequential:
         if not isinstance(data, (tuple, list)) or len(data) not in (2, 3):
             raise ValueError(
                 "fit: validation_data must be a tuple or list (x_val, y_val); got "
-                f"{describe(data)}" + (f" of length {len(data)}"
-                                       if isinstance(data, (tuple, list)) else ""))
+                f"{describe(data)}"
+                + (f" of length {len(data)}" if isinstance(data, (tuple, list)) else "")
+            )
         if len(data) == 3 and data[2] is not None:
-            raise ValueError("fit: validation sample weights are not supported by tinynn")
+            raise ValueError(
+                "fit: validation sample weights are not supported by tinynn"
+            )
         return self._prepare_xy(data[0], data[1], "fit (validation_data)")
 
-    def _evaluate_arrays(self, xs: np.ndarray, targets: np.ndarray, batch_size: int,
-                         mode: str, progbar: Progbar | None = None) -> list[float]:
+    def _evaluate_arrays(
+        self,
+        xs: np.ndarray,
+        targets: np.ndarray,
+        batch_size: int,
+        mode: str,
+        progbar: Progbar | None = None,
+    ) -> list[float]:
         n = len(xs)
         self._ensure_buffers(min(batch_size, n))
         sums = None
@@ -534,10 +639,18 @@ class Sequential:
         return [float(v) for v in sums / n]
 
     # ---- evaluate / predict -------------------------------------------------------
-    def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None,
-                 verbose: Any = "auto", sample_weight: Any = None, steps: Any = None,
-                 callbacks: Any = None, return_dict: bool = False,
-                 **kwargs: Any) -> float | list[float] | dict[str, float]:
+    def evaluate(
+        self,
+        x: Any = None,
+        y: Any = None,
+        batch_size: int | None = None,
+        verbose: Any = "auto",
+        sample_weight: Any = None,
+        steps: Any = None,
+        callbacks: Any = None,
+        return_dict: bool = False,
+        **kwargs: Any,
+    ) -> float | list[float] | dict[str, float]:
         """Loss (and metrics) over the whole set, with dropout off.
 
         Returns the loss as a float when no metrics were compiled, else
@@ -546,27 +659,44 @@ class Sequential:
         where = "evaluate"
         self._require_compiled(where)
         if sample_weight is not None or steps is not None:
-            raise ValueError("evaluate: sample_weight and steps are not supported by tinynn")
-        batch_size = 32 if batch_size is None else positive_int(batch_size, where, "batch_size")
+            raise ValueError(
+                "evaluate: sample_weight and steps are not supported by tinynn"
+            )
+        batch_size = (
+            32 if batch_size is None else positive_int(batch_size, where, "batch_size")
+        )
         verbose = _verbosity(verbose, where)
         _callback_list(callbacks, where)
         xs, targets = self._prepare_xy(x, y, where)
         self._resolve_metrics(targets)
         mode = self._output_mode()
-        progbar = Progbar(math.ceil(len(xs) / batch_size), verbose=verbose) if verbose else None
+        progbar = (
+            Progbar(math.ceil(len(xs) / batch_size), verbose=verbose)
+            if verbose
+            else None
+        )
         values = self._evaluate_arrays(xs, targets, batch_size, mode, progbar)
         names = self.metrics_names[:1] + [m.name for m in self._metrics]
         if return_dict:
             return dict(zip(names, values))
         return values[0] if len(values) == 1 else values
 
-    def predict(self, x: Any, batch_size: int | None = None, verbose: Any = "auto",
-                steps: Any = None, callbacks: Any = None, **kwargs: Any) -> np.ndarray:
+    def predict(
+        self,
+        x: Any,
+        batch_size: int | None = None,
+        verbose: Any = "auto",
+        steps: Any = None,
+        callbacks: Any = None,
+        **kwargs: Any,
+    ) -> np.ndarray:
         """Outputs for `x` (probabilities after a softmax), in batches, dropout off."""
         where = "predict"
         if steps is not None:
             raise ValueError("predict: steps is not supported by tinynn")
-        batch_size = 32 if batch_size is None else positive_int(batch_size, where, "batch_size")
+        batch_size = (
+            32 if batch_size is None else positive_int(batch_size, where, "batch_size")
+        )
         verbose = _verbosity(verbose, where)
         _callback_list(callbacks, where)
         xs = self._prepare_x(x, where)
@@ -591,24 +721,37 @@ class Sequential:
         """Outputs for one batch: one forward pass, no progress bar."""
         return self(x)
 
-    def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
-                       class_weight: Any = None, reset_metrics: bool = True,
-                       return_dict: bool = False) -> float | list[float] | dict[str, float]:
+    def train_on_batch(
+        self,
+        x: Any,
+        y: Any = None,
+        sample_weight: Any = None,
+        class_weight: Any = None,
+        reset_metrics: bool = True,
+        return_dict: bool = False,
+    ) -> float | list[float] | dict[str, float]:
         """One optimizer step on this batch; loss (and metrics) of the batch,
         computed before the update."""
         where = "train_on_batch"
         self._require_compiled(where)
         if sample_weight is not None or class_weight is not None:
-            raise ValueError(f"{where}: sample_weight and class_weight are not supported")
+            raise ValueError(
+                f"{where}: sample_weight and class_weight are not supported"
+            )
         xs, targets = self._prepare_xy(x, y, where)
         self._resolve_metrics(targets)
         self._ensure_buffers(len(xs))
         values = self._train_batch(xs, targets, self._output_mode())
         return self._batch_result(values, return_dict)
 
-    def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
-                      reset_metrics: bool = True,
-                      return_dict: bool = False) -> float | list[float] | dict[str, float]:
+    def test_on_batch(
+        self,
+        x: Any,
+        y: Any = None,
+        sample_weight: Any = None,
+        reset_metrics: bool = True,
+        return_dict: bool = False,
+    ) -> float | list[float] | dict[str, float]:
         """Loss (and metrics) of this batch without updating the weights."""
         where = "test_on_batch"
         self._require_compiled(where)
@@ -628,8 +771,13 @@ class Sequential:
         return values[0] if len(values) == 1 else values
 
     # ---- summary ---------------------------------------------------------------
-    def summary(self, line_length: int | None = None, positions: Any = None,
-                print_fn: Any = None, **kwargs: Any) -> None:
+    def summary(
+        self,
+        line_length: int | None = None,
+        positions: Any = None,
+        print_fn: Any = None,
+        **kwargs: Any,
+    ) -> None:
         """Print the layer table in tf.keras 2's classic layout (width 65)."""
         self._require_built("summary")
         width = line_length or 65
@@ -643,33 +791,60 @@ class Sequential:
                 line = (line + cell)[:stop].ljust(stop)
             return line
 
-        lines = [f'Model: "{self.name}"', "_" * width,
-                 row(["Layer (type)", "Output Shape", "Param #"]), "=" * width]
+        lines = [
+            f'Model: "{self.name}"',
+            "_" * width,
+            row(["Layer (type)", "Output Shape", "Param #"]),
+            "=" * width,
+        ]
         for index, layer in enumerate(self._layers):
-            shape = "(" + ", ".join("None" if d is None else str(d)
-                                    for d in layer.output_shape) + ")"
-            lines.append(row([f"{layer.name} ({type(layer).__name__})", shape,
-                              str(layer.count_params())]))
+            shape = (
+                "("
+                + ", ".join("None" if d is None else str(d) for d in layer.output_shape)
+                + ")"
+            )
+            lines.append(
+                row(
+                    [
+                        f"{layer.name} ({type(layer).__name__})",
+                        shape,
+                        str(layer.count_params()),
+                    ]
+                )
+            )
             lines.append("=" * width if index == len(self._layers) - 1 else "_" * width)
         total = self.count_params()
-        trainable = sum(l.count_params() for l in self._layers if l.trainable)
-        lines += [f"Total params: {total:,}", f"Trainable params: {trainable:,}",
-                  f"Non-trainable params: {total - trainable:,}", "_" * width]
+        trainable = sum(
+            layer.count_params() for layer in self._layers if layer.trainable
+        )
+        lines += [
+            f"Total params: {total:,}",
+            f"Trainable params: {trainable:,}",
+            f"Non-trainable params: {total - trainable:,}",
+            "_" * width,
+        ]
         for line in lines:
             emit(line.rstrip() if print_fn is None else line)
 
     # ---- saving ---------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
         """Architecture as JSON-able data (Keras's layout)."""
-        layers = [{"class_name": type(l).__name__, "config": l.get_config()}
-                  for l in self._layers]
+        layers = [
+            {"class_name": type(layer).__name__, "config": layer.get_config()}
+            for layer in self._layers
+        ]
         config: dict[str, Any] = {"name": self.name, "layers": layers}
         if self._input_features is not None:
             config["build_input_shape"] = [None, *self._input_features]
         return config
 
-    def save(self, filepath: Any, overwrite: bool = True, include_optimizer: bool = True,
-             **kwargs: Any) -> None:
+    def save(
+        self,
+        filepath: Any,
+        overwrite: bool = True,
+        include_optimizer: bool = True,
+        **kwargs: Any,
+    ) -> None:
         """Write architecture, weights and optimizer state to one file, atomically.
 
         A path ending in .h5/.hdf5 is written as Keras-layout HDF5 (needs
@@ -677,17 +852,23 @@ class Sequential:
         own single-file format.
         """
         from . import saving
-        saving.save_model(self, filepath, overwrite=overwrite,
-                          include_optimizer=include_optimizer)
 
-    def save_weights(self, filepath: Any, overwrite: bool = True, **kwargs: Any) -> None:
+        saving.save_model(
+            self, filepath, overwrite=overwrite, include_optimizer=include_optimizer
+        )
+
+    def save_weights(
+        self, filepath: Any, overwrite: bool = True, **kwargs: Any
+    ) -> None:
         """Write only the weights (same formats as `save`)."""
         from . import saving
+
         saving.save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath: Any, **kwargs: Any) -> None:
         """Read weights written by `save_weights` or `save` into this model."""
         from . import saving
+
         saving.load_weights(self, filepath)
 
     def __repr__(self) -> str:
@@ -700,7 +881,11 @@ Model = Sequential
 def _verbosity(verbose: Any, where: str) -> int:
     if verbose == "auto":
         return 1
-    if isinstance(verbose, bool) or not isinstance(verbose, (int, np.integer)) or verbose < 0:
+    if (
+        isinstance(verbose, bool)
+        or not isinstance(verbose, (int, np.integer))
+        or verbose < 0
+    ):
         raise ValueError(f"{where}: verbose must be 'auto', 0, 1 or 2; got {verbose!r}")
     return int(verbose)
 
@@ -711,21 +896,28 @@ def _callback_list(callbacks: Any, where: str) -> list[Callback]:
     if isinstance(callbacks, Callback):
         return [callbacks]
     if not isinstance(callbacks, (list, tuple)):
-        raise TypeError(f"{where}: callbacks must be a list of Callback objects; got "
-                        f"{describe(callbacks)}")
+        raise TypeError(
+            f"{where}: callbacks must be a list of Callback objects; got "
+            f"{describe(callbacks)}"
+        )
     for item in callbacks:
         if not isinstance(item, Callback):
-            raise TypeError(f"{where}: callbacks must hold Callback objects; got "
-                            f"{describe(item)}")
+            raise TypeError(
+                f"{where}: callbacks must hold Callback objects; got {describe(item)}"
+            )
     return list(callbacks)
 
 
 def _split_tail(xs: np.ndarray, targets: np.ndarray, fraction: Any):
     """Keras's validation_split: the LAST samples, taken before any shuffling."""
-    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not (
-            0.0 <= float(fraction) < 1.0):
-        raise ValueError(f"fit: validation_split must be a number in [0, 1); got "
-                         f"{fraction!r}")
+    if (
+        isinstance(fraction, bool)
+        or not isinstance(fraction, (int, float))
+        or not (0.0 <= float(fraction) < 1.0)
+    ):
+        raise ValueError(
+            f"fit: validation_split must be a number in [0, 1); got {fraction!r}"
+        )
     n = len(xs)
     split_at = int(n * (1.0 - float(fraction)))
     if split_at in (0, n):
@@ -733,5 +925,6 @@ def _split_tail(xs: np.ndarray, targets: np.ndarray, fraction: Any):
             f"fit: Training data contains {n} samples, which is not sufficient to split "
             f"it into a validation and training set as specified by `validation_split="
             f"{fraction}`. Either provide more data, or a different value for the "
-            "`validation_split` argument.")
+            "`validation_split` argument."
+        )
     return xs[:split_at], targets[:split_at], (xs[split_at:], targets[split_at:])

@@ -18,8 +18,15 @@ from ._checks import describe, real_number
 __all__ = ["Adam", "Optimizer", "RMSprop", "SGD", "get"]
 
 # Keras arguments tinynn accepts only with their "off" value.
-_OFF_ARGUMENTS = ("clipnorm", "clipvalue", "global_clipnorm", "weight_decay", "decay",
-                  "use_ema", "jit_compile")
+_OFF_ARGUMENTS = (
+    "clipnorm",
+    "clipvalue",
+    "global_clipnorm",
+    "weight_decay",
+    "decay",
+    "use_ema",
+    "jit_compile",
+)
 
 
 class Optimizer:
@@ -41,7 +48,9 @@ class Optimizer:
             if key in _OFF_ARGUMENTS and value in (None, False, 0):
                 continue
             if key in _OFF_ARGUMENTS:
-                raise ValueError(f"{cls}: {key} is not supported by tinynn; got {value!r}")
+                raise ValueError(
+                    f"{cls}: {key} is not supported by tinynn; got {value!r}"
+                )
             raise TypeError(f"{cls}: unexpected keyword argument {key!r}")
         self.learning_rate = real_number(learning_rate, cls, "learning_rate", low=0.0)
         self.name = name or cls
@@ -63,7 +72,10 @@ class Optimizer:
     # ---- the model's path: one call over the flat buffers -------------------
     def update_flat(self, params: np.ndarray, grads: np.ndarray) -> None:
         """One step on a model's flat parameter buffer."""
-        if not self._flat_state or next(iter(self._flat_state.values())).shape != params.shape:
+        if (
+            not self._flat_state
+            or next(iter(self._flat_state.values())).shape != params.shape
+        ):
             self._flat_state = self._new_state(params)
         self.iterations += 1
         self._update(params, grads, self._flat_state)
@@ -82,19 +94,30 @@ class Optimizer:
         checked = []
         for i, pair in enumerate(pairs):
             if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-                raise TypeError(f"apply_gradients: item {i} must be a (gradient, variable) "
-                                f"pair; got {describe(pair)}")
+                raise TypeError(
+                    f"apply_gradients: item {i} must be a (gradient, variable) "
+                    f"pair; got {describe(pair)}"
+                )
             grad, var = pair
-            if not isinstance(var, np.ndarray) or var.dtype.name not in ("float32", "float64"):
-                raise TypeError(f"apply_gradients: variable {i} must be a float32 or float64 "
-                                f"array; got {describe(var)}")
+            if not isinstance(var, np.ndarray) or var.dtype.name not in (
+                "float32",
+                "float64",
+            ):
+                raise TypeError(
+                    f"apply_gradients: variable {i} must be a float32 or float64 "
+                    f"array; got {describe(var)}"
+                )
             if not (var.flags.c_contiguous and var.flags.writeable):
-                raise ValueError(f"apply_gradients: variable {i} must be C-contiguous and "
-                                 "writeable (use layer.weights)")
+                raise ValueError(
+                    f"apply_gradients: variable {i} must be C-contiguous and "
+                    "writeable (use layer.weights)"
+                )
             g = np.ascontiguousarray(grad, dtype=var.dtype)
             if g.shape != var.shape:
-                raise ValueError(f"apply_gradients: gradient {i} has shape {g.shape}; "
-                                 f"expected the variable's shape {var.shape}")
+                raise ValueError(
+                    f"apply_gradients: gradient {i} has shape {g.shape}; "
+                    f"expected the variable's shape {var.shape}"
+                )
             checked.append((g, var))
         self.iterations += 1
         for g, var in checked:
@@ -111,7 +134,9 @@ class Optimizer:
     def _active_state_names(self) -> tuple[str, ...]:
         return self._state_names
 
-    def _update(self, w: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray]) -> None:
+    def _update(
+        self, w: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray]
+    ) -> None:
         raise NotImplementedError
 
     def get_config(self) -> dict[str, Any]:
@@ -137,35 +162,59 @@ class SGD(Optimizer):
 
     _default_lr = 0.01
 
-    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0,
-                 nesterov: bool = False, name: str | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        learning_rate: float = 0.01,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        name: str | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(learning_rate, name, **kwargs)
-        self.momentum = real_number(momentum, "SGD", "momentum", low=0.0, high=1.0,
-                                    high_open=True)
+        self.momentum = real_number(
+            momentum, "SGD", "momentum", low=0.0, high=1.0, high_open=True
+        )
         self.nesterov = bool(nesterov)
 
     def _active_state_names(self):
         return ("velocity",) if self.momentum > 0 else ()
 
     def _update(self, w, g, state):
-        _backend.sgd_update(w, g, state.get("velocity"), self.learning_rate,
-                            self.momentum, self.nesterov)
+        _backend.sgd_update(
+            w,
+            g,
+            state.get("velocity"),
+            self.learning_rate,
+            self.momentum,
+            self.nesterov,
+        )
 
     def get_config(self):
-        return {**super().get_config(), "momentum": self.momentum,
-                "nesterov": self.nesterov}
+        return {
+            **super().get_config(),
+            "momentum": self.momentum,
+            "nesterov": self.nesterov,
+        }
 
 
 class RMSprop(Optimizer):
     """RMSprop: s = rho s + (1 - rho) g^2; w -= lr g / sqrt(s + epsilon)."""
 
-    def __init__(self, learning_rate: float = 0.001, rho: float = 0.9,
-                 momentum: float = 0.0, epsilon: float = 1e-7, centered: bool = False,
-                 name: str | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        learning_rate: float = 0.001,
+        rho: float = 0.9,
+        momentum: float = 0.0,
+        epsilon: float = 1e-7,
+        centered: bool = False,
+        name: str | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(learning_rate, name, **kwargs)
         self.rho = real_number(rho, "RMSprop", "rho", low=0.0, high=1.0, high_open=True)
-        self.momentum = real_number(momentum, "RMSprop", "momentum", low=0.0, high=1.0,
-                                    high_open=True)
+        self.momentum = real_number(
+            momentum, "RMSprop", "momentum", low=0.0, high=1.0, high_open=True
+        )
         self.epsilon = real_number(epsilon, "RMSprop", "epsilon", low=0.0)
         if centered:
             raise ValueError("RMSprop: centered=True is not supported by tinynn")
@@ -174,12 +223,24 @@ class RMSprop(Optimizer):
         return ("rms", "velocity") if self.momentum > 0 else ("rms",)
 
     def _update(self, w, g, state):
-        _backend.rmsprop_update(w, g, state["rms"], state.get("velocity"),
-                                self.learning_rate, self.rho, self.momentum, self.epsilon)
+        _backend.rmsprop_update(
+            w,
+            g,
+            state["rms"],
+            state.get("velocity"),
+            self.learning_rate,
+            self.rho,
+            self.momentum,
+            self.epsilon,
+        )
 
     def get_config(self):
-        return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
-                "epsilon": self.epsilon}
+        return {
+            **super().get_config(),
+            "rho": self.rho,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+        }
 
 
 class Adam(Optimizer):
@@ -189,12 +250,23 @@ class Adam(Optimizer):
     averages of g and g^2; w -= alpha_t m / (sqrt(v) + epsilon).
     """
 
-    def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9,
-                 beta_2: float = 0.999, epsilon: float = 1e-7, amsgrad: bool = False,
-                 name: str | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        learning_rate: float = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        amsgrad: bool = False,
+        name: str | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(learning_rate, name, **kwargs)
-        self.beta_1 = real_number(beta_1, "Adam", "beta_1", low=0.0, high=1.0, high_open=True)
-        self.beta_2 = real_number(beta_2, "Adam", "beta_2", low=0.0, high=1.0, high_open=True)
+        self.beta_1 = real_number(
+            beta_1, "Adam", "beta_1", low=0.0, high=1.0, high_open=True
+        )
+        self.beta_2 = real_number(
+            beta_2, "Adam", "beta_2", low=0.0, high=1.0, high_open=True
+        )
         self.epsilon = real_number(epsilon, "Adam", "epsilon", low=0.0)
         self.amsgrad = bool(amsgrad)
 
@@ -202,13 +274,27 @@ class Adam(Optimizer):
         return ("m", "v", "vhat") if self.amsgrad else ("m", "v")
 
     def _update(self, w, g, state):
-        _backend.adam_update(w, g, state["m"], state["v"], state.get("vhat"),
-                             self.learning_rate, self.beta_1, self.beta_2, self.epsilon,
-                             self.iterations)
+        _backend.adam_update(
+            w,
+            g,
+            state["m"],
+            state["v"],
+            state.get("vhat"),
+            self.learning_rate,
+            self.beta_1,
+            self.beta_2,
+            self.epsilon,
+            self.iterations,
+        )
 
     def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+        return {
+            **super().get_config(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+            "amsgrad": self.amsgrad,
+        }
 
 
 _BY_NAME = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam}
@@ -225,11 +311,19 @@ def get(identifier: Any, where: str = "compile") -> Optimizer:
         key = identifier.lower()
         if key in _BY_NAME:
             return _BY_NAME[key]()
-        extra = " (a Keras optimizer tinynn does not implement)" if key in _KERAS_ONLY else ""
-        raise ValueError(f"{where}: unknown optimizer {identifier!r}{extra}; expected "
-                         f"one of {sorted(_BY_NAME)} or a tinynn optimizer object")
-    raise TypeError(f"{where}: optimizer must be a name or a tinynn.optimizers object; "
-                    f"got {describe(identifier)}")
+        extra = (
+            " (a Keras optimizer tinynn does not implement)"
+            if key in _KERAS_ONLY
+            else ""
+        )
+        raise ValueError(
+            f"{where}: unknown optimizer {identifier!r}{extra}; expected "
+            f"one of {sorted(_BY_NAME)} or a tinynn optimizer object"
+        )
+    raise TypeError(
+        f"{where}: optimizer must be a name or a tinynn.optimizers object; "
+        f"got {describe(identifier)}"
+    )
 
 
 def serialize(optimizer: Optimizer) -> dict[str, Any]:

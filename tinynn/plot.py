@@ -13,23 +13,30 @@ def _pyplot():
     try:
         import matplotlib.pyplot as plt
     except ImportError:
-        raise ImportError("tinynn.plot needs matplotlib: pip install matplotlib (or "
-                          "pip install tinynn-keras[plot])") from None
+        raise ImportError(
+            "tinynn.plot needs matplotlib: pip install matplotlib (or "
+            "pip install tinynn-keras[plot])"
+        ) from None
     return plt
 
 
 def _records(source: Any, attribute: str) -> dict[str, list[float]]:
     records = getattr(source, attribute, source)
     if not isinstance(records, dict):
-        raise TypeError(f"plot: expected a History (from fit) or its .{attribute} dict; "
-                        f"got {type(source).__name__}")
+        raise TypeError(
+            f"plot: expected a History (from fit) or its .{attribute} dict; "
+            f"got {type(source).__name__}"
+        )
     if not records or not any(len(v) for v in records.values()):
-        raise ValueError("plot: the history is empty (was fit run for at least one "
-                         "epoch?)")
+        raise ValueError(
+            "plot: the history is empty (was fit run for at least one epoch?)"
+        )
     return records
 
 
-def _metric_names(records: dict[str, list[float]], metrics: Sequence[str] | None) -> list[str]:
+def _metric_names(
+    records: dict[str, list[float]], metrics: Sequence[str] | None
+) -> list[str]:
     available = [k for k in records if not k.startswith("val_")]
     if metrics is None:
         return [k for k in available if k != "loss"]
@@ -40,8 +47,10 @@ def _metric_names(records: dict[str, list[float]], metrics: Sequence[str] | None
         elif name in ("accuracy", "acc") and ({"accuracy", "acc"} & set(records)):
             names.append("accuracy" if "accuracy" in records else "acc")
         else:
-            raise ValueError(f"plot: metric {name!r} is not in the history; available: "
-                             f"{sorted(available)}")
+            raise ValueError(
+                f"plot: metric {name!r} is not in the history; available: "
+                f"{sorted(available)}"
+            )
     return names
 
 
@@ -63,13 +72,19 @@ def history(history: Any, metrics: Sequence[str] | None = None):
     plt = _pyplot()
     records = _records(history, "history")
     names = (["loss"] if "loss" in records else []) + _metric_names(records, metrics)
-    figure, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 4), squeeze=False)
+    figure, axes = plt.subplots(
+        1, len(names), figsize=(5 * len(names), 4), squeeze=False
+    )
     for ax, name in zip(axes[0], names):
         epochs = range(1, len(records[name]) + 1)
         ax.plot(epochs, records[name], marker="o", label=f"train {name}")
         if f"val_{name}" in records:
-            ax.plot(range(1, len(records[f"val_{name}"]) + 1), records[f"val_{name}"],
-                    marker="o", label=f"validation {name}")
+            ax.plot(
+                range(1, len(records[f"val_{name}"]) + 1),
+                records[f"val_{name}"],
+                marker="o",
+                label=f"validation {name}",
+            )
         ax.set_title(name)
         ax.set_xlabel("epoch")
         ax.grid(True, alpha=0.3)
@@ -78,8 +93,9 @@ def history(history: Any, metrics: Sequence[str] | None = None):
     return figure
 
 
-def iterations(history: Any, metrics: Sequence[str] | None = None,
-               smooth: int | None = None):
+def iterations(
+    history: Any, metrics: Sequence[str] | None = None, smooth: int | None = None
+):
     """Per-batch loss and metrics (History.batch_history) against iteration.
 
     `smooth` averages over a sliding window of that many iterations.
@@ -89,7 +105,9 @@ def iterations(history: Any, metrics: Sequence[str] | None = None,
     plt = _pyplot()
     records = _records(history, "batch_history")
     names = (["loss"] if "loss" in records else []) + _metric_names(records, metrics)
-    figure, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 4), squeeze=False)
+    figure, axes = plt.subplots(
+        1, len(names), figsize=(5 * len(names), 4), squeeze=False
+    )
     for ax, name in zip(axes[0], names):
         values = np.asarray(records[name], dtype=float)
         if smooth and smooth > 1 and len(values) >= smooth:
@@ -102,8 +120,9 @@ def iterations(history: Any, metrics: Sequence[str] | None = None,
     return figure
 
 
-def error_curve(errors: Sequence[float], xlabel: str = "epoch",
-                ylabel: str = "mean absolute error"):
+def error_curve(
+    errors: Sequence[float], xlabel: str = "epoch", ylabel: str = "mean absolute error"
+):
     """One curve of an error per epoch (the one-neuron article's plot)."""
     plt = _pyplot()
     values = list(errors)

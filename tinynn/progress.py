@@ -19,7 +19,9 @@ from typing import Any, Callable, TextIO
 
 def in_jupyter(stream: Any) -> bool:
     """True when `stream` is an IPython kernel's output stream."""
-    return "ipykernel" in sys.modules and type(stream).__module__.startswith("ipykernel")
+    return "ipykernel" in sys.modules and type(stream).__module__.startswith(
+        "ipykernel"
+    )
 
 
 def format_value(value: float) -> str:
@@ -66,10 +68,16 @@ class Progbar:
         Time source (tests pass a fake clock).
     """
 
-    def __init__(self, target: int | None, width: int = 30, verbose: int = 1,
-                 interval: float = 0.05, unit_name: str = "step",
-                 file: TextIO | None = None,
-                 clock: Callable[[], float] = time.perf_counter):
+    def __init__(
+        self,
+        target: int | None,
+        width: int = 30,
+        verbose: int = 1,
+        interval: float = 0.05,
+        unit_name: str = "step",
+        file: TextIO | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ):
         self.target, self.width, self.verbose = target, width, verbose
         self.interval, self.unit_name, self._file = interval, unit_name, file
         self._clock = clock
@@ -85,8 +93,12 @@ class Progbar:
     def file(self) -> TextIO:
         return self._file if self._file is not None else sys.stdout
 
-    def update(self, current: int, values: list[tuple[str, float]] | None = None,
-               finalize: bool | None = None) -> None:
+    def update(
+        self,
+        current: int,
+        values: list[tuple[str, float]] | None = None,
+        finalize: bool | None = None,
+    ) -> None:
         """Move to step `current`, showing `values` (name, value) as given."""
         if values is not None:
             self._values = list(values)
@@ -138,7 +150,9 @@ class Progbar:
         if self.verbose == 2:
             parts = [counter, f" - {elapsed:.0f}s"]
             parts += [f" - {k}: {format_value(v)}" for k, v in self._values]
-            parts.append(f" - {elapsed:.0f}s/epoch - {format_per_step(per_step, self.unit_name)}")
+            parts.append(
+                f" - {elapsed:.0f}s/epoch - {format_per_step(per_step, self.unit_name)}"
+            )
             return "".join(parts)
         bar = ""
         if target:

@@ -14,4 +14,5 @@ def generator():
     to shuffle) to get the same random stream ``Sequential.fit`` uses.
     """
     from . import _random
+
     return _random.generator()

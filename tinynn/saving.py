@@ -32,26 +32,34 @@ _MANIFEST = "tinynn.json"
 # ---- files ------------------------------------------------------------------
 def _path(filepath: Any, where: str) -> Path:
     if not isinstance(filepath, (str, os.PathLike)):
-        raise TypeError(f"{where}: filepath must be a str or os.PathLike; got "
-                        f"{type(filepath).__name__}")
+        raise TypeError(
+            f"{where}: filepath must be a str or os.PathLike; got "
+            f"{type(filepath).__name__}"
+        )
     return Path(filepath)
 
 
 def _is_h5(path: Path) -> bool:
     return path.suffix.lower() in (".h5", ".hdf5", ".keras5") or path.name.endswith(
-        ".weights.h5")
+        ".weights.h5"
+    )
 
 
-def atomic_write(path: Path, write: Callable[[io.BufferedWriter], None],
-                 overwrite: bool = True, where: str = "save") -> None:
+def atomic_write(
+    path: Path,
+    write: Callable[[io.BufferedWriter], None],
+    overwrite: bool = True,
+    where: str = "save",
+) -> None:
     """Write via `write(file)` into a temp file beside `path`, then rename over it."""
     if path.exists() and not overwrite:
         raise FileExistsError(f"{where}: {path} exists and overwrite=False")
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise FileNotFoundError(f"{where}: folder {folder} does not exist")
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
-                                         dir=folder)
+    handle, temp_name = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=".tmp", dir=folder
+    )
     try:
         with os.fdopen(handle, "wb") as file:
             write(file)
@@ -72,23 +80,35 @@ def _npy_bytes(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def _read_npy(archive: zipfile.ZipFile, name: str, path: Path, where: str) -> np.ndarray:
+def _read_npy(
+    archive: zipfile.ZipFile, name: str, path: Path, where: str
+) -> np.ndarray:
     try:
         with archive.open(name) as member:
-            return np.lib.format.read_array(io.BytesIO(member.read()), allow_pickle=False)
+            return np.lib.format.read_array(
+                io.BytesIO(member.read()), allow_pickle=False
+            )
     except KeyError:
-        raise ValueError(f"{where}: {path} is damaged: member {name!r} is missing") from None
+        raise ValueError(
+            f"{where}: {path} is damaged: member {name!r} is missing"
+        ) from None
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise ValueError(f"{where}: {path} is damaged: cannot read {name!r} ({exc})") from None
+        raise ValueError(
+            f"{where}: {path} is damaged: cannot read {name!r} ({exc})"
+        ) from None
 
 
 # ---- configs ----------------------------------------------------------------
 def _training_config(model) -> dict[str, Any] | None:
     if not model._compiled:
         return None
-    return {"loss": losses.serialize(model.loss),
-            "metrics": [m if isinstance(m, str) else m.name for m in model.compiled_metrics],
-            "optimizer_config": optimizers.serialize(model.optimizer)}
+    return {
+        "loss": losses.serialize(model.loss),
+        "metrics": [
+            m if isinstance(m, str) else m.name for m in model.compiled_metrics
+        ],
+        "optimizer_config": optimizers.serialize(model.optimizer),
+    }
 
 
 def model_from_config(config: dict[str, Any], where: str = "load_model"):
@@ -96,15 +116,19 @@ def model_from_config(config: dict[str, Any], where: str = "load_model"):
     from .models import Sequential
 
     if not isinstance(config, dict) or config.get("class_name") != "Sequential":
-        raise ValueError(f"{where}: only Sequential models can be loaded; got "
-                         f"{config.get('class_name') if isinstance(config, dict) else config!r}")
+        raise ValueError(
+            f"{where}: only Sequential models can be loaded; got "
+            f"{config.get('class_name') if isinstance(config, dict) else config!r}"
+        )
     body = config.get("config", {})
     model = Sequential(name=body.get("name"))
     for entry in body.get("layers", []):
         cls = LAYER_CLASSES.get(entry.get("class_name"))
         if cls is None:
-            raise ValueError(f"{where}: unknown layer class {entry.get('class_name')!r}; "
-                             f"tinynn knows {sorted(LAYER_CLASSES)}")
+            raise ValueError(
+                f"{where}: unknown layer class {entry.get('class_name')!r}; "
+                f"tinynn knows {sorted(LAYER_CLASSES)}"
+            )
         model.add(cls.from_config(_known_arguments(cls, entry.get("config", {}))))
     shape = body.get("build_input_shape")
     if shape is not None and not model.built:
@@ -113,13 +137,23 @@ def model_from_config(config: dict[str, Any], where: str = "load_model"):
 
 
 # Keras config keys that have no tinynn equivalent and mean "off" when None.
-_IGNORED_KEYS = {"kernel_regularizer", "bias_regularizer", "activity_regularizer",
-                 "kernel_constraint", "bias_constraint", "data_format", "noise_shape",
-                 "sparse", "ragged"}
+_IGNORED_KEYS = {
+    "kernel_regularizer",
+    "bias_regularizer",
+    "activity_regularizer",
+    "kernel_constraint",
+    "bias_constraint",
+    "data_format",
+    "noise_shape",
+    "sparse",
+    "ragged",
+}
 
 
 def _known_arguments(cls: type, config: dict[str, Any]) -> dict[str, Any]:
-    cleaned = {k: v for k, v in config.items() if not (k in _IGNORED_KEYS and v is None)}
+    cleaned = {
+        k: v for k, v in config.items() if not (k in _IGNORED_KEYS and v is None)
+    }
     dtype = cleaned.get("dtype")
     if isinstance(dtype, dict):  # Keras 3 stores a DTypePolicy object
         cleaned["dtype"] = dtype.get("config", {}).get("name", "float32")
@@ -127,43 +161,58 @@ def _known_arguments(cls: type, config: dict[str, Any]) -> dict[str, Any]:
         cleaned["dtype"] = None
     for key in ("kernel_initializer", "bias_initializer"):
         value = cleaned.get(key)
-        if isinstance(value, dict) and "module" in value:  # Keras 3 adds module/registered_name
-            cleaned[key] = {"class_name": value["class_name"], "config": {
-                k: v for k, v in value.get("config", {}).items() if k != "seed" or v}}
+        if (
+            isinstance(value, dict) and "module" in value
+        ):  # Keras 3 adds module/registered_name
+            cleaned[key] = {
+                "class_name": value["class_name"],
+                "config": {
+                    k: v for k, v in value.get("config", {}).items() if k != "seed" or v
+                },
+            }
     return cleaned
 
 
 def _compile_from(model, training: dict[str, Any] | None, where: str) -> None:
     if not training:
         return
-    model.compile(optimizer=optimizers.deserialize(training["optimizer_config"]),
-                  loss=losses.deserialize(training["loss"]),
-                  metrics=list(training.get("metrics", [])))
+    model.compile(
+        optimizer=optimizers.deserialize(training["optimizer_config"]),
+        loss=losses.deserialize(training["loss"]),
+        metrics=list(training.get("metrics", [])),
+    )
 
 
 # ---- tinynn format ------------------------------------------------------------
-def save_model(model, filepath: Any, overwrite: bool = True,
-               include_optimizer: bool = True) -> None:
+def save_model(
+    model, filepath: Any, overwrite: bool = True, include_optimizer: bool = True
+) -> None:
     """Write `model` to `filepath` (see the module docstring for the format)."""
     where = "save"
     path = _path(filepath, where)
     model._require_built(where)
     if _is_h5(path):
         from . import _h5
+
         _h5.save_model(model, path, overwrite, include_optimizer)
         return
     weights = model.get_weights()
     manifest: dict[str, Any] = {
-        "format": _FORMAT, "format_version": _FORMAT_VERSION, "tinynn_version": __version__,
+        "format": _FORMAT,
+        "format_version": _FORMAT_VERSION,
+        "tinynn_version": __version__,
         "model_config": {"class_name": "Sequential", "config": model.get_config()},
         "training_config": _training_config(model),
-        "weights": len(weights), "optimizer": None,
+        "weights": len(weights),
+        "optimizer": None,
     }
     state = {}
     if include_optimizer and model._compiled:
         state = model.optimizer.flat_state()
-        manifest["optimizer"] = {"iterations": model.optimizer.iterations,
-                                 "state": sorted(state)}
+        manifest["optimizer"] = {
+            "iterations": model.optimizer.iterations,
+            "state": sorted(state),
+        }
 
     def write(file):
         with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_STORED) as archive:
@@ -180,35 +229,49 @@ def _open_archive(path: Path, where: str) -> tuple[zipfile.ZipFile, dict[str, An
     if not path.exists():
         raise FileNotFoundError(f"{where}: no file at {path}")
     if path.is_dir():
-        raise IsADirectoryError(f"{where}: {path} is a folder (TensorFlow SavedModel "
-                                "folders are not supported); expected a file saved by tinynn")
+        raise IsADirectoryError(
+            f"{where}: {path} is a folder (TensorFlow SavedModel "
+            "folders are not supported); expected a file saved by tinynn"
+        )
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile:
-        raise ValueError(f"{where}: {path} is not a tinynn model file (not a zip "
-                         "archive; truncated or foreign)") from None
+        raise ValueError(
+            f"{where}: {path} is not a tinynn model file (not a zip "
+            "archive; truncated or foreign)"
+        ) from None
     try:
         manifest = json.loads(archive.read(_MANIFEST))
     except KeyError:
         archive.close()
-        raise ValueError(f"{where}: {path} is a zip archive but not a tinynn model "
-                         f"file ({_MANIFEST} is missing)") from None
+        raise ValueError(
+            f"{where}: {path} is a zip archive but not a tinynn model "
+            f"file ({_MANIFEST} is missing)"
+        ) from None
     except (ValueError, zipfile.BadZipFile, OSError) as exc:
         archive.close()
         raise ValueError(f"{where}: {path} is damaged ({exc})") from None
     if not isinstance(manifest, dict) or manifest.get("format") not in (
-            _FORMAT, _WEIGHTS_FORMAT):
+        _FORMAT,
+        _WEIGHTS_FORMAT,
+    ):
         archive.close()
         raise ValueError(f"{where}: {path} is not a tinynn model file")
     if manifest.get("format_version", 0) > _FORMAT_VERSION:
         archive.close()
-        raise ValueError(f"{where}: {path} was written by a newer tinynn (format "
-                         f"version {manifest['format_version']}); upgrade tinynn")
+        raise ValueError(
+            f"{where}: {path} was written by a newer tinynn (format "
+            f"version {manifest['format_version']}); upgrade tinynn"
+        )
     return archive, manifest
 
 
-def load_model(filepath: Any, custom_objects: Any = None, compile: bool = True,
-               safe_mode: bool = True):
+def load_model(
+    filepath: Any,
+    custom_objects: Any = None,
+    compile: bool = True,
+    safe_mode: bool = True,
+):
     """Load a model saved by ``model.save`` (tinynn format or .h5).
 
     The architecture, weights and, when compiled, the optimizer and its
@@ -225,37 +288,50 @@ def load_model(filepath: Any, custom_objects: Any = None, compile: bool = True,
     path = _path(filepath, where)
     if _is_h5(path):
         from . import _h5
+
         return _h5.load_model(path, compile)
     archive, manifest = _open_archive(path, where)
     with archive:
         if manifest["format"] != _FORMAT:
-            raise ValueError(f"{where}: {path} holds only weights; build the model and "
-                             "call model.load_weights(path)")
+            raise ValueError(
+                f"{where}: {path} holds only weights; build the model and "
+                "call model.load_weights(path)"
+            )
         try:
             model = model_from_config(manifest["model_config"], where)
         except (KeyError, TypeError) as exc:
-            raise ValueError(f"{where}: {path} has a malformed architecture ({exc})") from None
-        weights = [_read_npy(archive, f"weights/{i}.npy", path, where)
-                   for i in range(int(manifest["weights"]))]
+            raise ValueError(
+                f"{where}: {path} has a malformed architecture ({exc})"
+            ) from None
+        weights = [
+            _read_npy(archive, f"weights/{i}.npy", path, where)
+            for i in range(int(manifest["weights"]))
+        ]
         model.set_weights(weights)
         if compile:
             _compile_from(model, manifest.get("training_config"), where)
             saved = manifest.get("optimizer")
             if saved and model._compiled:
-                state = {name: _read_npy(archive, f"optimizer/{name}.npy", path, where)
-                         for name in saved["state"]}
+                state = {
+                    name: _read_npy(archive, f"optimizer/{name}.npy", path, where)
+                    for name in saved["state"]
+                }
                 _restore_optimizer(model, saved["iterations"], state, path, where)
     return model
 
 
-def _restore_optimizer(model, iterations: int, state: dict[str, np.ndarray], path: Path,
-                       where: str) -> None:
+def _restore_optimizer(
+    model, iterations: int, state: dict[str, np.ndarray], path: Path, where: str
+) -> None:
     for name, array in state.items():
         if array.shape != (model._trainable_size,):
-            raise ValueError(f"{where}: {path} is damaged: optimizer state {name!r} has "
-                             f"shape {array.shape}; expected ({model._trainable_size},)")
-    model.optimizer.set_flat_state(iterations, {
-        k: v.astype(model.dtype) for k, v in state.items()})
+            raise ValueError(
+                f"{where}: {path} is damaged: optimizer state {name!r} has "
+                f"shape {array.shape}; expected ({model._trainable_size},)"
+            )
+    model.optimizer.set_flat_state(
+        iterations, {k: v.astype(model.dtype) for k, v in state.items()}
+    )
 
 
 def save_weights(model, filepath: Any, overwrite: bool = True) -> None:
@@ -265,12 +341,19 @@ def save_weights(model, filepath: Any, overwrite: bool = True) -> None:
     model._require_built(where)
     if _is_h5(path):
         from . import _h5
-        _h5.save_model(model, path, overwrite, include_optimizer=False, weights_only=True)
+
+        _h5.save_model(
+            model, path, overwrite, include_optimizer=False, weights_only=True
+        )
         return
     weights = model.get_weights()
-    manifest = {"format": _WEIGHTS_FORMAT, "format_version": _FORMAT_VERSION,
-                "tinynn_version": __version__, "weights": len(weights),
-                "shapes": [list(w.shape) for w in weights]}
+    manifest = {
+        "format": _WEIGHTS_FORMAT,
+        "format_version": _FORMAT_VERSION,
+        "tinynn_version": __version__,
+        "weights": len(weights),
+        "shapes": [list(w.shape) for w in weights],
+    }
 
     def write(file):
         with zipfile.ZipFile(file, "w") as archive:
@@ -287,13 +370,18 @@ def load_weights(model, filepath: Any) -> None:
     path = _path(filepath, where)
     if _is_h5(path):
         from . import _h5
+
         model.set_weights(_h5.read_weights(path, where))
         return
     archive, manifest = _open_archive(path, where)
     with archive:
-        weights = [_read_npy(archive, f"weights/{i}.npy", path, where)
-                   for i in range(int(manifest["weights"]))]
+        weights = [
+            _read_npy(archive, f"weights/{i}.npy", path, where)
+            for i in range(int(manifest["weights"]))
+        ]
     if not model.built:
-        raise ValueError(f"{where}: build the model (give an input shape) before "
-                         "loading weights into it")
+        raise ValueError(
+            f"{where}: build the model (give an input shape) before "
+            "loading weights into it"
+        )
     model.set_weights(weights)

@@ -12,8 +12,9 @@ from ._random import set_seed
 __all__ = ["to_categorical", "set_random_seed", "set_seed"]
 
 
-def to_categorical(y: Any, num_classes: int | None = None,
-                   dtype: Any = "float32") -> np.ndarray:
+def to_categorical(
+    y: Any, num_classes: int | None = None, dtype: Any = "float32"
+) -> np.ndarray:
     """One-hot encode integer class ids: shape (n,) -> (n, num_classes).
 
     Parameters
@@ -35,7 +36,9 @@ def to_categorical(y: Any, num_classes: int | None = None,
     if labels.dtype.kind == "f" and labels.size and (labels != np.round(labels)).any():
         raise ValueError("to_categorical: y must hold whole numbers (class ids)")
     if labels.dtype.kind not in "iuf" or labels.dtype == np.bool_:
-        raise TypeError(f"to_categorical: y must be integer class ids; got {describe(labels)}")
+        raise TypeError(
+            f"to_categorical: y must be integer class ids; got {describe(labels)}"
+        )
     if labels.ndim >= 2 and labels.shape[-1] == 1:
         labels = labels[..., 0]
     labels = labels.astype(np.int64)
@@ -44,8 +47,10 @@ def to_categorical(y: Any, num_classes: int | None = None,
     if num_classes is None:
         num_classes = int(labels.max()) + 1 if labels.size else 0
     elif labels.size and labels.max() >= num_classes:
-        raise ValueError(f"to_categorical: y holds {labels.max()}, outside [0, "
-                         f"{num_classes}) given by num_classes")
+        raise ValueError(
+            f"to_categorical: y holds {labels.max()}, outside [0, "
+            f"{num_classes}) given by num_classes"
+        )
     out = np.zeros((*labels.shape, int(num_classes)), dtype=dtype)
     np.put_along_axis(out, labels[..., None], 1, axis=-1)
     return out

@@ -29,22 +29,25 @@ def read_bytes_from(data: bytes, source: str = "data") -> bytes:
         try:
             return gzip.decompress(data)
         except (OSError, EOFError, zlib.error) as exc:
-            raise ValueError(f"{source}: damaged gzip file ({exc}); delete it and "
-                             "fetch it again") from None
+            raise ValueError(
+                f"{source}: damaged gzip file ({exc}); delete it and fetch it again"
+            ) from None
     return data
 
 
 def parse(data: bytes, expected_magic: int, source: str) -> np.ndarray:
     """The uint8 array held by IDX bytes, checking magic, sizes and payload."""
     if len(data) < 8:
-        raise ValueError(f"{source}: not an IDX file: {len(data)} bytes, too short for "
-                         "a header")
+        raise ValueError(
+            f"{source}: not an IDX file: {len(data)} bytes, too short for a header"
+        )
     magic = struct.unpack(">I", data[:4])[0]
     if magic != expected_magic:
         kind = "labels" if expected_magic == LABELS_MAGIC else "images"
         raise ValueError(
             f"{source}: wrong magic number 0x{magic:08x}; expected 0x{expected_magic:08x} "
-            f"(IDX {kind}). Is this an HTML error page or a different file?")
+            f"(IDX {kind}). Is this an HTML error page or a different file?"
+        )
     ndim = data[3]
     header = 4 + 4 * ndim
     if len(data) < header:
@@ -53,8 +56,10 @@ def parse(data: bytes, expected_magic: int, source: str) -> np.ndarray:
     expected = int(np.prod(dims, dtype=np.int64))
     payload = len(data) - header
     if payload != expected:
-        raise ValueError(f"{source}: payload has {payload} bytes; the header "
-                         f"{tuple(dims)} says {expected} (truncated or damaged file)")
+        raise ValueError(
+            f"{source}: payload has {payload} bytes; the header "
+            f"{tuple(dims)} says {expected} (truncated or damaged file)"
+        )
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims).copy()
 
 

@@ -18,8 +18,12 @@ import numpy as np
 
 from . import _idx
 
-FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-         "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
 Data = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
@@ -27,10 +31,10 @@ Data = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 class Dataset:
     """Where a dataset lives and how its files are checked."""
 
-    name: str                      # folder name, e.g. "mnist"
-    url: str                       # default base URL (overridable)
-    md5: dict[str, str]            # file stem -> md5 hex
-    md5_of_decompressed: bool      # whether md5 is over the decompressed bytes
+    name: str  # folder name, e.g. "mnist"
+    url: str  # default base URL (overridable)
+    md5: dict[str, str]  # file stem -> md5 hex
+    md5_of_decompressed: bool  # whether md5 is over the decompressed bytes
     system_folders: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
 
@@ -76,8 +80,10 @@ def _load_files(files: dict[str, Path]) -> Data:
     y_test = _idx.read(files[FILES[3]], _idx.LABELS_MAGIC)
     for images, labels, part in ((x_train, y_train, "train"), (x_test, y_test, "test")):
         if len(images) != len(labels):
-            raise ValueError(f"{files[FILES[0]].parent}: the {part} images hold "
-                             f"{len(images)} samples but the labels {len(labels)}")
+            raise ValueError(
+                f"{files[FILES[0]].parent}: the {part} images hold "
+                f"{len(images)} samples but the labels {len(labels)}"
+            )
     return (x_train, y_train), (x_test, y_test)
 
 
@@ -86,8 +92,9 @@ def _load_npz(path: Path) -> Data:
         with np.load(path, allow_pickle=False) as archive:
             arrays = [archive[k] for k in ("x_train", "y_train", "x_test", "y_test")]
     except KeyError as exc:
-        raise ValueError(f"{path}: expected keys x_train, y_train, x_test, y_test; "
-                         f"missing {exc}") from None
+        raise ValueError(
+            f"{path}: expected keys x_train, y_train, x_test, y_test; missing {exc}"
+        ) from None
     except (OSError, ValueError) as exc:
         raise ValueError(f"{path}: not a readable .npz dataset ({exc})") from None
     return (arrays[0], arrays[1]), (arrays[2], arrays[3])
@@ -111,8 +118,10 @@ def _download(dataset: Dataset, stem: str, folder: Path) -> Path:
     except (urllib.error.URLError, OSError, ValueError) as exc:
         raise ConnectionError(f"could not download {url} ({exc})") from None
     if not _verified(dataset, stem, raw):
-        raise ValueError(f"{url}: the downloaded file fails its checksum (damaged or "
-                         "not the official file); nothing was cached")
+        raise ValueError(
+            f"{url}: the downloaded file fails its checksum (damaged or "
+            "not the official file); nothing was cached"
+        )
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{stem}.gz"
     handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
@@ -133,8 +142,10 @@ def _cached_or_download(dataset: Dataset) -> dict[str, Path]:
     for stem in FILES:
         path = _find_file(folder, stem)
         if path is not None and not _verified(dataset, stem, path.read_bytes()):
-            print(f"tinynn: cached {path} fails its checksum; downloading it again",
-                  file=sys.stderr)
+            print(
+                f"tinynn: cached {path} fails its checksum; downloading it again",
+                file=sys.stderr,
+            )
             path.unlink()
             path = None
         files[stem] = path or _download(dataset, stem, folder)
@@ -146,8 +157,10 @@ def load(dataset: Dataset, path: Any = None, download: bool = True) -> Data:
     where = f"{dataset.name}.load_data"
     if path is not None:
         if not isinstance(path, (str, os.PathLike)):
-            raise TypeError(f"{where}: path must be a folder or .npz file path; got "
-                            f"{type(path).__name__}")
+            raise TypeError(
+                f"{where}: path must be a folder or .npz file path; got "
+                f"{type(path).__name__}"
+            )
         given = Path(path)
         if given.suffix == ".npz" and given.is_file():
             return _load_npz(given)
@@ -156,8 +169,9 @@ def load(dataset: Dataset, path: Any = None, download: bool = True) -> Data:
         files = _complete(given)
         if files is None:
             missing = [s for s in FILES if _find_file(given, s) is None]
-            raise FileNotFoundError(f"{where}: {given} lacks {', '.join(missing)} "
-                                    "(.gz or raw)")
+            raise FileNotFoundError(
+                f"{where}: {given} lacks {', '.join(missing)} (.gz or raw)"
+            )
         return _load_files(files)
     env = os.environ.get("TINYNN_DATASETS")
     for name in (dataset.name, *dataset.aliases) if env else ():
@@ -183,8 +197,10 @@ def load(dataset: Dataset, path: Any = None, download: bool = True) -> Data:
 def _not_found(dataset: Dataset, where: str, error: Exception | None) -> str:
     looked = ", ".join(str(f) for f in _candidate_folders(dataset))
     reason = f" The download failed: {error}." if error else ""
-    return (f"{where}: the {dataset.name} files were not found (looked in {looked}).{reason}"
-            f" Put the four files ({', '.join(f + '.gz' for f in FILES)}) from "
-            f"{base_url(dataset)} into {cache_root() / dataset.name}, or set "
-            "TINYNN_DATASETS to a folder holding a "
-            f"'{dataset.name}' subfolder with them.")
+    return (
+        f"{where}: the {dataset.name} files were not found (looked in {looked}).{reason}"
+        f" Put the four files ({', '.join(f + '.gz' for f in FILES)}) from "
+        f"{base_url(dataset)} into {cache_root() / dataset.name}, or set "
+        "TINYNN_DATASETS to a folder holding a "
+        f"'{dataset.name}' subfolder with them."
+    )

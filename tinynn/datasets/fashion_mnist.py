@@ -11,8 +11,18 @@ from ._loader import Data, Dataset, load
 
 __all__ = ["CLASS_NAMES", "load_data"]
 
-CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
-               "Shirt", "Sneaker", "Bag", "Ankle boot")
+CLASS_NAMES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 
 # MD5 sums of the DECOMPRESSED files, because copies are re-compressed:
 # Debian's dataset-fashion-mnist gzip files differ from the official ones
@@ -21,10 +31,12 @@ CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
 FASHION_MNIST = Dataset(
     name="fashion-mnist",
     url="https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
-    md5={"train-images-idx3-ubyte": "f4a8712d7a061bf5bd6d2ca38dc4d50a",
-         "train-labels-idx1-ubyte": "9018921c3c673c538a1fc5bad174d6f9",
-         "t10k-images-idx3-ubyte": "8181f5470baa50b63fa0f6fddb340f0a",
-         "t10k-labels-idx1-ubyte": "15d484375f8d13e6eb1aabb0c3f46965"},
+    md5={
+        "train-images-idx3-ubyte": "f4a8712d7a061bf5bd6d2ca38dc4d50a",
+        "train-labels-idx1-ubyte": "9018921c3c673c538a1fc5bad174d6f9",
+        "t10k-images-idx3-ubyte": "8181f5470baa50b63fa0f6fddb340f0a",
+        "t10k-labels-idx1-ubyte": "15d484375f8d13e6eb1aabb0c3f46965",
+    },
     md5_of_decompressed=True,
     system_folders=("/usr/share/datasets/fashion-mnist",),
     aliases=("fashion_mnist",),

@@ -19,10 +19,12 @@ __all__ = ["load_data", "load_data_or_sample", "load_sample"]
 MNIST = Dataset(
     name="mnist",
     url="https://ossci-datasets.s3.amazonaws.com/mnist/",
-    md5={"train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
-         "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
-         "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
-         "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637"},
+    md5={
+        "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
+        "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
+        "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
+        "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
+    },
     md5_of_decompressed=True,
 )
 
@@ -57,8 +59,10 @@ def load_sample() -> Data:
     """6,000 training and 1,000 test digits shipped inside tinynn (same
     structure and dtypes as load_data), for quick runs with no data on disk."""
     with np.load(SAMPLE, allow_pickle=False) as archive:
-        return ((archive["x_train"], archive["y_train"]),
-                (archive["x_test"], archive["y_test"]))
+        return (
+            (archive["x_train"], archive["y_train"]),
+            (archive["x_test"], archive["y_test"]),
+        )
 
 
 def load_data_or_sample() -> tuple[Data, bool]:

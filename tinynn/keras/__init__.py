@@ -5,11 +5,35 @@ Only re-exports live here; the logic is in the tinynn modules.
 
 from __future__ import annotations
 
-from . import (activations, backend, callbacks, datasets, initializers, layers, losses,
-               metrics, models, optimizers, utils)
+from . import (
+    activations,
+    backend,
+    callbacks,
+    datasets,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    models,
+    optimizers,
+    utils,
+)
 from .layers import Input
 from .models import Model, Sequential
 
-__all__ = ["activations", "backend", "callbacks", "datasets", "initializers", "layers",
-           "losses", "metrics", "models", "optimizers", "utils", "Input", "Model",
-           "Sequential"]
+__all__ = [
+    "activations",
+    "backend",
+    "callbacks",
+    "datasets",
+    "initializers",
+    "layers",
+    "losses",
+    "metrics",
+    "models",
+    "optimizers",
+    "utils",
+    "Input",
+    "Model",
+    "Sequential",
+]

@@ -1,0 +1,39 @@
+# Developer targets; `make help` lists them.
+PY ?= python
+
+.PHONY: help dev test test-fast asan format lint bench ci clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+dev:  ## editable install with the test extra, extension built in place
+	$(PY) -m pip install -e ".[test]" && $(PY) setup.py -q build_ext --inplace
+
+test:  ## the whole suite, notebooks and full-MNIST runs included
+	$(PY) -m pytest -q
+
+test-fast:  ## everything but the slow tests
+	$(PY) -m pytest -q -m "not slow"
+
+asan:  ## kernels, extension and model tests under ASan + UBSan
+	bash .ci/asan.sh
+
+format:  ## clang-format the C core, ruff format the Python
+	clang-format -i csrc/*.c csrc/*.h csrc/*.inc
+	ruff format tinynn tests benchmarks
+
+lint:  ## ruff, and the C core with warnings as errors
+	ruff check tinynn tests benchmarks
+	for f in csrc/*.c; do gcc -std=gnu11 -fopenmp -Wall -Wextra -Wshadow \
+	  -Wstrict-prototypes -Werror -fsyntax-only -Icsrc \
+	  -I$$($(PY) -c 'import numpy; print(numpy.get_include())') \
+	  -I$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["include"])') $$f; done
+
+bench:  ## benchmarks/bench_train.py, writes benchmarks/RESULTS.md
+	$(PY) benchmarks/bench_train.py
+
+ci:  ## what CI runs
+	bash .ci/run
+
+clean:  ## build products
+	rm -rf build dist *.egg-info tinynn/_core*.so .ci-venv
