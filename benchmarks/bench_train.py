@@ -1,0 +1,360 @@
+"""Training speed of tinynn against PyTorch (CPU) and a pure-NumPy MLP.
+
+    python benchmarks/bench_train.py            # full run, writes RESULTS.md + results.png
+    python benchmarks/bench_train.py --tiny     # seconds-long smoke run (CI)
+
+Everything is a ratio measured in this one run: implementations are timed
+interleaved (tinynn, torch, numpy, tinynn, ...) and the median of --repeats
+runs is reported. "Time per epoch" is measured on --steps batches of MNIST-
+shaped data and scaled to an epoch of 60,000 samples (ceil(60000/batch)
+steps), fit overhead included. Sections:
+  1. time per epoch of the four MNIST articles' models, batch 32 and 128;
+  2. GFLOP/s of every GEMM of a training step, tinynn vs numpy.matmul;
+  3. the Adam update's bandwidth against a plain copy of the same bytes;
+  4. peak resident memory of a 1-epoch fit on full MNIST (when available).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import tinynn as tn
+from tinynn import _core
+
+HERE = Path(__file__).resolve().parent
+PEAK_GFLOPS_PER_CORE = 224.0  # fp32, AVX-512, 2 FMA pipes, ~3.5 GHz (issue #5)
+EPOCH = 60000
+
+# (name, hidden sizes, optimizer, learning rate)
+MODELS = [
+    ("keras_001", [512, 256, 128], "adam", 0.001),
+    ("tf1_000", [500, 600, 300], "adam", 0.001),
+    ("numpy_002", [100, 200], "sgd", 0.1),
+    ("tf1_003", [256, 128], "sgd", 0.5),
+]
+
+
+# ---- the three implementations ------------------------------------------------
+def tinynn_trainer(hidden, optimizer, lr, x, y, batch):
+    layers = [tn.layers.Dense(h, activation="relu") for h in hidden]
+    model = tn.Sequential([tn.layers.InputLayer(shape=(784,)), *layers,
+                           tn.layers.Dense(10, activation="softmax")])
+    opt = tn.optimizers.Adam(lr) if optimizer == "adam" else tn.optimizers.SGD(lr)
+    model.compile(opt, "sparse_categorical_crossentropy", metrics=["accuracy"])
+
+    def run():
+        model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
+
+    return run
+
+
+def torch_trainer(hidden, optimizer, lr, x, y, batch):
+    import torch
+
+    sizes = [784, *hidden]
+    modules = []
+    for a, b in zip(sizes, sizes[1:]):
+        modules += [torch.nn.Linear(a, b), torch.nn.ReLU()]
+    model = torch.nn.Sequential(*modules, torch.nn.Linear(sizes[-1], 10))
+    opt = (torch.optim.Adam(model.parameters(), lr=lr, eps=1e-7) if optimizer == "adam"
+           else torch.optim.SGD(model.parameters(), lr=lr))
+    loss_fn = torch.nn.CrossEntropyLoss()
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
+
+    def run():
+        order = torch.randperm(len(xt))
+        for start in range(0, len(xt), batch):
+            idx = order[start:start + batch]
+            xb, yb = xt.index_select(0, idx), yt.index_select(0, idx)
+            opt.zero_grad(set_to_none=True)
+            logits = model(xb)
+            loss = loss_fn(logits, yb)
+            loss.backward()
+            opt.step()
+            (logits.argmax(1) == yb).sum().item()  # accuracy, as fit reports it
+
+    return run
+
+
+def numpy_trainer(hidden, optimizer, lr, x, y, batch):
+    """The pure-NumPy article's approach: Dense/ReLU forward and backward by hand."""
+    rng = np.random.default_rng(0)
+    sizes = [784, *hidden, 10]
+    params = []
+    for a, b in zip(sizes, sizes[1:]):
+        params += [(rng.normal(size=(a, b)) * np.sqrt(2 / (a + b))).astype(np.float32),
+                   np.zeros(b, np.float32)]
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    step = [0]
+
+    def run():
+        order = rng.permutation(len(x))
+        for start in range(0, len(x), batch):
+            idx = order[start:start + batch]
+            xb, yb = x[idx], y[idx]
+            acts = [xb]
+            for i in range(0, len(params), 2):
+                z = acts[-1] @ params[i] + params[i + 1]
+                acts.append(np.maximum(z, 0) if i < len(params) - 2 else z)
+            z = acts[-1]
+            e = np.exp(z - z.max(axis=1, keepdims=True))
+            p = e / e.sum(axis=1, keepdims=True)
+            p[np.arange(len(yb)), yb] -= 1
+            grad = p / len(yb)
+            grads = [None] * len(params)
+            for i in range(len(params) - 2, -1, -2):
+                grads[i] = acts[i // 2].T @ grad
+                grads[i + 1] = grad.sum(axis=0)
+                if i:
+                    grad = (grad @ params[i].T) * (acts[i // 2] > 0)
+            step[0] += 1
+            t = step[0]
+            for j, (w, g) in enumerate(zip(params, grads)):
+                if optimizer == "sgd":
+                    w -= lr * g
+                else:
+                    m[j] += (g - m[j]) * 0.1
+                    v[j] += (g * g - v[j]) * 0.001
+                    alpha = lr * math.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t)
+                    w -= alpha * m[j] / (np.sqrt(v[j]) + 1e-7)
+
+    return run
+
+
+def have_torch() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# ---- sections ---------------------------------------------------------------------
+def time_epochs(args, x_all, y_all):
+    rows = []
+    impls = {"tinynn": tinynn_trainer, "numpy": numpy_trainer}
+    if have_torch():
+        import torch
+        torch.set_num_threads(args.threads)
+        impls["torch"] = torch_trainer
+    for name, hidden, optimizer, lr in MODELS[: 1 if args.tiny else None]:
+        for batch in args.batches:
+            n = min(len(x_all), args.steps * batch)
+            x, y = x_all[:n], y_all[:n]
+            runners = {k: make(hidden, optimizer, lr, x, y, batch) for k, make in impls.items()}
+            for run in runners.values():
+                run()  # warm-up: first-touch allocation, thread start
+            times = {k: [] for k in runners}
+            for _ in range(args.repeats):
+                for key, run in runners.items():
+                    started = time.perf_counter()
+                    run()
+                    times[key].append(time.perf_counter() - started)
+            scale = math.ceil(EPOCH / batch) / math.ceil(n / batch)
+            row = {"model": name, "batch": batch,
+                   **{k: statistics.median(v) * scale for k, v in times.items()}}
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    return rows
+
+
+def step_gemms(hidden, batch):
+    """(label, m, n, k, trans_a, trans_b) of every GEMM in one training step."""
+    sizes = [784, *hidden, 10]
+    shapes = []
+    for i, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:])):
+        shapes.append((f"L{i} fwd  x@W", batch, fan_out, fan_in, False, False))
+        if i:
+            shapes.append((f"L{i} dX  dY@W^T", batch, fan_in, fan_out, False, True))
+        shapes.append((f"L{i} dW  X^T@dY", fan_in, fan_out, batch, True, False))
+    return shapes
+
+
+def gemm_gflops(args):
+    rng = np.random.default_rng(0)
+    rows = []
+    for batch in args.batches:
+        for label, m, n, k, ta, tb in step_gemms(MODELS[0][1], batch):
+            a = rng.normal(size=(k, m) if ta else (m, k)).astype(np.float32)
+            b = rng.normal(size=(n, k) if tb else (k, n)).astype(np.float32)
+            c = np.empty((m, n), np.float32)
+            av, bv = (a.T if ta else a), (b.T if tb else b)
+            reps = 20 if args.tiny else 200
+            samples = {"tinynn": [], "numpy": []}
+            for _ in range(args.repeats):
+                started = time.perf_counter()
+                for _ in range(reps):
+                    _core.gemm(a, b, c, trans_a=ta, trans_b=tb)
+                samples["tinynn"].append((time.perf_counter() - started) / reps)
+                started = time.perf_counter()
+                for _ in range(reps):
+                    np.matmul(av, bv, out=c)
+                samples["numpy"].append((time.perf_counter() - started) / reps)
+            flops = 2.0 * m * n * k
+            row = {"batch": batch, "gemm": label, "m": m, "n": n, "k": k,
+                   **{f"{key}_gflops": flops / statistics.median(v) / 1e9
+                      for key, v in samples.items()}}
+            rows.append(row)
+    return rows
+
+
+def adam_bandwidth(args):
+    n = 567434 if not args.tiny else 100000
+    rng = np.random.default_rng(0)
+    w, g = rng.normal(size=n).astype(np.float32), rng.normal(size=n).astype(np.float32)
+    m, v = np.zeros(n, np.float32), np.zeros(n, np.float32)
+    moved = 7 * 4 * n  # reads w, g, m, v; writes w, m, v
+    src = np.ones(int(3.5 * n), np.float32)
+    dst = np.empty_like(src)  # a copy reads and writes 3.5 n floats: the same bytes
+    reps = 50 if args.tiny else 500
+    adam_t, copy_t = [], []
+    for _ in range(args.repeats):
+        started = time.perf_counter()
+        for step in range(1, reps + 1):
+            _core.adam_update(w, g, m, v, None, 0.001, 0.9, 0.999, 1e-7, step)
+        adam_t.append((time.perf_counter() - started) / reps)
+        started = time.perf_counter()
+        for _ in range(reps):
+            np.copyto(dst, src)
+        copy_t.append((time.perf_counter() - started) / reps)
+    return {"values": n, "bytes": moved,
+            "adam_gbps": moved / statistics.median(adam_t) / 1e9,
+            "copy_gbps": moved / statistics.median(copy_t) / 1e9}
+
+
+MEMORY_PROBE = """
+import resource, sys, numpy as np, tinynn as tn
+(x, y), _ = tn.datasets.mnist.load_data()
+x = x.reshape(len(x), -1)
+model = tn.Sequential([tn.layers.Dense(512, activation='relu', input_shape=(784,)),
+    tn.layers.Dense(256, activation='relu'), tn.layers.Dense(128, activation='relu'),
+    tn.layers.Dense(10, activation='softmax')])
+model.compile('adam', 'sparse_categorical_crossentropy', metrics=['accuracy'])
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+model.fit(x, y, epochs=1, verbose=0, batch_size=32)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(before * 1024, after * 1024, x.size * 4)
+"""
+
+
+def peak_memory():
+    """Peak RSS growth of a 1-epoch fit given uint8 images (converted once)."""
+    try:
+        out = subprocess.run([sys.executable, "-c", MEMORY_PROBE], capture_output=True,
+                             text=True, timeout=600, check=True).stdout.split()
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+        return {"error": str(exc)[:200]}
+    before, after, float32_set = (int(v) for v in out[-3:])
+    return {"rss_before_fit_mb": before / 2**20, "rss_peak_mb": after / 2**20,
+            "growth_mb": (after - before) / 2**20, "float32_train_set_mb": float32_set / 2**20}
+
+
+# ---- report ---------------------------------------------------------------------------
+def markdown(epochs, gemms, adam, memory, args):
+    lines = ["# Benchmark results", "",
+             f"Command: `python benchmarks/bench_train.py` ({args.threads} threads, "
+             f"median of {args.repeats}, {args.steps} steps per timing scaled to a "
+             f"60,000-sample epoch). Machine: {platform.processor() or platform.machine()}, "
+             f"{os.cpu_count()} cores; tinynn SIMD path `{_core.simd()}`; "
+             f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}.", "",
+             "## Time per epoch (seconds)", "",
+             "| model | batch | tinynn | PyTorch | pure NumPy | tinynn / PyTorch | tinynn / NumPy |",
+             "|---|---|---|---|---|---|---|"]
+    for r in epochs:
+        torch_t = r.get("torch")
+        lines.append(
+            f"| {r['model']} | {r['batch']} | {r['tinynn']:.2f} | "
+            f"{torch_t:.2f} | {r['numpy']:.2f} | {r['tinynn'] / torch_t:.2f} | "
+            f"{r['tinynn'] / r['numpy']:.2f} |" if torch_t else
+            f"| {r['model']} | {r['batch']} | {r['tinynn']:.2f} | - | {r['numpy']:.2f} | - | "
+            f"{r['tinynn'] / r['numpy']:.2f} |")
+    peak = PEAK_GFLOPS_PER_CORE * args.threads
+    lines += ["", f"## GEMMs of one training step, Keras article model (GFLOP/s; peak "
+              f"{peak:.0f})", "",
+              "| batch | GEMM | m x n x k | tinynn | numpy.matmul | tinynn / numpy | % of peak |",
+              "|---|---|---|---|---|---|---|"]
+    for g in gemms:
+        lines.append(f"| {g['batch']} | {g['gemm']} | {g['m']}x{g['n']}x{g['k']} | "
+                     f"{g['tinynn_gflops']:.0f} | {g['numpy_gflops']:.0f} | "
+                     f"{g['tinynn_gflops'] / g['numpy_gflops']:.2f} | "
+                     f"{100 * g['tinynn_gflops'] / peak:.0f}% |")
+    lines += ["", "## Adam update bandwidth", "",
+              f"{adam['values']:,} float32 parameters, {adam['bytes'] / 1e6:.1f} MB moved per "
+              f"step: Adam {adam['adam_gbps']:.1f} GB/s, plain copy of the same bytes "
+              f"{adam['copy_gbps']:.1f} GB/s (ratio {adam['adam_gbps'] / adam['copy_gbps']:.2f}).",
+              "", "## Peak memory of a 1-epoch fit (Keras article model, uint8 input)", ""]
+    if "error" in memory or not memory:
+        lines.append(f"not measured: {memory.get('error', 'full MNIST not found')}")
+    else:
+        lines.append(f"RSS grew by {memory['growth_mb']:.0f} MB during fit (float32 "
+                     f"training set: {memory['float32_train_set_mb']:.0f} MB; budget "
+                     f"{memory['float32_train_set_mb'] + 64:.0f} MB).")
+    return "\n".join(lines) + "\n"
+
+
+def plot(epochs, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    labels = [f"{r['model']}\nbatch {r['batch']}" for r in epochs]
+    keys = [k for k in ("tinynn", "torch", "numpy") if k in epochs[0]]
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(labels)), 4))
+    width = 0.8 / len(keys)
+    for i, key in enumerate(keys):
+        ax.bar(np.arange(len(labels)) + i * width, [r[key] for r in epochs], width,
+               label=key)
+    ax.set_xticks(np.arange(len(labels)) + width * (len(keys) - 1) / 2, labels, fontsize=8)
+    ax.set_ylabel("seconds per epoch")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tiny", action="store_true", help="smoke run on tiny sizes")
+    parser.add_argument("--no-write", action="store_true", help="do not write RESULTS.md")
+    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    args.repeats = args.repeats or (2 if args.tiny else 5)
+    args.steps = args.steps or (5 if args.tiny else 300)
+    args.batches = [32] if args.tiny else [32, 128]
+    tn.set_num_threads(args.threads)
+    tn.set_seed(0)
+    try:
+        (x, y), _ = tn.datasets.mnist.load_data_or_sample()[0]
+    except Exception:  # noqa: BLE001 - the benchmark only needs MNIST-shaped data
+        (x, y), _ = tn.datasets.mnist.load_sample()
+    x = (x.reshape(len(x), -1) / 255.0).astype(np.float32)
+    y = y.astype(np.int64)
+    epochs = time_epochs(args, x, y)
+    gemms = gemm_gflops(args)
+    adam = adam_bandwidth(args)
+    memory = {} if args.tiny else peak_memory()
+    report = markdown(epochs, gemms, adam, memory, args)
+    print(report)
+    if not args.no_write:
+        (HERE / "RESULTS.md").write_text(report)
+        plot(epochs, HERE / "results.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
