@@ -48,8 +48,13 @@ MODELS = [
 # ---- the three implementations ------------------------------------------------
 def tinynn_trainer(hidden, optimizer, lr, x, y, batch):
     layers = [tn.layers.Dense(h, activation="relu") for h in hidden]
-    model = tn.Sequential([tn.layers.InputLayer(shape=(784,)), *layers,
-                           tn.layers.Dense(10, activation="softmax")])
+    model = tn.Sequential(
+        [
+            tn.layers.InputLayer(shape=(784,)),
+            *layers,
+            tn.layers.Dense(10, activation="softmax"),
+        ]
+    )
     opt = tn.optimizers.Adam(lr) if optimizer == "adam" else tn.optimizers.SGD(lr)
     model.compile(opt, "sparse_categorical_crossentropy", metrics=["accuracy"])
 
@@ -67,15 +72,18 @@ def torch_trainer(hidden, optimizer, lr, x, y, batch):
     for a, b in zip(sizes, sizes[1:]):
         modules += [torch.nn.Linear(a, b), torch.nn.ReLU()]
     model = torch.nn.Sequential(*modules, torch.nn.Linear(sizes[-1], 10))
-    opt = (torch.optim.Adam(model.parameters(), lr=lr, eps=1e-7) if optimizer == "adam"
-           else torch.optim.SGD(model.parameters(), lr=lr))
+    opt = (
+        torch.optim.Adam(model.parameters(), lr=lr, eps=1e-7)
+        if optimizer == "adam"
+        else torch.optim.SGD(model.parameters(), lr=lr)
+    )
     loss_fn = torch.nn.CrossEntropyLoss()
     xt, yt = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
 
     def run():
         order = torch.randperm(len(xt))
         for start in range(0, len(xt), batch):
-            idx = order[start:start + batch]
+            idx = order[start : start + batch]
             xb, yb = xt.index_select(0, idx), yt.index_select(0, idx)
             opt.zero_grad(set_to_none=True)
             logits = model(xb)
@@ -93,8 +101,10 @@ def numpy_trainer(hidden, optimizer, lr, x, y, batch):
     sizes = [784, *hidden, 10]
     params = []
     for a, b in zip(sizes, sizes[1:]):
-        params += [(rng.normal(size=(a, b)) * np.sqrt(2 / (a + b))).astype(np.float32),
-                   np.zeros(b, np.float32)]
+        params += [
+            (rng.normal(size=(a, b)) * np.sqrt(2 / (a + b))).astype(np.float32),
+            np.zeros(b, np.float32),
+        ]
     m = [np.zeros_like(p) for p in params]
     v = [np.zeros_like(p) for p in params]
     step = [0]
@@ -102,7 +112,7 @@ def numpy_trainer(hidden, optimizer, lr, x, y, batch):
     def run():
         order = rng.permutation(len(x))
         for start in range(0, len(x), batch):
-            idx = order[start:start + batch]
+            idx = order[start : start + batch]
             xb, yb = x[idx], y[idx]
             acts = [xb]
             for i in range(0, len(params), 2):
@@ -127,7 +137,7 @@ def numpy_trainer(hidden, optimizer, lr, x, y, batch):
                 else:
                     m[j] += (g - m[j]) * 0.1
                     v[j] += (g * g - v[j]) * 0.001
-                    alpha = lr * math.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t)
+                    alpha = lr * math.sqrt(1 - 0.999**t) / (1 - 0.9**t)
                     w -= alpha * m[j] / (np.sqrt(v[j]) + 1e-7)
 
     return run
@@ -147,13 +157,16 @@ def time_epochs(args, x_all, y_all):
     impls = {"tinynn": tinynn_trainer, "numpy": numpy_trainer}
     if have_torch():
         import torch
+
         torch.set_num_threads(args.threads)
         impls["torch"] = torch_trainer
     for name, hidden, optimizer, lr in MODELS[: 1 if args.tiny else None]:
         for batch in args.batches:
             n = min(len(x_all), args.steps * batch)
             x, y = x_all[:n], y_all[:n]
-            runners = {k: make(hidden, optimizer, lr, x, y, batch) for k, make in impls.items()}
+            runners = {
+                k: make(hidden, optimizer, lr, x, y, batch) for k, make in impls.items()
+            }
             for run in runners.values():
                 run()  # warm-up: first-touch allocation, thread start
             times = {k: [] for k in runners}
@@ -163,8 +176,11 @@ def time_epochs(args, x_all, y_all):
                     run()
                     times[key].append(time.perf_counter() - started)
             scale = math.ceil(EPOCH / batch) / math.ceil(n / batch)
-            row = {"model": name, "batch": batch,
-                   **{k: statistics.median(v) * scale for k, v in times.items()}}
+            row = {
+                "model": name,
+                "batch": batch,
+                **{k: statistics.median(v) * scale for k, v in times.items()},
+            }
             rows.append(row)
             print(json.dumps(row), flush=True)
     return rows
@@ -203,9 +219,17 @@ def gemm_gflops(args):
                     np.matmul(av, bv, out=c)
                 samples["numpy"].append((time.perf_counter() - started) / reps)
             flops = 2.0 * m * n * k
-            row = {"batch": batch, "gemm": label, "m": m, "n": n, "k": k,
-                   **{f"{key}_gflops": flops / statistics.median(v) / 1e9
-                      for key, v in samples.items()}}
+            row = {
+                "batch": batch,
+                "gemm": label,
+                "m": m,
+                "n": n,
+                "k": k,
+                **{
+                    f"{key}_gflops": flops / statistics.median(v) / 1e9
+                    for key, v in samples.items()
+                },
+            }
             rows.append(row)
     return rows
 
@@ -229,9 +253,12 @@ def adam_bandwidth(args):
         for _ in range(reps):
             np.copyto(dst, src)
         copy_t.append((time.perf_counter() - started) / reps)
-    return {"values": n, "bytes": moved,
-            "adam_gbps": moved / statistics.median(adam_t) / 1e9,
-            "copy_gbps": moved / statistics.median(copy_t) / 1e9}
+    return {
+        "values": n,
+        "bytes": moved,
+        "adam_gbps": moved / statistics.median(adam_t) / 1e9,
+        "copy_gbps": moved / statistics.median(copy_t) / 1e9,
+    }
 
 
 MEMORY_PROBE = """
@@ -252,61 +279,92 @@ print(before * 1024, after * 1024, x.size * 4)
 def peak_memory():
     """Peak RSS growth of a 1-epoch fit given uint8 images (converted once)."""
     try:
-        out = subprocess.run([sys.executable, "-c", MEMORY_PROBE], capture_output=True,
-                             text=True, timeout=600, check=True).stdout.split()
+        out = subprocess.run(
+            [sys.executable, "-c", MEMORY_PROBE],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=True,
+        ).stdout.split()
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
         return {"error": str(exc)[:200]}
     before, after, float32_set = (int(v) for v in out[-3:])
-    return {"rss_before_fit_mb": before / 2**20, "rss_peak_mb": after / 2**20,
-            "growth_mb": (after - before) / 2**20, "float32_train_set_mb": float32_set / 2**20}
+    return {
+        "rss_before_fit_mb": before / 2**20,
+        "rss_peak_mb": after / 2**20,
+        "growth_mb": (after - before) / 2**20,
+        "float32_train_set_mb": float32_set / 2**20,
+    }
 
 
 # ---- report ---------------------------------------------------------------------------
 def markdown(epochs, gemms, adam, memory, args):
-    lines = ["# Benchmark results", "",
-             f"Command: `python benchmarks/bench_train.py` ({args.threads} threads, "
-             f"median of {args.repeats}, {args.steps} steps per timing scaled to a "
-             f"60,000-sample epoch). Machine: {platform.processor() or platform.machine()}, "
-             f"{os.cpu_count()} cores; tinynn SIMD path `{_core.simd()}`; "
-             f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}.", "",
-             "## Time per epoch (seconds)", "",
-             "| model | batch | tinynn | PyTorch | pure NumPy | tinynn / PyTorch | tinynn / NumPy |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Command: `python benchmarks/bench_train.py` ({args.threads} threads, "
+        f"median of {args.repeats}, {args.steps} steps per timing scaled to a "
+        f"60,000-sample epoch). Machine: {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores; tinynn SIMD path `{_core.simd()}`; "
+        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}.",
+        "",
+        "## Time per epoch (seconds)",
+        "",
+        "| model | batch | tinynn | PyTorch | pure NumPy | tinynn / PyTorch | tinynn / NumPy |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in epochs:
         torch_t = r.get("torch")
         lines.append(
             f"| {r['model']} | {r['batch']} | {r['tinynn']:.2f} | "
             f"{torch_t:.2f} | {r['numpy']:.2f} | {r['tinynn'] / torch_t:.2f} | "
-            f"{r['tinynn'] / r['numpy']:.2f} |" if torch_t else
-            f"| {r['model']} | {r['batch']} | {r['tinynn']:.2f} | - | {r['numpy']:.2f} | - | "
-            f"{r['tinynn'] / r['numpy']:.2f} |")
+            f"{r['tinynn'] / r['numpy']:.2f} |"
+            if torch_t
+            else f"| {r['model']} | {r['batch']} | {r['tinynn']:.2f} | - | {r['numpy']:.2f} | - | "
+            f"{r['tinynn'] / r['numpy']:.2f} |"
+        )
     peak = PEAK_GFLOPS_PER_CORE * args.threads
-    lines += ["", f"## GEMMs of one training step, Keras article model (GFLOP/s; peak "
-              f"{peak:.0f})", "",
-              "| batch | GEMM | m x n x k | tinynn | numpy.matmul | tinynn / numpy | % of peak |",
-              "|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        f"## GEMMs of one training step, Keras article model (GFLOP/s; peak "
+        f"{peak:.0f})",
+        "",
+        "| batch | GEMM | m x n x k | tinynn | numpy.matmul | tinynn / numpy | % of peak |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for g in gemms:
-        lines.append(f"| {g['batch']} | {g['gemm']} | {g['m']}x{g['n']}x{g['k']} | "
-                     f"{g['tinynn_gflops']:.0f} | {g['numpy_gflops']:.0f} | "
-                     f"{g['tinynn_gflops'] / g['numpy_gflops']:.2f} | "
-                     f"{100 * g['tinynn_gflops'] / peak:.0f}% |")
-    lines += ["", "## Adam update bandwidth", "",
-              f"{adam['values']:,} float32 parameters, {adam['bytes'] / 1e6:.1f} MB moved per "
-              f"step: Adam {adam['adam_gbps']:.1f} GB/s, plain copy of the same bytes "
-              f"{adam['copy_gbps']:.1f} GB/s (ratio {adam['adam_gbps'] / adam['copy_gbps']:.2f}).",
-              "", "## Peak memory of a 1-epoch fit (Keras article model, uint8 input)", ""]
+        lines.append(
+            f"| {g['batch']} | {g['gemm']} | {g['m']}x{g['n']}x{g['k']} | "
+            f"{g['tinynn_gflops']:.0f} | {g['numpy_gflops']:.0f} | "
+            f"{g['tinynn_gflops'] / g['numpy_gflops']:.2f} | "
+            f"{100 * g['tinynn_gflops'] / peak:.0f}% |"
+        )
+    lines += [
+        "",
+        "## Adam update bandwidth",
+        "",
+        f"{adam['values']:,} float32 parameters, {adam['bytes'] / 1e6:.1f} MB moved per "
+        f"step: Adam {adam['adam_gbps']:.1f} GB/s, plain copy of the same bytes "
+        f"{adam['copy_gbps']:.1f} GB/s (ratio {adam['adam_gbps'] / adam['copy_gbps']:.2f}).",
+        "",
+        "## Peak memory of a 1-epoch fit (Keras article model, uint8 input)",
+        "",
+    ]
     if "error" in memory or not memory:
         lines.append(f"not measured: {memory.get('error', 'full MNIST not found')}")
     else:
-        lines.append(f"RSS grew by {memory['growth_mb']:.0f} MB during fit (float32 "
-                     f"training set: {memory['float32_train_set_mb']:.0f} MB; budget "
-                     f"{memory['float32_train_set_mb'] + 64:.0f} MB).")
+        lines.append(
+            f"RSS grew by {memory['growth_mb']:.0f} MB during fit (float32 "
+            f"training set: {memory['float32_train_set_mb']:.0f} MB; budget "
+            f"{memory['float32_train_set_mb'] + 64:.0f} MB)."
+        )
     return "\n".join(lines) + "\n"
 
 
 def plot(epochs, path):
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
@@ -316,9 +374,15 @@ def plot(epochs, path):
     fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(labels)), 4))
     width = 0.8 / len(keys)
     for i, key in enumerate(keys):
-        ax.bar(np.arange(len(labels)) + i * width, [r[key] for r in epochs], width,
-               label=key)
-    ax.set_xticks(np.arange(len(labels)) + width * (len(keys) - 1) / 2, labels, fontsize=8)
+        ax.bar(
+            np.arange(len(labels)) + i * width,
+            [r[key] for r in epochs],
+            width,
+            label=key,
+        )
+    ax.set_xticks(
+        np.arange(len(labels)) + width * (len(keys) - 1) / 2, labels, fontsize=8
+    )
     ax.set_ylabel("seconds per epoch")
     ax.legend()
     fig.tight_layout()
@@ -328,7 +392,9 @@ def plot(epochs, path):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tiny", action="store_true", help="smoke run on tiny sizes")
-    parser.add_argument("--no-write", action="store_true", help="do not write RESULTS.md")
+    parser.add_argument(
+        "--no-write", action="store_true", help="do not write RESULTS.md"
+    )
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--threads", type=int, default=2)

@@ -170,7 +170,8 @@ class ProgbarLogger(Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         if self._bar is not None:  # verbose 2 counts steps but draws at the end
-            self._bar.update(batch + 1, list((logs or {}).items()))
+            # Never finalize here: the epoch's last line also carries val_* values.
+            self._bar.update(batch + 1, list((logs or {}).items()), finalize=False)
 
     def on_epoch_end(self, epoch, logs=None):
         if self._bar is not None:

@@ -1,0 +1,718 @@
+"""Robustness: a generated catalogue of bad calls (each in a forked child, so
+a crash is caught), Hypothesis property tests of the kernels, leak checks,
+and concurrent training in two Python threads."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import sys
+import threading
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import reference as ref
+import tinynn
+import tinynn as tf
+from tinynn import _core
+
+ALLOWED = (TypeError, ValueError, RuntimeError, OSError)
+
+
+# ---- the catalogue -------------------------------------------------------------------
+def f64(*shape, fill=0.5):
+    return np.full(shape, fill)
+
+
+# Each entry: function name, valid arguments (arrays), names, which are outputs,
+# which may be None.
+CORE = [
+    ("gemm", lambda: [f64(3, 4), f64(4, 5), f64(3, 5)], ["a", "b", "c"], {2}, set()),
+    (
+        "dense_forward",
+        lambda: [f64(3, 4), f64(4, 5), f64(5), f64(3, 5)],
+        ["x", "w", "b", "y"],
+        {3},
+        {2},
+    ),
+    (
+        "dense_backward",
+        lambda: [f64(3, 4), f64(4, 5), f64(3, 5), f64(3, 4), f64(4, 5), f64(5)],
+        ["x", "w", "dy", "dx", "dw", "db"],
+        {3, 4, 5},
+        {3, 5},
+    ),
+    ("relu_forward", lambda: [f64(3, 4), f64(3, 4)], ["x", "y"], {1}, set()),
+    (
+        "sigmoid_backward",
+        lambda: [f64(3, 4), f64(3, 4), f64(3, 4)],
+        ["y", "dy", "dx"],
+        {2},
+        set(),
+    ),
+    ("softmax_forward", lambda: [f64(3, 4), f64(3, 4)], ["x", "y"], {1}, set()),
+    (
+        "softmax_xent",
+        lambda: [f64(3, 4), np.array([0, 1, 3]), f64(3, 4)],
+        ["logits", "labels", "dlogits"],
+        {2},
+        {2},
+    ),
+    (
+        "softmax_xent_dense",
+        lambda: [f64(3, 4), f64(3, 4), f64(3, 4)],
+        ["logits", "targets", "dlogits"],
+        {2},
+        {2},
+    ),
+    (
+        "mse",
+        lambda: [f64(3, 4), f64(3, 4), f64(3, 4)],
+        ["pred", "target", "dpred"],
+        {2},
+        {2},
+    ),
+    (
+        "bce",
+        lambda: [f64(3, 4), f64(3, 4), f64(3, 4)],
+        ["pred", "target", "dpred"],
+        {2},
+        {2},
+    ),
+    (
+        "sigmoid_bce",
+        lambda: [f64(3, 4), f64(3, 4), f64(3, 4)],
+        ["logits", "target", "dlogits"],
+        {2},
+        {2},
+    ),
+    (
+        "adam_update",
+        lambda: [f64(7), f64(7), f64(7), f64(7), None],
+        ["w", "g", "m", "v", "vhat"],
+        {0, 2, 3, 4},
+        {4},
+    ),
+    (
+        "sgd_update",
+        lambda: [f64(7), f64(7), f64(7)],
+        ["w", "g", "velocity"],
+        {0, 2},
+        set(),
+    ),
+]
+SCALARS = {"adam_update": [0.001, 0.9, 0.999, 1e-7, 1], "sgd_update": [0.1, 0.9, False]}
+
+
+def mutations(array):
+    """(label, bad replacement) for one array argument."""
+    if array is None:
+        return [("list", [0.5] * 7)]
+    shape = array.shape
+    out = [
+        ("int64", array.astype(np.int64)),
+        ("bool", array.astype(bool)),
+        ("float16", array.astype(np.float16)),
+        ("object", array.astype(object)),
+        ("float32 among float64", array.astype(np.float32)),
+        ("None", None),
+        ("list", array.tolist()),
+        ("scalar", 1.0),
+        ("extra dim", array[None]),
+        ("wrong size", np.resize(array, (shape[0] + 1,) + shape[1:])),
+    ]
+    if array.ndim == 2 and shape[1] > 1:
+        out.append(("non-contiguous", np.ones((shape[0], shape[1] * 2))[:, ::2]))
+        out.append(("transposed", np.ascontiguousarray(array.T).T))
+    if array.ndim >= 1 and shape[0] > 1:
+        out.append(("reversed", np.ones(shape)[::-1]))
+    return out
+
+
+def core_cases():
+    cases = []
+    for name, make, names, outputs, optional in CORE:
+        for position in range(len(names)):
+            for label, bad in mutations(make()[position]):
+                if bad is None and position in optional:
+                    continue  # None is valid there
+                if name == "softmax_xent" and position == 1 and label in ("int64",):
+                    continue  # integer labels are the valid kind
+                if name == "sgd_update" and position == 2 and label == "None":
+                    continue  # velocity None is valid (momentum 0 is checked separately)
+                if name.endswith("_update") and label == "extra dim":
+                    continue  # updates treat any shape as flat, by design
+                cases.append(
+                    (
+                        f"_core.{name}({names[position]}: {label})",
+                        "core",
+                        name,
+                        position,
+                        label,
+                        names[position],
+                    )
+                )
+            if position in outputs and make()[position] is not None:
+                cases.append(
+                    (
+                        f"_core.{name}({names[position]}: read-only)",
+                        "core",
+                        name,
+                        position,
+                        "read-only",
+                        names[position],
+                    )
+                )
+    return cases
+
+
+def run_core_case(name, position, label):
+    entry = next(e for e in CORE if e[0] == name)
+    args = entry[1]()
+    original = args[position]
+    if label == "read-only":
+        original = original.copy()
+        original.flags.writeable = False
+        args[position] = original
+    else:
+        args[position] = dict(mutations(original))[label]
+    getattr(_core, name)(*args, *SCALARS.get(name, []))
+
+
+def model():
+    m = tf.keras.Sequential(
+        [tf.keras.layers.Dense(3, activation="softmax", input_shape=(4,))]
+    )
+    m.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+    return m
+
+
+X, Y = np.ones((6, 4)), np.array([0, 1, 2, 0, 1, 2])
+NAN_X = X.copy()
+NAN_X[2, 1] = np.nan
+
+# (label, call, argument name expected in the message, or None when the call is
+# valid after a documented conversion and must succeed)
+API = [
+    ("fit x None", lambda: model().fit(None, Y, verbose=0), "x"),
+    ("fit x strings", lambda: model().fit(np.full((6, 4), "a"), Y, verbose=0), "x"),
+    ("fit x object", lambda: model().fit(np.array([object()] * 6), Y, verbose=0), "x"),
+    ("fit x NaN", lambda: model().fit(NAN_X, Y, verbose=0), "x"),
+    ("fit x Inf", lambda: model().fit(X * np.inf, Y, verbose=0), "x"),
+    ("fit x wrong width", lambda: model().fit(np.ones((6, 5)), Y, verbose=0), "x"),
+    ("fit x 1-D", lambda: model().fit(np.ones(6), Y, verbose=0), "x"),
+    ("fit x empty", lambda: model().fit(np.ones((0, 4)), Y[:0], verbose=0), "x"),
+    ("fit x ragged list", lambda: model().fit([[1, 2], [3]], Y, verbose=0), "x"),
+    ("fit x list (valid)", lambda: model().fit(X.tolist(), Y, verbose=0), None),
+    (
+        "fit x uint8 (valid)",
+        lambda: model().fit(X.astype(np.uint8), Y, verbose=0),
+        None,
+    ),
+    (
+        "fit x float16 (valid)",
+        lambda: model().fit(X.astype(np.float16), Y, verbose=0),
+        None,
+    ),
+    ("fit y None", lambda: model().fit(X, None, verbose=0), "y"),
+    ("fit y negative", lambda: model().fit(X, -Y, verbose=0), "y"),
+    ("fit y too large", lambda: model().fit(X, Y + 5, verbose=0), "y"),
+    ("fit y fractional", lambda: model().fit(X, Y + 0.5, verbose=0), "y"),
+    ("fit y NaN", lambda: model().fit(X, Y * np.nan, verbose=0), "y"),
+    ("fit y wrong length", lambda: model().fit(X, Y[:4], verbose=0), "y"),
+    ("fit y strings", lambda: model().fit(X, np.array(list("abcabc")), verbose=0), "y"),
+    ("fit y bool", lambda: model().fit(X, Y > 0, verbose=0), "y"),
+    ("fit y one-hot", lambda: model().fit(X, np.eye(3)[Y], verbose=0), "y"),
+    ("fit y 3-D", lambda: model().fit(X, np.ones((6, 1, 1)), verbose=0), "y"),
+    (
+        "fit y float whole (valid)",
+        lambda: model().fit(X, Y.astype(float), verbose=0),
+        None,
+    ),
+    ("fit y list (valid)", lambda: model().fit(X, Y.tolist(), verbose=0), None),
+    (
+        "fit batch_size 0",
+        lambda: model().fit(X, Y, batch_size=0, verbose=0),
+        "batch_size",
+    ),
+    (
+        "fit batch_size -1",
+        lambda: model().fit(X, Y, batch_size=-1, verbose=0),
+        "batch_size",
+    ),
+    (
+        "fit batch_size 2.5",
+        lambda: model().fit(X, Y, batch_size=2.5, verbose=0),
+        "batch_size",
+    ),
+    (
+        "fit batch_size str",
+        lambda: model().fit(X, Y, batch_size="32", verbose=0),
+        "batch_size",
+    ),
+    ("fit epochs -1", lambda: model().fit(X, Y, epochs=-1, verbose=0), "epochs"),
+    ("fit epochs float", lambda: model().fit(X, Y, epochs=1.5, verbose=0), "epochs"),
+    (
+        "fit initial_epoch -1",
+        lambda: model().fit(X, Y, initial_epoch=-1, verbose=0),
+        "initial_epoch",
+    ),
+    (
+        "fit validation_split 1.5",
+        lambda: model().fit(X, Y, validation_split=1.5, verbose=0),
+        "validation_split",
+    ),
+    (
+        "fit validation_split -0.1",
+        lambda: model().fit(X, Y, validation_split=-0.1, verbose=0),
+        "validation_split",
+    ),
+    (
+        "fit validation_split str",
+        lambda: model().fit(X, Y, validation_split="x", verbose=0),
+        "validation_split",
+    ),
+    (
+        "fit validation_split leaves no training data",
+        lambda: model().fit(X, Y, validation_split=0.9, verbose=0),
+        "validation_split",
+    ),
+    (
+        "fit validation_data 1-tuple",
+        lambda: model().fit(X, Y, validation_data=(X,), verbose=0),
+        "validation_data",
+    ),
+    (
+        "fit validation_data int",
+        lambda: model().fit(X, Y, validation_data=5, verbose=0),
+        "validation_data",
+    ),
+    (
+        "fit validation_data bad labels",
+        lambda: model().fit(X, Y, validation_data=(X, Y + 9), verbose=0),
+        "y",
+    ),
+    (
+        "fit validation_data list (valid)",
+        lambda: model().fit(X, Y, validation_data=[X, Y], verbose=0),
+        None,
+    ),
+    ("fit verbose -1", lambda: model().fit(X, Y, verbose=-1), "verbose"),
+    ("fit verbose str", lambda: model().fit(X, Y, verbose="loud"), "verbose"),
+    ("fit shuffle str", lambda: model().fit(X, Y, shuffle="yes", verbose=0), "shuffle"),
+    (
+        "fit callbacks str",
+        lambda: model().fit(X, Y, callbacks="stop", verbose=0),
+        "callbacks",
+    ),
+    (
+        "fit class_weight",
+        lambda: model().fit(X, Y, class_weight={0: 2}, verbose=0),
+        "class_weight",
+    ),
+    ("fit unknown kwarg", lambda: model().fit(X, Y, epoch=2, verbose=0), "epoch"),
+    (
+        "fit before compile",
+        lambda: tf.keras.Sequential([tf.keras.layers.Dense(2)]).fit(X, Y),
+        "compile",
+    ),
+    (
+        "evaluate before compile",
+        lambda: tf.keras.Sequential([tf.keras.layers.Dense(2)]).evaluate(X, Y),
+        "compile",
+    ),
+    ("evaluate y too large", lambda: model().evaluate(X, Y + 3, verbose=0), "y"),
+    (
+        "evaluate batch_size 0",
+        lambda: model().evaluate(X, Y, batch_size=0, verbose=0),
+        "batch_size",
+    ),
+    ("predict x NaN", lambda: model().predict(NAN_X, verbose=0), "x"),
+    ("predict x wrong width", lambda: model().predict(np.ones((2, 3)), verbose=0), "x"),
+    ("predict x scalar", lambda: model().predict(3.0, verbose=0), "x"),
+    ("predict x None", lambda: model().predict(None, verbose=0), "x"),
+    (
+        "predict x list (valid)",
+        lambda: model().predict([[1, 2, 3, 4]], verbose=0),
+        None,
+    ),
+    ("train_on_batch y too large", lambda: model().train_on_batch(X, Y + 3), "y"),
+    ("test_on_batch x wrong", lambda: model().test_on_batch(np.ones((6, 2)), Y), "x"),
+    (
+        "set_weights wrong count",
+        lambda: model().set_weights([np.ones((4, 3))]),
+        "weight",
+    ),
+    (
+        "set_weights wrong shape",
+        lambda: model().set_weights([np.ones((3, 4)), np.ones(3)]),
+        "weights[0]",
+    ),
+    ("set_weights not list", lambda: model().set_weights(np.ones(3)), "weights"),
+    ("compile optimizer unknown", lambda: model().compile("adamx", "mse"), "optimizer"),
+    ("compile optimizer int", lambda: model().compile(5, "mse"), "optimizer"),
+    ("compile loss unknown", lambda: model().compile("adam", "foo"), "loss"),
+    ("compile loss None", lambda: model().compile("adam", None), "loss"),
+    (
+        "compile metrics int",
+        lambda: model().compile("adam", "mse", metrics=5),
+        "metrics",
+    ),
+    (
+        "compile metric unknown",
+        lambda: (
+            lambda m: (
+                m.compile("adam", "mse", ["f1"]),
+                m.fit(X, np.ones((6, 3)), verbose=0),
+            )
+        )(model()),
+        "metric",
+    ),
+    ("Dense units 0", lambda: tf.keras.layers.Dense(0), "units"),
+    ("Dense units -3", lambda: tf.keras.layers.Dense(-3), "units"),
+    ("Dense units float", lambda: tf.keras.layers.Dense(2.5), "units"),
+    ("Dense units str", lambda: tf.keras.layers.Dense("10"), "units"),
+    ("Dense units None", lambda: tf.keras.layers.Dense(None), "units"),
+    (
+        "Dense activation unknown",
+        lambda: tf.keras.layers.Dense(2, activation="foo"),
+        "activation",
+    ),
+    (
+        "Dense activation int",
+        lambda: tf.keras.layers.Dense(2, activation=5),
+        "activation",
+    ),
+    (
+        "Dense activation lambda",
+        lambda: tf.keras.layers.Dense(2, activation=lambda v: v),
+        "activation",
+    ),
+    (
+        "Dense initializer unknown",
+        lambda: tf.keras.layers.Dense(2, kernel_initializer="magic"),
+        "initializer",
+    ),
+    (
+        "Dense use_bias str",
+        lambda: tf.keras.layers.Dense(2, use_bias="yes"),
+        "use_bias",
+    ),
+    (
+        "Dense input_shape negative",
+        lambda: tf.keras.layers.Dense(2, input_shape=(-1,)),
+        "input_shape",
+    ),
+    ("Dense input_dim 0", lambda: tf.keras.layers.Dense(2, input_dim=0), "input_dim"),
+    ("Dense dtype int", lambda: tf.keras.layers.Dense(2, dtype="int32"), "dtype"),
+    (
+        "Dense regularizer",
+        lambda: tf.keras.layers.Dense(2, kernel_regularizer="l2"),
+        "kernel_regularizer",
+    ),
+    ("Dropout rate 1.5", lambda: tf.keras.layers.Dropout(1.5), "rate"),
+    ("Dropout rate -0.1", lambda: tf.keras.layers.Dropout(-0.1), "rate"),
+    ("Dropout rate str", lambda: tf.keras.layers.Dropout("half"), "rate"),
+    ("Activation unknown", lambda: tf.keras.layers.Activation("swish2"), "activation"),
+    ("Sequential layers int", lambda: tf.keras.Sequential(5), "layers"),
+    ("Sequential add non-layer", lambda: tf.keras.Sequential().add("dense"), "layer"),
+    (
+        "Sequential duplicate names",
+        lambda: tf.keras.Sequential(
+            [tf.keras.layers.Dense(2, name="a"), tf.keras.layers.Dense(2, name="a")]
+        ),
+        "names",
+    ),
+    (
+        "Sequential summary unbuilt",
+        lambda: tf.keras.Sequential([tf.keras.layers.Dense(2)]).summary(),
+        "build",
+    ),
+    (
+        "layer backward before forward",
+        lambda: tf.keras.layers.Dense(2).backward(np.ones((1, 2))),
+        "forward",
+    ),
+    ("layer forward 1-D", lambda: tf.keras.layers.Dense(2).forward(np.ones(3)), "x"),
+    ("Adam learning_rate -1", lambda: tf.keras.optimizers.Adam(-1), "learning_rate"),
+    ("Adam beta_1 1", lambda: tf.keras.optimizers.Adam(beta_1=1.0), "beta_1"),
+    ("SGD momentum 2", lambda: tf.keras.optimizers.SGD(momentum=2), "momentum"),
+    ("RMSprop rho str", lambda: tf.keras.optimizers.RMSprop(rho="x"), "rho"),
+    ("optimizer unknown kwarg", lambda: tf.keras.optimizers.Adam(beta=0.9), "beta"),
+    (
+        "apply_gradients shape",
+        lambda: tf.keras.optimizers.SGD().apply_gradients([(np.ones(3), np.ones(2))]),
+        "gradient",
+    ),
+    (
+        "apply_gradients int var",
+        lambda: tf.keras.optimizers.SGD().apply_gradients(
+            [(np.ones(3), np.ones(3, int))]
+        ),
+        "variable",
+    ),
+    (
+        "apply_gradients not pairs",
+        lambda: tf.keras.optimizers.SGD().apply_gradients([np.ones(3)]),
+        "pair",
+    ),
+    (
+        "loss y_pred None",
+        lambda: tf.keras.losses.MeanSquaredError()(np.ones(3), None),
+        "y_pred",
+    ),
+    (
+        "loss labels out of range",
+        lambda: tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)(
+            np.array([5]), np.ones((1, 3))
+        ),
+        "y",
+    ),
+    (
+        "loss from_logits str",
+        lambda: tf.keras.losses.SparseCategoricalCrossentropy(from_logits="yes"),
+        "from_logits",
+    ),
+    ("to_categorical negative", lambda: tf.keras.utils.to_categorical([-1, 2]), "y"),
+    ("to_categorical fraction", lambda: tf.keras.utils.to_categorical([1.5]), "y"),
+    ("to_categorical strings", lambda: tf.keras.utils.to_categorical(["a"]), "y"),
+    (
+        "to_categorical too large",
+        lambda: tf.keras.utils.to_categorical([3], 2),
+        "num_classes",
+    ),
+    ("set_seed negative", lambda: tinynn.set_seed(-1), "seed"),
+    ("set_seed float", lambda: tinynn.set_seed(1.5), "seed"),
+    ("set_seed str", lambda: tinynn.set_seed("1"), "seed"),
+    ("set_num_threads 0", lambda: tinynn.set_num_threads(0), "n"),
+    ("set_num_threads str", lambda: tinynn.set_num_threads("2"), "n"),
+    ("set_floatx float16", lambda: tinynn.set_floatx("float16"), "value"),
+    (
+        "load_model missing",
+        lambda: tinynn.load_model("/nonexistent/model.tnn"),
+        "no file",
+    ),
+    ("load_model folder", lambda: tinynn.load_model("/"), "folder"),
+    ("load_model int", lambda: tinynn.load_model(3), "filepath"),
+    (
+        "save to missing folder",
+        lambda: model().save("/nonexistent/dir/m.tnn"),
+        "folder",
+    ),
+    ("mnist path int", lambda: tinynn.datasets.mnist.load_data(3), "path"),
+    (
+        "mnist path missing",
+        lambda: tinynn.datasets.mnist.load_data("/nonexistent"),
+        "path",
+    ),
+    (
+        "EarlyStopping patience -1",
+        lambda: tf.keras.callbacks.EarlyStopping(patience=-1),
+        "patience",
+    ),
+    ("EarlyStopping mode", lambda: tf.keras.callbacks.EarlyStopping(mode="up"), "mode"),
+    (
+        "ModelCheckpoint path int",
+        lambda: tf.keras.callbacks.ModelCheckpoint(3),
+        "filepath",
+    ),
+    (
+        "ModelCheckpoint save_freq",
+        lambda: tf.keras.callbacks.ModelCheckpoint("m", save_freq=0),
+        "save_freq",
+    ),
+    (
+        "LambdaCallback not callable",
+        lambda: tf.keras.callbacks.LambdaCallback(on_epoch_end=3),
+        "on_epoch_end",
+    ),
+    ("plot history wrong type", lambda: tinynn.plot.history(5), "History"),
+]
+
+
+def run_in_child(function):
+    """Run `function` in a forked child; returns ('ok', None), ('raised', (type
+    name, is-allowed, message)) or ('crashed', signal)."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: one kernel thread, so no OpenMP pool crosses the fork
+        os.close(read_end)
+        try:
+            _core.set_num_threads(1)
+            function()
+            result = ("ok", None)
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent
+            result = (
+                "raised",
+                (type(exc).__name__, isinstance(exc, ALLOWED), str(exc)),
+            )
+        with os.fdopen(write_end, "wb") as pipe:
+            pickle.dump(result, pipe)
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        payload = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        return ("crashed", signal.Signals(os.WTERMSIG(status)).name)
+    return pickle.loads(payload)
+
+
+CORE_CASES = core_cases()
+
+
+def test_catalogue_is_large_enough():
+    assert len(CORE_CASES) + len(API) >= 200
+
+
+@pytest.mark.parametrize("case", CORE_CASES, ids=[c[0] for c in CORE_CASES])
+def test_bad_core_call(case):
+    _, _, name, position, label, arg = case
+    outcome, detail = run_in_child(lambda: run_core_case(name, position, label))
+    assert outcome == "raised", f"{case[0]}: {outcome} {detail}"
+    kind, allowed, message = detail
+    assert allowed and kind in ("TypeError", "ValueError"), f"{kind}: {message}"
+    assert message.startswith(name) and arg in message, message
+
+
+@pytest.mark.parametrize("case", API, ids=[c[0] for c in API])
+def test_bad_public_call(case):
+    label, call, argument = case
+    outcome, detail = run_in_child(call)
+    if argument is None:
+        assert outcome == "ok", f"{label}: {detail}"
+        return
+    assert outcome == "raised", f"{label}: {outcome} {detail}"
+    kind, allowed, message = detail
+    assert allowed, f"{label}: {kind}: {message}"
+    assert argument in message, f"{label}: {kind}: {message}"
+
+
+# ---- properties ------------------------------------------------------------------------
+dims = st.integers(min_value=1, max_value=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    m=dims,
+    n=dims,
+    k=st.integers(0, 70),
+    ta=st.booleans(),
+    tb=st.booleans(),
+    seed=st.integers(0, 2**31),
+)
+def test_gemm_property(m, n, k, ta, tb, seed):
+    r = np.random.default_rng(seed)
+    a = r.normal(size=(k, m) if ta else (m, k))
+    b = r.normal(size=(n, k) if tb else (k, n))
+    c = np.empty((m, n))
+    _core.gemm(a, b, c, trans_a=ta, trans_b=tb)
+    scale = ref.gemm(np.abs(a), np.abs(b), trans_a=ta, trans_b=tb)
+    assert np.all(
+        np.abs(c - ref.gemm(a, b, trans_a=ta, trans_b=tb)) <= 1e-12 * scale + 1e-300
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(batch=dims, classes=dims, scale=st.floats(0.01, 1e4), seed=st.integers(0, 2**31))
+def test_softmax_xent_property(batch, classes, scale, seed):
+    r = np.random.default_rng(seed)
+    z = r.normal(size=(batch, classes)) * scale
+    labels = r.integers(0, classes, batch)
+    d = np.empty_like(z)
+    loss, correct = _core.softmax_xent(z, labels, d)
+    want, want_d, want_correct = ref.softmax_xent(z, labels)
+    assert loss == pytest.approx(want, rel=1e-12, abs=1e-12)
+    assert np.allclose(d, want_d, rtol=1e-10, atol=1e-14)
+    assert correct == want_correct
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    shape=st.tuples(dims, dims),
+    seed=st.integers(0, 2**31),
+    name=st.sampled_from(["relu", "sigmoid", "tanh", "softmax", "linear"]),
+)
+def test_activation_property(shape, seed, name):
+    x = np.random.default_rng(seed).normal(size=shape) * 5
+    y = np.empty_like(x)
+    getattr(_core, f"{name}_forward")(x, y)
+    assert np.allclose(y, ref.ACTIVATIONS[name](x), rtol=1e-12, atol=1e-300)
+
+
+# ---- leaks -------------------------------------------------------------------------------
+def rss_bytes():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs /proc")
+def test_resident_memory_stops_growing():
+    m = model()
+    x = np.random.default_rng(0).normal(size=(64, 4))
+    y = np.arange(64) % 3
+    bad = np.full((2, 3), 1.0)
+
+    def round_trip():
+        m.fit(x, y, batch_size=16, epochs=1, verbose=0)
+        m.evaluate(x, y, verbose=0)
+        m.predict(x, verbose=0)
+        _core.softmax_xent(bad, np.array([0, 1]), None)
+        try:
+            _core.softmax_xent(bad, np.array([0, 7]), None)
+        except ValueError:
+            pass
+        try:
+            m.fit(x, y + 5, verbose=0)
+        except ValueError:
+            pass
+
+    for _ in range(200):
+        round_trip()
+    before = rss_bytes()
+    for _ in range(2000):
+        round_trip()
+    grown = rss_bytes() - before
+    assert grown < 4 * 2**20, f"resident memory grew by {grown / 2**20:.1f} MB"
+    refs = [sys.getrefcount(v) for v in (x, y, bad)]
+    round_trip()
+    assert [sys.getrefcount(v) for v in (x, y, bad)] == refs
+
+
+# ---- threads -----------------------------------------------------------------------------
+def test_two_models_in_two_threads_match_sequential_training():
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(512, 20)), rng.integers(0, 5, 512)
+
+    def make(seed):
+        tinynn.set_seed(seed)
+        m = tf.keras.Sequential(
+            [
+                tf.keras.layers.Dense(64, activation="relu", input_shape=(20,)),
+                tf.keras.layers.Dense(5, activation="softmax"),
+            ]
+        )
+        m.compile("adam", "sparse_categorical_crossentropy")
+        return m
+
+    def train(m):
+        # shuffle=False: both fits would otherwise draw permutations from the one
+        # tinynn generator, and thread interleaving would change who gets which.
+        m.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
+
+    sequential = [make(1), make(2)]
+    for m in sequential:
+        train(m)
+    concurrent = [make(1), make(2)]
+    threads = [threading.Thread(target=train, args=(m,)) for m in concurrent]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for a, b in zip(sequential, concurrent):
+        for wa, wb in zip(a.get_weights(), b.get_weights()):
+            np.testing.assert_array_equal(wa, wb)
