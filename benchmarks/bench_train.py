@@ -186,6 +186,35 @@ def time_epochs(args, x_all, y_all):
     return rows
 
 
+def thread_scaling(args, x_all, y_all):
+    """tinynn's epoch time with 1 and with `args.threads` threads (Keras model)."""
+    name, hidden, optimizer, lr = MODELS[0]
+    rows = []
+    for batch in args.batches:
+        n = min(len(x_all), args.steps * batch)
+        run = tinynn_trainer(hidden, optimizer, lr, x_all[:n], y_all[:n], batch)
+        run()
+        times = {1: [], args.threads: []}
+        for _ in range(args.repeats):
+            for threads in times:
+                tn.set_num_threads(threads)
+                started = time.perf_counter()
+                run()
+                times[threads].append(time.perf_counter() - started)
+        tn.set_num_threads(args.threads)
+        one, many = (statistics.median(times[t]) for t in times)
+        rows.append(
+            {
+                "batch": batch,
+                "one_thread": one,
+                "threads": args.threads,
+                "many_threads": many,
+                "speedup": one / many,
+            }
+        )
+    return rows
+
+
 def step_gemms(hidden, batch):
     """(label, m, n, k, trans_a, trans_b) of every GEMM in one training step."""
     sizes = [784, *hidden, 10]
@@ -298,7 +327,7 @@ def peak_memory():
 
 
 # ---- report ---------------------------------------------------------------------------
-def markdown(epochs, gemms, adam, memory, args):
+def markdown(epochs, gemms, adam, memory, args, scaling=()):
     lines = [
         "# Benchmark results",
         "",
@@ -411,10 +440,11 @@ def main() -> int:
     x = (x.reshape(len(x), -1) / 255.0).astype(np.float32)
     y = y.astype(np.int64)
     epochs = time_epochs(args, x, y)
+    scaling = thread_scaling(args, x, y)
     gemms = gemm_gflops(args)
     adam = adam_bandwidth(args)
     memory = {} if args.tiny else peak_memory()
-    report = markdown(epochs, gemms, adam, memory, args)
+    report = markdown(epochs, gemms, adam, memory, args, scaling)
     print(report)
     if not args.no_write:
         (HERE / "RESULTS.md").write_text(report)

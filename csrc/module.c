@@ -546,6 +546,19 @@ static int check_state(const char *fn, const char *name, PyObject *obj,
     return 0;
 }
 
+/* A velocity (momentum buffer) goes with momentum > 0, and only then. */
+static int check_velocity(const char *fn, double momentum,
+                          PyArrayObject *velocity)
+{
+    if ((momentum > 0) == (velocity != NULL))
+        return 0;
+    PyErr_Format(PyExc_ValueError,
+                 "%s: velocity must be given exactly when momentum > 0; got "
+                 "momentum %s with velocity %s",
+                 fn, momentum > 0 ? "> 0" : "0", velocity ? "given" : "None");
+    return -1;
+}
+
 static PyObject *core_sgd_update(PyObject *self, PyObject *args)
 {
     const char *fn = "sgd_update";
@@ -566,14 +579,8 @@ static PyObject *core_sgd_update(PyObject *self, PyObject *args)
         check_scalar(fn, "learning_rate", lr, 0, HUGE_VAL, 0) ||
         check_scalar(fn, "momentum", momentum, 0, 1, 1))
         return NULL;
-    if ((momentum > 0) != (arr[2] != NULL)) {
-        PyErr_Format(PyExc_ValueError,
-                     "%s: velocity must be given exactly when momentum > 0; "
-                     "got momentum=%R with velocity %s",
-                     fn, PyTuple_GET_ITEM(args, 4),
-                     arr[2] ? "given" : "None");
+    if (check_velocity(fn, momentum, arr[2]))
         return NULL;
-    }
     npy_intp n = PyArray_SIZE(arr[0]);
     Py_BEGIN_ALLOW_THREADS
     if (dtype == NPY_FLOAT32)
@@ -607,12 +614,8 @@ static PyObject *core_rmsprop_update(PyObject *self, PyObject *args)
         check_scalar(fn, "momentum", momentum, 0, 1, 1) ||
         check_scalar(fn, "epsilon", eps, 0, HUGE_VAL, 0))
         return NULL;
-    if ((momentum > 0) != (arr[3] != NULL)) {
-        PyErr_Format(PyExc_ValueError,
-                     "%s: velocity must be given exactly when momentum > 0",
-                     fn);
+    if (check_velocity(fn, momentum, arr[3]))
         return NULL;
-    }
     npy_intp n = PyArray_SIZE(arr[0]);
     Py_BEGIN_ALLOW_THREADS
     if (dtype == NPY_FLOAT32)

@@ -140,7 +140,10 @@ def test_killed_save_leaves_previous_file_intact(tmp_path):
         zipfile.ZipFile.writestr = dying
         model.save({str(path)!r})
     """)
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True)
+    # Run outside the repository so the installed tinynn is imported.
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, cwd=tmp_path
+    )
     assert result.returncode == 3, result.stderr.decode()
     assert path.read_bytes() == before
     tinynn.load_model(path)

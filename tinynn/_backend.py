@@ -10,7 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _core
+try:
+    from . import _core
+except ImportError as exc:  # the usual cause: importing the unbuilt source folder
+    raise ImportError(
+        "tinynn's C extension (tinynn._core) is not built. Install tinynn with "
+        "`pip install .`, or build it in place with `python setup.py build_ext "
+        "--inplace`; running Python inside the source folder imports that folder "
+        f"instead of the installed package. ({exc})"
+    ) from exc
 
 #: Activations that have C forward/backward kernels (and can be fused into Dense).
 KERNEL_ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "softmax")

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import _backend, backend
-from ._checks import as_float_array, as_sparse_labels, describe
+from ._checks import as_float_array, as_sparse_labels, describe, real_number
 
 __all__ = [
     "BinaryCrossentropy",
@@ -221,12 +221,9 @@ class CategoricalCrossentropy(Loss):
     ):
         super().__init__(reduction, name)
         self.from_logits = _bool(from_logits, type(self).__name__, "from_logits")
-        self.label_smoothing = float(label_smoothing)
-        if not 0.0 <= self.label_smoothing <= 1.0:
-            raise ValueError(
-                f"{self.name}: label_smoothing must be in [0, 1]; "
-                f"got {label_smoothing!r}"
-            )
+        self.label_smoothing = real_number(
+            label_smoothing, type(self).__name__, "label_smoothing", low=0.0, high=1.0
+        )
         if axis != -1:
             raise ValueError(f"{self.name}: only axis=-1 is supported; got {axis!r}")
 
@@ -288,12 +285,9 @@ class BinaryCrossentropy(Loss):
     ):
         super().__init__(reduction, name)
         self.from_logits = _bool(from_logits, type(self).__name__, "from_logits")
-        self.label_smoothing = float(label_smoothing)
-        if not 0.0 <= self.label_smoothing <= 1.0:
-            raise ValueError(
-                f"{self.name}: label_smoothing must be in [0, 1]; "
-                f"got {label_smoothing!r}"
-            )
+        self.label_smoothing = real_number(
+            label_smoothing, type(self).__name__, "label_smoothing", low=0.0, high=1.0
+        )
 
     def prepare_targets(self, y, output_shape, dtype, where):
         targets = super().prepare_targets(y, output_shape, dtype, where)

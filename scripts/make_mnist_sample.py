@@ -2,7 +2,7 @@
 MNIST, compressed. Run from the repository root with the IDX files in
 ../shared/datasets/mnist (or pass their folder):
 
-    python tinynn/datasets/data/make_sample.py [mnist-folder]
+    python scripts/make_mnist_sample.py [mnist-folder]
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from tinynn.datasets import mnist
 folder = sys.argv[1] if len(sys.argv) > 1 else "../shared/datasets/mnist"
 (x_train, y_train), (x_test, y_test) = mnist.load_data(folder)
 np.savez_compressed(
-    Path(__file__).with_name("mnist_sample.npz"),
+    Path(__file__).resolve().parents[1] / "tinynn" / "datasets" / "data" / "mnist_sample.npz",
     x_train=x_train[:6000],
     y_train=y_train[:6000],
     x_test=x_test[:1000],
