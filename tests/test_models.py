@@ -392,3 +392,35 @@ def test_value_and_grad_and_apply_gradients():
     w = np.ones(3)
     tinynn.optimizers.SGD(0.1).apply_gradients([(np.array([1.0, 2.0, 3.0]), w)])
     np.testing.assert_allclose(w, [0.9, 0.8, 0.7])
+
+
+def test_main_command_runs_on_the_bundled_sample(tmp_path):
+    import subprocess
+    import sys
+
+    plot = tmp_path / "history.png"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tinynn",
+            "--sample",
+            "--epochs",
+            "1",
+            "--verbose",
+            "2",
+            "--plot",
+            str(plot),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=600,
+        env={**__import__("os").environ, "MPLBACKEND": "Agg"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "using the bundled sample" in result.stdout
+    accuracy = float(result.stdout.split("test accuracy: ")[1].split()[0])
+    assert accuracy > 0.85  # 6,000 digits, one epoch
+    assert "time per epoch" in result.stdout
+    assert plot.stat().st_size > 1000

@@ -12,7 +12,7 @@ import threading
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import reference as ref
@@ -619,6 +619,9 @@ def test_gemm_property(m, n, k, ta, tb, seed):
 
 @settings(max_examples=60, deadline=None)
 @given(batch=dims, classes=dims, scale=st.floats(0.01, 1e4), seed=st.integers(0, 2**31))
+# Found by Hypothesis: a softmax probability of 1 - 6e-7 lost 1 - p's digits
+# when the kernel formed top + log(sum) before subtracting.
+@example(batch=34, classes=8, scale=4881.0, seed=10)
 def test_softmax_xent_property(batch, classes, scale, seed):
     r = np.random.default_rng(seed)
     z = r.normal(size=(batch, classes)) * scale

@@ -129,7 +129,8 @@ class History(Callback):
     """Records the logs of every epoch: ``history.history['loss']`` etc.
 
     Also keeps ``batch_history``, each training batch's own loss and metrics
-    (not running means), for per-iteration plots.
+    (not running means), for per-iteration plots, and ``epoch_seconds``, the
+    wall-clock time of each epoch (validation included).
     """
 
     def __init__(self) -> None:
@@ -137,9 +138,11 @@ class History(Callback):
         self.history: dict[str, list[float]] = {}
         self.epoch: list[int] = []
         self.batch_history: dict[str, list[float]] = {}
+        self.epoch_seconds: list[float] = []
 
     def on_train_begin(self, logs=None):
         self.history, self.epoch, self.batch_history = {}, [], {}
+        self.epoch_seconds = []
 
     def on_epoch_end(self, epoch, logs=None):
         self.epoch.append(int(epoch))

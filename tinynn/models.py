@@ -557,7 +557,6 @@ class Sequential:
         names = self.metrics_names[:1] + [m.name for m in metrics]
         self.stop_training = False
         self.history = history
-        history.epoch_seconds = []
         callback_list.on_train_begin()
         rng = _random.generator()
         for epoch in range(initial_epoch, epochs):
