@@ -143,6 +143,13 @@ def numpy_trainer(hidden, optimizer, lr, x, y, batch):
     return run
 
 
+def settle() -> None:
+    """Let the previous library's worker threads stop spinning before timing the
+    next one: OpenMP and OpenBLAS pools busy-wait for a while after their work,
+    and on 2 cores that steals the next measurement's CPU."""
+    time.sleep(0.2)
+
+
 def have_torch() -> bool:
     try:
         import torch  # noqa: F401
@@ -172,6 +179,7 @@ def time_epochs(args, x_all, y_all):
             times = {k: [] for k in runners}
             for _ in range(args.repeats):
                 for key, run in runners.items():
+                    settle()
                     started = time.perf_counter()
                     run()
                     times[key].append(time.perf_counter() - started)
@@ -198,6 +206,7 @@ def thread_scaling(args, x_all, y_all):
         for _ in range(args.repeats):
             for threads in times:
                 tn.set_num_threads(threads)
+                settle()
                 started = time.perf_counter()
                 run()
                 times[threads].append(time.perf_counter() - started)
@@ -239,10 +248,12 @@ def gemm_gflops(args):
             reps = 20 if args.tiny else 200
             samples = {"tinynn": [], "numpy": []}
             for _ in range(args.repeats):
+                settle()
                 started = time.perf_counter()
                 for _ in range(reps):
                     _core.gemm(a, b, c, trans_a=ta, trans_b=tb)
                 samples["tinynn"].append((time.perf_counter() - started) / reps)
+                settle()
                 started = time.perf_counter()
                 for _ in range(reps):
                     np.matmul(av, bv, out=c)
@@ -274,10 +285,12 @@ def adam_bandwidth(args):
     reps = 50 if args.tiny else 500
     adam_t, copy_t = [], []
     for _ in range(args.repeats):
+        settle()
         started = time.perf_counter()
         for step in range(1, reps + 1):
             _core.adam_update(w, g, m, v, None, 0.001, 0.9, 0.999, 1e-7, step)
         adam_t.append((time.perf_counter() - started) / reps)
+        settle()
         started = time.perf_counter()
         for _ in range(reps):
             np.copyto(dst, src)
@@ -290,18 +303,23 @@ def adam_bandwidth(args):
     }
 
 
+# VmHWM, the peak RSS of this process image (ru_maxrss would carry over the
+# parent's peak across exec on Linux).
 MEMORY_PROBE = """
-import resource, sys, numpy as np, tinynn as tn
+import numpy as np, tinynn as tn
+def peak():
+    for line in open('/proc/self/status'):
+        if line.startswith('VmHWM:'):
+            return int(line.split()[1]) * 1024
 (x, y), _ = tn.datasets.mnist.load_data()
 x = x.reshape(len(x), -1)
 model = tn.Sequential([tn.layers.Dense(512, activation='relu', input_shape=(784,)),
     tn.layers.Dense(256, activation='relu'), tn.layers.Dense(128, activation='relu'),
     tn.layers.Dense(10, activation='softmax')])
 model.compile('adam', 'sparse_categorical_crossentropy', metrics=['accuracy'])
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before = peak()
 model.fit(x, y, epochs=1, verbose=0, batch_size=32)
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(before * 1024, after * 1024, x.size * 4)
+print(before, peak(), x.size * 4)
 """
 
 
@@ -327,6 +345,55 @@ def peak_memory():
 
 
 # ---- report ---------------------------------------------------------------------------
+def floor_lines(epochs, gemms):
+    """The Keras model's epoch against numpy.matmul's time for the same GEMMs."""
+    lines = [
+        "",
+        "Floor of the Keras article model's epoch: numpy.matmul's time for the "
+        "GEMMs of one step (table above) times the steps of an epoch; Adam and "
+        "element-wise work are not included.",
+        "",
+        "| batch | GEMM floor (s/epoch) | tinynn (s/epoch) | tinynn / floor |",
+        "|---|---|---|---|",
+    ]
+    for batch in sorted({g["batch"] for g in gemms}):
+        step = sum(
+            2.0 * g["m"] * g["n"] * g["k"] / (g["numpy_gflops"] * 1e9)
+            for g in gemms
+            if g["batch"] == batch
+        )
+        floor = step * math.ceil(EPOCH / batch)
+        ours = next(
+            (
+                r["tinynn"]
+                for r in epochs
+                if r["model"] == "keras_001" and r["batch"] == batch
+            ),
+            None,
+        )
+        if ours:
+            lines.append(f"| {batch} | {floor:.2f} | {ours:.2f} | {ours / floor:.2f} |")
+    return lines
+
+
+def scaling_lines(scaling, args):
+    """tinynn's epoch with one thread against args.threads."""
+    lines = [
+        "",
+        "## Thread scaling (Keras article model, tinynn)",
+        "",
+        "| batch | 1 thread (s/epoch) | threads | s/epoch | speed-up |",
+        "|---|---|---|---|---|",
+    ]
+    for r in scaling:
+        scale = math.ceil(EPOCH / r["batch"]) / math.ceil(args.steps)
+        lines.append(
+            f"| {r['batch']} | {r['one_thread'] * scale:.2f} | {r['threads']} | "
+            f"{r['many_threads'] * scale:.2f} | {r['speedup']:.2f} |"
+        )
+    return lines
+
+
 def markdown(epochs, gemms, adam, memory, args, scaling=()):
     lines = [
         "# Benchmark results",
@@ -368,6 +435,7 @@ def markdown(epochs, gemms, adam, memory, args, scaling=()):
             f"{g['tinynn_gflops'] / g['numpy_gflops']:.2f} | "
             f"{100 * g['tinynn_gflops'] / peak:.0f}% |"
         )
+    lines += floor_lines(epochs, gemms) + scaling_lines(scaling, args)
     lines += [
         "",
         "## Adam update bandwidth",

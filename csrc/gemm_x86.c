@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT
- * gemm_x86.c - the GEMM of gemm.inc compiled for AVX2+FMA and AVX-512.
+ * gemm_x86.c - the GEMM of gemm.inc and the optimizer updates of optim.inc
+ * compiled for AVX2+FMA and AVX-512.
  *
- * The same body as the portable path, with wider vectors and more rows per
- * micro-tile; each instance is compiled for its instruction set with a
- * target pragma, and only called after dispatch.c has checked the CPU.
+ * The same bodies as the portable path (the GEMM with wider vectors and more
+ * rows per micro-tile); each instance is compiled for its instruction set
+ * with a target pragma, and only called after dispatch.c has checked the CPU.
  */
+#include <math.h>
+
 #include "tinynn.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -15,14 +18,24 @@
 #define MR TNN_MR_AVX2
 #define real float
 #define G(name) name##_f32_avx2
+#define OPT(name) name##_avx2_f32
+#define SQRT sqrtf
 #include "gemm.inc"
+#include "optim.inc"
 #undef real
 #undef G
+#undef OPT
+#undef SQRT
 #define real double
 #define G(name) name##_f64_avx2
+#define OPT(name) name##_avx2_f64
+#define SQRT sqrt
 #include "gemm.inc"
+#include "optim.inc"
 #undef real
 #undef G
+#undef OPT
+#undef SQRT
 #undef VBYTES
 #undef MR
 #pragma GCC pop_options
@@ -33,14 +46,24 @@
 #define MR TNN_MR_AVX512
 #define real float
 #define G(name) name##_f32_avx512
+#define OPT(name) name##_avx512_f32
+#define SQRT sqrtf
 #include "gemm.inc"
+#include "optim.inc"
 #undef real
 #undef G
+#undef OPT
+#undef SQRT
 #define real double
 #define G(name) name##_f64_avx512
+#define OPT(name) name##_avx512_f64
+#define SQRT sqrt
 #include "gemm.inc"
+#include "optim.inc"
 #undef real
 #undef G
+#undef OPT
+#undef SQRT
 #undef VBYTES
 #undef MR
 #pragma GCC pop_options

@@ -22,4 +22,7 @@
 #include "activations.inc"
 #include "dense.inc"
 #include "losses.inc"
+#define OPT(name) name##_portable_f32
 #include "optim.inc"
+#undef OPT
+#include "optim_entry.inc"

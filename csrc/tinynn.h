@@ -222,4 +222,21 @@ typedef void tnn_gemm_driver_f64(const double *, ptrdiff_t, ptrdiff_t,
 tnn_gemm_driver_f32 tnn_gemm_f32_avx2, tnn_gemm_f32_avx512;
 tnn_gemm_driver_f64 tnn_gemm_f64_avx2, tnn_gemm_f64_avx512;
 
+/* Per-path optimizer updates (optim.inc instances; same contract as above). */
+#define TNN_OPTIM_PROTOTYPES(isa, dtype, real)                                 \
+    void tnn_sgd_update_##isa##_##dtype(real *, const real *, real *,          \
+                                        ptrdiff_t, double, double, int);       \
+    void tnn_rmsprop_update_##isa##_##dtype(real *, const real *, real *,      \
+                                            real *, ptrdiff_t, double, double, \
+                                            double, double);                   \
+    void tnn_adam_update_##isa##_##dtype(real *, const real *, real *, real *, \
+                                         real *, ptrdiff_t, double, double,    \
+                                         double, double, int64_t);
+TNN_OPTIM_PROTOTYPES(portable, f32, float)
+TNN_OPTIM_PROTOTYPES(portable, f64, double)
+TNN_OPTIM_PROTOTYPES(avx2, f32, float)
+TNN_OPTIM_PROTOTYPES(avx2, f64, double)
+TNN_OPTIM_PROTOTYPES(avx512, f32, float)
+TNN_OPTIM_PROTOTYPES(avx512, f64, double)
+
 #endif

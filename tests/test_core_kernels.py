@@ -263,7 +263,7 @@ def test_elementwise_losses(dtype, kernel, shape):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n", [1, 7, 97, 70001])
 @pytest.mark.parametrize("momentum,nesterov", [(0.0, False), (0.9, False), (0.9, True)])
-def test_sgd_update(threads, dtype, n, momentum, nesterov):
+def test_sgd_update(simd, threads, dtype, n, momentum, nesterov):
     r = rng(n)
     w, g = r.normal(size=n).astype(dtype), r.normal(size=n).astype(dtype)
     v = r.normal(size=n).astype(dtype) if momentum else None
@@ -279,7 +279,7 @@ def test_sgd_update(threads, dtype, n, momentum, nesterov):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n", [1, 13, 70001])
 @pytest.mark.parametrize("momentum", [0.0, 0.5])
-def test_rmsprop_update(threads, dtype, n, momentum):
+def test_rmsprop_update(simd, threads, dtype, n, momentum):
     r = rng(n)
     w, g = r.normal(size=n).astype(dtype), r.normal(size=n).astype(dtype)
     s = r.random(size=n).astype(dtype)
@@ -302,7 +302,7 @@ def test_rmsprop_update(threads, dtype, n, momentum):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n", [1, 13, 70001])
 @pytest.mark.parametrize("amsgrad", [False, True])
-def test_adam_update_follows_keras_over_steps(threads, dtype, n, amsgrad):
+def test_adam_update_follows_keras_over_steps(simd, threads, dtype, n, amsgrad):
     r = rng(n)
     w = r.normal(size=n).astype(dtype)
     m, v = np.zeros(n, dtype), np.zeros(n, dtype)
