@@ -194,24 +194,52 @@ def time_epochs(args, x_all, y_all):
     return rows
 
 
+SCALING_PROBE = """
+import sys, time, statistics, numpy as np, tinynn as tn
+threads, batch, steps, repeats = (int(v) for v in sys.argv[1:5])
+tn.set_num_threads(threads)
+rng = np.random.default_rng(0)
+x = rng.random((steps * batch, 784), dtype=np.float32)
+y = rng.integers(0, 10, steps * batch)
+model = tn.Sequential([tn.layers.Dense(512, activation='relu', input_shape=(784,)),
+    tn.layers.Dense(256, activation='relu'), tn.layers.Dense(128, activation='relu'),
+    tn.layers.Dense(10, activation='softmax')])
+model.compile('adam', 'sparse_categorical_crossentropy', metrics=['accuracy'])
+model.fit(x, y, batch_size=batch, verbose=0)
+times = []
+for _ in range(repeats):
+    started = time.perf_counter()
+    model.fit(x, y, batch_size=batch, verbose=0)
+    times.append(time.perf_counter() - started)
+print(statistics.median(times))
+"""
+
+
 def thread_scaling(args, x_all, y_all):
-    """tinynn's epoch time with 1 and with `args.threads` threads (Keras model)."""
-    name, hidden, optimizer, lr = MODELS[0]
+    """tinynn's epoch time with 1 and with `args.threads` threads (Keras model),
+    each in a fresh process so no thread pool or cache state carries over."""
     rows = []
     for batch in args.batches:
-        n = min(len(x_all), args.steps * batch)
-        run = tinynn_trainer(hidden, optimizer, lr, x_all[:n], y_all[:n], batch)
-        run()
-        times = {1: [], args.threads: []}
-        for _ in range(args.repeats):
-            for threads in times:
-                tn.set_num_threads(threads)
-                settle()
-                started = time.perf_counter()
-                run()
-                times[threads].append(time.perf_counter() - started)
-        tn.set_num_threads(args.threads)
-        one, many = (statistics.median(times[t]) for t in times)
+        seconds = {}
+        for threads in (1, args.threads):
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    SCALING_PROBE,
+                    str(threads),
+                    str(batch),
+                    str(args.steps),
+                    str(args.repeats),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd="/",
+                timeout=900,
+            )
+            seconds[threads] = float(out.stdout.split()[-1])
+        one, many = seconds[1], seconds[args.threads]
         rows.append(
             {
                 "batch": batch,
