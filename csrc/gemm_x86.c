@@ -16,56 +16,22 @@
 #pragma GCC target("avx2,fma")
 #define VBYTES 32
 #define MR TNN_MR_AVX2
-#define real float
-#define G(name) name##_f32_avx2
-#define OPT(name) name##_avx2_f32
-#define SQRT sqrtf
-#include "gemm.inc"
-#include "optim.inc"
-#undef real
-#undef G
-#undef OPT
-#undef SQRT
-#define real double
-#define G(name) name##_f64_avx2
-#define OPT(name) name##_avx2_f64
-#define SQRT sqrt
-#include "gemm.inc"
-#include "optim.inc"
-#undef real
-#undef G
-#undef OPT
-#undef SQRT
+#define ISA avx2
+#include "x86_path.inc"
 #undef VBYTES
 #undef MR
+#undef ISA
 #pragma GCC pop_options
 
 #pragma GCC push_options
 #pragma GCC target("avx512f,fma")
 #define VBYTES 64
 #define MR TNN_MR_AVX512
-#define real float
-#define G(name) name##_f32_avx512
-#define OPT(name) name##_avx512_f32
-#define SQRT sqrtf
-#include "gemm.inc"
-#include "optim.inc"
-#undef real
-#undef G
-#undef OPT
-#undef SQRT
-#define real double
-#define G(name) name##_f64_avx512
-#define OPT(name) name##_avx512_f64
-#define SQRT sqrt
-#include "gemm.inc"
-#include "optim.inc"
-#undef real
-#undef G
-#undef OPT
-#undef SQRT
+#define ISA avx512
+#include "x86_path.inc"
 #undef VBYTES
 #undef MR
+#undef ISA
 #pragma GCC pop_options
 
 /* Exported wrappers: the static drivers under the names tinynn.h gives. */

@@ -424,3 +424,14 @@ def test_main_command_runs_on_the_bundled_sample(tmp_path):
     assert accuracy > 0.85  # 6,000 digits, one epoch
     assert "time per epoch" in result.stdout
     assert plot.stat().st_size > 1000
+
+
+def test_categorical_crossentropy_label_smoothing_follows_keras():
+    tinynn.set_floatx("float64")
+    y = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+    p = np.array([[0.2, 0.7, 0.1], [0.5, 0.25, 0.25]])
+    loss = tinynn.losses.CategoricalCrossentropy(label_smoothing=0.3)(y, p)
+    smoothed = y * 0.7 + 0.3 / 3
+    assert loss == pytest.approx(np.mean(-(smoothed * np.log(p)).sum(axis=1)), rel=1e-12)
+    with pytest.raises(ValueError, match="label_smoothing"):
+        tinynn.losses.BinaryCrossentropy(label_smoothing=2)

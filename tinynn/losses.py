@@ -201,15 +201,8 @@ class SparseCategoricalCrossentropy(Loss):
         return loss, correct
 
 
-class CategoricalCrossentropy(Loss):
-    """Cross-entropy with one-hot (or probability) targets of shape (n, classes).
-
-    From probabilities (Keras): p is renormalised to sum 1 per row, clipped to
-    [1e-7, 1 - 1e-7], and loss = -sum y log p. `label_smoothing` s replaces y
-    by y (1 - s) + s / classes.
-    """
-
-    fusable_activation = "softmax"
+class _SmoothedCrossentropy(Loss):
+    """Constructor shared by the categorical and binary cross-entropies."""
 
     def __init__(
         self,
@@ -220,12 +213,27 @@ class CategoricalCrossentropy(Loss):
         name: str | None = None,
     ):
         super().__init__(reduction, name)
-        self.from_logits = _bool(from_logits, type(self).__name__, "from_logits")
+        where = type(self).__name__
+        self.from_logits = _bool(from_logits, where, "from_logits")
         self.label_smoothing = real_number(
-            label_smoothing, type(self).__name__, "label_smoothing", low=0.0, high=1.0
+            label_smoothing, where, "label_smoothing", low=0.0, high=1.0
         )
         if axis != -1:
-            raise ValueError(f"{self.name}: only axis=-1 is supported; got {axis!r}")
+            raise ValueError(f"{where}: only axis=-1 is supported; got {axis!r}")
+
+    def get_config(self):
+        return {**super().get_config(), "label_smoothing": self.label_smoothing}
+
+
+class CategoricalCrossentropy(_SmoothedCrossentropy):
+    """Cross-entropy with one-hot (or probability) targets of shape (n, classes).
+
+    From probabilities (Keras): p is renormalised to sum 1 per row, clipped to
+    [1e-7, 1 - 1e-7], and loss = -sum y log p. `label_smoothing` s replaces y
+    by y (1 - s) + s / classes.
+    """
+
+    fusable_activation = "softmax"
 
     def prepare_targets(self, y, output_shape, dtype, where):
         array = np.asarray(y) if not isinstance(y, np.ndarray) else y
@@ -261,11 +269,8 @@ class CategoricalCrossentropy(Loss):
         correct = int(np.sum(np.argmax(pred, axis=1) == np.argmax(targets, axis=1)))
         return loss, correct
 
-    def get_config(self):
-        return {**super().get_config(), "label_smoothing": self.label_smoothing}
 
-
-class BinaryCrossentropy(Loss):
+class BinaryCrossentropy(_SmoothedCrossentropy):
     """Element-wise binary cross-entropy, averaged over all outputs.
 
     From probabilities (Keras 2): p clipped to [1e-7, 1 - 1e-7], then
@@ -274,20 +279,6 @@ class BinaryCrossentropy(Loss):
     """
 
     fusable_activation = "sigmoid"
-
-    def __init__(
-        self,
-        from_logits: bool = False,
-        label_smoothing: float = 0.0,
-        axis: int = -1,
-        reduction: str = "sum_over_batch_size",
-        name: str | None = None,
-    ):
-        super().__init__(reduction, name)
-        self.from_logits = _bool(from_logits, type(self).__name__, "from_logits")
-        self.label_smoothing = real_number(
-            label_smoothing, type(self).__name__, "label_smoothing", low=0.0, high=1.0
-        )
 
     def prepare_targets(self, y, output_shape, dtype, where):
         targets = super().prepare_targets(y, output_shape, dtype, where)
@@ -306,9 +297,6 @@ class BinaryCrossentropy(Loss):
             int(np.sum(predicted == (targets > 0.5))) if pred.shape[-1] == 1 else None
         )
         return loss, correct
-
-    def get_config(self):
-        return {**super().get_config(), "label_smoothing": self.label_smoothing}
 
 
 class MeanSquaredError(Loss):

@@ -563,8 +563,7 @@ class Sequential:
             started = time.perf_counter()
             callback_list.on_epoch_begin(epoch)
             order = rng.permutation(n) if shuffle else None
-            sums = np.zeros(len(names))
-            seen = 0
+            sums = _RunningMeans(names)
             warned = False
             for step in range(steps):
                 callback_list.on_train_batch_begin(step)
@@ -585,15 +584,12 @@ class Sequential:
                         RuntimeWarning,
                         stacklevel=2,
                     )
-                sums += np.asarray(values) * (hi - lo)
-                seen += hi - lo
+                sums.add(values, hi - lo)
                 history.record_batch(dict(zip(names, values)))
-                callback_list.on_train_batch_end(
-                    step, {k: float(v) for k, v in zip(names, sums / seen)}
-                )
+                callback_list.on_train_batch_end(step, sums.means())
                 if self.stop_training:
                     break
-            logs = {k: float(v) for k, v in zip(names, sums / max(seen, 1))}
+            logs = sums.means()
             if val is not None and (epoch + 1 - initial_epoch) % validation_freq == 0:
                 val_values = self._evaluate_arrays(val[0], val[1], val_batch, mode)
                 logs.update({f"val_{k}": v for k, v in zip(names, val_values)})
@@ -627,15 +623,13 @@ class Sequential:
     ) -> list[float]:
         n = len(xs)
         self._ensure_buffers(min(batch_size, n))
-        sums = None
+        sums = _RunningMeans(self.metrics_names[:1] + [m.name for m in self._metrics])
         for step, lo in enumerate(range(0, n, batch_size)):
             hi = min(n, lo + batch_size)
-            values = np.asarray(self._test_batch(xs[lo:hi], targets[lo:hi], mode))
-            sums = values * (hi - lo) if sums is None else sums + values * (hi - lo)
+            sums.add(self._test_batch(xs[lo:hi], targets[lo:hi], mode), hi - lo)
             if progbar is not None:
-                names = self.metrics_names[:1] + [m.name for m in self._metrics]
-                progbar.update(step + 1, list(zip(names, (sums / hi).tolist())))
-        return [float(v) for v in sums / n]
+                progbar.update(step + 1, list(sums.means().items()))
+        return list(sums.means().values())
 
     # ---- evaluate / predict -------------------------------------------------------
     def evaluate(
@@ -875,6 +869,24 @@ class Sequential:
 
 
 Model = Sequential
+
+
+class _RunningMeans:
+    """Sample-weighted running means of a batch's loss and metrics (Keras's
+    reporting: each batch's mean counts by its size), summed in double."""
+
+    def __init__(self, names: list[str]):
+        self.names = names
+        self.totals = [0.0] * len(names)
+        self.count = 0
+
+    def add(self, values: list[float], size: int) -> None:
+        self.totals = [t + float(v) * size for t, v in zip(self.totals, values)]
+        self.count += size
+
+    def means(self) -> dict[str, float]:
+        count = max(self.count, 1)
+        return {name: t / count for name, t in zip(self.names, self.totals)}
 
 
 def _verbosity(verbose: Any, where: str) -> int:
