@@ -317,7 +317,7 @@ model.summary()""",
 model.compile(optimizer='adam',
               loss='sparse_categorical_crossentropy',
               metrics=['accuracy'])
-model.fit(x_train, y_train, epochs=10, validation_data=[x_test, y_test], verbose=2)
+model.fit(x_train, y_train, epochs=10, validation_data=[x_test, y_test])
 scores = model.evaluate(x_test, y_test, verbose=0)
 print("Baseline Error: %.2f%%" % (100-scores[1]*100))""",
     ),

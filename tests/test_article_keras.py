@@ -56,7 +56,7 @@ def run_article(epochs):
         optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
     )
     history = model.fit(
-        x_train, y_train, epochs=epochs, validation_data=[x_test, y_test], verbose=2
+        x_train, y_train, epochs=epochs, validation_data=[x_test, y_test]
     )
     scores = model.evaluate(x_test, y_test, verbose=0)
     print("Baseline Error: %.2f%%" % (100 - scores[1] * 100))
