@@ -435,3 +435,28 @@ def test_categorical_crossentropy_label_smoothing_follows_keras():
     assert loss == pytest.approx(np.mean(-(smoothed * np.log(p)).sum(axis=1)), rel=1e-12)
     with pytest.raises(ValueError, match="label_smoothing"):
         tinynn.losses.BinaryCrossentropy(label_smoothing=2)
+
+
+def test_activation_layer_softmax_is_fused_like_dense_softmax():
+    tinynn.set_floatx("float64")
+    x, y = small_data(n=12, features=5, classes=4)
+    tinynn.set_seed(3)
+    a = tf.keras.Sequential([layers.Dense(4, activation="softmax", input_shape=(5,))])
+    tinynn.set_seed(3)
+    b = tf.keras.Sequential([layers.Dense(4, input_shape=(5,)), layers.Activation("softmax")])
+    for m in (a, b):
+        m.compile(tf.keras.optimizers.SGD(0.3), "sparse_categorical_crossentropy")
+        m.fit(x, y, epochs=3, batch_size=4, shuffle=False, verbose=0)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(wa, wb, rtol=1e-12)
+
+
+def test_dense_on_rank_3_input_works_on_the_last_axis():
+    tinynn.set_floatx("float64")
+    dense = layers.Dense(3)
+    x = np.random.default_rng(0).normal(size=(2, 4, 5))
+    y = dense.forward(x)
+    assert y.shape == (2, 4, 3)
+    np.testing.assert_allclose(y, x @ dense.weights[0] + dense.weights[1], rtol=1e-12)
+    dx = dense.backward(np.ones_like(y))
+    np.testing.assert_allclose(dx, np.ones_like(y) @ dense.weights[0].T, rtol=1e-12)
