@@ -70,6 +70,8 @@ def history(history: Any, metrics: Sequence[str] | None = None):
     matplotlib.figure.Figure
     """
     plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     records = _records(history, "history")
     names = (["loss"] if "loss" in records else []) + _metric_names(records, metrics)
     figure, axes = plt.subplots(
@@ -87,6 +89,7 @@ def history(history: Any, metrics: Sequence[str] | None = None):
             )
         ax.set_title(name)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs
         ax.grid(True, alpha=0.3)
         ax.legend()
     figure.tight_layout()
