@@ -2,6 +2,7 @@
  * dispatch.c - the SIMD path (detected once, overridable), the thread count,
  * and each calling thread's GEMM packing space.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,26 +101,51 @@ int tnn_threads_for(double flops)
 }
 
 /* Packing space per calling thread, so two Python threads (the GIL is
- * released) never share it. Freed only at exit: it is reused by every
- * later GEMM of that thread. */
-static _Thread_local void *pack_a, *pack_b;
+ * released) never share it. It is allocated by a thread's first GEMM, reused
+ * by all later ones, and freed when the thread exits (a pthread key's
+ * destructor), so programs that start many threads do not accumulate it. */
+struct pack_space {
+    void *a, *b;
+};
+
+static pthread_key_t pack_key;
+static pthread_once_t pack_key_once = PTHREAD_ONCE_INIT;
+static int pack_key_ok = 0;
+
+static void free_pack_space(void *space)
+{
+    struct pack_space *p = space;
+    free(p->a);
+    free(p->b);
+    free(p);
+}
+
+static void make_pack_key(void)
+{
+    pack_key_ok = pthread_key_create(&pack_key, free_pack_space) == 0;
+}
 
 int tnn_pack_space(void **ap, void **bp)
 {
-    if (!pack_a) {
+    pthread_once(&pack_key_once, make_pack_key);
+    if (!pack_key_ok)
+        return -1;
+    struct pack_space *p = pthread_getspecific(pack_key);
+    if (!p) {
         size_t a_bytes = (size_t)TNN_GEMM_MC * TNN_GEMM_KC * sizeof(double);
         size_t b_bytes =
             (size_t)(TNN_GEMM_NC + 64) * TNN_GEMM_KC * sizeof(double);
-        void *a = aligned_alloc(64, a_bytes), *b = aligned_alloc(64, b_bytes);
-        if (!a || !b) {
-            free(a);
-            free(b);
+        p = malloc(sizeof *p);
+        if (!p)
+            return -1;
+        p->a = aligned_alloc(64, a_bytes);
+        p->b = aligned_alloc(64, b_bytes);
+        if (!p->a || !p->b || pthread_setspecific(pack_key, p) != 0) {
+            free_pack_space(p);
             return -1;
         }
-        pack_a = a;
-        pack_b = b;
     }
-    *ap = pack_a;
-    *bp = pack_b;
+    *ap = p->a;
+    *bp = p->b;
     return 0;
 }

@@ -204,9 +204,10 @@ void tnn_set_num_threads(int n);
 int tnn_threads_for(double flops);
 
 /* 64-byte aligned GEMM packing space of the calling thread (allocated on
- * its first GEMM, then reused): *ap gets TNN_GEMM_MC * TNN_GEMM_KC and
- * *bp (TNN_GEMM_NC + 64) * TNN_GEMM_KC doubles' worth. Returns -1 if the
- * space cannot be allocated (the GEMM then runs unblocked). */
+ * its first GEMM, reused, freed at thread exit): *ap gets
+ * TNN_GEMM_MC * TNN_GEMM_KC and *bp (TNN_GEMM_NC + 64) * TNN_GEMM_KC
+ * doubles' worth. Returns -1 if the space cannot be allocated (the GEMM
+ * then runs unblocked). */
 int tnn_pack_space(void **ap, void **bp);
 
 /* Per-path GEMM drivers (gemm_x86.c; portable in kernels_*.c). */

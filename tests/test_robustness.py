@@ -719,3 +719,26 @@ def test_two_models_in_two_threads_match_sequential_training():
     for a, b in zip(sequential, concurrent):
         for wa, wb in zip(a.get_weights(), b.get_weights()):
             np.testing.assert_array_equal(wa, wb)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs /proc")
+def test_packing_space_is_freed_when_threads_exit():
+    a = np.ones((32, 600), np.float32)
+    b = np.ones((600, 300), np.float32)
+
+    def work():
+        c = np.empty((32, 300), np.float32)
+        _core.gemm(a, b, c)
+        assert c[0, 0] == 600
+
+    def run_threads(count):
+        for _ in range(count):
+            thread = threading.Thread(target=work)
+            thread.start()
+            thread.join()
+
+    run_threads(20)
+    before = rss_bytes()
+    run_threads(300)  # each touches its own packing space (over 600 KB here)
+    grown = rss_bytes() - before
+    assert grown < 16 * 2**20, f"resident memory grew by {grown / 2**20:.1f} MB"
