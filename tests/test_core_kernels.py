@@ -347,12 +347,18 @@ def test_thread_count_does_not_change_results():
     r = rng(12)
     a = r.normal(size=(64, 700)).astype(np.float32)
     b = r.normal(size=(700, 300)).astype(np.float32)
+    bias = r.normal(size=300).astype(np.float32)
     before = _core.get_num_threads()
     results = []
     for n in (1, 2):
         _core.set_num_threads(n)
         c = np.empty((64, 300), np.float32)
         _core.gemm(a, b, c)
-        results.append(c)
+        y = np.empty((64, 300), np.float32)
+        _core.dense_forward(a, b, bias, y, activation="tanh")
+        dx, dw, db = np.empty_like(a), np.empty_like(b), np.empty_like(bias)
+        _core.dense_backward(a, b, y, dx, dw, db)
+        results.append((c, y, dx, dw, db))
     _core.set_num_threads(before)
-    np.testing.assert_array_equal(results[0], results[1])
+    for one, two in zip(*results):
+        np.testing.assert_array_equal(one, two)
