@@ -535,8 +535,9 @@ def main() -> int:
         (x, y), _ = tn.datasets.mnist.load_sample()
     x = (x.reshape(len(x), -1) / 255.0).astype(np.float32)
     y = y.astype(np.int64)
-    epochs = time_epochs(args, x, y)
+    # First, before PyTorch and OpenBLAS start thread pools in this process.
     scaling = thread_scaling(args, x, y)
+    epochs = time_epochs(args, x, y)
     gemms = gemm_gflops(args)
     adam = adam_bandwidth(args)
     memory = {} if args.tiny else peak_memory()
