@@ -165,12 +165,24 @@ int check_scalar(const char *func, const char *name, double value,
 {
     if (!isfinite(value) || value < low || value > high ||
         (high_open && value >= high)) {
-        char *text = PyOS_double_to_string(value, 'r', 0, 0, NULL);
-        PyErr_Format(PyExc_ValueError,
-                     "%s: %s must be a finite number in [%g, %g%s; got %s",
-                     func, name, low, high, high_open ? ")" : "]",
-                     text ? text : "?");
-        PyMem_Free(text);
+        /* PyErr_Format has no %g: format the numbers as text first. */
+        char *got = PyOS_double_to_string(value, 'r', 0, 0, NULL);
+        char *lo = PyOS_double_to_string(low, 'r', 0, 0, NULL);
+        char *hi = PyOS_double_to_string(high, 'r', 0, 0, NULL);
+        if (!got || !lo || !hi)
+            PyErr_NoMemory();
+        else if (isinf(high))
+            PyErr_Format(PyExc_ValueError,
+                         "%s: %s must be a finite number >= %s; got %s",
+                         func, name, lo, got);
+        else
+            PyErr_Format(PyExc_ValueError,
+                         "%s: %s must be a finite number in [%s, %s%s; "
+                         "got %s",
+                         func, name, lo, hi, high_open ? ")" : "]", got);
+        PyMem_Free(got);
+        PyMem_Free(lo);
+        PyMem_Free(hi);
         return -1;
     }
     return 0;

@@ -397,6 +397,37 @@ def test_validation(index):
         call()
 
 
+SCALAR_CASES = [
+    (
+        lambda: _core.sgd_update(arr(3), arr(3), None, float("nan"), 0.0, False),
+        "sgd_update: learning_rate must be a finite number >= 0; got nan",
+    ),
+    (
+        lambda: _core.sgd_update(arr(3), arr(3), arr(3), 0.1, 1.0, False),
+        "sgd_update: momentum must be a finite number in [0, 1); got 1",
+    ),
+    (
+        lambda: _core.rmsprop_update(arr(3), arr(3), arr(3), None, 0.1, 1.5, 0.0, 1e-7),
+        "rmsprop_update: rho must be a finite number in [0, 1); got 1.5",
+    ),
+    (
+        lambda: _core.adam_update(
+            arr(3), arr(3), arr(3), arr(3), None, 0.1, 0.9, 0.999, -1e-7, 1
+        ),
+        "adam_update: epsilon must be a finite number >= 0; got -1e-07",
+    ),
+]
+
+
+@pytest.mark.parametrize("index", range(len(SCALAR_CASES)))
+def test_scalar_messages_show_bounds_and_value(index):
+    # The whole message: a raw printf code (PyErr_Format has no %g) must not leak.
+    call, message = SCALAR_CASES[index]
+    with pytest.raises(ValueError) as info:
+        call()
+    assert str(info.value) == message
+
+
 def test_outputs_untouched_when_a_check_fails():
     y = np.full((4, 2), 7.0)
     with pytest.raises(ValueError):
