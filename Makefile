@@ -24,7 +24,7 @@ format:  ## clang-format the C core, ruff format the Python
 
 lint:  ## ruff, and the C core with warnings as errors
 	ruff check tinynn tests benchmarks
-	for f in csrc/*.c; do gcc -std=gnu11 -fopenmp -Wall -Wextra -Wshadow \
+	for f in csrc/*.c; do gcc -std=gnu11 -pthread -Wall -Wextra -Wshadow \
 	  -Wstrict-prototypes -Werror -fsyntax-only -Icsrc \
 	  -I$$($(PY) -c 'import numpy; print(numpy.get_include())') \
 	  -I$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["include"])') $$f; done

@@ -1,14 +1,18 @@
 """Build the C extension tinynn._core (everything else is in pyproject.toml).
 
-Flags: -O3, OpenMP when the compiler has it, never -march=native or
--ffast-math (the SIMD paths are chosen at run time, and fast-math would break
-the NaN checks). TINYNN_SANITIZE=1 builds for AddressSanitizer/UBSan instead.
+Flags: -O3, never -march=native or -ffast-math (the SIMD paths are chosen at
+run time, and fast-math would break the NaN checks). Threads are the core's
+own pthread pool, so every compiler builds the same multi-threaded module.
+Each SIMD path file (csrc/path_*.c) is compiled alone with its instruction
+set's flags, which gcc and clang both honour; a compiler that rejects them
+still builds the file, and the path then reports itself as not built and is
+never offered. TINYNN_SANITIZE=1 builds for AddressSanitizer/UBSan,
+TINYNN_SANITIZE=thread for ThreadSanitizer.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,52 +27,78 @@ SOURCES = [
     "module.c",
     "checks.c",
     "dispatch.c",
+    "threads_posix.c",
     "kernels_f32.c",
     "kernels_f64.c",
-    "gemm_x86.c",
+    "path_portable.c",
 ]
-OPTIMISED = ["-O3", "-fno-math-errno", "-std=gnu11"]
-SANITIZED = [
-    "-O1",
-    "-g",
-    "-std=gnu11",
-    "-fno-omit-frame-pointer",
-    "-fsanitize=address,undefined",
-    "-fno-sanitize-recover=all",
-]
+# Path files compiled with their own instruction-set flags (x86-64 only; on
+# other machines the files compile to nothing).
+PATH_FLAGS = {
+    "path_avx2.c": ["-mavx2", "-mfma"],
+    "path_avx512.c": ["-mavx512f", "-mfma"],
+}
+OPTIMISED = ["-O3", "-fno-math-errno", "-std=gnu11", "-pthread"]
+DEBUG_OFF = ["-g0"]  # release builds carry no debug info
+SANITIZERS = {
+    "1": ["-fsanitize=address,undefined", "-fno-sanitize-recover=all"],
+    "thread": ["-fsanitize=thread"],
+}
 
 
-def compiler_accepts(compiler: list[str], flag: str) -> bool:
-    """True when the C compiler builds and links a tiny program with `flag`."""
+def compiler_accepts(compiler: list[str], flags: list[str]) -> bool:
+    """True when the C compiler builds a tiny object file with `flags`."""
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp, "probe.c")
-        src.write_text("#include <omp.h>\nint main(void){return omp_get_max_threads()<0;}\n")
-        cmd = [*compiler, flag, str(src), "-o", str(Path(tmp, "probe"))]
+        src.write_text("int probe(void) { return 0; }\n")
+        cmd = [*compiler, *flags, "-c", str(src), "-o", str(Path(tmp, "probe.o"))]
         return subprocess.run(cmd, capture_output=True).returncode == 0
 
 
 class BuildExt(build_ext):
-    """Adds OpenMP when available and the sanitizer flags on request."""
+    """Per-file SIMD flags, and the sanitizer flags on request."""
 
-    def build_extensions(self) -> None:
-        compiler = list(getattr(self.compiler, "compiler_so", ["cc"]))[:1]
-        sanitize = os.environ.get("TINYNN_SANITIZE") == "1"
-        compile_args = SANITIZED if sanitize else OPTIMISED
-        link_args = ["-fsanitize=address,undefined"] if sanitize else []
-        if shutil.which(compiler[0]) and compiler_accepts(compiler, "-fopenmp"):
-            compile_args = [*compile_args, "-fopenmp"]
-            link_args = [*link_args, "-fopenmp"]
+    def build_extension(self, ext: Extension) -> None:
+        sanitize = SANITIZERS.get(os.environ.get("TINYNN_SANITIZE", ""))
+        if sanitize:
+            compile_args = ["-O1", "-g", "-std=gnu11", "-pthread",
+                            "-fno-omit-frame-pointer", *sanitize]
+            link_args = [*sanitize, "-pthread"]
         else:
-            print("tinynn: building without OpenMP (single-threaded)", file=sys.stderr)
-        for ext in self.extensions:
-            ext.extra_compile_args = compile_args
-            ext.extra_link_args = link_args
-        super().build_extensions()
+            compile_args, link_args = [*OPTIMISED, *DEBUG_OFF], ["-pthread", "-s"]
+        compiler = list(self.compiler.compiler_so[:1])
+        ext.extra_compile_args = compile_args
+        ext.extra_link_args = link_args
+        ext.extra_objects = [
+            *ext.extra_objects,
+            *self._compile_path_files(ext, compiler, compile_args),
+        ]
+        super().build_extension(ext)
+
+    def _compile_path_files(
+        self, ext: Extension, compiler: list[str], compile_args: list[str]
+    ) -> list[str]:
+        objects = []
+        for name, flags in PATH_FLAGS.items():
+            if not compiler_accepts(compiler, flags):
+                print(f"tinynn: the compiler rejects {' '.join(flags)}; "
+                      f"{name} is built without them and its path disabled",
+                      file=sys.stderr)
+                flags = []
+            objects += self.compiler.compile(
+                [str(CSRC / name)],
+                output_dir=self.build_temp,
+                macros=ext.define_macros,
+                include_dirs=ext.include_dirs,
+                extra_postargs=[*compile_args, *flags],
+                depends=ext.depends,
+            )
+        return objects
 
 
 core = Extension(
     "tinynn._core",
-    sources=[str(CSRC / name) for name in SOURCES if (CSRC / name).exists()],
+    sources=[str(CSRC / name) for name in SOURCES],
     depends=[str(p) for p in CSRC.glob("*.[hi]*")],
     include_dirs=[numpy.get_include(), str(CSRC)],
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "checks.h"
-#include "tinynn.h"
+#include "internal.h"
 
 #define F32(arr) ((float *)PyArray_DATA(arr))
 #define F64(arr) ((double *)PyArray_DATA(arr))
@@ -26,25 +26,55 @@
 static PyObject *core_simd(PyObject *self, PyObject *args)
 {
     (void)self, (void)args;
-    return PyUnicode_FromString(tnn_simd_name(tnn_simd_active()));
+    return PyUnicode_FromString(tnn_path_active()->name);
 }
 
 static PyObject *core_available_simd(PyObject *self, PyObject *args)
 {
     (void)self, (void)args;
-    enum tnn_simd best = tnn_simd_best();
-    PyObject *names = PyTuple_New((Py_ssize_t)best + 1);
+    int count;
+    const struct tnn_path *const *paths = tnn_paths(&count);
+    PyObject *names = PyList_New(0);
     if (!names)
         return NULL;
-    for (int p = 0; p <= (int)best; p++) {
-        PyObject *name = PyUnicode_FromString(tnn_simd_name((enum tnn_simd)p));
-        if (!name) {
+    for (int i = 0; i < count; i++) {
+        if (!tnn_path_usable(paths[i]))
+            continue;
+        PyObject *name = PyUnicode_FromString(paths[i]->name);
+        if (!name || PyList_Append(names, name) != 0) {
+            Py_XDECREF(name);
             Py_DECREF(names);
             return NULL;
         }
-        PyTuple_SET_ITEM(names, p, name);
+        Py_DECREF(name);
     }
-    return names;
+    PyObject *tuple = PyList_AsTuple(names);
+    Py_DECREF(names);
+    return tuple;
+}
+
+static PyObject *core_simd_paths(PyObject *self, PyObject *args)
+{
+    (void)self, (void)args;
+    int count;
+    const struct tnn_path *const *paths = tnn_paths(&count);
+    PyObject *table = PyTuple_New(count);
+    if (!table)
+        return NULL;
+    for (int i = 0; i < count; i++) {
+        PyObject *row = Py_BuildValue(
+            "{s:s,s:O,s:O,s:(ii),s:(ii)}", "name", paths[i]->name, "built",
+            paths[i]->built_for_isa ? Py_True : Py_False, "cpu",
+            paths[i]->cpu_supports() ? Py_True : Py_False, "tile_f32",
+            paths[i]->f32.mr, paths[i]->f32.nr, "tile_f64", paths[i]->f64.mr,
+            paths[i]->f64.nr);
+        if (!row) {
+            Py_DECREF(table);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(table, i, row);
+    }
+    return table;
 }
 
 static PyObject *core_set_simd(PyObject *self, PyObject *arg)
@@ -59,23 +89,48 @@ static PyObject *core_set_simd(PyObject *self, PyObject *arg)
     const char *name = PyUnicode_AsUTF8(arg);
     if (!name)
         return NULL;
-    for (int p = TNN_SIMD_PORTABLE; p <= TNN_SIMD_AVX512; p++) {
-        if (strcmp(name, tnn_simd_name((enum tnn_simd)p)) != 0)
-            continue;
-        if (tnn_simd_set((enum tnn_simd)p) != 0) {
-            PyErr_Format(PyExc_ValueError,
-                         "set_simd: name '%s' is not supported by this CPU; "
-                         "expected one of available_simd()",
-                         name);
-            return NULL;
-        }
-        Py_RETURN_NONE;
+    int status = tnn_path_select(name);
+    if (status == -2) {
+        PyErr_Format(PyExc_ValueError,
+                     "set_simd: name '%s' is not supported by this CPU or "
+                     "build; expected one of available_simd()",
+                     name);
+        return NULL;
     }
-    PyErr_Format(PyExc_ValueError,
-                 "set_simd: name must be 'portable', 'avx2' or 'avx512'; "
-                 "got '%s'",
-                 name);
-    return NULL;
+    if (status != 0) {
+        int count;
+        const struct tnn_path *const *paths = tnn_paths(&count);
+        char known[256] = "";
+        for (int i = 0; i < count; i++) {
+            strncat(known, i ? ", '" : "'", sizeof known - strlen(known) - 1);
+            strncat(known, paths[i]->name, sizeof known - strlen(known) - 1);
+            strncat(known, "'", sizeof known - strlen(known) - 1);
+        }
+        PyErr_Format(PyExc_ValueError,
+                     "set_simd: name must be one of %s; got '%s'", known,
+                     name);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_default_num_threads(PyObject *self, PyObject *args)
+{
+    (void)self, (void)args;
+    return PyLong_FromLong(tnn_default_threads());
+}
+
+static PyObject *core_parse_cpu_max(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    const char *text = PyUnicode_Check(arg) ? PyUnicode_AsUTF8(arg) : NULL;
+    if (!text) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError,
+                            "_parse_cpu_max: text must be a string");
+        return NULL;
+    }
+    return PyLong_FromLong(tnn_parse_cpu_max(text));
 }
 
 static PyObject *core_get_num_threads(PyObject *self, PyObject *args)
@@ -687,6 +742,15 @@ static PyMethodDef core_methods[] = {
     {"available_simd", core_available_simd, METH_NOARGS,
      "available_simd() -> the paths this CPU supports"},
     {"set_simd", core_set_simd, METH_O, "set_simd(name): force a SIMD path"},
+    {"simd_paths", core_simd_paths, METH_NOARGS,
+     "simd_paths() -> every compiled path: name, built (its instructions "
+     "were really emitted), cpu (this CPU runs it), micro-tiles"},
+    {"default_num_threads", core_default_num_threads, METH_NOARGS,
+     "default_num_threads() -> TINYNN_NUM_THREADS, else the CPUs this "
+     "process may use (affinity, cgroup quota)"},
+    {"_parse_cpu_max", core_parse_cpu_max, METH_O,
+     "_parse_cpu_max(text) -> CPUs a cgroup v2 cpu.max line allows (0: no "
+     "limit); exposed for tests"},
     {"get_num_threads", core_get_num_threads, METH_NOARGS,
      "get_num_threads() -> threads used by the kernels"},
     {"set_num_threads", core_set_num_threads, METH_O,

@@ -34,8 +34,8 @@
  * a[i * rsa + p * csa], so a transpose is a swap of the two strides.
  * accumulate = 0 overwrites c without reading it (c may hold NaN);
  * accumulate = 1 adds to c. c must not overlap a or b.
- * Threads split the n loop only, never k: each c element is summed in the
- * same order whatever the thread count (bit-identical results). */
+ * Threads take blocks of c, never slices of k: each c element is summed in
+ * the same order whatever the thread count (bit-identical results). */
 void tnn_gemm_f32(const float *a, ptrdiff_t rsa, ptrdiff_t csa,
                   const float *b, ptrdiff_t rsb, ptrdiff_t csb, float *c,
                   ptrdiff_t rsc, ptrdiff_t csc, ptrdiff_t m, ptrdiff_t n,
@@ -165,7 +165,7 @@ double tnn_sigmoid_bce_f64(const double *logits, const double *target,
  *          m += (g - m)(1 - beta1); v += (g^2 - v)(1 - beta2);
  *          w -= alpha m / (sqrt(v) + eps)  (eps on the uncorrected sqrt v);
  *          vhat (amsgrad) NULL, or vhat = max(vhat, v) used in place of v.
- * Threads split on 64-byte boundaries; each element is independent. */
+ * Threads take chunks of whole 64-byte lines; elements are independent. */
 void tnn_sgd_update_f32(float *w, const float *g, float *velocity,
                         ptrdiff_t n, double lr, double momentum,
                         int nesterov);
@@ -185,59 +185,13 @@ void tnn_adam_update_f64(double *w, const double *g, double *m, double *v,
                          double *vhat, ptrdiff_t n, double lr, double beta1,
                          double beta2, double epsilon, int64_t step);
 
-/* ---- Run-time configuration (dispatch.c) ------------------------------ */
-enum tnn_simd { TNN_SIMD_PORTABLE = 0, TNN_SIMD_AVX2 = 1, TNN_SIMD_AVX512 = 2 };
-
-/* The best path this CPU supports (detected once). */
-enum tnn_simd tnn_simd_best(void);
-/* The path in use: TINYNN_SIMD (portable|avx2|avx512) at first use if the
- * CPU has it, else the best. */
-enum tnn_simd tnn_simd_active(void);
-/* Force a path; returns 0 on success, -1 if the CPU lacks it. */
-int tnn_simd_set(enum tnn_simd path);
-const char *tnn_simd_name(enum tnn_simd path);
-
+/* ---- Threads (threads_posix.c) ------------------------------------------
+ * Kernels split their OUTPUT over a pool of worker threads (never a sum),
+ * so results are bit-identical for any thread count. */
+/* The thread count every kernel uses (chosen at first use, see
+ * tnn_default_threads in internal.h). */
 int tnn_num_threads(void);
-/* n >= 1: the thread count every kernel uses. */
+/* n >= 1 (clipped to 1024). */
 void tnn_set_num_threads(int n);
-/* Threads worth using for work of `flops` operations (1 when small). */
-int tnn_threads_for(double flops);
-
-/* 64-byte aligned GEMM packing space of the calling thread (allocated on
- * its first GEMM, reused, freed at thread exit): *ap gets
- * TNN_GEMM_MC * TNN_GEMM_KC and *bp (TNN_GEMM_NC + 64) * TNN_GEMM_KC
- * doubles' worth. Returns -1 if the space cannot be allocated (the GEMM
- * then runs unblocked). */
-int tnn_pack_space(void **ap, void **bp);
-
-/* Per-path GEMM drivers (gemm_x86.c; portable in kernels_*.c). */
-typedef void tnn_gemm_driver_f32(const float *, ptrdiff_t, ptrdiff_t,
-                                 const float *, ptrdiff_t, ptrdiff_t, float *,
-                                 ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t,
-                                 ptrdiff_t, int, float *, float *, int);
-typedef void tnn_gemm_driver_f64(const double *, ptrdiff_t, ptrdiff_t,
-                                 const double *, ptrdiff_t, ptrdiff_t,
-                                 double *, ptrdiff_t, ptrdiff_t, ptrdiff_t,
-                                 ptrdiff_t, ptrdiff_t, int, double *,
-                                 double *, int);
-tnn_gemm_driver_f32 tnn_gemm_f32_avx2, tnn_gemm_f32_avx512;
-tnn_gemm_driver_f64 tnn_gemm_f64_avx2, tnn_gemm_f64_avx512;
-
-/* Per-path optimizer updates (optim.inc instances; same contract as above). */
-#define TNN_OPTIM_PROTOTYPES(isa, dtype, real)                                 \
-    void tnn_sgd_update_##isa##_##dtype(real *, const real *, real *,          \
-                                        ptrdiff_t, double, double, int);       \
-    void tnn_rmsprop_update_##isa##_##dtype(real *, const real *, real *,      \
-                                            real *, ptrdiff_t, double, double, \
-                                            double, double);                   \
-    void tnn_adam_update_##isa##_##dtype(real *, const real *, real *, real *, \
-                                         real *, ptrdiff_t, double, double,    \
-                                         double, double, int64_t);
-TNN_OPTIM_PROTOTYPES(portable, f32, float)
-TNN_OPTIM_PROTOTYPES(portable, f64, double)
-TNN_OPTIM_PROTOTYPES(avx2, f32, float)
-TNN_OPTIM_PROTOTYPES(avx2, f64, double)
-TNN_OPTIM_PROTOTYPES(avx512, f32, float)
-TNN_OPTIM_PROTOTYPES(avx512, f64, double)
 
 #endif

@@ -366,7 +366,7 @@ CASES = [
     (
         lambda: _core.set_simd("sse9"),
         ValueError,
-        "set_simd: name must be 'portable', 'avx2' or 'avx512'; got 'sse9'",
+        "set_simd: name must be one of 'portable', 'avx2', 'avx512'; got 'sse9'",
     ),
     (lambda: _core.set_simd(3), TypeError, "set_simd: name must be a string"),
     (

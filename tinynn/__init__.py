@@ -21,9 +21,11 @@ from . import keras  # noqa: E402  (needs everything above)
 
 
 def set_num_threads(n: int) -> None:
-    """Number of threads every kernel uses (default: all cores).
+    """Number of threads every kernel uses.
 
-    Results are bit-for-bit reproducible for a fixed thread count.
+    The default is ``TINYNN_NUM_THREADS`` when set, otherwise the CPUs this
+    process may run on (its affinity mask, lowered to its cgroup's CPU quota).
+    Results are bit-for-bit the same for every thread count.
     """
     from ._checks import positive_int
 

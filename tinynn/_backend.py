@@ -8,6 +8,9 @@ C-contiguous arrays of one float dtype; the kernels check again and reject
 
 from __future__ import annotations
 
+import os
+import warnings
+
 import numpy as np
 
 try:
@@ -19,6 +22,33 @@ except ImportError as exc:  # the usual cause: importing the unbuilt source fold
         "--inplace`; running Python inside the source folder imports that folder "
         f"instead of the installed package. ({exc})"
     ) from exc
+
+
+def _check_thread_variable() -> None:
+    """The C core ignores a malformed TINYNN_NUM_THREADS; say so once."""
+    value = os.environ.get("TINYNN_NUM_THREADS")
+    if (
+        value is None
+        or value == ""
+        or _core.default_num_threads() == _int_or_none(value)
+    ):
+        return
+    warnings.warn(
+        f"TINYNN_NUM_THREADS={value!r} is ignored: expected an integer in [1, 1024]; "
+        f"using {_core.default_num_threads()} threads (the CPUs this process may use)",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+
+
+def _int_or_none(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+_check_thread_variable()
 
 #: Activations that have C forward/backward kernels (and can be fused into Dense).
 KERNEL_ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "softmax")

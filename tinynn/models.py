@@ -9,7 +9,9 @@ the model's dtype once per call, never per batch.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 import time
 import warnings
 from typing import Any, Sequence
@@ -71,6 +73,16 @@ class Sequential:
         self.history: History | None = None
         self._buffers: dict[str, list[np.ndarray | None]] = {}
         self._buffer_rows = 0
+        # Thread safety: every batch (a training step, or a forward pass of
+        # predict/evaluate) runs holding _batch_lock, because it uses the
+        # model's scratch buffers and the layers' saved activations, and an
+        # optimizer step rewrites the weights in place. So concurrent
+        # predict/evaluate calls are correct and each batch sees the weights
+        # between two training steps. Two fits at once would interleave
+        # their steps: _trainer records the thread that is training.
+        self._batch_lock = threading.RLock()
+        self._trainer: int | None = None
+        self._trainer_depth = 0
         if layers is not None:
             if isinstance(layers, Layer) or not hasattr(layers, "__iter__"):
                 raise TypeError(
@@ -248,7 +260,8 @@ class Sequential:
 
     def set_weights(self, weights: list[Any]) -> None:
         """Copy a list shaped like ``get_weights()`` into the model."""
-        set_weight_values(self.name, self.weights, weights)
+        with self._batch_lock:  # not while another thread runs a batch
+            set_weight_values(self.name, self.weights, weights)
 
     def count_params(self) -> int:
         """Total number of weight values."""
@@ -404,10 +417,34 @@ class Sequential:
             check_finite(targets, where, "y")
         return xs, targets
 
+    @contextlib.contextmanager
+    def _training(self, where: str):
+        """Mark this thread as the one training the model (nesting allowed)."""
+        me = threading.get_ident()
+        with self._batch_lock:
+            if self._trainer not in (None, me):
+                raise RuntimeError(
+                    f"{where}: model {self.name!r} is being trained by another "
+                    "thread; train a model from one thread at a time (predict "
+                    "and evaluate may run alongside)"
+                )
+            self._trainer = me
+            self._trainer_depth += 1
+        try:
+            yield
+        finally:
+            with self._batch_lock:
+                self._trainer_depth -= 1
+                if self._trainer_depth == 0:
+                    self._trainer = None
+
     def _ensure_buffers(self, rows: int) -> None:
         """Activation and gradient buffers for batches of up to `rows` samples."""
-        if rows <= self._buffer_rows and self._buffers:
-            return
+        with self._batch_lock:
+            if rows > self._buffer_rows or not self._buffers:
+                self._allocate_buffers(rows)
+
+    def _allocate_buffers(self, rows: int) -> None:
         outs, grads = [], []
         for index, layer in enumerate(self._layers):
             out_shape = (rows, *layer.output_shape[1:])
@@ -445,6 +482,13 @@ class Sequential:
 
     def _train_batch(self, xb: np.ndarray, yb: np.ndarray, mode: str) -> list[float]:
         """One optimizer step; returns [loss, metric values] of this batch."""
+        with self._batch_lock:
+            self._ensure_buffers(len(xb))
+            return self._train_batch_locked(xb, yb, mode)
+
+    def _train_batch_locked(
+        self, xb: np.ndarray, yb: np.ndarray, mode: str
+    ) -> list[float]:
         outputs = self._forward(xb, True, mode == "fused")
         dout = self._buffers["dout"][0][: len(xb)]
         loss, correct = self.loss.compute(outputs, yb, dout, logits=mode != "probs")
@@ -459,11 +503,21 @@ class Sequential:
         ]
 
     def _test_batch(self, xb: np.ndarray, yb: np.ndarray, mode: str) -> list[float]:
-        outputs = self._forward(xb, False, mode == "fused")
-        loss, correct = self.loss.compute(outputs, yb, None, logits=mode != "probs")
-        return [loss] + [
-            m.batch_value(yb, outputs, mode != "probs", correct) for m in self._metrics
-        ]
+        with self._batch_lock:
+            self._ensure_buffers(len(xb))
+            outputs = self._forward(xb, False, mode == "fused")
+            loss, correct = self.loss.compute(outputs, yb, None, logits=mode != "probs")
+            return [loss] + [
+                m.batch_value(yb, outputs, mode != "probs", correct)
+                for m in self._metrics
+            ]
+
+    def _predict_batch(self, xb: np.ndarray, out: np.ndarray, training: bool) -> None:
+        """Outputs for one batch, copied into `out` before the buffers are
+        released to another thread."""
+        with self._batch_lock:
+            self._ensure_buffers(len(xb))
+            out[...] = self._forward(xb, training, False)
 
     # ---- fit -----------------------------------------------------------------
     def fit(
@@ -554,50 +608,54 @@ class Sequential:
             model=self,
             params={"verbose": verbose, "epochs": epochs, "steps": steps},
         )
-        names = self.metrics_names[:1] + [m.name for m in metrics]
-        self.stop_training = False
-        self.history = history
-        callback_list.on_train_begin()
-        rng = _random.generator()
-        for epoch in range(initial_epoch, epochs):
-            started = time.perf_counter()
-            callback_list.on_epoch_begin(epoch)
-            order = rng.permutation(n) if shuffle else None
-            sums = _RunningMeans(names)
-            warned = False
-            for step in range(steps):
-                callback_list.on_train_batch_begin(step)
-                lo, hi = step * batch_size, min(n, (step + 1) * batch_size)
-                xb, yb = x_batch[: hi - lo], y_batch[: hi - lo]
-                if order is None:
-                    xb, yb = xs[lo:hi], targets[lo:hi]
-                else:
-                    np.take(xs, order[lo:hi], axis=0, out=xb)
-                    np.take(targets, order[lo:hi], axis=0, out=yb)
-                values = self._train_batch(xb, yb, mode)
-                if not warned and not math.isfinite(values[0]):
-                    warned = True
-                    warnings.warn(
-                        f"fit: the loss is {values[0]} at epoch {epoch + 1}, batch "
-                        f"{step + 1}; training has diverged (lower the learning rate, "
-                        "check the data for huge values, or use TerminateOnNaN to stop)",
-                        RuntimeWarning,
-                        stacklevel=2,
-                    )
-                sums.add(values, hi - lo)
-                history.record_batch(dict(zip(names, values)))
-                callback_list.on_train_batch_end(step, sums.means())
+        with self._training(where):
+            names = self.metrics_names[:1] + [m.name for m in metrics]
+            self.stop_training = False
+            self.history = history
+            callback_list.on_train_begin()
+            rng = _random.generator()
+            for epoch in range(initial_epoch, epochs):
+                started = time.perf_counter()
+                callback_list.on_epoch_begin(epoch)
+                order = rng.permutation(n) if shuffle else None
+                sums = _RunningMeans(names)
+                warned = False
+                for step in range(steps):
+                    callback_list.on_train_batch_begin(step)
+                    lo, hi = step * batch_size, min(n, (step + 1) * batch_size)
+                    xb, yb = x_batch[: hi - lo], y_batch[: hi - lo]
+                    if order is None:
+                        xb, yb = xs[lo:hi], targets[lo:hi]
+                    else:
+                        np.take(xs, order[lo:hi], axis=0, out=xb)
+                        np.take(targets, order[lo:hi], axis=0, out=yb)
+                    values = self._train_batch(xb, yb, mode)
+                    if not warned and not math.isfinite(values[0]):
+                        warned = True
+                        warnings.warn(
+                            f"fit: the loss is {values[0]} at epoch {epoch + 1}, batch "
+                            f"{step + 1}; training has diverged (lower the learning rate, "
+                            "check the data for huge values, or use TerminateOnNaN to stop)",
+                            RuntimeWarning,
+                            stacklevel=2,
+                        )
+                    sums.add(values, hi - lo)
+                    history.record_batch(dict(zip(names, values)))
+                    callback_list.on_train_batch_end(step, sums.means())
+                    if self.stop_training:
+                        break
+                logs = sums.means()
+                if (
+                    val is not None
+                    and (epoch + 1 - initial_epoch) % validation_freq == 0
+                ):
+                    val_values = self._evaluate_arrays(val[0], val[1], val_batch, mode)
+                    logs.update({f"val_{k}": v for k, v in zip(names, val_values)})
+                history.epoch_seconds.append(time.perf_counter() - started)
+                callback_list.on_epoch_end(epoch, logs)
                 if self.stop_training:
                     break
-            logs = sums.means()
-            if val is not None and (epoch + 1 - initial_epoch) % validation_freq == 0:
-                val_values = self._evaluate_arrays(val[0], val[1], val_batch, mode)
-                logs.update({f"val_{k}": v for k, v in zip(names, val_values)})
-            history.epoch_seconds.append(time.perf_counter() - started)
-            callback_list.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
-        callback_list.on_train_end()
+            callback_list.on_train_end()
         return history
 
     def _validation_tuple(self, data: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -700,15 +758,16 @@ class Sequential:
         progbar = Progbar(steps_total, verbose=verbose) if verbose else None
         for step, lo in enumerate(range(0, n, batch_size)):
             hi = min(n, lo + batch_size)
-            result[lo:hi] = self._forward(xs[lo:hi], False, False)
+            self._predict_batch(xs[lo:hi], result[lo:hi], training=False)
             if progbar is not None:
                 progbar.update(step + 1)
         return result
 
     def __call__(self, x: Any, training: bool = False) -> np.ndarray:
         xs = self._prepare_x(x, "Sequential.__call__")
-        self._ensure_buffers(len(xs))
-        return self._forward(xs, bool(training), False).copy()
+        result = np.empty((len(xs), *self.output_shape[1:]), self.dtype)
+        self._predict_batch(xs, result, training=bool(training))
+        return result
 
     def predict_on_batch(self, x: Any) -> np.ndarray:
         """Outputs for one batch: one forward pass, no progress bar."""
@@ -733,8 +792,8 @@ class Sequential:
             )
         xs, targets = self._prepare_xy(x, y, where)
         self._resolve_metrics(targets)
-        self._ensure_buffers(len(xs))
-        values = self._train_batch(xs, targets, self._output_mode())
+        with self._training(where):
+            values = self._train_batch(xs, targets, self._output_mode())
         return self._batch_result(values, return_dict)
 
     def test_on_batch(
@@ -752,7 +811,6 @@ class Sequential:
             raise ValueError(f"{where}: sample_weight is not supported")
         xs, targets = self._prepare_xy(x, y, where)
         self._resolve_metrics(targets)
-        self._ensure_buffers(len(xs))
         values = self._test_batch(xs, targets, self._output_mode())
         return self._batch_result(values, return_dict)
 

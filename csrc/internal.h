@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT
+ * internal.h - what the parts of the C core share with each other and not
+ * with callers: the worker pool, the thread-count policy, packing space and
+ * the table of SIMD paths. The manual for callers is tinynn.h.
+ */
+#ifndef TINYNN_INTERNAL_H
+#define TINYNN_INTERNAL_H
+
+#include "tinynn.h"
+
+/* ---- Threads (threads_posix.c: the only file with platform calls) ------
+ * tnn_parallel_for runs fn(ctx, c) once for every chunk c in [0, chunks)
+ * and returns when all have finished. Up to `threads` threads take part,
+ * the caller included; chunks are claimed one at a time, so a thread that
+ * is descheduled (a busy machine) leaves its share to the others instead of
+ * holding them up. Which thread runs a chunk varies from call to call:
+ * a chunk must write only its own outputs and compute them the same way
+ * whoever runs it (that is what keeps results bit-identical for any thread
+ * count). A caller that finds the pool busy with another caller's work runs
+ * all chunks itself. */
+typedef void tnn_chunk_fn(void *ctx, ptrdiff_t chunk);
+void tnn_parallel_for(ptrdiff_t chunks, int threads, tnn_chunk_fn *fn,
+                      void *ctx);
+
+/* Threads worth using for `ops` scalar operations (2 m n k for a GEMM; n
+ * times a per-element cost elsewhere): 1 below the point where handing work
+ * to another thread costs more than it saves, otherwise tnn_num_threads().
+ * The core's one threshold. */
+int tnn_threads_for(double ops);
+
+/* The count used when set_num_threads was never called: TINYNN_NUM_THREADS
+ * if it is a positive integer, otherwise the CPUs this process may run on
+ * (affinity mask), lowered to the cgroup CPU quota when there is one. */
+int tnn_default_threads(void);
+
+/* CPUs allowed by a cgroup v2 "cpu.max" line ("quota period" or "max
+ * period"), rounded up; 0 when it sets no limit or cannot be parsed. */
+int tnn_parse_cpu_max(const char *text);
+
+/* 64-byte aligned GEMM packing space of the calling thread (allocated on
+ * its first GEMM, reused, freed at thread exit): *ap gets
+ * TNN_GEMM_MC * TNN_GEMM_KC and *bp (TNN_GEMM_NC + 64) * TNN_GEMM_KC
+ * doubles' worth. Returns -1 if it cannot be allocated. */
+int tnn_pack_space(void **ap, void **bp);
+
+/* ---- SIMD paths (path_*.c, chosen in dispatch.c) -------------------------
+ * A path is the GEMM driver and the optimizer updates compiled for one
+ * instruction set, in its own file with its own compiler flags (setup.py).
+ * Every entry works on the range it is given with the calling thread only:
+ * splitting work over threads happens once, in kernels_f*.c. */
+#define TNN_PATH_KERNELS(real)                                                 \
+    struct {                                                                   \
+        int mr, nr; /* micro-tile rows and columns */                          \
+        /* c (+)= a b on the whole m x n x k problem; ap, bp: packing space */ \
+        void (*gemm)(const real *a, ptrdiff_t rsa, ptrdiff_t csa,              \
+                     const real *b, ptrdiff_t rsb, ptrdiff_t csb, real *c,     \
+                     ptrdiff_t rsc, ptrdiff_t csc, ptrdiff_t m, ptrdiff_t n,   \
+                     ptrdiff_t k, int accumulate, real *ap, real *bp);         \
+        void (*sgd)(real *w, const real *g, real *velocity, ptrdiff_t n,       \
+                    real lr, real momentum, int nesterov);                     \
+        void (*rmsprop)(real *w, const real *g, real *s, real *velocity,       \
+                        ptrdiff_t n, real lr, real rho, real one_minus_rho,    \
+                        real momentum, real epsilon);                          \
+        /* alpha: the learning rate with both bias corrections folded in */    \
+        void (*adam)(real *w, const real *g, real *m, real *v, real *vhat,     \
+                     ptrdiff_t n, real alpha, real one_minus_beta1,            \
+                     real one_minus_beta2, real epsilon);                      \
+    }
+
+struct tnn_path {
+    const char *name;
+    /* 1 when this CPU can run the path */
+    int (*cpu_supports)(void);
+    /* 1 when the compiler really emitted the path's instructions (its
+     * feature macros were defined while compiling it); a path built
+     * without them is never offered. */
+    int built_for_isa;
+    TNN_PATH_KERNELS(float) f32;
+    TNN_PATH_KERNELS(double) f64;
+};
+
+/* The paths compiled into this build, portable first; *count gets their
+ * number. */
+const struct tnn_path *const *tnn_paths(int *count);
+/* The path in use: TINYNN_SIMD names one at first use (if usable), else
+ * the best usable one. */
+const struct tnn_path *tnn_path_active(void);
+/* A path may be selected when the CPU supports it and it was built for
+ * its instruction set. */
+int tnn_path_usable(const struct tnn_path *path);
+/* Select a usable path by name: 0, or -1 unknown name, -2 not usable. */
+int tnn_path_select(const char *name);
+
+#endif
