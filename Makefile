@@ -15,8 +15,8 @@ test:  ## the whole suite, notebooks and full-MNIST runs included
 test-fast:  ## everything but the slow tests
 	$(PY) -m pytest -q -m "not slow"
 
-asan:  ## kernels, extension and model tests under ASan + UBSan
-	bash .ci/asan.sh
+asan:  ## the C core under ASan + UBSan, then under ThreadSanitizer
+	bash .ci/sanitize.sh address && bash .ci/sanitize.sh thread
 
 format:  ## clang-format the C core, ruff format the Python
 	clang-format -i csrc/*.c csrc/*.h csrc/*.inc
