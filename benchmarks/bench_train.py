@@ -11,7 +11,9 @@ steps), fit overhead included. Sections:
   1. time per epoch of the four MNIST articles' models, batch 32 and 128;
   2. GFLOP/s of every GEMM of a training step, tinynn vs numpy.matmul;
   3. the Adam update's bandwidth against a plain copy of the same bytes;
-  4. peak resident memory of a 1-epoch fit on full MNIST (when available).
+  4. peak resident memory of a 1-epoch fit on full MNIST (when available);
+  5. contention: training with one busy process per core (2 threads vs 1),
+     and two tinynn processes training at once (each vs alone).
 """
 
 from __future__ import annotations
@@ -145,8 +147,9 @@ def numpy_trainer(hidden, optimizer, lr, x, y, batch):
 
 def settle() -> None:
     """Let the previous library's worker threads stop spinning before timing the
-    next one: OpenMP and OpenBLAS pools busy-wait for a while after their work,
-    and on 2 cores that steals the next measurement's CPU."""
+    next one: thread pools (PyTorch's OpenMP, OpenBLAS, briefly tinynn's) busy-
+    wait for a while after their work, and on 2 cores that steals the next
+    measurement's CPU."""
     time.sleep(0.2)
 
 
@@ -215,41 +218,102 @@ print(statistics.median(times))
 """
 
 
+def probe_seconds(threads, batch, steps, repeats, timeout=900):
+    """SCALING_PROBE's median epoch time in a fresh process."""
+    return float(
+        probe_process(threads, batch, steps, repeats)
+        .communicate(timeout=timeout)[0]
+        .split()[-1]
+    )
+
+
+def probe_process(threads, batch, steps, repeats):
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            SCALING_PROBE,
+            str(threads),
+            str(batch),
+            str(steps),
+            str(repeats),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd="/",
+    )
+
+
 def thread_scaling(args, x_all, y_all):
     """tinynn's epoch time with 1 and with `args.threads` threads (Keras model),
-    each in a fresh process so no thread pool or cache state carries over."""
+    each in a fresh process so no thread pool or cache state carries over;
+    --spread fresh-process runs of each, interleaved, give the run-to-run
+    spread."""
     rows = []
     for batch in args.batches:
-        seconds = {}
-        for threads in (1, args.threads):
-            out = subprocess.run(
-                [
-                    sys.executable,
-                    "-c",
-                    SCALING_PROBE,
-                    str(threads),
-                    str(batch),
-                    str(args.steps),
-                    str(args.repeats),
-                ],
-                capture_output=True,
-                text=True,
-                check=True,
-                cwd="/",
-                timeout=900,
-            )
-            seconds[threads] = float(out.stdout.split()[-1])
-        one, many = seconds[1], seconds[args.threads]
+        seconds = {1: [], args.threads: []}
+        for _ in range(args.spread):
+            for threads in seconds:
+                seconds[threads].append(
+                    probe_seconds(threads, batch, args.steps, args.repeats)
+                )
+        one = statistics.median(seconds[1])
+        many = statistics.median(seconds[args.threads])
         rows.append(
             {
                 "batch": batch,
                 "one_thread": one,
                 "threads": args.threads,
                 "many_threads": many,
+                "many_threads_range": [
+                    min(seconds[args.threads]),
+                    max(seconds[args.threads]),
+                ],
                 "speedup": one / many,
             }
         )
     return rows
+
+
+BUSY_LOOP = "while True: pass"
+
+
+def contention(args):
+    """Training on a busy machine, in fresh processes (Keras model, batch 32):
+    with one busy-looping process per core, `args.threads` threads against 1
+    thread (the pool must not make things worse than running alone); and two
+    tinynn processes training at the same time, each against running alone."""
+    batch, steps, repeats = 32, args.steps, max(1, args.repeats // 2)
+    busy = [
+        subprocess.Popen([sys.executable, "-c", BUSY_LOOP])
+        for _ in range(os.cpu_count() or 1)
+    ]
+    try:
+        loaded = {1: [], args.threads: []}
+        for _ in range(args.spread):
+            for threads in loaded:
+                loaded[threads].append(probe_seconds(threads, batch, steps, repeats))
+    finally:
+        for process in busy:
+            process.kill()
+            process.wait()
+    settle()
+    alone, together = [], []
+    for _ in range(args.spread):
+        alone.append(probe_seconds(args.threads, batch, steps, repeats))
+        pair = [probe_process(args.threads, batch, steps, repeats) for _ in range(2)]
+        together += [float(p.communicate(timeout=900)[0].split()[-1]) for p in pair]
+    one, many = statistics.median(loaded[1]), statistics.median(loaded[args.threads])
+    return {
+        "batch": batch,
+        "threads": args.threads,
+        "busy_one_thread": one,
+        "busy_many_threads": many,
+        "busy_ratio": many / one,
+        "alone": statistics.median(alone),
+        "together_worst": max(together),
+        "together_ratio": max(together) / statistics.median(alone),
+    }
 
 
 def step_gemms(hidden, batch):
@@ -410,19 +474,46 @@ def scaling_lines(scaling, args):
         "",
         "## Thread scaling (Keras article model, tinynn)",
         "",
-        "| batch | 1 thread (s/epoch) | threads | s/epoch | speed-up |",
-        "|---|---|---|---|---|",
+        f"Median of {args.spread} fresh-process runs each; the range is the "
+        "slowest and fastest of them.",
+        "",
+        "| batch | 1 thread (s/epoch) | threads | s/epoch | range | speed-up |",
+        "|---|---|---|---|---|---|",
     ]
     for r in scaling:
         scale = math.ceil(EPOCH / r["batch"]) / math.ceil(args.steps)
+        low, high = (t * scale for t in r["many_threads_range"])
         lines.append(
             f"| {r['batch']} | {r['one_thread'] * scale:.2f} | {r['threads']} | "
-            f"{r['many_threads'] * scale:.2f} | {r['speedup']:.2f} |"
+            f"{r['many_threads'] * scale:.2f} | {low:.2f}-{high:.2f} | "
+            f"{r['speedup']:.2f} |"
         )
     return lines
 
 
-def markdown(epochs, gemms, adam, memory, args, scaling=()):
+def contention_lines(busy, args):
+    if not busy:
+        return []
+    scale = math.ceil(EPOCH / busy["batch"]) / math.ceil(args.steps)
+    return [
+        "",
+        "## Contention (Keras article model, batch 32, fresh processes)",
+        "",
+        "| situation | s/epoch | ratio | target |",
+        "|---|---|---|---|",
+        f"| one busy process per core, 1 thread | {busy['busy_one_thread'] * scale:.2f} "
+        "| 1 | |",
+        f"| one busy process per core, {busy['threads']} threads | "
+        f"{busy['busy_many_threads'] * scale:.2f} | {busy['busy_ratio']:.2f} | <= 1.5 |",
+        f"| training alone, {busy['threads']} threads | {busy['alone'] * scale:.2f} "
+        "| 1 | |",
+        f"| two tinynn processes at once (slower one) | "
+        f"{busy['together_worst'] * scale:.2f} | {busy['together_ratio']:.2f} "
+        "| <= 2.5 |",
+    ]
+
+
+def markdown(epochs, gemms, adam, memory, args, scaling=(), busy=None):
     lines = [
         "# Benchmark results",
         "",
@@ -464,6 +555,7 @@ def markdown(epochs, gemms, adam, memory, args, scaling=()):
             f"{100 * g['tinynn_gflops'] / peak:.0f}% |"
         )
     lines += floor_lines(epochs, gemms) + scaling_lines(scaling, args)
+    lines += contention_lines(busy, args)
     lines += [
         "",
         "## Adam update bandwidth",
@@ -523,7 +615,14 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--spread", type=int, default=None, help="fresh-process runs per thread figure"
+    )
+    parser.add_argument(
+        "--contention-only", action="store_true", help="run only the contention section"
+    )
     args = parser.parse_args()
+    args.spread = args.spread or (1 if args.tiny else 3)
     args.repeats = args.repeats or (2 if args.tiny else 5)
     args.steps = args.steps or (5 if args.tiny else 300)
     args.batches = [32] if args.tiny else [32, 128]
@@ -535,13 +634,19 @@ def main() -> int:
         (x, y), _ = tn.datasets.mnist.load_sample()
     x = (x.reshape(len(x), -1) / 255.0).astype(np.float32)
     y = y.astype(np.int64)
+    if args.contention_only:
+        busy = contention(args)
+        print(json.dumps(busy))
+        print("\n".join(contention_lines(busy, args)))
+        return 0
     # First, before PyTorch and OpenBLAS start thread pools in this process.
     scaling = thread_scaling(args, x, y)
+    busy = contention(args)
     epochs = time_epochs(args, x, y)
     gemms = gemm_gflops(args)
     adam = adam_bandwidth(args)
     memory = {} if args.tiny else peak_memory()
-    report = markdown(epochs, gemms, adam, memory, args, scaling)
+    report = markdown(epochs, gemms, adam, memory, args, scaling, busy)
     print(report)
     if not args.no_write:
         (HERE / "RESULTS.md").write_text(report)
