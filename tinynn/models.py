@@ -213,6 +213,8 @@ class Sequential:
             layer._bind(views, grad_views)
         self._flat_params, self._flat_grads = flat_params, flat_grads
         self._trainable_size = trainable_total
+        with self._batch_lock:  # the layer structure changed: new shapes
+            self._buffers, self._buffer_rows = {}, 0
         if self.optimizer is not None:
             self.optimizer._flat_state = {}
 
@@ -446,11 +448,16 @@ class Sequential:
 
     def _allocate_buffers(self, rows: int) -> None:
         outs, grads = [], []
-        for index, layer in enumerate(self._layers):
+        # A layer's input gradient is needed only when some layer before it
+        # has weights: backpropagation stops at the first layer that gets no
+        # dx buffer (with Flatten first, the first Dense computes no dx).
+        weights_before = False
+        for layer in self._layers:
             out_shape = (rows, *layer.output_shape[1:])
             outs.append(np.empty(out_shape, self.dtype) if layer._buffered else None)
             in_shape = (rows, *layer.input_shape[1:])
-            grads.append(np.empty(in_shape, self.dtype) if index > 0 else None)
+            grads.append(np.empty(in_shape, self.dtype) if weights_before else None)
+            weights_before = weights_before or bool(layer.weights)
         self._buffers = {
             "out": outs,
             "dx": grads,
@@ -478,6 +485,8 @@ class Sequential:
             buffer = self._buffers["dx"][index]
             dx = None if buffer is None else buffer[:n]
             self._layers[index]._backward(dy, dx)
+            if dx is None:  # no layer below has weights
+                return
             dy = dx
 
     def _train_batch(self, xb: np.ndarray, yb: np.ndarray, mode: str) -> list[float]:

@@ -1,0 +1,92 @@
+"""Model structure: where backpropagation stops, and changes of structure
+after training (pop/add)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinynn as tf
+from tinynn import _backend
+
+
+def data(n=96, shape=(6, 5), classes=4, seed=0):
+    r = np.random.default_rng(seed)
+    return r.random((n, *shape)).astype(np.float32), r.integers(0, classes, n)
+
+
+def model_with(first_layers, seed=0):
+    tf.set_seed(seed)
+    model = tf.keras.Sequential(
+        [
+            *first_layers,
+            tf.keras.layers.Dense(16, activation="relu"),
+            tf.keras.layers.Dense(4, activation="softmax"),
+        ]
+    )
+    model.compile("adam", "sparse_categorical_crossentropy")
+    return model
+
+
+@pytest.fixture
+def dense_backward_calls(monkeypatch):
+    """Record, for every dense_backward call, whether dx was asked for."""
+    calls = []
+    real = _backend.dense_backward
+
+    def spy(x, w, dy, dx, dw, db):
+        calls.append((w.shape, dx is not None))
+        return real(x, w, dy, dx, dw, db)
+
+    monkeypatch.setattr(_backend, "dense_backward", spy)
+    return calls
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        lambda: [tf.keras.layers.Flatten(input_shape=(6, 5))],
+        lambda: [
+            tf.keras.layers.Flatten(input_shape=(6, 5)),
+            tf.keras.layers.Dropout(0.1),
+        ],
+        lambda: [
+            tf.keras.layers.InputLayer(input_shape=(6, 5)),
+            tf.keras.layers.Flatten(),
+        ],
+    ],
+)
+def test_no_input_gradient_is_computed_for_the_data(first, dense_backward_calls):
+    model = model_with(first())
+    x, y = data()
+    model.train_on_batch(x, y)
+    # Backward runs from the output: the last Dense needs dx (a Dense with
+    # weights is below it), the first Dense does not (only data below it).
+    assert dense_backward_calls == [((16, 4), True), ((30, 16), False)]
+
+
+def test_a_flatten_in_front_changes_no_result():
+    x, y = data()
+    flat = model_with([tf.keras.layers.Flatten(input_shape=(6, 5))])
+    plain = model_with([tf.keras.layers.InputLayer(input_shape=(30,))])
+    plain.set_weights(flat.get_weights())
+    flat.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    plain.fit(
+        x.reshape(len(x), -1), y, batch_size=16, epochs=2, shuffle=False, verbose=0
+    )
+    for a, b in zip(flat.get_weights(), plain.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_pop_and_add_after_fit_train_the_new_structure():
+    x, y = data()
+    model = model_with([tf.keras.layers.Flatten(input_shape=(6, 5))])
+    model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+    model.pop()
+    model.add(tf.keras.layers.Dense(7, activation="softmax"))
+    model.compile("adam", "sparse_categorical_crossentropy")
+    y7 = np.random.default_rng(1).integers(0, 7, len(x))
+    before = [w.copy() for w in model.get_weights()]
+    model.fit(x, y7, batch_size=32, epochs=1, verbose=0)
+    assert model.predict(x, verbose=0).shape == (len(x), 7)
+    assert all(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
