@@ -124,6 +124,7 @@ def mutations(array):
         ("scalar", 1.0),
         ("extra dim", array[None]),
         ("wrong size", np.resize(array, (shape[0] + 1,) + shape[1:])),
+        ("byte-swapped", array.astype(array.dtype.newbyteorder())),
     ]
     if array.ndim == 2 and shape[1] > 1:
         out.append(("non-contiguous", np.ones((shape[0], shape[1] * 2))[:, ::2]))
