@@ -393,7 +393,15 @@ CASES = [
     ),
     (
         lambda: _core.adam_update(
-            arr(3), arr(3), arr(3), arr(3), None, np.float32(0.1), 0.9, 0.999, 1e-7,
+            arr(3),
+            arr(3),
+            arr(3),
+            arr(3),
+            None,
+            np.float32(0.1),
+            0.9,
+            0.999,
+            1e-7,
             np.int64(2),
         ),
         None,
@@ -411,7 +419,9 @@ CASES = [
         "gemm: c must be in native byte order",
     ),
     (
-        lambda: _core.dense_forward(arr((4, 3), f32), arr((3, 2), ">f4"), None, arr((4, 2), f32)),
+        lambda: _core.dense_forward(
+            arr((4, 3), f32), arr((3, 2), ">f4"), None, arr((4, 2), f32)
+        ),
         ValueError,
         "dense_forward: w must be in native byte order",
     ),

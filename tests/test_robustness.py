@@ -532,6 +532,58 @@ API = [
         "on_epoch_end",
     ),
     ("plot history wrong type", lambda: tinynn.plot.history(5), "History"),
+    # data that never betrays
+    (
+        "fit y longlong (valid)",
+        lambda: model().fit(X, Y.astype(np.longlong), verbose=0),
+        None,
+    ),
+    (
+        "evaluate y ulonglong (valid)",
+        lambda: model().evaluate(X, Y.astype(np.ulonglong), verbose=0),
+        None,
+    ),
+    (
+        "fit y big-endian int16 (valid)",
+        lambda: model().fit(X, Y.astype(">i2"), verbose=0),
+        None,
+    ),
+    (
+        "fit x big-endian float32 (valid)",
+        lambda: model().fit(X.astype(">f4"), Y, verbose=0),
+        None,
+    ),
+    (
+        "fit x Fortran order (valid)",
+        lambda: model().fit(np.asfortranarray(X), Y, verbose=0),
+        None,
+    ),
+    (
+        "fit x float64 beyond float32",
+        lambda: model().fit(X * 1e39, Y, verbose=0),
+        "x contains NaN or Inf",
+    ),
+    (
+        "fit y 1e20",
+        lambda: model().fit(X, np.where(Y == 2, 1e20, Y), verbose=0),
+        "y[2] = 100000000000000000000 is outside",
+    ),
+    (
+        "fit y uint64 2**63",
+        lambda: model().fit(X, np.array([0, 1, 2**63, 0, 1, 2], np.uint64), verbose=0),
+        "y[2] = 9223372036854775808 is outside",
+    ),
+    ("set_num_threads 10**20", lambda: tinynn.set_num_threads(10**20), "n must be"),
+    (
+        "optimizer learning_rate str",
+        lambda: setattr(tf.keras.optimizers.Adam(), "learning_rate", "0.1"),
+        "learning_rate",
+    ),
+    (
+        "core learning_rate str",
+        lambda: _core.sgd_update(f64(3), f64(3), None, "0.1", 0.0, False),
+        "sgd_update: learning_rate",
+    ),
 ]
 
 
