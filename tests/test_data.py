@@ -252,3 +252,51 @@ def test_fit_on_uint8_does_not_copy_the_data_set():
     # The labels (int64, 0.8 MB), the permutation and the predictions (4 MB)
     # are O(n) but small; a float copy of x would add 4 bytes per pixel.
     assert peak["grown"] < 0.25 * peak["input"], peak
+
+
+# ---- datasets --------------------------------------------------------------------------
+def idx(magic, dims, payload=b""):
+    import struct
+
+    return struct.pack(">I", magic) + struct.pack(f">{len(dims)}I", *dims) + payload
+
+
+@pytest.mark.parametrize("dims", [(2**31, 2**31, 4), (2**32 - 1, 2**32 - 1, 2**32 - 1)])
+def test_idx_dimensions_that_overflow_int64_name_the_file(tmp_path, dims):
+    from tinynn.datasets import _idx
+
+    path = tmp_path / "train-images-idx3-ubyte"
+    path.write_bytes(idx(0x00000803, dims))
+    with pytest.raises(ValueError) as info:
+        _idx.read(path, _idx.IMAGES_MAGIC)
+    want = f"{path}: payload has 0 bytes; the header {dims} says {np.prod(dims, dtype=object)}"
+    assert str(info.value).startswith(want)
+
+
+def test_npz_with_more_images_than_labels_is_refused(tmp_path):
+    path = tmp_path / "mnist.npz"
+    u8 = np.uint8
+    np.savez(
+        path,
+        x_train=np.zeros((5, 28, 28), u8),
+        y_train=np.zeros(2, u8),
+        x_test=np.zeros((3, 28, 28), u8),
+        y_test=np.zeros(3, u8),
+    )
+    with pytest.raises(ValueError) as info:
+        tinynn.datasets.mnist.load_data(path)
+    assert str(info.value) == (
+        f"{path}: the train images hold 5 samples but the labels 2 samples; "
+        "expected one label per image"
+    )
+    np.savez(
+        path,
+        x_train=np.zeros((2, 28, 28), u8),
+        y_train=np.zeros(2, u8),
+        x_test=np.zeros((3, 28, 28), u8),
+        y_test=np.array(7, u8),
+    )
+    with pytest.raises(
+        ValueError, match="the test images hold 3 samples but the labels a scalar"
+    ):
+        tinynn.datasets.mnist.load_data(path)
