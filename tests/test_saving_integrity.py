@@ -18,6 +18,7 @@ import pytest
 
 import tinynn
 import tinynn as tf
+from tinynn import saving
 from tinynn.keras import layers
 
 
@@ -335,10 +336,13 @@ def test_temp_file_of_a_killed_save_is_removed_by_the_next_save(tmp_path):
     stale = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     assert len(stale) == 1 and stale[0].stat().st_size > 400 * 300 * 4
     # A save in progress elsewhere (this live process) must be left alone.
-    live = tmp_path / f".other.tnn.tinynn-{os.getpid()}-abc123.tmp"
+    live = tmp_path / f".other.tnn.tinynn-{saving._HOST}-{os.getpid()}-abc123.tmp"
     live.write_bytes(b"in progress")
+    # So is one from another machine: its process id means nothing here.
+    remote = tmp_path / ".other.tnn.tinynn-elsewhere-999999999-abc123.tmp"
+    remote.write_bytes(b"in progress on another host")
     unrelated = tmp_path / ".keep.tmp"
     unrelated.write_bytes(b"not ours")
     make_model().save(tmp_path / "another.tnn")
     left = sorted(p.name for p in tmp_path.iterdir())
-    assert left == sorted(["another.tnn", live.name, unrelated.name]), left
+    assert left == sorted(["another.tnn", live.name, remote.name, unrelated.name])

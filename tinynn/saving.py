@@ -21,6 +21,7 @@ import math
 import numbers
 import os
 import re
+import socket
 import tempfile
 import zipfile
 from pathlib import Path
@@ -71,7 +72,7 @@ def atomic_write(
         raise FileNotFoundError(f"{where}: folder {folder} does not exist")
     remove_stale_temp_files(folder)
     handle, temp_name = tempfile.mkstemp(
-        prefix=f".{path.name}.tinynn-{os.getpid()}-", suffix=".tmp", dir=folder
+        prefix=f".{path.name}.tinynn-{_HOST}-{os.getpid()}-", suffix=".tmp", dir=folder
     )
     try:
         with os.fdopen(handle, "wb") as file:
@@ -87,8 +88,11 @@ def atomic_write(
         raise
 
 
-# ".<target name>.tinynn-<pid of the writer>-<random>.tmp", from atomic_write.
-_TEMP_NAME = re.compile(r"^\..+\.tinynn-(\d+)-[A-Za-z0-9_]+\.tmp$")
+# ".<target>.tinynn-<host>-<writer's pid>-<random>.tmp", from atomic_write. The
+# host keeps a save from another machine (a shared folder) safe from our check
+# of process ids, which only means something on this one.
+_HOST = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:32] or "host"
+_TEMP_NAME = re.compile(r"^\..+\.tinynn-([A-Za-z0-9]+)-(\d+)-[A-Za-z0-9_]+\.tmp$")
 
 
 def _process_exists(pid: int) -> bool:
@@ -105,8 +109,9 @@ def remove_stale_temp_files(folder: Path) -> list[Path]:
     """Delete temporary files of atomic_write whose writer no longer runs (a
     save killed with SIGKILL cannot clean up after itself); returns them.
 
-    Only names of our own pattern are touched, and only when the process id
-    they carry is gone, so a save running in another process is left alone.
+    Only names of our own pattern written on this host are touched, and only
+    when the process id they carry is gone, so a save running in another
+    process is left alone.
     """
     removed = []
     try:
@@ -115,9 +120,11 @@ def remove_stale_temp_files(folder: Path) -> list[Path]:
         return removed
     for entry in entries:
         match = _TEMP_NAME.match(entry.name)
-        if not match or not entry.is_file(follow_symlinks=False):
+        if not match or match.group(1) != _HOST:
             continue
-        if _process_exists(int(match.group(1))):
+        if not entry.is_file(follow_symlinks=False):
+            continue
+        if _process_exists(int(match.group(2))):
             continue
         try:
             os.unlink(entry.path)
