@@ -230,12 +230,21 @@ def manifest_set(key, field, value):
     return edit
 
 
+def first_kernel(root):
+    """The first layer's weight group and kernel name (layer names depend on
+    how many layers this process made before)."""
+    text = lambda v: v.decode() if isinstance(v, bytes) else str(v)  # noqa: E731
+    group = root["model_weights"]
+    layer = text(group.attrs["layer_names"][0])
+    return group[layer], text(group[layer].attrs["weight_names"][0])
+
+
 def h5_flip_kernel_byte(path):
     import h5py
 
     with h5py.File(path, "r") as root:
-        offset = root["model_weights/dense/dense/kernel:0"].id.get_chunk_info(0)
-        offset = offset.byte_offset
+        group, kernel = first_kernel(root)
+        offset = group[kernel].id.get_chunk_info(0).byte_offset
     with open(path, "r+b") as f:
         f.seek(offset + 3)
         byte = f.read(1)[0]
@@ -247,9 +256,9 @@ def h5_huge_kernel(path):
     import h5py
 
     with h5py.File(path, "r+") as root:
-        group = root["model_weights/dense/dense"]
-        del group["kernel:0"]
-        group.create_dataset("kernel:0", (4, 2 * 10**9), "f4", chunks=(1, 4096))
+        group, kernel = first_kernel(root)
+        del group[kernel]
+        group.create_dataset(kernel, (4, 2 * 10**9), "f4", chunks=(1, 4096))
 
 
 def zip_inflated_member(path):
