@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import shutil
 import signal
 import struct
 import sys
@@ -201,9 +202,19 @@ NAN_X = X.copy()
 NAN_X[2, 1] = np.nan
 
 
+# Damaged files of the catalogue live here (children write, the parent removes).
+FILES = tempfile.mkdtemp(prefix="tinynn-catalogue-")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_catalogue_files():
+    yield
+    shutil.rmtree(FILES, ignore_errors=True)
+
+
 def saved(suffix, edit):
     """A trained model saved in a fresh folder, then damaged by edit(path)."""
-    path = os.path.join(tempfile.mkdtemp(prefix="tinynn-catalogue-"), "m" + suffix)
+    path = os.path.join(tempfile.mkdtemp(dir=FILES), "m" + suffix)
     m = model()
     m.fit(X, Y, verbose=0)
     m.save(path)
@@ -277,14 +288,14 @@ def zip_inflated_member(path):
 
 
 def npz_dataset(**arrays):
-    path = os.path.join(tempfile.mkdtemp(prefix="tinynn-catalogue-"), "d.npz")
+    path = os.path.join(tempfile.mkdtemp(dir=FILES), "d.npz")
     np.savez(path, **arrays)
     return path
 
 
 def idx_folder(dims):
     """An MNIST folder whose train images declare `dims` with no payload."""
-    folder = tempfile.mkdtemp(prefix="tinynn-catalogue-")
+    folder = tempfile.mkdtemp(dir=FILES)
     header = struct.pack(">I3I", 0x803, *dims)
     labels = struct.pack(">II", 0x801, 1) + b"\x00"
     for stem, data in (
