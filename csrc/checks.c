@@ -56,6 +56,18 @@ int check_array(const char *func, const char *name, PyObject *obj, int ndim,
                      func, name);
         return -1;
     }
+    /* A '>f4' array on a little-endian machine would be read as if it were
+     * native: garbage floats, or label 1 seen as 256. The public API
+     * converts; here we reject. */
+    if (!PyArray_ISNOTSWAPPED(arr)) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: %s must be in native byte order; got a byte-swapped "
+                     "array of dtype '%c%c%d'; expected native order (convert "
+                     "with a.astype(a.dtype.newbyteorder('=')))",
+                     func, name, PyArray_DESCR(arr)->byteorder,
+                     PyArray_DESCR(arr)->kind, (int)PyArray_ITEMSIZE(arr));
+        return -1;
+    }
     if (writeable && !PyArray_ISWRITEABLE(arr)) {
         PyErr_Format(PyExc_ValueError,
                      "%s: %s is an output and must be writeable; got a "
@@ -94,21 +106,25 @@ int check_float(const char *func, const char *name, PyArrayObject *arr,
 int check_labels(const char *func, const char *name, PyArrayObject *arr,
                  int *label_type)
 {
-    switch (PyArray_TYPE(arr)) {
-    case NPY_INT8: *label_type = TNN_I8; return 0;
-    case NPY_INT16: *label_type = TNN_I16; return 0;
-    case NPY_INT32: *label_type = TNN_I32; return 0;
-    case NPY_INT64: *label_type = TNN_I64; return 0;
-    case NPY_UINT8: *label_type = TNN_U8; return 0;
-    case NPY_UINT16: *label_type = TNN_U16; return 0;
-    case NPY_UINT32: *label_type = TNN_U32; return 0;
-    case NPY_UINT64: *label_type = TNN_U64; return 0;
-    default:
-        PyErr_Format(PyExc_TypeError,
-                     "%s: %s must have an integer dtype (class ids); got %s",
-                     func, name, PyArray_DESCR(arr)->typeobj->tp_name);
-        return -1;
+    /* By signedness and width, not by type number: numpy has two type numbers
+     * for one 64-bit integer (long and longlong on Linux, int and long on
+     * Windows), and np.longlong labels are as valid as np.int64 ones. */
+    static const int signed_types[] = {TNN_I8, TNN_I16, -1, TNN_I32,
+                                       -1,     -1,      -1, TNN_I64};
+    static const int unsigned_types[] = {TNN_U8, TNN_U16, -1, TNN_U32,
+                                         -1,     -1,      -1, TNN_U64};
+    int type = PyArray_TYPE(arr);
+    npy_intp size = PyArray_ITEMSIZE(arr);
+    if (PyTypeNum_ISINTEGER(type) && size >= 1 && size <= 8) {
+        *label_type = PyTypeNum_ISSIGNED(type) ? signed_types[size - 1]
+                                               : unsigned_types[size - 1];
+        if (*label_type >= 0)
+            return 0;
     }
+    PyErr_Format(PyExc_TypeError,
+                 "%s: %s must have an integer dtype (class ids); got %s", func,
+                 name, PyArray_DESCR(arr)->typeobj->tp_name);
+    return -1;
 }
 
 int check_dim(const char *func, const char *name, PyArrayObject *arr,
@@ -185,5 +201,58 @@ int check_scalar(const char *func, const char *name, double value,
         PyMem_Free(hi);
         return -1;
     }
+    return 0;
+}
+
+int parse_real(const char *func, const char *name, PyObject *obj,
+               double *value)
+{
+    /* Any real number (float, int, numpy scalar); not str, bool or complex,
+     * which PyArg's "d" would reject without naming the argument. */
+    if (PyBool_Check(obj) || PyComplex_Check(obj) || !PyNumber_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "%s: %s must be a real number; got %s",
+                     func, name, Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    *value = PyFloat_AsDouble(obj);
+    if (*value == -1.0 && PyErr_Occurred()) {
+        if (!PyErr_ExceptionMatches(PyExc_OverflowError))
+            return -1;
+        PyErr_Clear();
+        PyErr_Format(PyExc_ValueError,
+                     "%s: %s must be a finite number; got %R (too large for a "
+                     "double)",
+                     func, name, obj);
+        return -1;
+    }
+    return 0;
+}
+
+int parse_int(const char *func, const char *name, PyObject *obj,
+              long long low, long long high, long long *value)
+{
+    /* Python ints and numpy integer scalars (anything with __index__). */
+    if (PyBool_Check(obj) || !PyIndex_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "%s: %s must be an integer; got %s",
+                     func, name, Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    PyObject *number = PyNumber_Index(obj);
+    if (!number)
+        return -1;
+    int overflow = 0;
+    *value = PyLong_AsLongLongAndOverflow(number, &overflow);
+    if (*value == -1 && !overflow && PyErr_Occurred()) {
+        Py_DECREF(number);
+        return -1;
+    }
+    if (overflow || *value < low || *value > high) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: %s must be an integer in [%lld, %lld]; got %S", func,
+                     name, low, high, number);
+        Py_DECREF(number);
+        return -1;
+    }
+    Py_DECREF(number);
     return 0;
 }

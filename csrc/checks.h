@@ -12,8 +12,8 @@
 #define PY_ARRAY_UNIQUE_SYMBOL tinynn_ARRAY_API
 #include <numpy/arrayobject.h>
 
-/* obj must be an ndarray (TypeError), C-contiguous and aligned
- * (ValueError), writeable if `writeable`, and of ndim dims unless ndim < 0.
+/* obj must be an ndarray (TypeError), C-contiguous, aligned and in native
+ * byte order (ValueError), writeable if `writeable`, and of ndim dims unless ndim < 0.
  * With `optional`, None gives *out = NULL. */
 int check_array(const char *func, const char *name, PyObject *obj, int ndim,
                 int writeable, int optional, PyArrayObject **out);
@@ -23,8 +23,9 @@ int check_array(const char *func, const char *name, PyObject *obj, int ndim,
 int check_float(const char *func, const char *name, PyArrayObject *arr,
                 int *dtype, const char *like);
 
-/* Integer labels: any signed or unsigned integer dtype; sets *label_type
- * to an enum tnn_label_type. */
+/* Integer labels: any signed or unsigned integer dtype of 1 to 8 bytes
+ * (np.longlong as well as np.int64); sets *label_type to an enum
+ * tnn_label_type. */
 int check_labels(const char *func, const char *name, PyArrayObject *arr,
                  int *label_type);
 
@@ -45,5 +46,16 @@ int check_no_overlap(const char *func, const char *name_a, PyArrayObject *a,
 /* A finite double within [low, high] (high_open: [low, high)). */
 int check_scalar(const char *func, const char *name, double value,
                  double low, double high, int high_open);
+
+/* A scalar argument given as a Python object: a real number (TypeError
+ * naming `name` otherwise; ValueError if it overflows a double). Range
+ * checks are check_scalar's. */
+int parse_real(const char *func, const char *name, PyObject *obj,
+               double *value);
+
+/* An integer argument within [low, high]: TypeError for a non-integer,
+ * ValueError (not OverflowError) for any value outside, however large. */
+int parse_int(const char *func, const char *name, PyObject *obj,
+              long long low, long long high, long long *value);
 
 #endif

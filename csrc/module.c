@@ -11,6 +11,7 @@
 #define PY_ARRAY_UNIQUE_SYMBOL tinynn_ARRAY_API
 #include <numpy/arrayobject.h>
 
+#include <limits.h>
 #include <string.h>
 
 #include "checks.h"
@@ -148,12 +149,14 @@ static PyObject *core_set_num_threads(PyObject *self, PyObject *arg)
                      Py_TYPE(arg)->tp_name);
         return NULL;
     }
-    long n = PyLong_AsLong(arg);
-    if (n == -1 && PyErr_Occurred())
+    /* 10**20 is out of range like 0 is: a ValueError, not OverflowError. */
+    int overflow = 0;
+    long n = PyLong_AsLongAndOverflow(arg, &overflow);
+    if (n == -1 && !overflow && PyErr_Occurred())
         return NULL;
-    if (n < 1 || n > 1024) {
+    if (overflow || n < 1 || n > 1024) {
         PyErr_Format(PyExc_ValueError,
-                     "set_num_threads: n must be in [1, 1024]; got %ld", n);
+                     "set_num_threads: n must be in [1, 1024]; got %S", arg);
         return NULL;
     }
     tnn_set_num_threads((int)n);
@@ -617,14 +620,16 @@ static int check_velocity(const char *fn, double momentum,
 static PyObject *core_sgd_update(PyObject *self, PyObject *args)
 {
     const char *fn = "sgd_update";
-    PyObject *w_obj, *g_obj, *v_obj;
+    PyObject *w_obj, *g_obj, *v_obj, *lr_obj, *momentum_obj;
     PyArrayObject *arr[3] = {NULL, NULL, NULL};
     const char *nm[3] = {"w", "g", "velocity"};
     double lr, momentum;
     int nesterov, dtype = -1;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOOddp", &w_obj, &g_obj, &v_obj, &lr,
-                          &momentum, &nesterov))
+    if (!PyArg_ParseTuple(args, "OOOOOp", &w_obj, &g_obj, &v_obj, &lr_obj,
+                          &momentum_obj, &nesterov) ||
+        parse_real(fn, "learning_rate", lr_obj, &lr) ||
+        parse_real(fn, "momentum", momentum_obj, &momentum))
         return NULL;
     if (check_state(fn, "w", w_obj, 1, 0, &dtype, NULL, arr, 0, nm, &arr[0]) ||
         check_state(fn, "g", g_obj, 0, 0, &dtype, arr[0], arr, 1, nm,
@@ -651,14 +656,18 @@ static PyObject *core_sgd_update(PyObject *self, PyObject *args)
 static PyObject *core_rmsprop_update(PyObject *self, PyObject *args)
 {
     const char *fn = "rmsprop_update";
-    PyObject *o[4];
+    PyObject *o[4], *s_obj[4];
     PyArrayObject *arr[4] = {NULL, NULL, NULL, NULL};
     const char *nm[4] = {"w", "g", "s", "velocity"};
     double lr, rho, momentum, eps;
     int dtype = -1;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOOOdddd", &o[0], &o[1], &o[2], &o[3], &lr,
-                          &rho, &momentum, &eps))
+    if (!PyArg_ParseTuple(args, "OOOOOOOO", &o[0], &o[1], &o[2], &o[3],
+                          &s_obj[0], &s_obj[1], &s_obj[2], &s_obj[3]) ||
+        parse_real(fn, "learning_rate", s_obj[0], &lr) ||
+        parse_real(fn, "rho", s_obj[1], &rho) ||
+        parse_real(fn, "momentum", s_obj[2], &momentum) ||
+        parse_real(fn, "epsilon", s_obj[3], &eps))
         return NULL;
     for (int i = 0; i < 4; i++)
         if (check_state(fn, nm[i], o[i], i != 1, i == 3, &dtype, arr[0], arr,
@@ -686,15 +695,21 @@ static PyObject *core_rmsprop_update(PyObject *self, PyObject *args)
 static PyObject *core_adam_update(PyObject *self, PyObject *args)
 {
     const char *fn = "adam_update";
-    PyObject *o[5];
+    PyObject *o[5], *s_obj[5];
     PyArrayObject *arr[5] = {NULL, NULL, NULL, NULL, NULL};
     const char *nm[5] = {"w", "g", "m", "v", "vhat"};
     double lr, beta1, beta2, eps;
     long long step;
     int dtype = -1;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOOOOddddL", &o[0], &o[1], &o[2], &o[3],
-                          &o[4], &lr, &beta1, &beta2, &eps, &step))
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOO", &o[0], &o[1], &o[2], &o[3],
+                          &o[4], &s_obj[0], &s_obj[1], &s_obj[2], &s_obj[3],
+                          &s_obj[4]) ||
+        parse_real(fn, "learning_rate", s_obj[0], &lr) ||
+        parse_real(fn, "beta_1", s_obj[1], &beta1) ||
+        parse_real(fn, "beta_2", s_obj[2], &beta2) ||
+        parse_real(fn, "epsilon", s_obj[3], &eps) ||
+        parse_int(fn, "step", s_obj[4], LLONG_MIN, LLONG_MAX, &step))
         return NULL;
     for (int i = 0; i < 5; i++)
         if (check_state(fn, nm[i], o[i], i != 1, i == 4, &dtype, arr[0], arr,

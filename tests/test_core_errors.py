@@ -360,8 +360,84 @@ CASES = [
             arr(3), arr(3), arr(3), arr(3), None, "0.1", 0.9, 0.999, 1e-7, 1
         ),
         TypeError,
-        "must be real number",
+        "adam_update: learning_rate must be a real number; got str",
     ),
+    (
+        lambda: _core.sgd_update(arr(3), arr(3), arr(3), 0.1, "0.9", False),
+        TypeError,
+        "sgd_update: momentum must be a real number; got str",
+    ),
+    (
+        lambda: _core.rmsprop_update(arr(3), arr(3), arr(3), None, 0.1, 0.9, 0.0, None),
+        TypeError,
+        "rmsprop_update: epsilon must be a real number; got NoneType",
+    ),
+    (
+        lambda: _core.sgd_update(arr(3), arr(3), None, 10**400, 0.0, False),
+        ValueError,
+        "sgd_update: learning_rate must be a finite number; got 1000",
+    ),
+    (
+        lambda: _core.adam_update(
+            arr(3), arr(3), arr(3), arr(3), None, 0.1, 0.9, 0.999, 1e-7, 10**30
+        ),
+        ValueError,
+        r"adam_update: step must be an integer in \[.*\]; got 10{30}",
+    ),
+    (
+        lambda: _core.adam_update(
+            arr(3), arr(3), arr(3), arr(3), None, 0.1, 0.9, 0.999, 1e-7, 1.0
+        ),
+        TypeError,
+        "adam_update: step must be an integer; got float",
+    ),
+    (
+        lambda: _core.adam_update(
+            arr(3),
+            arr(3),
+            arr(3),
+            arr(3),
+            None,
+            np.float32(0.1),
+            0.9,
+            0.999,
+            1e-7,
+            np.int64(2),
+        ),
+        None,
+        None,
+    ),
+    # byte order: a swapped array would be read as native garbage
+    (
+        lambda: _core.gemm(arr((4, 3), ">f8"), W, arr((4, 2))),
+        ValueError,
+        "gemm: a must be in native byte order; got a byte-swapped array of dtype '>f8'",
+    ),
+    (
+        lambda: _core.gemm(X, W, arr((4, 2), ">f8")),
+        ValueError,
+        "gemm: c must be in native byte order",
+    ),
+    (
+        lambda: _core.dense_forward(
+            arr((4, 3), f32), arr((3, 2), ">f4"), None, arr((4, 2), f32)
+        ),
+        ValueError,
+        "dense_forward: w must be in native byte order",
+    ),
+    (
+        lambda: _core.softmax_xent(Y, np.array([1, 0, 1, 1], ">i2"), None),
+        ValueError,
+        "softmax_xent: labels must be in native byte order; got a byte-swapped array of dtype '>i2'",
+    ),
+    (
+        lambda: _core.adam_update(
+            arr(3), arr(3), arr(3, ">f8"), arr(3), None, 0.1, 0.9, 0.999, 1e-7, 1
+        ),
+        ValueError,
+        "adam_update: m must be in native byte order",
+    ),
+    (lambda: _core.softmax_xent(Y, np.array([1, 0, 1, 1], "=i2"), None), None, None),
     # configuration
     (
         lambda: _core.set_simd("sse9"),
@@ -373,6 +449,16 @@ CASES = [
         lambda: _core.set_num_threads(0),
         ValueError,
         r"set_num_threads: n must be in \[1, 1024\]; got 0",
+    ),
+    (
+        lambda: _core.set_num_threads(10**20),
+        ValueError,
+        r"set_num_threads: n must be in \[1, 1024\]; got 100000000000000000000$",
+    ),
+    (
+        lambda: _core.set_num_threads(-(2**64)),
+        ValueError,
+        r"set_num_threads: n must be in \[1, 1024\]; got -18446744073709551616$",
     ),
     (
         lambda: _core.set_num_threads(2.0),
@@ -450,3 +536,26 @@ def test_reference_counts_unchanged_on_success_and_error():
             pass
         _core.softmax_xent(Y, np.array([0, 1, 1, 0]), None)
     assert [sys.getrefcount(a) for a in args] == before
+
+
+INTEGER_TYPES = [
+    np.int8, np.int16, np.int32, np.int64, np.intc, np.int_, np.longlong,
+    np.uint8, np.uint16, np.uint32, np.uint64, np.uintc, np.uint, np.ulonglong,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("dtype", INTEGER_TYPES, ids=lambda t: t.__name__)
+def test_every_integer_label_type_is_accepted(dtype):
+    # np.longlong is a different type number from np.int64 on Linux (and
+    # np.intc from np.int_ on Windows): labels are matched by width and sign.
+    logits = np.random.default_rng(0).normal(size=(5, 3))
+    labels = np.array([0, 2, 1, 1, 2])
+    want = _core.softmax_xent(logits, labels, np.empty_like(logits))
+    d = np.empty_like(logits)
+    assert _core.softmax_xent(logits, labels.astype(dtype), d) == want
+
+
+def test_byte_swapped_labels_are_not_read_as_native():
+    # '>i2' label 1 is the bytes 00 01, i.e. 256 if read as native.
+    with pytest.raises(ValueError, match="native byte order"):
+        _core.softmax_xent(np.zeros((1, 300)), np.array([1], ">i2"), None)

@@ -4,11 +4,16 @@ and concurrent training in two Python threads."""
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
+import shutil
 import signal
+import struct
 import sys
+import tempfile
 import threading
+import zipfile
 
 import numpy as np
 import pytest
@@ -124,6 +129,7 @@ def mutations(array):
         ("scalar", 1.0),
         ("extra dim", array[None]),
         ("wrong size", np.resize(array, (shape[0] + 1,) + shape[1:])),
+        ("byte-swapped", array.astype(array.dtype.newbyteorder())),
     ]
     if array.ndim == 2 and shape[1] > 1:
         out.append(("non-contiguous", np.ones((shape[0], shape[1] * 2))[:, ::2]))
@@ -194,6 +200,114 @@ def model():
 X, Y = np.ones((6, 4)), np.array([0, 1, 2, 0, 1, 2])
 NAN_X = X.copy()
 NAN_X[2, 1] = np.nan
+
+
+# Damaged files of the catalogue live here (children write, the parent removes).
+FILES = tempfile.mkdtemp(prefix="tinynn-catalogue-")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_catalogue_files():
+    yield
+    shutil.rmtree(FILES, ignore_errors=True)
+
+
+def saved(suffix, edit):
+    """A trained model saved in a fresh folder, then damaged by edit(path)."""
+    path = os.path.join(tempfile.mkdtemp(dir=FILES), "m" + suffix)
+    m = model()
+    m.fit(X, Y, verbose=0)
+    m.save(path)
+    edit(path)
+    return path
+
+
+def manifest_set(key, field, value):
+    """An edit: set manifest[key][field] (field None: manifest[key]) in a .tnn zip."""
+
+    def edit(path):
+        with zipfile.ZipFile(path) as archive:
+            members = {n: archive.read(n) for n in archive.namelist()}
+        manifest = json.loads(members["tinynn.json"])
+        if field is None:
+            manifest[key] = value
+        else:
+            manifest[key][field] = value
+        members["tinynn.json"] = json.dumps(manifest)
+        with zipfile.ZipFile(path, "w") as archive:
+            for name, payload in members.items():
+                archive.writestr(name, payload)
+
+    return edit
+
+
+def first_kernel(root):
+    """The first layer's weight group and kernel name (layer names depend on
+    how many layers this process made before)."""
+    text = lambda v: v.decode() if isinstance(v, bytes) else str(v)  # noqa: E731
+    group = root["model_weights"]
+    layer = text(group.attrs["layer_names"][0])
+    return group[layer], text(group[layer].attrs["weight_names"][0])
+
+
+def h5_flip_kernel_byte(path):
+    import h5py
+
+    with h5py.File(path, "r") as root:
+        group, kernel = first_kernel(root)
+        offset = group[kernel].id.get_chunk_info(0).byte_offset
+    with open(path, "r+b") as f:
+        f.seek(offset + 3)
+        byte = f.read(1)[0]
+        f.seek(offset + 3)
+        f.write(bytes([byte ^ 1]))
+
+
+def h5_huge_kernel(path):
+    import h5py
+
+    with h5py.File(path, "r+") as root:
+        group, kernel = first_kernel(root)
+        del group[kernel]
+        group.create_dataset(kernel, (4, 2 * 10**9), "f4", chunks=(1, 4096))
+
+
+def zip_inflated_member(path):
+    """weights/0.npy becomes a valid header plus 64 MB of deflated zeros."""
+    with zipfile.ZipFile(path) as archive:
+        members = {n: archive.read(n) for n in archive.namelist()}
+    head = members["weights/0.npy"]
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, payload in members.items():
+            if name != "weights/0.npy":
+                archive.writestr(name, payload)
+        with archive.open("weights/0.npy", "w", force_zip64=True) as out:
+            out.write(head)
+            for _ in range(16):
+                out.write(bytes(2**22))
+
+
+def npz_dataset(**arrays):
+    path = os.path.join(tempfile.mkdtemp(dir=FILES), "d.npz")
+    np.savez(path, **arrays)
+    return path
+
+
+def idx_folder(dims):
+    """An MNIST folder whose train images declare `dims` with no payload."""
+    folder = tempfile.mkdtemp(dir=FILES)
+    header = struct.pack(">I3I", 0x803, *dims)
+    labels = struct.pack(">II", 0x801, 1) + b"\x00"
+    for stem, data in (
+        ("train-images-idx3-ubyte", header),
+        ("train-labels-idx1-ubyte", labels),
+        ("t10k-images-idx3-ubyte", struct.pack(">I3I", 0x803, 1, 1, 1) + b"\x00"),
+        ("t10k-labels-idx1-ubyte", labels),
+    ):
+        with open(os.path.join(folder, stem), "wb") as f:
+            f.write(data)
+    return folder
+
 
 # (label, call, argument name expected in the message, or None when the call is
 # valid after a documented conversion and must succeed)
@@ -531,6 +645,121 @@ API = [
         "on_epoch_end",
     ),
     ("plot history wrong type", lambda: tinynn.plot.history(5), "History"),
+    # data that never betrays
+    (
+        "fit y longlong (valid)",
+        lambda: model().fit(X, Y.astype(np.longlong), verbose=0),
+        None,
+    ),
+    (
+        "evaluate y ulonglong (valid)",
+        lambda: model().evaluate(X, Y.astype(np.ulonglong), verbose=0),
+        None,
+    ),
+    (
+        "fit y big-endian int16 (valid)",
+        lambda: model().fit(X, Y.astype(">i2"), verbose=0),
+        None,
+    ),
+    (
+        "fit x big-endian float32 (valid)",
+        lambda: model().fit(X.astype(">f4"), Y, verbose=0),
+        None,
+    ),
+    (
+        "fit x Fortran order (valid)",
+        lambda: model().fit(np.asfortranarray(X), Y, verbose=0),
+        None,
+    ),
+    (
+        "fit x float64 beyond float32",
+        lambda: model().fit(X * 1e39, Y, verbose=0),
+        "x contains NaN or Inf",
+    ),
+    (
+        "fit y 1e20",
+        lambda: model().fit(X, np.where(Y == 2, 1e20, Y), verbose=0),
+        "y[2] = 100000000000000000000 is outside",
+    ),
+    (
+        "fit y uint64 2**63",
+        lambda: model().fit(X, np.array([0, 1, 2**63, 0, 1, 2], np.uint64), verbose=0),
+        "y[2] = 9223372036854775808 is outside",
+    ),
+    ("set_num_threads 10**20", lambda: tinynn.set_num_threads(10**20), "n must be"),
+    (
+        "optimizer learning_rate str",
+        lambda: setattr(tf.keras.optimizers.Adam(), "learning_rate", "0.1"),
+        "learning_rate",
+    ),
+    (
+        "load_model iterations -10",
+        lambda: tinynn.load_model(
+            saved(".tnn", manifest_set("optimizer", "iterations", -10))
+        ),
+        "'optimizer.iterations'",
+    ),
+    (
+        "load_model iterations 1e30",
+        lambda: tinynn.load_model(
+            saved(".tnn", manifest_set("optimizer", "iterations", 1e30))
+        ),
+        "'optimizer.iterations'",
+    ),
+    (
+        "load_model unknown optimizer slot",
+        lambda: tinynn.load_model(
+            saved(".tnn", manifest_set("optimizer", "state", ["m", "v", "w2"]))
+        ),
+        "'optimizer.state'",
+    ),
+    (
+        "load_model model_config a number",
+        lambda: tinynn.load_model(saved(".tnn", manifest_set("model_config", None, 3))),
+        "'model_config'",
+    ),
+    (
+        "load_model weights count a string",
+        lambda: tinynn.load_model(saved(".tnn", manifest_set("weights", None, "2"))),
+        "'weights'",
+    ),
+    (
+        "load_model inflated zip member",
+        lambda: tinynn.load_model(saved(".tnn", zip_inflated_member)),
+        "'weights/0.npy' declares",
+    ),
+    (
+        "load_model h5 flipped kernel byte",
+        lambda: tinynn.load_model(saved(".h5", h5_flip_kernel_byte)),
+        "kernel:0' cannot be read",
+    ),
+    (
+        "load_model h5 huge declared kernel",
+        lambda: tinynn.load_model(saved(".h5", h5_huge_kernel)),
+        "has shape (4, 2000000000)",
+    ),
+    (
+        "mnist npz 5 images 2 labels",
+        lambda: tinynn.datasets.mnist.load_data(
+            npz_dataset(
+                x_train=np.zeros((5, 2, 2)),
+                y_train=np.zeros(2),
+                x_test=np.zeros((1, 2, 2)),
+                y_test=np.zeros(1),
+            )
+        ),
+        "the labels 2 samples",
+    ),
+    (
+        "mnist IDX dimensions overflow",
+        lambda: tinynn.datasets.mnist.load_data(idx_folder((2**31, 2**31, 4))),
+        "train-images-idx3-ubyte: payload has 0 bytes",
+    ),
+    (
+        "core learning_rate str",
+        lambda: _core.sgd_update(f64(3), f64(3), None, "0.1", 0.0, False),
+        "sgd_update: learning_rate",
+    ),
 ]
 
 

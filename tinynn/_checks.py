@@ -1,8 +1,11 @@
 """Input conversion and validation for the public API.
 
-User data is converted once, at the entry of fit/evaluate/predict (lists to
-arrays, uint8 pixels to floats), never per batch. Messages follow the
-template ``<function>: <argument> <what is wrong>; expected <...>, got <...>``.
+Model inputs are checked once, at the entry of fit/evaluate/predict, and
+kept in the user's dtype (lists become arrays); each batch is converted to
+floats as it is gathered, so a uint8 data set never exists as a float copy.
+Whole-input checks run in chunks of rows, never with a full-size mask.
+Messages follow the template ``<function>: <argument> <what is wrong>;
+expected <...>, got <...>``.
 """
 
 from __future__ import annotations
@@ -20,11 +23,12 @@ def describe(value: Any) -> str:
     return type(value).__name__
 
 
-def as_float_array(value: Any, dtype: np.dtype, where: str, name: str) -> np.ndarray:
-    """`value` as a C-contiguous array of `dtype`, converting numeric input once.
+def as_numeric_array(value: Any, where: str, name: str) -> np.ndarray:
+    """`value` as an array of bool, integer or float type, in its own dtype.
 
-    Accepts arrays, nested lists and scalars of bool, integer or float type.
-    Rejects None, strings, objects and complex numbers with a TypeError.
+    Arrays are returned as given (any layout, byte order or width); lists
+    and scalars go through ``np.asarray``. Rejects None, strings, objects and
+    complex numbers with a TypeError.
     """
     if value is None:
         raise TypeError(f"{where}: {name} must be an array of numbers; got None")
@@ -43,17 +47,56 @@ def as_float_array(value: Any, dtype: np.dtype, where: str, name: str) -> np.nda
             f"{where}: {name} must hold numbers (bool, int or float); "
             f"got {describe(array)}"
         )
+    return array
+
+
+def as_float_array(value: Any, dtype: np.dtype, where: str, name: str) -> np.ndarray:
+    """`value` as a C-contiguous array of `dtype`, converting numeric input once.
+
+    Accepts arrays, nested lists and scalars of bool, integer or float type.
+    Rejects None, strings, objects and complex numbers with a TypeError.
+    """
+    array = as_numeric_array(value, where, name)
     return np.ascontiguousarray(array, dtype=dtype)
 
 
-def check_finite(array: np.ndarray, where: str, name: str) -> None:
-    """Raise ValueError naming the first NaN or Inf in a float array."""
-    if array.dtype.kind == "f" and not np.isfinite(array).all():
-        first = np.unravel_index(np.flatnonzero(~np.isfinite(array))[0], array.shape)
+# Rows are checked this many values at a time: the temporary mask (and the
+# converted chunk) stay a few MB however large the data set is.
+_CHUNK_VALUES = 1 << 20
+
+
+def check_finite(
+    array: np.ndarray, where: str, name: str, dtype: np.dtype | None = None
+) -> None:
+    """Raise ValueError naming the first NaN or Inf in `array` as `dtype`.
+
+    With `dtype` (the model's float type), values are checked after the
+    conversion a batch will make, so a float64 1e39 bound for float32 counts
+    as Inf. Integer and bool arrays convert to finite floats and are skipped.
+    """
+    if array.dtype.kind != "f":
+        return
+    target = array.dtype if dtype is None else np.dtype(dtype)
+    rows = array.reshape(1, -1) if array.ndim == 0 else array
+    row_values = max(1, int(np.prod(rows.shape[1:], dtype=np.int64)))
+    step = max(1, _CHUNK_VALUES // row_values)
+    for lo in range(0, len(rows), step):
+        chunk = rows[lo : lo + step]
+        if chunk.dtype != target:
+            with np.errstate(over="ignore"):
+                chunk = chunk.astype(target)
+        finite = np.isfinite(chunk)
+        if finite.all():
+            continue
+        first = np.unravel_index(np.flatnonzero(~finite)[0], chunk.shape)
+        value = chunk[first]
+        first = (first[0] + lo, *first[1:])
+        if array.ndim == 0:
+            first = ()
         index = ", ".join(str(int(i)) for i in first)
         raise ValueError(
             f"{where}: {name} contains NaN or Inf (first at [{index}] = "
-            f"{array[first]}); expected finite numbers"
+            f"{value}); expected finite numbers"
         )
 
 
@@ -86,17 +129,20 @@ def as_sparse_labels(
                 f"{where}: {name}[{bad}] = {array[bad]} is not a whole number; "
                 "expected integer class ids"
             )
+    # The range is checked in the labels' own dtype, before the cast to int64:
+    # a float 1e20 or a uint64 2**63 would wrap to a negative int64 and be
+    # reported as -9223372036854775808.
+    if array.size:
+        low, high = array.min(), array.max()
+        if low < 0 or high >= classes:
+            bad = int(np.flatnonzero((array < 0) | (array >= classes))[0])
+            raise ValueError(
+                f"{where}: {name}[{bad}] = {int(array[bad])} is outside [0, "
+                f"{classes}); expected class ids for the model's {classes} outputs"
+            )
     labels = (
         array.astype(np.int64, copy=False) if array.size else array.astype(np.int64)
     )
-    if labels.size:
-        low, high = int(labels.min()), int(labels.max())
-        if low < 0 or high >= classes:
-            bad = int(np.flatnonzero((labels < 0) | (labels >= classes))[0])
-            raise ValueError(
-                f"{where}: {name}[{bad}] = {labels[bad]} is outside [0, {classes}); "
-                f"expected class ids for the model's {classes} outputs"
-            )
     return np.ascontiguousarray(labels)
 
 

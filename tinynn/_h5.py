@@ -5,6 +5,11 @@ Layout (tf.keras 2 legacy format): root attributes ``keras_version``,
 ``model_weights`` with attribute ``layer_names``, one group per layer whose
 ``weight_names`` attribute lists datasets such as ``dense/kernel:0``; group
 ``optimizer_weights`` with tinynn's flat optimizer state and step count.
+
+Every dataset tinynn writes carries HDF5's fletcher32 checksum (Keras and
+h5py read such files as usual); HDF5 verifies it on every read, so a flipped
+byte is a ValueError at load, not a silently wrong weight. Declared shapes
+are compared with the model before any dataset is read.
 """
 
 from __future__ import annotations
@@ -17,11 +22,14 @@ import numpy as np
 
 from . import __version__
 from .saving import (
+    _check_optimizer_fields,
     _compile_from,
     _restore_optimizer,
     _training_config,
     atomic_write,
+    damaged,
     model_from_config,
+    parse_field,
 )
 
 
@@ -66,14 +74,48 @@ def save_model(
                 names = [f"{layer.name}/{n}:0".encode() for n in layer._param_names]
                 layer_group.attrs["weight_names"] = names
                 for name, value in zip(names, layer.get_weights()):
-                    layer_group.create_dataset(name.decode(), data=value)
+                    _dataset(layer_group, name.decode(), value)
             if include_optimizer and not weights_only and model._compiled:
                 opt = root.create_group("optimizer_weights")
                 opt.attrs["iterations"] = model.optimizer.iterations
                 for name, value in model.optimizer.flat_state().items():
-                    opt.create_dataset(name, data=value)
+                    _dataset(opt, name, value)
 
     atomic_write(path, write, overwrite, where)
+
+
+def _dataset(group, name: str, value: np.ndarray) -> None:
+    """A dataset with a fletcher32 checksum (HDF5 needs chunks for filters,
+    and an empty array has no chunk to checksum)."""
+    group.create_dataset(name, data=value, fletcher32=value.size > 0)
+
+
+def _read(dataset, where: str, path: Path, shape: tuple | None = None) -> np.ndarray:
+    """A float dataset, its shape checked before its data is read; a failed
+    checksum or a damaged chunk becomes the one ValueError."""
+    field = f"dataset {getattr(dataset, 'name', dataset)!r}"
+    if not isinstance(dataset, _h5py(where).Dataset):
+        raise damaged(where, path, field, "is not a dataset")
+    if dataset.dtype.kind != "f":
+        raise damaged(
+            where,
+            path,
+            field,
+            f"has dtype {dataset.dtype}; expected float32 or float64",
+        )
+    if shape is not None and tuple(dataset.shape) != tuple(shape):
+        raise damaged(
+            where,
+            path,
+            field,
+            f"has shape {tuple(dataset.shape)}; the model expects {tuple(shape)}",
+        )
+    try:
+        return dataset[()]
+    except (OSError, ValueError, TypeError) as exc:
+        raise damaged(
+            where, path, field, f"cannot be read ({exc}; checksum or data damaged)"
+        ) from None
 
 
 def _open(path: Path, where: str):
@@ -88,30 +130,45 @@ def _open(path: Path, where: str):
         ) from None
 
 
-def _layer_weights(group, where: str, path: Path) -> list[np.ndarray]:
-    try:
-        weights = []
-        for layer_name in group.attrs["layer_names"]:
-            layer_name = (
-                layer_name.decode() if isinstance(layer_name, bytes) else layer_name
-            )
-            layer_group = group[layer_name]
-            for weight_name in layer_group.attrs["weight_names"]:
-                if isinstance(weight_name, bytes):
-                    weight_name = weight_name.decode()
-                weights.append(np.asarray(layer_group[weight_name]))
-        return weights
-    except KeyError as exc:
-        raise ValueError(
-            f"{where}: {path} lacks the Keras weight layout ({exc})"
-        ) from None
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def read_weights(path: Path, where: str) -> list[np.ndarray]:
+def _layer_weights(
+    group, where: str, path: Path, shapes: list[tuple] | None = None
+) -> list[np.ndarray]:
+    """Weights in layer order; with `shapes`, count and shapes are compared
+    before anything is read."""
+    datasets = parse_field(
+        where,
+        path,
+        "the Keras weight layout (layer_names, weight_names)",
+        lambda: [
+            group[_text(layer_name)][_text(weight_name)]
+            for layer_name in group.attrs["layer_names"]
+            for weight_name in group[_text(layer_name)].attrs["weight_names"]
+        ],
+    )
+    if shapes is not None and len(datasets) != len(shapes):
+        raise damaged(
+            where,
+            path,
+            "the weight list",
+            f"holds {len(datasets)} weights; the model expects {len(shapes)}",
+        )
+    return [
+        _read(d, where, path, None if shapes is None else shapes[i])
+        for i, d in enumerate(datasets)
+    ]
+
+
+def read_weights(
+    path: Path, where: str, shapes: list[tuple] | None = None
+) -> list[np.ndarray]:
     """All weights of a Keras-layout file, in layer order."""
     with _open(path, where) as root:
         group = root["model_weights"] if "model_weights" in root else root
-        return _layer_weights(group, where, path)
+        return _layer_weights(group, where, path, shapes)
 
 
 def load_model(path: Path, compile: bool = True):
@@ -123,29 +180,60 @@ def load_model(path: Path, compile: bool = True):
                 f"{where}: {path} has no model_config (a weights-only file?); "
                 "build the model and call load_weights"
             )
-        config = root.attrs["model_config"]
-        config = json.loads(config.decode() if isinstance(config, bytes) else config)
-        model = model_from_config(config, where)
-        model.set_weights(_layer_weights(root["model_weights"], where, path))
+        model = parse_field(
+            where,
+            path,
+            "attribute 'model_config'",
+            lambda: model_from_config(
+                json.loads(_text(root.attrs["model_config"])), where
+            ),
+        )
+        if "model_weights" not in root:
+            raise damaged(where, path, "group 'model_weights'", "is missing")
+        shapes = [w.shape for w in model.weights]
+        model.set_weights(_layer_weights(root["model_weights"], where, path, shapes))
         training = root.attrs.get("training_config")
         if compile and training is not None:
-            training = json.loads(
-                training.decode() if isinstance(training, bytes) else training
+            training = parse_field(
+                where,
+                path,
+                "attribute 'training_config'",
+                lambda: _keras_training(json.loads(_text(training))),
             )
-            if "optimizer_config" in training and training["optimizer_config"].get(
-                "class_name"
-            ) in ("Adam", "SGD", "RMSprop"):
-                _compile_from(model, _clean_training(training), where)
+            if training is not None:
+                parse_field(
+                    where,
+                    path,
+                    "attribute 'training_config'",
+                    lambda: _compile_from(model, training, where),
+                )
                 if (
                     "optimizer_weights" in root
                     and "iterations" in root["optimizer_weights"].attrs
                 ):
                     opt = root["optimizer_weights"]
-                    state = {name: np.asarray(opt[name]) for name in opt}
-                    _restore_optimizer(
-                        model, int(opt.attrs["iterations"]), state, path, where
-                    )
+                    iterations = opt.attrs["iterations"]
+                    names = list(opt)
+                    _check_optimizer_fields(model, iterations, names, path, where)
+                    size = (model._trainable_size,)
+                    state = {
+                        name: _read(opt[name], where, path, size) for name in names
+                    }
+                    _restore_optimizer(model, iterations, state, path, where)
     return model
+
+
+def _keras_training(training: dict[str, Any]) -> dict[str, Any] | None:
+    """The training config tinynn can compile from, or None (an optimizer
+    Keras has and tinynn has not: the model loads uncompiled)."""
+    optimizer = training.get("optimizer_config")
+    if optimizer is None or optimizer.get("class_name") not in (
+        "Adam",
+        "SGD",
+        "RMSprop",
+    ):
+        return None
+    return _clean_training(training)
 
 
 def _clean_training(training: dict[str, Any]) -> dict[str, Any]:

@@ -2,9 +2,10 @@
 
 Training keeps all memory in place: parameters, gradients and optimizer
 moments live in one flat buffer each (layers hold views), activations and
-their gradients in per-layer buffers sized for the largest batch, and each
-shuffled batch is gathered into a preallocated buffer. Input is converted to
-the model's dtype once per call, never per batch.
+their gradients in per-layer buffers sized for the largest batch. Input is
+checked once per call but kept in the user's dtype: each batch is sliced (or
+gathered, when shuffled) and converted into a preallocated float buffer, so
+memory stays input + model + O(batch) even for uint8 data sets.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 from . import _backend, _random, backend, losses, metrics as metrics_module
 from . import optimizers
 from ._checks import (
-    as_float_array,
+    as_numeric_array,
     check_finite,
     check_same_length,
     describe,
@@ -384,7 +385,8 @@ class Sequential:
 
     # ---- data --------------------------------------------------------------
     def _prepare_x(self, x: Any, where: str) -> np.ndarray:
-        array = as_float_array(x, self.dtype, where, "x")
+        """`x` checked but not converted (see _Batches): the user's array."""
+        array = as_numeric_array(x, where, "x")
         if (
             array.ndim == 1
             and self._input_features is not None
@@ -398,7 +400,7 @@ class Sequential:
             )
         if len(array) == 0:
             raise ValueError(f"{where}: x is empty; expected at least one sample")
-        check_finite(array, where, "x")
+        check_finite(array, where, "x", self.dtype)
         if not self.built:
             self._build_layers(tuple(array.shape[1:]))
         elif tuple(array.shape[1:]) != tuple(self._input_features):
@@ -415,8 +417,7 @@ class Sequential:
         xs = self._prepare_x(x, where)
         targets = self.loss.prepare_targets(y, self.output_shape, self.dtype, where)
         check_same_length(where, x=xs, y=targets)
-        if targets.dtype.kind == "f":
-            check_finite(targets, where, "y")
+        check_finite(targets, where, "y")
         return xs, targets
 
     @contextlib.contextmanager
@@ -439,6 +440,10 @@ class Sequential:
                 self._trainer_depth -= 1
                 if self._trainer_depth == 0:
                     self._trainer = None
+
+    def _as_batch(self, xs: np.ndarray) -> np.ndarray:
+        """A whole (single-batch) input in the model's dtype, C-contiguous."""
+        return np.ascontiguousarray(xs, dtype=self.dtype)
 
     def _ensure_buffers(self, rows: int) -> None:
         """Activation and gradient buffers for batches of up to `rows` samples."""
@@ -608,7 +613,7 @@ class Sequential:
         self._ensure_buffers(
             max(min(batch_size, n), min(val_batch, len(val[0])) if val else 0)
         )
-        x_batch = np.empty((min(batch_size, n), *xs.shape[1:]), xs.dtype)
+        batches = _Batches(xs, self.dtype, min(batch_size, n))
         y_batch = np.empty((min(batch_size, n), *targets.shape[1:]), targets.dtype)
 
         history = History()
@@ -632,11 +637,11 @@ class Sequential:
                 for step in range(steps):
                     callback_list.on_train_batch_begin(step)
                     lo, hi = step * batch_size, min(n, (step + 1) * batch_size)
-                    xb, yb = x_batch[: hi - lo], y_batch[: hi - lo]
+                    yb = y_batch[: hi - lo]
                     if order is None:
-                        xb, yb = xs[lo:hi], targets[lo:hi]
+                        xb, yb = batches.rows(lo, hi), targets[lo:hi]
                     else:
-                        np.take(xs, order[lo:hi], axis=0, out=xb)
+                        xb = batches.rows(lo, hi, order[lo:hi])
                         np.take(targets, order[lo:hi], axis=0, out=yb)
                     values = self._train_batch(xb, yb, mode)
                     if not warned and not math.isfinite(values[0]):
@@ -690,10 +695,12 @@ class Sequential:
     ) -> list[float]:
         n = len(xs)
         self._ensure_buffers(min(batch_size, n))
+        batches = _Batches(xs, self.dtype, min(batch_size, n))
         sums = _RunningMeans(self.metrics_names[:1] + [m.name for m in self._metrics])
         for step, lo in enumerate(range(0, n, batch_size)):
             hi = min(n, lo + batch_size)
-            sums.add(self._test_batch(xs[lo:hi], targets[lo:hi], mode), hi - lo)
+            xb = batches.rows(lo, hi)
+            sums.add(self._test_batch(xb, targets[lo:hi], mode), hi - lo)
             if progbar is not None:
                 progbar.update(step + 1, list(sums.means().items()))
         return list(sums.means().values())
@@ -762,18 +769,19 @@ class Sequential:
         xs = self._prepare_x(x, where)
         n = len(xs)
         self._ensure_buffers(min(batch_size, n))
+        batches = _Batches(xs, self.dtype, min(batch_size, n))
         result = np.empty((n, *self.output_shape[1:]), self.dtype)
         steps_total = math.ceil(n / batch_size)
         progbar = Progbar(steps_total, verbose=verbose) if verbose else None
         for step, lo in enumerate(range(0, n, batch_size)):
             hi = min(n, lo + batch_size)
-            self._predict_batch(xs[lo:hi], result[lo:hi], training=False)
+            self._predict_batch(batches.rows(lo, hi), result[lo:hi], training=False)
             if progbar is not None:
                 progbar.update(step + 1)
         return result
 
     def __call__(self, x: Any, training: bool = False) -> np.ndarray:
-        xs = self._prepare_x(x, "Sequential.__call__")
+        xs = self._as_batch(self._prepare_x(x, "Sequential.__call__"))
         result = np.empty((len(xs), *self.output_shape[1:]), self.dtype)
         self._predict_batch(xs, result, training=bool(training))
         return result
@@ -800,6 +808,7 @@ class Sequential:
                 f"{where}: sample_weight and class_weight are not supported"
             )
         xs, targets = self._prepare_xy(x, y, where)
+        xs = self._as_batch(xs)
         self._resolve_metrics(targets)
         with self._training(where):
             values = self._train_batch(xs, targets, self._output_mode())
@@ -819,6 +828,7 @@ class Sequential:
         if sample_weight is not None:
             raise ValueError(f"{where}: sample_weight is not supported")
         xs, targets = self._prepare_xy(x, y, where)
+        xs = self._as_batch(xs)
         self._resolve_metrics(targets)
         values = self._test_batch(xs, targets, self._output_mode())
         return self._batch_result(values, return_dict)
@@ -936,6 +946,42 @@ class Sequential:
 
 
 Model = Sequential
+
+
+class _Batches:
+    """Batches of the user's input `xs` in the model's float dtype.
+
+    When `xs` already is C-contiguous in that dtype, a batch is a view (or,
+    shuffled, a gather into the buffer), as before. Otherwise (uint8 images,
+    float64 data for a float32 model, strided or byte-swapped arrays) the
+    rows are converted batch by batch into one preallocated buffer, so no
+    full-size float copy of the data set is ever made. Element-wise casts
+    commute with row selection: the result is bit-identical to converting
+    the whole array first.
+    """
+
+    def __init__(self, xs: np.ndarray, dtype: np.dtype, rows: int):
+        self.xs = xs
+        self.direct = xs.dtype == dtype and xs.flags.c_contiguous and xs.flags.aligned
+        self.out = np.empty((rows, *xs.shape[1:]), dtype)
+        self.stage: np.ndarray | None = None  # source-dtype rows of a gather
+
+    def rows(self, lo: int, hi: int, index: np.ndarray | None = None) -> np.ndarray:
+        """xs[lo:hi], or xs[index] when shuffled, in the model's dtype."""
+        out = self.out[: hi - lo]
+        if index is None:
+            if self.direct:
+                return self.xs[lo:hi]
+            np.copyto(out, self.xs[lo:hi], casting="unsafe")
+            return out
+        if self.direct:
+            return np.take(self.xs, index, axis=0, out=out)
+        if self.stage is None:
+            self.stage = np.empty((len(self.out), *self.xs.shape[1:]), self.xs.dtype)
+        stage = self.stage[: hi - lo]
+        np.take(self.xs, index, axis=0, out=stage)
+        np.copyto(out, stage, casting="unsafe")
+        return out
 
 
 class _RunningMeans:

@@ -52,13 +52,25 @@ class Optimizer:
                     f"{cls}: {key} is not supported by tinynn; got {value!r}"
                 )
             raise TypeError(f"{cls}: unexpected keyword argument {key!r}")
-        self.learning_rate = real_number(learning_rate, cls, "learning_rate", low=0.0)
+        self.learning_rate = learning_rate
         self.name = name or cls
         self.iterations = 0
         self._flat_state: dict[str, np.ndarray] = {}
         self._array_state: dict[int, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
 
     _default_lr = 0.001
+
+    @property
+    def learning_rate(self) -> float:
+        """The step size; assigning checks it (a str would otherwise reach the
+        C core at the next step, far from the assignment)."""
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value: float) -> None:
+        self._learning_rate = real_number(
+            value, type(self).__name__, "learning_rate", low=0.0
+        )
 
     @property
     def lr(self) -> float:

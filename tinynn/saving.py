@@ -5,14 +5,23 @@ tinynn format (any path not ending in .h5/.hdf5): a zip archive holding
 step count) and one ``.npy`` per weight and optimizer state array. Arrays
 are read with ``allow_pickle=False`` and nothing from the file is executed.
 Every file is written to a temporary file in the target folder and renamed
-over the target, so a crash mid-write leaves the previous file intact.
+over the target, so a crash mid-write leaves the previous file intact; the
+temporary file of a killed writer is removed by the next save to the folder.
+
+Loading checks every field and every declared shape and size before reading
+the data it describes, and reports any problem as one ValueError naming the
+file and the field.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import math
+import numbers
 import os
+import re
+import socket
 import tempfile
 import zipfile
 from pathlib import Path
@@ -27,6 +36,10 @@ _FORMAT = "tinynn-model"
 _WEIGHTS_FORMAT = "tinynn-weights"
 _FORMAT_VERSION = 1
 _MANIFEST = "tinynn.json"
+# Architecture and settings are a few KB; anything far larger is not ours.
+_MANIFEST_LIMIT = 16 * 2**20
+# Optimizer step counts are 64-bit in the C core.
+_MAX_ITERATIONS = 2**62
 
 
 # ---- files ------------------------------------------------------------------
@@ -57,8 +70,9 @@ def atomic_write(
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise FileNotFoundError(f"{where}: folder {folder} does not exist")
+    remove_stale_temp_files(folder)
     handle, temp_name = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".tmp", dir=folder
+        prefix=f".{path.name}.tinynn-{_HOST}-{os.getpid()}-", suffix=".tmp", dir=folder
     )
     try:
         with os.fdopen(handle, "wb") as file:
@@ -74,28 +88,114 @@ def atomic_write(
         raise
 
 
+# ".<target>.tinynn-<host>-<writer's pid>-<random>.tmp", from atomic_write. The
+# host keeps a save from another machine (a shared folder) safe from our check
+# of process ids, which only means something on this one.
+_HOST = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:32] or "host"
+_TEMP_NAME = re.compile(r"^\..+\.tinynn-([A-Za-z0-9]+)-(\d+)-[A-Za-z0-9_]+\.tmp$")
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # someone else's live process, or unknowable: keep the file
+    return True
+
+
+def remove_stale_temp_files(folder: Path) -> list[Path]:
+    """Delete temporary files of atomic_write whose writer no longer runs (a
+    save killed with SIGKILL cannot clean up after itself); returns them.
+
+    Only names of our own pattern written on this host are touched, and only
+    when the process id they carry is gone, so a save running in another
+    process is left alone.
+    """
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMP_NAME.match(entry.name)
+        if not match or match.group(1) != _HOST:
+            continue
+        if not entry.is_file(follow_symlinks=False):
+            continue
+        if _process_exists(int(match.group(2))):
+            continue
+        try:
+            os.unlink(entry.path)
+            removed.append(Path(entry.path))
+        except OSError:
+            pass  # gone already, or not ours to delete
+    return removed
+
+
 def _npy_bytes(array: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
     return buffer.getvalue()
 
 
-def _read_npy(
-    archive: zipfile.ZipFile, name: str, path: Path, where: str
-) -> np.ndarray:
+def damaged(where: str, path: Path, field: str, problem: str) -> ValueError:
+    """The one error of a bad file: names the file and the field."""
+    return ValueError(f"{where}: {path} is damaged: {field} {problem}")
+
+
+def parse_field(where: str, path: Path, field: str, parse: Callable[[], Any]) -> Any:
+    """`parse()`, with any error from malformed content reported as damaged."""
     try:
-        with archive.open(name) as member:
-            return np.lib.format.read_array(
-                io.BytesIO(member.read()), allow_pickle=False
-            )
+        return parse()
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError) as exc:
+        kind = "" if isinstance(exc, ValueError) else f"{type(exc).__name__}: "
+        raise damaged(where, path, field, f"is malformed ({kind}{exc})") from None
+
+
+def _read_npy(
+    archive: zipfile.ZipFile,
+    name: str,
+    path: Path,
+    where: str,
+    shape: tuple[int, ...] | None = None,
+) -> np.ndarray:
+    """A float array member, its header and declared size checked before its
+    data is read (so a small file cannot make us inflate gigabytes)."""
+    try:
+        info = archive.getinfo(name)
     except KeyError:
-        raise ValueError(
-            f"{where}: {path} is damaged: member {name!r} is missing"
-        ) from None
+        raise damaged(where, path, f"member {name!r}", "is missing") from None
+    try:
+        with archive.open(info) as member:
+            version = np.lib.format.read_magic(member)
+            if version == (1, 0):
+                header = np.lib.format.read_array_header_1_0(member)
+            elif version == (2, 0):
+                header = np.lib.format.read_array_header_2_0(member)
+            else:
+                raise ValueError(f"unsupported .npy version {version}")
+            declared, fortran, dtype = header
+            if dtype.kind != "f" or dtype.itemsize not in (4, 8):
+                raise ValueError(f"holds dtype {dtype}; expected float32 or float64")
+            if shape is not None and tuple(declared) != tuple(shape):
+                raise ValueError(
+                    f"has shape {tuple(declared)}; the model expects {tuple(shape)}"
+                )
+            nbytes = math.prod(declared) * dtype.itemsize
+            if info.file_size != member.tell() + nbytes:
+                raise ValueError(
+                    f"declares {info.file_size} bytes; its header says "
+                    f"{member.tell() + nbytes}"
+                )
+            data = member.read(nbytes)
+            if len(data) != nbytes:
+                raise ValueError(f"is truncated ({len(data)} of {nbytes} bytes)")
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise ValueError(
-            f"{where}: {path} is damaged: cannot read {name!r} ({exc})"
-        ) from None
+        raise damaged(where, path, f"member {name!r}", str(exc)) from None
+    order = "F" if fortran else "C"
+    return np.frombuffer(data, dtype).reshape(declared, order=order)
 
 
 # ---- configs ----------------------------------------------------------------
@@ -241,7 +341,15 @@ def _open_archive(path: Path, where: str) -> tuple[zipfile.ZipFile, dict[str, An
             "archive; truncated or foreign)"
         ) from None
     try:
-        manifest = json.loads(archive.read(_MANIFEST))
+        info = archive.getinfo(_MANIFEST)
+        if info.file_size > _MANIFEST_LIMIT:
+            raise damaged(
+                where,
+                path,
+                _MANIFEST,
+                f"declares {info.file_size} bytes; expected at most {_MANIFEST_LIMIT}",
+            )
+        manifest = json.loads(archive.read(info))
     except KeyError:
         archive.close()
         raise ValueError(
@@ -250,20 +358,42 @@ def _open_archive(path: Path, where: str) -> tuple[zipfile.ZipFile, dict[str, An
         ) from None
     except (ValueError, zipfile.BadZipFile, OSError) as exc:
         archive.close()
-        raise ValueError(f"{where}: {path} is damaged ({exc})") from None
+        if str(exc).startswith(f"{where}: "):
+            raise
+        raise damaged(where, path, _MANIFEST, f"cannot be read ({exc})") from None
     if not isinstance(manifest, dict) or manifest.get("format") not in (
         _FORMAT,
         _WEIGHTS_FORMAT,
     ):
         archive.close()
         raise ValueError(f"{where}: {path} is not a tinynn model file")
-    if manifest.get("format_version", 0) > _FORMAT_VERSION:
+    try:
+        version = _whole(manifest.get("format_version"), "format_version", 0, 2**31)
+        if version > _FORMAT_VERSION:
+            raise ValueError(
+                f"{where}: {path} was written by a newer tinynn (format "
+                f"version {version}); upgrade tinynn"
+            )
+        _whole(manifest.get("weights"), "weights", 0, 2**31)
+    except ValueError as exc:
         archive.close()
-        raise ValueError(
-            f"{where}: {path} was written by a newer tinynn (format "
-            f"version {manifest['format_version']}); upgrade tinynn"
-        )
+        if str(exc).startswith(f"{where}: "):
+            raise
+        raise damaged(where, path, "field", str(exc)) from None
     return archive, manifest
+
+
+def _whole(value: Any, field: str, low: int, high: int) -> int:
+    """`value` as an int in [low, high], else ValueError("'field' must be ...")."""
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, numbers.Integral)
+        or not low <= value <= high
+    ):
+        raise ValueError(
+            f"{field!r} must be an integer in [{low}, {high}]; got {value!r}"
+        )
+    return int(value)
 
 
 def load_model(
@@ -297,40 +427,100 @@ def load_model(
                 f"{where}: {path} holds only weights; build the model and "
                 "call model.load_weights(path)"
             )
-        try:
-            model = model_from_config(manifest["model_config"], where)
-        except (KeyError, TypeError) as exc:
-            raise ValueError(
-                f"{where}: {path} has a malformed architecture ({exc})"
-            ) from None
-        weights = [
-            _read_npy(archive, f"weights/{i}.npy", path, where)
-            for i in range(int(manifest["weights"]))
-        ]
-        model.set_weights(weights)
+        model = parse_field(
+            where,
+            path,
+            "field 'model_config'",
+            lambda: model_from_config(manifest["model_config"], where),
+        )
+        model.set_weights(_read_weights(archive, manifest, model, path, where))
         if compile:
-            _compile_from(model, manifest.get("training_config"), where)
+            parse_field(
+                where,
+                path,
+                "field 'training_config'",
+                lambda: _compile_from(model, manifest.get("training_config"), where),
+            )
             saved = manifest.get("optimizer")
             if saved and model._compiled:
+                iterations, names = parse_field(
+                    where,
+                    path,
+                    "field 'optimizer'",
+                    lambda: (saved["iterations"], list(saved["state"])),
+                )
+                _check_optimizer_fields(model, iterations, names, path, where)
                 state = {
-                    name: _read_npy(archive, f"optimizer/{name}.npy", path, where)
-                    for name in saved["state"]
+                    name: _read_npy(
+                        archive,
+                        f"optimizer/{name}.npy",
+                        path,
+                        where,
+                        (model._trainable_size,),
+                    )
+                    for name in names
                 }
-                _restore_optimizer(model, saved["iterations"], state, path, where)
+                _restore_optimizer(model, iterations, state, path, where)
     return model
 
 
-def _restore_optimizer(
-    model, iterations: int, state: dict[str, np.ndarray], path: Path, where: str
+def _read_weights(archive, manifest, model, path: Path, where: str) -> list:
+    """The weight members, their count and shapes checked against `model`."""
+    targets = model.weights
+    if manifest["weights"] != len(targets):
+        raise damaged(
+            where,
+            path,
+            "field 'weights'",
+            f"declares {manifest['weights']} arrays; the model has {len(targets)}",
+        )
+    return [
+        _read_npy(archive, f"weights/{i}.npy", path, where, target.shape)
+        for i, target in enumerate(targets)
+    ]
+
+
+def _check_optimizer_fields(
+    model, iterations: Any, names: list[Any], path: Path, where: str
 ) -> None:
+    """Step count and state names, checked before any state array is read."""
+    try:
+        _whole(iterations, "optimizer.iterations", 0, _MAX_ITERATIONS)
+    except ValueError as exc:
+        raise damaged(where, path, "field", str(exc)) from None
+    expected = model.optimizer._active_state_names()
+    if names and sorted(map(str, names)) != sorted(expected):
+        raise damaged(
+            where,
+            path,
+            "field 'optimizer.state'",
+            f"lists {sorted(map(str, names))}; {type(model.optimizer).__name__} "
+            f"with this configuration has {sorted(expected)}",
+        )
+
+
+def _restore_optimizer(
+    model, iterations: Any, state: dict[str, np.ndarray], path: Path, where: str
+) -> None:
+    """Check (step count, names, shapes, finite values) and install the state."""
+    _check_optimizer_fields(model, iterations, list(state), path, where)
     for name, array in state.items():
         if array.shape != (model._trainable_size,):
-            raise ValueError(
-                f"{where}: {path} is damaged: optimizer state {name!r} has "
-                f"shape {array.shape}; expected ({model._trainable_size},)"
+            raise damaged(
+                where,
+                path,
+                f"optimizer state {name!r}",
+                f"has shape {array.shape}; expected ({model._trainable_size},)",
+            )
+        if array.dtype.kind != "f" or not np.isfinite(array).all():
+            raise damaged(
+                where,
+                path,
+                f"optimizer state {name!r}",
+                "holds non-finite or non-float values; expected finite floats",
             )
     model.optimizer.set_flat_state(
-        iterations, {k: v.astype(model.dtype) for k, v in state.items()}
+        int(iterations), {k: v.astype(model.dtype) for k, v in state.items()}
     )
 
 
@@ -368,20 +558,24 @@ def load_weights(model, filepath: Any) -> None:
     """Read weights saved by ``save_weights`` or ``save`` into `model`."""
     where = "load_weights"
     path = _path(filepath, where)
-    if _is_h5(path):
-        from . import _h5
-
-        model.set_weights(_h5.read_weights(path, where))
-        return
-    archive, manifest = _open_archive(path, where)
-    with archive:
-        weights = [
-            _read_npy(archive, f"weights/{i}.npy", path, where)
-            for i in range(int(manifest["weights"]))
-        ]
     if not model.built:
         raise ValueError(
             f"{where}: build the model (give an input shape) before "
             "loading weights into it"
         )
+    if _is_h5(path):
+        from . import _h5
+
+        model.set_weights(
+            _h5.read_weights(path, where, [w.shape for w in model.weights])
+        )
+        return
+    archive, manifest = _open_archive(path, where)
+    with archive:
+        if manifest["weights"] != len(model.weights):
+            raise ValueError(
+                f"{where}: {path} holds {manifest['weights']} weights but model "
+                f"{model.name!r} is expecting {len(model.weights)} weights"
+            )
+        weights = _read_weights(archive, manifest, model, path, where)
     model.set_weights(weights)

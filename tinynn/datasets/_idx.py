@@ -8,6 +8,7 @@ Labels are 1-D (magic 0x00000801), images 3-D (0x00000803).
 from __future__ import annotations
 
 import gzip
+import math
 import struct
 import zlib
 from pathlib import Path
@@ -53,7 +54,9 @@ def parse(data: bytes, expected_magic: int, source: str) -> np.ndarray:
     if len(data) < header:
         raise ValueError(f"{source}: truncated header ({len(data)} bytes)")
     dims = struct.unpack(f">{ndim}I", data[4:header])
-    expected = int(np.prod(dims, dtype=np.int64))
+    # Python's exact product: numpy's int64 one wraps for (2**31, 2**31, 4),
+    # which would match an empty payload and end in a bare reshape error.
+    expected = math.prod(dims)
     payload = len(data) - header
     if payload != expected:
         raise ValueError(

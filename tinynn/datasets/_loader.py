@@ -73,17 +73,29 @@ def _complete(folder: Path) -> dict[str, Path] | None:
     return found if all(found.values()) else None  # type: ignore[return-value]
 
 
+def _check_pairs(arrays: list[np.ndarray], source: Any) -> None:
+    """Images and labels of each split must have the same number of samples."""
+    for images, labels, part in (
+        (arrays[0], arrays[1], "train"),
+        (arrays[2], arrays[3], "test"),
+    ):
+        if images.ndim < 1 or labels.ndim < 1 or len(images) != len(labels):
+            raise ValueError(
+                f"{source}: the {part} images hold {_samples(images)} but "
+                f"the labels {_samples(labels)}; expected one label per image"
+            )
+
+
+def _samples(array: np.ndarray) -> str:
+    return f"{len(array)} samples" if array.ndim else "a scalar"
+
+
 def _load_files(files: dict[str, Path]) -> Data:
     x_train = _idx.read(files[FILES[0]], _idx.IMAGES_MAGIC)
     y_train = _idx.read(files[FILES[1]], _idx.LABELS_MAGIC)
     x_test = _idx.read(files[FILES[2]], _idx.IMAGES_MAGIC)
     y_test = _idx.read(files[FILES[3]], _idx.LABELS_MAGIC)
-    for images, labels, part in ((x_train, y_train, "train"), (x_test, y_test, "test")):
-        if len(images) != len(labels):
-            raise ValueError(
-                f"{files[FILES[0]].parent}: the {part} images hold "
-                f"{len(images)} samples but the labels {len(labels)}"
-            )
+    _check_pairs([x_train, y_train, x_test, y_test], files[FILES[0]].parent)
     return (x_train, y_train), (x_test, y_test)
 
 
@@ -95,8 +107,9 @@ def _load_npz(path: Path) -> Data:
         raise ValueError(
             f"{path}: expected keys x_train, y_train, x_test, y_test; missing {exc}"
         ) from None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError) as exc:
         raise ValueError(f"{path}: not a readable .npz dataset ({exc})") from None
+    _check_pairs(arrays, path)
     return (arrays[0], arrays[1]), (arrays[2], arrays[3])
 
 
