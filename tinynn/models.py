@@ -663,7 +663,9 @@ class Sequential:
                     val is not None
                     and (epoch + 1 - initial_epoch) % validation_freq == 0
                 ):
-                    val_values = self._evaluate_arrays(val[0], val[1], val_batch, mode)
+                    val_values = self._evaluate_arrays(
+                        val[0], val[1], val_batch, mode, callbacks=callback_list
+                    )
                     logs.update({f"val_{k}": v for k, v in zip(names, val_values)})
                 history.epoch_seconds.append(time.perf_counter() - started)
                 callback_list.on_epoch_end(epoch, logs)
@@ -692,17 +694,25 @@ class Sequential:
         batch_size: int,
         mode: str,
         progbar: Progbar | None = None,
+        callbacks: CallbackList | None = None,
     ) -> list[float]:
+        """Loss and metrics over the set, calling the on_test_* hooks of
+        `callbacks` as Keras does (evaluate, and fit's validation)."""
         n = len(xs)
         self._ensure_buffers(min(batch_size, n))
         batches = _Batches(xs, self.dtype, min(batch_size, n))
         sums = _RunningMeans(self.metrics_names[:1] + [m.name for m in self._metrics])
+        hooks = callbacks or CallbackList([])
+        hooks.on_test_begin({})
         for step, lo in enumerate(range(0, n, batch_size)):
             hi = min(n, lo + batch_size)
+            hooks.on_test_batch_begin(step, {})
             xb = batches.rows(lo, hi)
             sums.add(self._test_batch(xb, targets[lo:hi], mode), hi - lo)
+            hooks.on_test_batch_end(step, sums.means())
             if progbar is not None:
                 progbar.update(step + 1, list(sums.means().items()))
+        hooks.on_test_end(sums.means())
         return list(sums.means().values())
 
     # ---- evaluate / predict -------------------------------------------------------
@@ -733,16 +743,18 @@ class Sequential:
             32 if batch_size is None else positive_int(batch_size, where, "batch_size")
         )
         verbose = _verbosity(verbose, where)
-        _callback_list(callbacks, where)
+        user_callbacks = _callback_list(callbacks, where)
         xs, targets = self._prepare_xy(x, y, where)
         self._resolve_metrics(targets)
         mode = self._output_mode()
-        progbar = (
-            Progbar(math.ceil(len(xs) / batch_size), verbose=verbose)
-            if verbose
-            else None
+        steps_total = math.ceil(len(xs) / batch_size)
+        progbar = Progbar(steps_total, verbose=verbose) if verbose else None
+        hooks = CallbackList(
+            user_callbacks,
+            model=self,
+            params={"verbose": verbose, "epochs": 1, "steps": steps_total},
         )
-        values = self._evaluate_arrays(xs, targets, batch_size, mode, progbar)
+        values = self._evaluate_arrays(xs, targets, batch_size, mode, progbar, hooks)
         names = self.metrics_names[:1] + [m.name for m in self._metrics]
         if return_dict:
             return dict(zip(names, values))
@@ -765,7 +777,7 @@ class Sequential:
             32 if batch_size is None else positive_int(batch_size, where, "batch_size")
         )
         verbose = _verbosity(verbose, where)
-        _callback_list(callbacks, where)
+        user_callbacks = _callback_list(callbacks, where)
         xs = self._prepare_x(x, where)
         n = len(xs)
         self._ensure_buffers(min(batch_size, n))
@@ -773,11 +785,20 @@ class Sequential:
         result = np.empty((n, *self.output_shape[1:]), self.dtype)
         steps_total = math.ceil(n / batch_size)
         progbar = Progbar(steps_total, verbose=verbose) if verbose else None
+        hooks = CallbackList(
+            user_callbacks,
+            model=self,
+            params={"verbose": verbose, "epochs": 1, "steps": steps_total},
+        )
+        hooks.on_predict_begin({})
         for step, lo in enumerate(range(0, n, batch_size)):
             hi = min(n, lo + batch_size)
+            hooks.on_predict_batch_begin(step, {})
             self._predict_batch(batches.rows(lo, hi), result[lo:hi], training=False)
+            hooks.on_predict_batch_end(step, {"outputs": result[lo:hi]})
             if progbar is not None:
                 progbar.update(step + 1)
+        hooks.on_predict_end({})
         return result
 
     def __call__(self, x: Any, training: bool = False) -> np.ndarray:
