@@ -3,7 +3,7 @@
 Each loss is the mean over the batch of a per-sample loss, and its gradient
 is that of the batch mean. A model whose last layer is softmax (sigmoid)
 trains sparse/categorical (binary) cross-entropy through one fused C kernel
-on the logits, exactly as tf.keras does (KERAS.md 2.2); called on bare
+on the logits, exactly as tf.keras does; called on bare
 arrays, the probability formulas clip at 1e-7 like Keras.
 
 For hand-written loops: ``loss, dy = loss_object.value_and_grad(y_true, y_pred)``.
@@ -369,8 +369,7 @@ def get(identifier: Any, where: str = "compile") -> Loss:
     if isinstance(identifier, Loss):
         return identifier
     if isinstance(identifier, str):
-        key = identifier if identifier in ("MSE", "MAE") else identifier.lower()
-        key = key.lower()
+        key = identifier.lower()
         cls = _BY_NAME.get(key) or _CLASS_BY_NAME.get(identifier)
         if cls is None:
             raise ValueError(

@@ -1,7 +1,7 @@
 """Metrics with Keras's names, resolved the way Keras resolves them.
 
 'accuracy' / 'acc' become binary, sparse categorical or categorical accuracy
-from the SHAPES of targets and outputs (KERAS.md 2.3), and keep the user's
+from the SHAPES of targets and outputs, as tf.keras resolves them, and keep the user's
 string as their name in logs and History. Each metric gives a per-batch mean;
 the model keeps exact running means (sum of per-sample values / count).
 """

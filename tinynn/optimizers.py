@@ -1,4 +1,4 @@
-"""Optimizers with Keras's names, defaults and update rules (KERAS.md 2.1).
+"""Optimizers with Keras's names, defaults and update rules, as in tf.keras 2.
 
 A model keeps its parameters, gradients and optimizer moments in one flat
 buffer each, so a training step is a single C call. For hand-written loops,
