@@ -61,8 +61,14 @@ class BuildExt(build_ext):
     def build_extension(self, ext: Extension) -> None:
         sanitize = SANITIZERS.get(os.environ.get("TINYNN_SANITIZE", ""))
         if sanitize:
-            compile_args = ["-O1", "-g", "-std=gnu11", "-pthread",
-                            "-fno-omit-frame-pointer", *sanitize]
+            compile_args = [
+                "-O1",
+                "-g",
+                "-std=gnu11",
+                "-pthread",
+                "-fno-omit-frame-pointer",
+                *sanitize,
+            ]
             link_args = [*sanitize, "-pthread"]
         else:
             compile_args, link_args = [*OPTIMISED, *DEBUG_OFF], ["-pthread", "-s"]
@@ -81,9 +87,11 @@ class BuildExt(build_ext):
         objects = []
         for name, flags in PATH_FLAGS.items():
             if not compiler_accepts(compiler, flags):
-                print(f"tinynn: the compiler rejects {' '.join(flags)}; "
-                      f"{name} is built without them and its path disabled",
-                      file=sys.stderr)
+                print(
+                    f"tinynn: the compiler rejects {' '.join(flags)}; "
+                    f"{name} is built without them and its path disabled",
+                    file=sys.stderr,
+                )
                 flags = []
             objects += self.compiler.compile(
                 [str(CSRC / name)],

@@ -17,7 +17,11 @@ from tinynn.datasets import mnist
 folder = sys.argv[1] if len(sys.argv) > 1 else "../shared/datasets/mnist"
 (x_train, y_train), (x_test, y_test) = mnist.load_data(folder)
 np.savez_compressed(
-    Path(__file__).resolve().parents[1] / "tinynn" / "datasets" / "data" / "mnist_sample.npz",
+    Path(__file__).resolve().parents[1]
+    / "tinynn"
+    / "datasets"
+    / "data"
+    / "mnist_sample.npz",
     x_train=x_train[:6000],
     y_train=y_train[:6000],
     x_test=x_test[:1000],

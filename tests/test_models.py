@@ -432,7 +432,9 @@ def test_categorical_crossentropy_label_smoothing_follows_keras():
     p = np.array([[0.2, 0.7, 0.1], [0.5, 0.25, 0.25]])
     loss = tinynn.losses.CategoricalCrossentropy(label_smoothing=0.3)(y, p)
     smoothed = y * 0.7 + 0.3 / 3
-    assert loss == pytest.approx(np.mean(-(smoothed * np.log(p)).sum(axis=1)), rel=1e-12)
+    assert loss == pytest.approx(
+        np.mean(-(smoothed * np.log(p)).sum(axis=1)), rel=1e-12
+    )
     with pytest.raises(ValueError, match="label_smoothing"):
         tinynn.losses.BinaryCrossentropy(label_smoothing=2)
 
@@ -443,7 +445,9 @@ def test_activation_layer_softmax_is_fused_like_dense_softmax():
     tinynn.set_seed(3)
     a = tf.keras.Sequential([layers.Dense(4, activation="softmax", input_shape=(5,))])
     tinynn.set_seed(3)
-    b = tf.keras.Sequential([layers.Dense(4, input_shape=(5,)), layers.Activation("softmax")])
+    b = tf.keras.Sequential(
+        [layers.Dense(4, input_shape=(5,)), layers.Activation("softmax")]
+    )
     for m in (a, b):
         m.compile(tf.keras.optimizers.SGD(0.3), "sparse_categorical_crossentropy")
         m.fit(x, y, epochs=3, batch_size=4, shuffle=False, verbose=0)
