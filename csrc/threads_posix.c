@@ -23,6 +23,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -317,6 +318,11 @@ static void register_atfork(void)
 static int ensure_workers(int wanted)
 {
     pthread_once(&atfork_once, register_atfork);
+    /* Workers block every signal (they inherit the mask), so signals such as
+     * Ctrl-C reach the interpreter's threads and not a worker. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     while (workers < wanted) {
         struct worker_start *start = malloc(sizeof *start);
         if (!start)
@@ -335,6 +341,7 @@ static int ensure_workers(int wanted)
         }
         workers++;
     }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     return workers;
 }
 
