@@ -336,7 +336,9 @@ def test_temp_file_of_a_killed_save_is_removed_by_the_next_save(tmp_path):
     stale = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     assert len(stale) == 1 and stale[0].stat().st_size > 400 * 300 * 4
     # A save in progress elsewhere (this live process) must be left alone.
-    live = tmp_path / f".other.tnn.tinynn-{saving._HOST}-{os.getpid()}-abc123.tmp"
+    live = (
+        tmp_path / f".other.tnn.tinynn-{saving.common._HOST}-{os.getpid()}-abc123.tmp"
+    )
     live.write_bytes(b"in progress")
     # So is one from another machine: its process id means nothing here.
     remote = tmp_path / ".other.tnn.tinynn-elsewhere-999999999-abc123.tmp"

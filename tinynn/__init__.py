@@ -7,11 +7,11 @@ losses, callbacks, datasets, utils, backend).
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 from . import _backend
 from . import activations, backend, callbacks, initializers, layers, losses, metrics
-from . import nn, optimizers, random, utils
+from . import nn, optimizers, random, registry, utils
 from . import datasets
 from .backend import clear_session, floatx, set_floatx
 from ._random import set_seed
@@ -66,6 +66,7 @@ __all__ = [
     "optimizers",
     "plot",
     "random",
+    "registry",
     "set_floatx",
     "set_num_threads",
     "set_seed",

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _backend, _random, activations, backend, initializers
+from . import _backend, _random, activations, backend, initializers, registry
 from ._checks import as_float_array, describe, positive_int, real_number, shape_tuple
 
 __all__ = ["Activation", "Dense", "Dropout", "Flatten", "Input", "InputLayer", "Layer"]
@@ -275,6 +275,7 @@ def set_weight_values(owner: str, targets: list[np.ndarray], values: Any) -> Non
         np.copyto(target, array)
 
 
+@registry.register("layer")
 class Dense(Layer):
     """Fully connected layer: ``output = activation(x @ kernel + bias)``.
 
@@ -379,6 +380,7 @@ def _init_config(init: Any) -> Any:
     return config
 
 
+@registry.register("layer")
 class Flatten(Layer):
     """Reshape (batch, d1, d2, ...) to (batch, d1 * d2 * ...), in C order.
 
@@ -407,6 +409,7 @@ class Flatten(Layer):
         return dx
 
 
+@registry.register("layer")
 class Activation(Layer):
     """Apply an activation function: 'relu', 'sigmoid', 'tanh', 'softmax', 'linear'."""
 
@@ -442,6 +445,7 @@ class Activation(Layer):
         return config
 
 
+@registry.register("layer")
 class Dropout(Layer):
     """Inverted dropout: in training, zero a `rate` fraction and scale by 1/(1-rate).
 
@@ -509,6 +513,7 @@ class Dropout(Layer):
         return config
 
 
+@registry.register("layer")
 class InputLayer(Layer):
     """Declares the input shape of a Sequential model (not listed in model.layers).
 
@@ -547,8 +552,3 @@ def Input(
     return InputLayer(
         shape=shape, batch_size=batch_size, name=name, dtype=dtype, **kwargs
     )
-
-
-LAYER_CLASSES = {
-    cls.__name__: cls for cls in (Dense, Flatten, Activation, Dropout, InputLayer)
-}

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _backend, backend
+from . import _backend, backend, registry
 from ._checks import as_float_array, as_sparse_labels, describe, real_number
 
 __all__ = [
@@ -138,6 +138,7 @@ def _as_pred(y_pred: Any, where: str) -> np.ndarray:
     return pred
 
 
+@registry.register("loss")
 class SparseCategoricalCrossentropy(Loss):
     """Cross-entropy with integer class ids as targets (shape (n,) or (n, 1)).
 
@@ -225,6 +226,7 @@ class _SmoothedCrossentropy(Loss):
         return {**super().get_config(), "label_smoothing": self.label_smoothing}
 
 
+@registry.register("loss")
 class CategoricalCrossentropy(_SmoothedCrossentropy):
     """Cross-entropy with one-hot (or probability) targets of shape (n, classes).
 
@@ -270,6 +272,7 @@ class CategoricalCrossentropy(_SmoothedCrossentropy):
         return loss, correct
 
 
+@registry.register("loss")
 class BinaryCrossentropy(_SmoothedCrossentropy):
     """Element-wise binary cross-entropy, averaged over all outputs.
 
@@ -299,6 +302,7 @@ class BinaryCrossentropy(_SmoothedCrossentropy):
         return loss, correct
 
 
+@registry.register("loss")
 class MeanSquaredError(Loss):
     """mean((y_true - y_pred) ** 2) over the last axis, then over the batch."""
 
@@ -306,6 +310,7 @@ class MeanSquaredError(Loss):
         return _backend.mse(pred, targets, grad), None
 
 
+@registry.register("loss")
 class MeanAbsoluteError(Loss):
     """mean(|y_true - y_pred|) over the last axis, then over the batch."""
 
@@ -398,9 +403,12 @@ def serialize(loss: Loss) -> dict[str, Any]:
 
 def deserialize(config: dict[str, Any]) -> Loss:
     """Rebuild a loss from `serialize`'s output."""
-    cls = _CLASS_BY_NAME.get(config.get("class_name", ""))
+    cls = registry.lookup("loss", config.get("class_name"))
     if cls is None:
-        raise ValueError(f"load_model: unknown loss {config.get('class_name')!r}")
+        raise ValueError(
+            f"load_model: unknown loss {config.get('class_name')!r}; tinynn knows "
+            f"{registry.names('loss')}"
+        )
     kwargs = dict(config.get("config", {}))
     if not cls.fusable_activation:
         kwargs.pop("from_logits", None)

@@ -20,7 +20,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import _backend, _random, backend, losses, metrics as metrics_module
-from . import optimizers
+from . import optimizers, registry, saving
 from ._checks import (
     as_numeric_array,
     check_finite,
@@ -37,6 +37,7 @@ from .progress import Progbar
 _ALIGN = 16
 
 
+@registry.register("model")
 class Sequential:
     """A linear stack of layers (``tf.keras.Sequential``).
 
@@ -942,8 +943,6 @@ class Sequential:
         h5py: ``pip install tinynn-keras[h5]``); any other path in tinynn's
         own single-file format.
         """
-        from . import saving
-
         saving.save_model(
             self, filepath, overwrite=overwrite, include_optimizer=include_optimizer
         )
@@ -952,14 +951,10 @@ class Sequential:
         self, filepath: Any, overwrite: bool = True, **kwargs: Any
     ) -> None:
         """Write only the weights (same formats as `save`)."""
-        from . import saving
-
         saving.save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath: Any, **kwargs: Any) -> None:
         """Read weights written by `save_weights` or `save` into this model."""
-        from . import saving
-
         saving.load_weights(self, filepath)
 
     def __repr__(self) -> str:

@@ -12,7 +12,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from . import _backend
+from . import _backend, registry
 from ._checks import describe, real_number
 
 __all__ = ["Adam", "Optimizer", "RMSprop", "SGD", "get"]
@@ -165,6 +165,7 @@ class Optimizer:
         self._flat_state = {k: np.array(v) for k, v in state.items()}
 
 
+@registry.register("optimizer")
 class SGD(Optimizer):
     """Stochastic gradient descent, optionally with (Nesterov) momentum.
 
@@ -209,6 +210,7 @@ class SGD(Optimizer):
         }
 
 
+@registry.register("optimizer")
 class RMSprop(Optimizer):
     """RMSprop: s = rho s + (1 - rho) g^2; w -= lr g / sqrt(s + epsilon)."""
 
@@ -255,6 +257,7 @@ class RMSprop(Optimizer):
         }
 
 
+@registry.register("optimizer")
 class Adam(Optimizer):
     """Adam with Keras's rule: epsilon is added to the uncorrected sqrt(v).
 
@@ -345,8 +348,10 @@ def serialize(optimizer: Optimizer) -> dict[str, Any]:
 
 def deserialize(config: dict[str, Any]) -> Optimizer:
     """Rebuild an optimizer from `serialize`'s output."""
-    classes = {cls.__name__: cls for cls in _BY_NAME.values()}
-    cls = classes.get(config.get("class_name", ""))
+    cls = registry.lookup("optimizer", config.get("class_name"))
     if cls is None:
-        raise ValueError(f"load_model: unknown optimizer {config.get('class_name')!r}")
+        raise ValueError(
+            f"load_model: unknown optimizer {config.get('class_name')!r}; tinynn "
+            f"knows {registry.names('optimizer')}"
+        )
     return cls(**config.get("config", {}))

@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
-from .saving import (
+from .. import losses, registry
+from .._version import __version__
+from .common import (
     _check_optimizer_fields,
     _compile_from,
     _restore_optimizer,
@@ -227,34 +228,22 @@ def _keras_training(training: dict[str, Any]) -> dict[str, Any] | None:
     """The training config tinynn can compile from, or None (an optimizer
     Keras has and tinynn has not: the model loads uncompiled)."""
     optimizer = training.get("optimizer_config")
-    if optimizer is None or optimizer.get("class_name") not in (
-        "Adam",
-        "SGD",
-        "RMSprop",
+    if (
+        optimizer is None
+        or registry.lookup("optimizer", optimizer.get("class_name")) is None
     ):
         return None
     return _clean_training(training)
 
 
 def _clean_training(training: dict[str, Any]) -> dict[str, Any]:
-    """Keep only the optimizer/loss arguments tinynn understands (Keras adds more)."""
-    keep = {
-        "name",
-        "learning_rate",
-        "beta_1",
-        "beta_2",
-        "epsilon",
-        "amsgrad",
-        "momentum",
-        "nesterov",
-        "rho",
-    }
+    """Keep only the optimizer arguments tinynn's class takes (Keras writes
+    more), and a loss given by name as tinynn's config."""
     optimizer = training["optimizer_config"]
-    config = {k: v for k, v in optimizer.get("config", {}).items() if k in keep}
+    cls = registry.lookup("optimizer", optimizer["class_name"])
+    config = registry.constructor_arguments(cls, optimizer.get("config", {}))
     loss = training["loss"]
     if isinstance(loss, str):
-        from . import losses
-
         loss = losses.serialize(losses.get(loss))
     return {
         **training,
