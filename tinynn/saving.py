@@ -412,7 +412,10 @@ def load_model(
     FileNotFoundError
         If there is no such file.
     ValueError
-        For a truncated, corrupted or foreign file (the message says which).
+        For a truncated, corrupted or foreign file, a malformed field, a
+        weight or state array whose declared shape or size does not match
+        the architecture, or invalid optimizer state (the message names the
+        file and the field). Shapes and sizes are checked before reading.
     """
     where = "load_model"
     path = _path(filepath, where)
