@@ -410,6 +410,7 @@ def status(key):
             return int(line.split()[1]) * 1024
 
 source, model_kind, batch = sys.argv[1], sys.argv[2], int(sys.argv[3])
+tn.set_num_threads(int(sys.argv[4]))
 if source == 'mnist':
     (x, y), _ = tn.datasets.mnist.load_data()
     x = x.reshape(len(x), -1)
@@ -447,13 +448,21 @@ MEMORY_CASES = [
 ]
 
 
-def peak_memory(cases=MEMORY_CASES):
+def peak_memory(threads, cases=MEMORY_CASES):
     """Peak RSS of 1-epoch fits on uint8 data, each in a fresh process."""
     results = []
     for label, source, model_kind, batch in cases:
         try:
             out = subprocess.run(
-                [sys.executable, "-c", MEMORY_PROBE, source, model_kind, str(batch)],
+                [
+                    sys.executable,
+                    "-c",
+                    MEMORY_PROBE,
+                    source,
+                    model_kind,
+                    str(batch),
+                    str(threads),
+                ],
                 capture_output=True,
                 text=True,
                 timeout=3600,
@@ -690,7 +699,7 @@ def main() -> int:
     args = parser.parse_args()
     args.spread = args.spread or (1 if args.tiny else 3)
     if args.memory_only:
-        print("\n".join(memory_lines(peak_memory())))
+        print("\n".join(memory_lines(peak_memory(args.threads))))
         return 0
     args.repeats = args.repeats or (2 if args.tiny else 5)
     args.steps = args.steps or (5 if args.tiny else 300)
@@ -714,7 +723,7 @@ def main() -> int:
     epochs = time_epochs(args, x, y)
     gemms = gemm_gflops(args)
     adam = adam_bandwidth(args)
-    memory = {} if args.tiny else peak_memory()
+    memory = {} if args.tiny else peak_memory(args.threads)
     report = markdown(epochs, gemms, adam, memory, args, scaling, busy)
     print(report)
     if not args.no_write:

@@ -55,9 +55,10 @@ def load_model(
     FileNotFoundError
         If there is no such file.
     ValueError
-        For a truncated, corrupted or foreign file: one ValueError naming
-        the file and the field (a member, attribute, dataset, declared shape
-        or size, or the optimizer state) that is wrong.
+        For a truncated, corrupted or foreign file, a malformed field, a
+        weight or state array whose declared shape or size does not match
+        the architecture, or invalid optimizer state (the message names the
+        file and the field). Shapes and sizes are checked before reading.
     """
     path = _path(filepath, "load_model")
     if _is_h5(path):
