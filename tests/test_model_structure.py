@@ -90,3 +90,56 @@ def test_pop_and_add_after_fit_train_the_new_structure():
     model.fit(x, y7, batch_size=32, epochs=1, verbose=0)
     assert model.predict(x, verbose=0).shape == (len(x), 7)
     assert all(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def softmax_models():
+    """Dense(4, softmax) and Dense(4) + Softmax() with the same weights."""
+    tf.set_seed(3)
+    fused = tf.keras.Sequential(
+        [
+            tf.keras.layers.Flatten(input_shape=(6, 5)),
+            tf.keras.layers.Dense(4, activation="softmax"),
+        ]
+    )
+    layered = tf.keras.Sequential(
+        [
+            tf.keras.layers.Flatten(input_shape=(6, 5)),
+            tf.keras.layers.Dense(4),
+            tf.keras.layers.Softmax(),
+        ]
+    )
+    layered.set_weights(fused.get_weights())
+    for model in (fused, layered):
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return fused, layered
+
+
+def test_a_softmax_layer_fuses_with_cross_entropy_like_dense_softmax(monkeypatch):
+    fused, layered = softmax_models()
+    x, y = data()
+    assert layered._output_mode() == "fused"
+    calls = []
+    real = _backend.softmax_xent
+    monkeypatch.setattr(
+        _backend, "softmax_xent", lambda *a: calls.append(1) or real(*a)
+    )
+    history_a = fused.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    history_b = layered.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    assert len(calls) == 2 * 2 * 6  # both models, 2 epochs of 6 batches: fused
+    assert history_a.history == history_b.history
+    for a, b in zip(fused.get_weights(), layered.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(
+        fused.predict(x, verbose=0), layered.predict(x, verbose=0)
+    )
+
+
+def test_softmax_layer_round_trips_through_a_file_and_rejects_other_axes(tmp_path):
+    _, layered = softmax_models()
+    path = tmp_path / "softmax.tnn"
+    layered.save(path)
+    loaded = tf.keras.models.load_model(path)
+    assert type(loaded.layers[-1]).__name__ == "Softmax"
+    assert loaded.layers[-1].get_config()["axis"] == -1
+    with pytest.raises(ValueError, match=r"Softmax: axis must be -1 .* got 1"):
+        tf.keras.layers.Softmax(axis=1)

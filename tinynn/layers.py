@@ -20,7 +20,16 @@ import numpy as np
 from . import _backend, _random, activations, backend, initializers, registry
 from ._checks import as_float_array, describe, positive_int, real_number, shape_tuple
 
-__all__ = ["Activation", "Dense", "Dropout", "Flatten", "Input", "InputLayer", "Layer"]
+__all__ = [
+    "Activation",
+    "Dense",
+    "Dropout",
+    "Flatten",
+    "Input",
+    "InputLayer",
+    "Layer",
+    "Softmax",
+]
 
 # Keras constructor arguments tinynn accepts only with their "off" value.
 _UNSUPPORTED_IF_SET = (
@@ -51,6 +60,18 @@ class Layer:
 
     #: True when _forward writes into a preallocated output buffer.
     _buffered = True
+
+    @property
+    def output_activation(self) -> str | None:
+        """The activation this layer applies last, by name, or None.
+
+        A model whose loss has a fused kernel for that activation (softmax
+        with cross-entropy, sigmoid with binary cross-entropy) calls the
+        layer's ``_forward(..., activation="linear")`` in training and lets
+        the loss apply it. A layer that names an activation here must accept
+        that argument and remember it for ``_backward``.
+        """
+        return None
 
     def __init__(
         self,
@@ -338,6 +359,10 @@ class Dense(Layer):
     def _output_features(self, features):
         return (*features[:-1], self.units)
 
+    @property
+    def output_activation(self) -> str | None:
+        return self._activation
+
     def _forward(self, x, training, out, activation: str | None = None):
         # activation="linear" lets the model fuse softmax into the loss kernel.
         self._last_activation = activation or self._activation
@@ -419,6 +444,10 @@ class Activation(Layer):
         self.activation = activations.function(self._activation)
         self._last_activation = self._activation
 
+    @property
+    def output_activation(self) -> str | None:
+        return self._activation
+
     def _build(self, features):
         if self._activation == "softmax" and len(features) != 1:
             raise ValueError(
@@ -442,6 +471,26 @@ class Activation(Layer):
     def get_config(self):
         config = super().get_config()
         config["activation"] = self._activation
+        return config
+
+
+@registry.register("layer")
+class Softmax(Activation):
+    """Softmax over the last axis (``tf.keras.layers.Softmax``). After a
+    Dense layer and with a cross-entropy loss it fuses into the loss kernel
+    exactly as ``Dense(..., activation="softmax")`` does."""
+
+    def __init__(self, axis: Any = -1, **kwargs: Any):
+        if axis != -1 and axis != [-1]:
+            raise ValueError(
+                f"Softmax: axis must be -1 (the last axis) in tinynn; got {axis!r}"
+            )
+        super().__init__("softmax", **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["activation"]
+        config["axis"] = -1
         return config
 
 

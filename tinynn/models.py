@@ -357,10 +357,9 @@ class Sequential:
 
     def _output_mode(self) -> str:
         """'fused' (softmax/sigmoid folded into the loss kernel), 'logits' or 'probs'."""
-        last = self._layers[-1]
-        activation = getattr(last, "_activation", None)
+        activation = self._layers[-1].output_activation
         fusable = self.loss.fusable_activation
-        if fusable and activation == fusable and hasattr(last, "_last_activation"):
+        if fusable and activation == fusable:
             if self.loss.from_logits:
                 warnings.warn(
                     f"`{self.loss.name}` received `from_logits=True`, but the model's "
