@@ -65,6 +65,8 @@ int tnn_pack_space(void **ap, void **bp);
         void (*adam)(real *w, const real *g, real *m, real *v, real *vhat,     \
                      ptrdiff_t n, real alpha, real one_minus_beta1,            \
                      real one_minus_beta2, real epsilon);                      \
+        void (*adagrad)(real *w, const real *g, real *accumulator,             \
+                        ptrdiff_t n, real lr, real epsilon);                   \
     }
 
 struct tnn_path {

@@ -741,6 +741,39 @@ static PyObject *core_adam_update(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+static PyObject *core_adagrad_update(PyObject *self, PyObject *args)
+{
+    const char *fn = "adagrad_update";
+    PyObject *o[3], *lr_obj, *eps_obj;
+    PyArrayObject *arr[3] = {NULL, NULL, NULL};
+    const char *nm[3] = {"w", "g", "accumulator"};
+    double lr, eps;
+    int dtype = -1;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOOOO", &o[0], &o[1], &o[2], &lr_obj,
+                          &eps_obj) ||
+        parse_real(fn, "learning_rate", lr_obj, &lr) ||
+        parse_real(fn, "epsilon", eps_obj, &eps))
+        return NULL;
+    for (int i = 0; i < 3; i++)
+        if (check_state(fn, nm[i], o[i], i != 1, 0, &dtype, arr[0], arr, i,
+                        nm, &arr[i]))
+            return NULL;
+    if (check_scalar(fn, "learning_rate", lr, 0, HUGE_VAL, 0) ||
+        check_scalar(fn, "epsilon", eps, 0, HUGE_VAL, 0))
+        return NULL;
+    npy_intp n = PyArray_SIZE(arr[0]);
+    Py_BEGIN_ALLOW_THREADS
+    if (dtype == NPY_FLOAT32)
+        tnn_adagrad_update_f32(F32(arr[0]), F32(arr[1]), F32(arr[2]), n, lr,
+                               eps);
+    else
+        tnn_adagrad_update_f64(F64(arr[0]), F64(arr[1]), F64(arr[2]), n, lr,
+                               eps);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
 /* ---- module ----------------------------------------------------------------------------- */
 
 #define ARGS(name, doc) {#name, (PyCFunction)core_##name, METH_VARARGS, doc}
@@ -791,6 +824,8 @@ static PyMethodDef core_methods[] = {
                      "nesterov)"),
     ARGS(rmsprop_update, "rmsprop_update(w, g, s, velocity, learning_rate, "
                          "rho, momentum, epsilon)"),
+    ARGS(adagrad_update, "adagrad_update(w, g, accumulator, learning_rate, "
+                         "epsilon): Keras 2's Adagrad step, in place"),
     ARGS(adam_update, "adam_update(w, g, m, v, vhat, learning_rate, beta_1, "
                       "beta_2, epsilon, step)"),
     {NULL, NULL, 0, NULL},

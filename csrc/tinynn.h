@@ -165,6 +165,7 @@ double tnn_sigmoid_bce_f64(const double *logits, const double *target,
  *          m += (g - m)(1 - beta1); v += (g^2 - v)(1 - beta2);
  *          w -= alpha m / (sqrt(v) + eps)  (eps on the uncorrected sqrt v);
  *          vhat (amsgrad) NULL, or vhat = max(vhat, v) used in place of v.
+ * adagrad: Keras 2's rule: acc += g^2; w -= lr g / (sqrt(acc) + eps).
  * Threads take chunks of whole 64-byte lines; elements are independent. */
 void tnn_sgd_update_f32(float *w, const float *g, float *velocity,
                         ptrdiff_t n, double lr, double momentum,
@@ -175,6 +176,8 @@ void tnn_rmsprop_update_f32(float *w, const float *g, float *s,
 void tnn_adam_update_f32(float *w, const float *g, float *m, float *v,
                          float *vhat, ptrdiff_t n, double lr, double beta1,
                          double beta2, double epsilon, int64_t step);
+void tnn_adagrad_update_f32(float *w, const float *g, float *accumulator,
+                            ptrdiff_t n, double lr, double epsilon);
 void tnn_sgd_update_f64(double *w, const double *g, double *velocity,
                         ptrdiff_t n, double lr, double momentum,
                         int nesterov);
@@ -184,6 +187,9 @@ void tnn_rmsprop_update_f64(double *w, const double *g, double *s,
 void tnn_adam_update_f64(double *w, const double *g, double *m, double *v,
                          double *vhat, ptrdiff_t n, double lr, double beta1,
                          double beta2, double epsilon, int64_t step);
+
+void tnn_adagrad_update_f64(double *w, const double *g, double *accumulator,
+                            ptrdiff_t n, double lr, double epsilon);
 
 /* ---- Threads (threads_posix.c) ------------------------------------------
  * Kernels split their OUTPUT over a pool of worker threads (never a sum),

@@ -160,3 +160,10 @@ def adam(w, g, m, v, vhat, lr, beta_1, beta_2, eps, t):
         vhat = np.maximum(vhat, v)
         return w - alpha * m / (np.sqrt(vhat) + eps), m, v, vhat
     return w - alpha * m / (np.sqrt(v) + eps), m, v, vhat
+
+
+def adagrad(w, g, acc, lr, eps):
+    """New (w, accumulator): Keras 2's Adagrad, epsilon outside the root."""
+    w, g = np.asarray(w, np.float64), np.asarray(g, np.float64)
+    acc = np.asarray(acc, np.float64) + g * g
+    return w - lr * g / (np.sqrt(acc) + eps), acc

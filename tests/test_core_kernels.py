@@ -277,6 +277,18 @@ def test_sgd_update(simd, threads, dtype, n, momentum, nesterov):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [1, 13, 17, 70001])
+def test_adagrad_update(simd, threads, dtype, n):
+    r = rng(n + 1)
+    w, g = r.normal(size=n).astype(dtype), r.normal(size=n).astype(dtype)
+    acc = (0.1 + r.random(size=n)).astype(dtype)
+    want_w, want_acc = ref.adagrad(w, g, acc, 0.05, 1e-7)
+    _core.adagrad_update(w, g, acc, 0.05, 1e-7)
+    assert_close(acc, want_acc, np.abs(want_acc), dtype)
+    assert_close(w, want_w, np.abs(want_w) + 1, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n", [1, 13, 70001])
 @pytest.mark.parametrize("momentum", [0.0, 0.5])
 def test_rmsprop_update(simd, threads, dtype, n, momentum):

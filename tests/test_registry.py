@@ -49,3 +49,35 @@ def test_unknown_names_are_reported_with_what_is_known():
     assert registry.lookup("layer", 3) is None
     with pytest.raises(ValueError, match="kind must be one of"):
         registry.register("metric")
+
+
+def test_adagrad_trains_like_the_numpy_reference_and_round_trips(tmp_path):
+    import reference as ref
+
+    tf.set_seed(1)
+    model = tf.keras.Sequential([tf.keras.layers.Dense(2, input_shape=(3,))])
+    model.compile("adagrad", "mse")
+    assert type(model.optimizer).__name__ == "Adagrad"
+    assert model.optimizer.get_config()["initial_accumulator_value"] == 0.1
+    r = np.random.default_rng(2)
+    x, y = r.random((4, 3)), r.random((4, 2))
+    w, b = (p.astype(np.float64) for p in model.get_weights())
+    acc_w, acc_b = np.full_like(w, 0.1), np.full_like(b, 0.1)
+    for _ in range(3):
+        model.train_on_batch(x, y)
+        # mse over all 8 outputs: d/dpred = 2 (pred - y) / 8
+        dpred = 2 * (x @ w + b - y) / y.size
+        w, acc_w = ref.adagrad(w, x.T @ dpred, acc_w, 0.001, 1e-7)
+        b, acc_b = ref.adagrad(b, dpred.sum(0), acc_b, 0.001, 1e-7)
+    np.testing.assert_allclose(model.get_weights()[0], w, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.get_weights()[1], b, rtol=1e-5, atol=1e-6)
+    for suffix in (".tnn", ".h5"):
+        path = tmp_path / f"adagrad{suffix}"
+        model.save(path)
+        loaded = tf.keras.models.load_model(path)
+        assert type(loaded.optimizer).__name__ == "Adagrad"
+        assert loaded.optimizer.iterations == model.optimizer.iterations
+        # The accumulator is restored: one more step matches the original.
+        model_next, loaded_next = (m.train_on_batch(x, y) for m in (model, loaded))
+        np.testing.assert_array_equal(model.get_weights()[0], loaded.get_weights()[0])
+        assert model_next == loaded_next

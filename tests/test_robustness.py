@@ -103,6 +103,13 @@ CORE = [
         {4},
     ),
     (
+        "adagrad_update",
+        lambda: [f64(7), f64(7), f64(7)],
+        ["w", "g", "accumulator"],
+        {0, 2},
+        set(),
+    ),
+    (
         "sgd_update",
         lambda: [f64(7), f64(7), f64(7)],
         ["w", "g", "velocity"],
@@ -110,7 +117,11 @@ CORE = [
         set(),
     ),
 ]
-SCALARS = {"adam_update": [0.001, 0.9, 0.999, 1e-7, 1], "sgd_update": [0.1, 0.9, False]}
+SCALARS = {
+    "adam_update": [0.001, 0.9, 0.999, 1e-7, 1],
+    "adagrad_update": [0.001, 1e-7],
+    "sgd_update": [0.1, 0.9, False],
+}
 
 
 def mutations(array):

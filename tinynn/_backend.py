@@ -141,6 +141,11 @@ def adam_update(w, g, m, v, vhat, learning_rate, beta_1, beta_2, epsilon, step) 
     _core.adam_update(w, g, m, v, vhat, learning_rate, beta_1, beta_2, epsilon, step)
 
 
+def adagrad_update(w, g, accumulator, learning_rate, epsilon) -> None:
+    """In-place Adagrad step (Keras 2 rule, epsilon outside the root)."""
+    _core.adagrad_update(w, g, accumulator, learning_rate, epsilon)
+
+
 def set_num_threads(n: int) -> None:
     """Threads used by every kernel (results are reproducible per count)."""
     _core.set_num_threads(n)

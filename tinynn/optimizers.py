@@ -15,7 +15,7 @@ import numpy as np
 from . import _backend, registry
 from ._checks import describe, real_number
 
-__all__ = ["Adam", "Optimizer", "RMSprop", "SGD", "get"]
+__all__ = ["Adagrad", "Adam", "Optimizer", "RMSprop", "SGD", "get"]
 
 # Keras arguments tinynn accepts only with their "off" value.
 _OFF_ARGUMENTS = (
@@ -312,8 +312,46 @@ class Adam(Optimizer):
         }
 
 
-_BY_NAME = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam}
-_KERAS_ONLY = ("adagrad", "adadelta", "adamax", "nadam", "ftrl", "adamw", "lion")
+@registry.register("optimizer")
+class Adagrad(Optimizer):
+    """Adagrad with Keras 2's rule: each weight's accumulator starts at
+    ``initial_accumulator_value`` and adds g^2 every step;
+    w -= lr g / (sqrt(accumulator) + epsilon)."""
+
+    _state_names = ("accumulator",)
+
+    def __init__(
+        self,
+        learning_rate: float = 0.001,
+        initial_accumulator_value: float = 0.1,
+        epsilon: float = 1e-7,
+        name: str | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(learning_rate, name, **kwargs)
+        self.initial_accumulator_value = real_number(
+            initial_accumulator_value, "Adagrad", "initial_accumulator_value", low=0.0
+        )
+        self.epsilon = real_number(epsilon, "Adagrad", "epsilon", low=0.0)
+
+    def _new_state(self, like):
+        return {"accumulator": np.full_like(like, self.initial_accumulator_value)}
+
+    def _update(self, w, g, state):
+        _backend.adagrad_update(
+            w, g, state["accumulator"], self.learning_rate, self.epsilon
+        )
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "initial_accumulator_value": self.initial_accumulator_value,
+            "epsilon": self.epsilon,
+        }
+
+
+_BY_NAME = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adagrad": Adagrad}
+_KERAS_ONLY = ("adadelta", "adamax", "nadam", "ftrl", "adamw", "lion")
 
 
 def get(identifier: Any, where: str = "compile") -> Optimizer:
