@@ -32,11 +32,13 @@ SOURCES = [
     "kernels_f64.c",
     "path_portable.c",
 ]
-# Path files compiled with their own instruction-set flags (x86-64 only; on
-# other machines the files compile to nothing).
+# Path files compiled with their own instruction-set flags (each compiles to
+# nothing on other machines): avx2 and avx512 on x86-64; neon on aarch64 needs
+# no flags (AdvSIMD is part of the ARMv8-A baseline).
 PATH_FLAGS = {
     "path_avx2.c": ["-mavx2", "-mfma"],
     "path_avx512.c": ["-mavx512f", "-mfma"],
+    "path_neon.c": [],
 }
 OPTIMISED = ["-O3", "-fno-math-errno", "-std=gnu11", "-pthread"]
 DEBUG_OFF = ["-g0"]  # release builds carry no debug info

@@ -13,6 +13,9 @@ extern const struct tnn_path tnn_path_portable;
 #if defined(__x86_64__)
 extern const struct tnn_path tnn_path_avx2, tnn_path_avx512;
 #endif
+#if defined(__aarch64__)
+extern const struct tnn_path tnn_path_neon;
+#endif
 
 /* Slowest first: the best usable path is the last usable one. */
 static const struct tnn_path *const all_paths[] = {
@@ -20,6 +23,9 @@ static const struct tnn_path *const all_paths[] = {
 #if defined(__x86_64__)
     &tnn_path_avx2,
     &tnn_path_avx512,
+#endif
+#if defined(__aarch64__)
+    &tnn_path_neon,
 #endif
 };
 #define PATH_COUNT ((int)(sizeof all_paths / sizeof all_paths[0]))
