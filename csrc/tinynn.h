@@ -16,7 +16,8 @@
 
 /* ---- Block sizes of the GEMM (elements) --------------------------------
  * MC rows of a and KC columns are packed per block (L2), KC x NC of b per
- * panel (L3). Micro-tile MR x NR per path and dtype (NR = two vectors):
+ * panel (L3). Micro-tile MR x NR per SIMD path (csrc/path_*.c) and dtype
+ * (NR = two vectors):
  *   portable: f32 4 x 8,   f64 4 x 4    (16-byte vectors)
  *   avx2:     f32 6 x 16,  f64 6 x 8    (32-byte vectors, 12 accumulators)
  *   avx512:   f32 8 x 32,  f64 8 x 16   (64-byte vectors, 16 accumulators)
@@ -25,10 +26,6 @@
 #define TNN_GEMM_MC 96
 #define TNN_GEMM_KC 256
 #define TNN_GEMM_NC 2048
-#define TNN_MR_PORTABLE 4
-#define TNN_MR_AVX2 6
-#define TNN_MR_AVX512 8
-#define TNN_MR_NEON 8
 
 /* ---- GEMM -------------------------------------------------------------
  * c[i, j] (+)= sum_p a[i, p] * b[p, j]   for i < m, j < n, p < k
