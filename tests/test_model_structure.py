@@ -143,3 +143,33 @@ def test_softmax_layer_round_trips_through_a_file_and_rejects_other_axes(tmp_pat
     assert loaded.layers[-1].get_config()["axis"] == -1
     with pytest.raises(ValueError, match=r"Softmax: axis must be -1 .* got 1"):
         tf.keras.layers.Softmax(axis=1)
+
+
+def test_a_layer_shared_by_two_models_trains_through_either():
+    tf.set_seed(4)
+    shared = tf.keras.layers.Dense(8, activation="relu", input_shape=(30,))
+    first = tf.keras.Sequential(
+        [shared, tf.keras.layers.Dense(4, activation="softmax")]
+    )
+    second = tf.keras.Sequential(
+        [shared, tf.keras.layers.Dense(3, activation="softmax")]
+    )
+    for model in (first, second):
+        model.compile(tf.keras.optimizers.SGD(0.5), "sparse_categorical_crossentropy")
+    x, y = data(shape=(30,))
+    for model, classes in ((first, 4), (second, 3), (first, 4)):
+        before = shared.get_weights()
+        model.fit(x, y % classes, batch_size=32, epochs=1, verbose=0)
+        after = shared.get_weights()
+        assert not np.array_equal(before[0], after[0]), "the shared layer was frozen"
+        # Both models see the one set of shared weights.
+        for m in (first, second):
+            np.testing.assert_array_equal(m.layers[0].get_weights()[0], after[0])
+    # The first model's outputs use the shared weights as they are now.
+    h = np.maximum(x @ shared.get_weights()[0] + shared.get_weights()[1], 0)
+    logits = h @ first.layers[1].get_weights()[0] + first.layers[1].get_weights()[1]
+    expected = np.exp(logits - logits.max(1, keepdims=True))
+    expected /= expected.sum(1, keepdims=True)
+    np.testing.assert_allclose(
+        first.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6
+    )

@@ -75,6 +75,7 @@ class Sequential:
         self.history: History | None = None
         self._buffers: dict[str, list[np.ndarray | None]] = {}
         self._buffer_rows = 0
+        self._bound: list[tuple[Layer, list[np.ndarray]]] = []
         # Thread safety: every batch (a training step, or a forward pass of
         # predict/evaluate) runs holding _batch_lock, because it uses the
         # model's scratch buffers and the layers' saved activations, and an
@@ -215,6 +216,7 @@ class Sequential:
             layer._bind(views, grad_views)
         self._flat_params, self._flat_grads = flat_params, flat_grads
         self._trainable_size = trainable_total
+        self._bound = [(layer, list(layer._params)) for layer in self._layers]
         with self._batch_lock:  # the layer structure changed: new shapes
             self._buffers, self._buffer_rows = {}, 0
         if self.optimizer is not None:
@@ -420,11 +422,29 @@ class Sequential:
         check_finite(targets, where, "y")
         return xs, targets
 
+    def _bind_shared_layers(self) -> None:
+        """Point every layer back at this model's parameter buffer.
+
+        A layer object in two models (shared weights, as in Keras) holds
+        views of the buffer of whichever model bound it last; training this
+        model through its own buffer would then leave that layer untouched.
+        Rebinding copies the layer's current values into this model's buffer
+        (so both models keep seeing the same weights) and starts the
+        optimizer's state afresh for the new layout."""
+        stale = any(
+            len(layer._params) != len(views)
+            or any(p is not v for p, v in zip(layer._params, views))
+            for layer, views in self._bound
+        )
+        if stale:
+            self._consolidate()
+
     @contextlib.contextmanager
     def _training(self, where: str):
         """Mark this thread as the one training the model (nesting allowed)."""
         me = threading.get_ident()
         with self._batch_lock:
+            self._bind_shared_layers()
             if self._trainer not in (None, me):
                 raise RuntimeError(
                     f"{where}: model {self.name!r} is being trained by another "
