@@ -14,7 +14,9 @@ steps), fit overhead included. Sections:
   4. peak resident memory of 1-epoch fits on uint8 data: full MNIST (when
      available) and a synthetic 2 GiB array (--memory-only runs just this).
   5. contention: training with one busy process per core (2 threads vs 1),
-     and two tinynn processes training at once (each vs alone).
+     and two tinynn processes training at once (each vs alone);
+  6. the Keras model with a leading Flatten(input_shape=(28, 28)) against the
+     same model fed flat rows (no input gradient is computed for the data).
 """
 
 from __future__ import annotations
@@ -274,6 +276,63 @@ def thread_scaling(args, x_all, y_all):
             }
         )
     return rows
+
+
+def flatten_cost(args, x_all, y_all):
+    """Epoch time of the Keras article's model as written (Flatten first, images
+    of 28 x 28) and fed flat rows, interleaved, batch 32."""
+    batch = 32
+    n = min(len(x_all), args.steps * batch)
+    x, y = x_all[:n], y_all[:n]
+
+    def trainer(first):
+        tn.set_seed(0)
+        model = tn.Sequential(
+            [
+                first,
+                tn.layers.Dense(512, activation="relu"),
+                tn.layers.Dense(256, activation="relu"),
+                tn.layers.Dense(128, activation="relu"),
+                tn.layers.Dense(10, activation="softmax"),
+            ]
+        )
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+    runs = {
+        "flatten": (
+            trainer(tn.layers.Flatten(input_shape=(28, 28))),
+            x.reshape(-1, 28, 28),
+        ),
+        "flat_rows": (trainer(tn.layers.InputLayer(shape=(784,))), x),
+    }
+    times = {key: [] for key in runs}
+    for model, data in runs.values():
+        model.fit(data, y, batch_size=batch, verbose=0)  # warm-up
+    for _ in range(args.repeats):
+        for key, (model, data) in runs.items():
+            started = time.perf_counter()
+            model.fit(data, y, batch_size=batch, verbose=0)
+            times[key].append(time.perf_counter() - started)
+    scale = math.ceil(EPOCH / batch) / math.ceil(n / batch)
+    flatten = statistics.median(times["flatten"]) * scale
+    rows = statistics.median(times["flat_rows"]) * scale
+    return {"flatten": flatten, "flat_rows": rows, "ratio": flatten / rows}
+
+
+def flatten_lines(cost):
+    if not cost:
+        return []
+    return [
+        "",
+        "## A leading Flatten (Keras article model, batch 32)",
+        "",
+        "| input | s/epoch |",
+        "|---|---|",
+        f"| Flatten(input_shape=(28, 28)), images | {cost['flatten']:.2f} |",
+        f"| InputLayer(shape=(784,)), flat rows | {cost['flat_rows']:.2f} |",
+        f"| ratio (1.00: the Flatten costs nothing) | {cost['ratio']:.2f} |",
+    ]
 
 
 BUSY_LOOP = "while True: pass"
@@ -593,7 +652,7 @@ def contention_lines(busy, args):
     ]
 
 
-def markdown(epochs, gemms, adam, memory, args, scaling=(), busy=None):
+def markdown(epochs, gemms, adam, memory, args, scaling=(), busy=None, flat=None):
     lines = [
         "# Benchmark results",
         "",
@@ -635,7 +694,7 @@ def markdown(epochs, gemms, adam, memory, args, scaling=(), busy=None):
             f"{100 * g['tinynn_gflops'] / peak:.0f}% |"
         )
     lines += floor_lines(epochs, gemms) + scaling_lines(scaling, args)
-    lines += contention_lines(busy, args)
+    lines += contention_lines(busy, args) + flatten_lines(flat)
     lines += [
         "",
         "## Adam update bandwidth",
@@ -724,7 +783,8 @@ def main() -> int:
     gemms = gemm_gflops(args)
     adam = adam_bandwidth(args)
     memory = {} if args.tiny else peak_memory(args.threads)
-    report = markdown(epochs, gemms, adam, memory, args, scaling, busy)
+    flat = flatten_cost(args, x, y)
+    report = markdown(epochs, gemms, adam, memory, args, scaling, busy, flat)
     print(report)
     if not args.no_write:
         (HERE / "RESULTS.md").write_text(report)
