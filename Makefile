@@ -19,11 +19,11 @@ asan:  ## the C core under ASan + UBSan, then under ThreadSanitizer
 	bash .ci/sanitize.sh address && bash .ci/sanitize.sh thread
 
 format:  ## clang-format the C core, ruff format the Python
-	clang-format -i csrc/*.c csrc/*.h csrc/*.inc
-	ruff format tinynn tests benchmarks
+	clang-format -i csrc/*.c csrc/*.h tests/c/*.c  # not the templated .inc bodies
+	ruff format .
 
 lint:  ## ruff, and the C core with warnings as errors
-	ruff check tinynn tests benchmarks
+	bash .ci/lint.sh
 	for f in csrc/*.c; do gcc -std=gnu11 -pthread -Wall -Wextra -Wshadow \
 	  -Wstrict-prototypes -Werror -fsyntax-only -Icsrc \
 	  -I$$($(PY) -c 'import numpy; print(numpy.get_include())') \

@@ -30,8 +30,8 @@ int check_array(const char *func, const char *name, PyObject *obj, int ndim,
     if (obj == Py_None && optional)
         return 0;
     if (!PyArray_Check(obj)) {
-        PyErr_Format(PyExc_TypeError,
-                     "%s: %s must be a numpy.ndarray; got %s", func, name,
+        PyErr_Format(PyExc_TypeError, "%s: %s must be a numpy.ndarray; got %s",
+                     func, name,
                      obj == Py_None ? "None" : Py_TYPE(obj)->tp_name);
         return -1;
     }
@@ -127,8 +127,8 @@ int check_labels(const char *func, const char *name, PyArrayObject *arr,
     return -1;
 }
 
-int check_dim(const char *func, const char *name, PyArrayObject *arr,
-              int axis, npy_intp expected, const char *what)
+int check_dim(const char *func, const char *name, PyArrayObject *arr, int axis,
+              npy_intp expected, const char *what)
 {
     char shape[160];
     if (PyArray_DIM(arr, axis) != expected) {
@@ -176,8 +176,8 @@ int check_no_overlap(const char *func, const char *name_a, PyArrayObject *a,
     return -1;
 }
 
-int check_scalar(const char *func, const char *name, double value,
-                 double low, double high, int high_open)
+int check_scalar(const char *func, const char *name, double value, double low,
+                 double high, int high_open)
 {
     if (!isfinite(value) || value < low || value > high ||
         (high_open && value >= high)) {
@@ -189,8 +189,8 @@ int check_scalar(const char *func, const char *name, double value,
             PyErr_NoMemory();
         else if (isinf(high))
             PyErr_Format(PyExc_ValueError,
-                         "%s: %s must be a finite number >= %s; got %s",
-                         func, name, lo, got);
+                         "%s: %s must be a finite number >= %s; got %s", func,
+                         name, lo, got);
         else
             PyErr_Format(PyExc_ValueError,
                          "%s: %s must be a finite number in [%s, %s%s; "
@@ -204,8 +204,7 @@ int check_scalar(const char *func, const char *name, double value,
     return 0;
 }
 
-int parse_real(const char *func, const char *name, PyObject *obj,
-               double *value)
+int parse_real(const char *func, const char *name, PyObject *obj, double *value)
 {
     /* Any real number (float, int, numpy scalar); not str, bool or complex,
      * which PyArg's "d" would reject without naming the argument. */
@@ -228,13 +227,13 @@ int parse_real(const char *func, const char *name, PyObject *obj,
     return 0;
 }
 
-int parse_int(const char *func, const char *name, PyObject *obj,
-              long long low, long long high, long long *value)
+int parse_int(const char *func, const char *name, PyObject *obj, long long low,
+              long long high, long long *value)
 {
     /* Python ints and numpy integer scalars (anything with __index__). */
     if (PyBool_Check(obj) || !PyIndex_Check(obj)) {
-        PyErr_Format(PyExc_TypeError, "%s: %s must be an integer; got %s",
-                     func, name, Py_TYPE(obj)->tp_name);
+        PyErr_Format(PyExc_TypeError, "%s: %s must be an integer; got %s", func,
+                     name, Py_TYPE(obj)->tp_name);
         return -1;
     }
     PyObject *number = PyNumber_Index(obj);

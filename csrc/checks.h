@@ -13,8 +13,8 @@
 #include <numpy/arrayobject.h>
 
 /* obj must be an ndarray (TypeError), C-contiguous, aligned and in native
- * byte order (ValueError), writeable if `writeable`, and of ndim dims unless ndim < 0.
- * With `optional`, None gives *out = NULL. */
+ * byte order (ValueError), writeable if `writeable`, and of ndim dims unless
+ * ndim < 0. With `optional`, None gives *out = NULL. */
 int check_array(const char *func, const char *name, PyObject *obj, int ndim,
                 int writeable, int optional, PyArrayObject **out);
 
@@ -31,8 +31,8 @@ int check_labels(const char *func, const char *name, PyArrayObject *arr,
 
 /* arr's dimension `axis` must equal `expected`; `what` explains where the
  * expectation comes from, e.g. "x has 700 columns". */
-int check_dim(const char *func, const char *name, PyArrayObject *arr,
-              int axis, npy_intp expected, const char *what);
+int check_dim(const char *func, const char *name, PyArrayObject *arr, int axis,
+              npy_intp expected, const char *what);
 
 /* Both arrays must have identical shapes. */
 int check_same_shape(const char *func, const char *name, PyArrayObject *arr,
@@ -44,8 +44,8 @@ int check_no_overlap(const char *func, const char *name_a, PyArrayObject *a,
                      const char *name_b, PyArrayObject *b, int same_ok);
 
 /* A finite double within [low, high] (high_open: [low, high)). */
-int check_scalar(const char *func, const char *name, double value,
-                 double low, double high, int high_open);
+int check_scalar(const char *func, const char *name, double value, double low,
+                 double high, int high_open);
 
 /* A scalar argument given as a Python object: a real number (TypeError
  * naming `name` otherwise; ValueError if it overflows a double). Range
@@ -55,7 +55,7 @@ int parse_real(const char *func, const char *name, PyObject *obj,
 
 /* An integer argument within [low, high]: TypeError for a non-integer,
  * ValueError (not OverflowError) for any value outside, however large. */
-int parse_int(const char *func, const char *name, PyObject *obj,
-              long long low, long long high, long long *value);
+int parse_int(const char *func, const char *name, PyObject *obj, long long low,
+              long long high, long long *value);
 
 #endif

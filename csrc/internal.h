@@ -56,16 +56,16 @@ int tnn_pack_space(void **ap, void **bp);
                      const real *b, ptrdiff_t rsb, ptrdiff_t csb, real *c,     \
                      ptrdiff_t rsc, ptrdiff_t csc, ptrdiff_t m, ptrdiff_t n,   \
                      ptrdiff_t k, int accumulate, real *ap, real *bp);         \
-        void (*sgd)(real *w, const real *g, real *velocity, ptrdiff_t n,       \
+        void (*sgd)(real * w, const real *g, real *velocity, ptrdiff_t n,      \
                     real lr, real momentum, int nesterov);                     \
-        void (*rmsprop)(real *w, const real *g, real *s, real *velocity,       \
+        void (*rmsprop)(real * w, const real *g, real *s, real *velocity,      \
                         ptrdiff_t n, real lr, real rho, real one_minus_rho,    \
                         real momentum, real epsilon);                          \
         /* alpha: the learning rate with both bias corrections folded in */    \
-        void (*adam)(real *w, const real *g, real *m, real *v, real *vhat,     \
+        void (*adam)(real * w, const real *g, real *m, real *v, real *vhat,    \
                      ptrdiff_t n, real alpha, real one_minus_beta1,            \
                      real one_minus_beta2, real epsilon);                      \
-        void (*adagrad)(real *w, const real *g, real *accumulator,             \
+        void (*adagrad)(real * w, const real *g, real *accumulator,            \
                         ptrdiff_t n, real lr, real epsilon);                   \
     }
 

@@ -12,8 +12,8 @@
 #define EXP expf
 #define TANH tanhf
 #define SQRT sqrtf
-#include "gemm_entry.inc"
 #include "activations.inc"
 #include "dense.inc"
+#include "gemm_entry.inc"
 #include "losses.inc"
 #include "optim_entry.inc"

@@ -63,12 +63,12 @@ static PyObject *core_simd_paths(PyObject *self, PyObject *args)
     if (!table)
         return NULL;
     for (int i = 0; i < count; i++) {
-        PyObject *row = Py_BuildValue(
-            "{s:s,s:O,s:O,s:(ii),s:(ii)}", "name", paths[i]->name, "built",
-            paths[i]->built_for_isa ? Py_True : Py_False, "cpu",
-            paths[i]->cpu_supports() ? Py_True : Py_False, "tile_f32",
-            paths[i]->f32.mr, paths[i]->f32.nr, "tile_f64", paths[i]->f64.mr,
-            paths[i]->f64.nr);
+        PyObject *row =
+            Py_BuildValue("{s:s,s:O,s:O,s:(ii),s:(ii)}", "name", paths[i]->name,
+                          "built", paths[i]->built_for_isa ? Py_True : Py_False,
+                          "cpu", paths[i]->cpu_supports() ? Py_True : Py_False,
+                          "tile_f32", paths[i]->f32.mr, paths[i]->f32.nr,
+                          "tile_f64", paths[i]->f64.mr, paths[i]->f64.nr);
         if (!row) {
             Py_DECREF(table);
             return NULL;
@@ -82,8 +82,7 @@ static PyObject *core_set_simd(PyObject *self, PyObject *arg)
 {
     (void)self;
     if (!PyUnicode_Check(arg)) {
-        PyErr_Format(PyExc_TypeError,
-                     "set_simd: name must be a string; got %s",
+        PyErr_Format(PyExc_TypeError, "set_simd: name must be a string; got %s",
                      Py_TYPE(arg)->tp_name);
         return NULL;
     }
@@ -108,8 +107,7 @@ static PyObject *core_set_simd(PyObject *self, PyObject *arg)
             strncat(known, "'", sizeof known - strlen(known) - 1);
         }
         PyErr_Format(PyExc_ValueError,
-                     "set_simd: name must be one of %s; got '%s'", known,
-                     name);
+                     "set_simd: name must be one of %s; got '%s'", known, name);
         return NULL;
     }
     Py_RETURN_NONE;
@@ -163,20 +161,20 @@ static PyObject *core_set_num_threads(PyObject *self, PyObject *arg)
     Py_RETURN_NONE;
 }
 
-/* ---- GEMM ----------------------------------------------------------------- */
+/* ---- GEMM -----------------------------------------------------------------
+ */
 
 static PyObject *core_gemm(PyObject *self, PyObject *args, PyObject *kw)
 {
     (void)self;
-    static char *names[] = {"a", "b", "c", "trans_a", "trans_b", "accumulate",
-                            NULL};
+    static char *names[] = {"a",       "b",          "c", "trans_a",
+                            "trans_b", "accumulate", NULL};
     const char *fn = "gemm";
     PyObject *a_obj, *b_obj, *c_obj;
     int trans_a = 0, trans_b = 0, accumulate = 0, dtype = -1;
     PyArrayObject *a, *b, *c;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOO|ppp", names, &a_obj,
-                                     &b_obj, &c_obj, &trans_a, &trans_b,
-                                     &accumulate))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOO|ppp", names, &a_obj, &b_obj,
+                                     &c_obj, &trans_a, &trans_b, &accumulate))
         return NULL;
     if (check_array(fn, "a", a_obj, 2, 0, 0, &a) ||
         check_array(fn, "b", b_obj, 2, 0, 0, &b) ||
@@ -195,7 +193,8 @@ static PyObject *core_gemm(PyObject *self, PyObject *args, PyObject *kw)
         return NULL;
     PyOS_snprintf(what, sizeof what, "op(a) @ op(b) is (%zd, %zd)",
                   (Py_ssize_t)m, (Py_ssize_t)n);
-    if (check_dim(fn, "c", c, 0, m, what) || check_dim(fn, "c", c, 1, n, what) ||
+    if (check_dim(fn, "c", c, 0, m, what) ||
+        check_dim(fn, "c", c, 1, n, what) ||
         check_no_overlap(fn, "c", c, "a", a, 0) ||
         check_no_overlap(fn, "c", c, "b", b, 0))
         return NULL;
@@ -203,17 +202,18 @@ static PyObject *core_gemm(PyObject *self, PyObject *args, PyObject *kw)
     ptrdiff_t rsa = trans_a ? 1 : a1, csa = trans_a ? a1 : 1;
     ptrdiff_t rsb = trans_b ? 1 : b1, csb = trans_b ? b1 : 1;
     Py_BEGIN_ALLOW_THREADS
-    if (dtype == NPY_FLOAT32)
-        tnn_gemm_f32(F32(a), rsa, csa, F32(b), rsb, csb, F32(c), n, 1, m, n,
-                     k, accumulate);
-    else
-        tnn_gemm_f64(F64(a), rsa, csa, F64(b), rsb, csb, F64(c), n, 1, m, n,
-                     k, accumulate);
+        if (dtype == NPY_FLOAT32)
+            tnn_gemm_f32(F32(a), rsa, csa, F32(b), rsb, csb, F32(c), n, 1, m, n,
+                         k, accumulate);
+        else
+            tnn_gemm_f64(F64(a), rsa, csa, F64(b), rsb, csb, F64(c), n, 1, m, n,
+                         k, accumulate);
     Py_END_ALLOW_THREADS
     Py_RETURN_NONE;
 }
 
-/* ---- dense ------------------------------------------------------------------ */
+/* ---- dense ------------------------------------------------------------------
+ */
 
 static int activation_code(const char *fn, const char *name, int *code)
 {
@@ -270,12 +270,12 @@ static PyObject *core_dense_forward(PyObject *self, PyObject *args,
         check_no_overlap(fn, "y", y, "b", b, 0))
         return NULL;
     Py_BEGIN_ALLOW_THREADS
-    if (dtype == NPY_FLOAT32)
-        tnn_dense_forward_f32(F32(x), F32(w), F32_OR_NULL(b), F32(y), batch,
-                              fan_in, fan_out, act);
-    else
-        tnn_dense_forward_f64(F64(x), F64(w), F64_OR_NULL(b), F64(y), batch,
-                              fan_in, fan_out, act);
+        if (dtype == NPY_FLOAT32)
+            tnn_dense_forward_f32(F32(x), F32(w), F32_OR_NULL(b), F32(y), batch,
+                                  fan_in, fan_out, act);
+        else
+            tnn_dense_forward_f64(F64(x), F64(w), F64_OR_NULL(b), F64(y), batch,
+                                  fan_in, fan_out, act);
     Py_END_ALLOW_THREADS
     Py_RETURN_NONE;
 }
@@ -284,15 +284,15 @@ static PyObject *core_dense_backward(PyObject *self, PyObject *args,
                                      PyObject *kw)
 {
     (void)self;
-    static char *names[] = {"x", "w", "dy", "dx", "dw", "db", "accumulate",
-                            NULL};
+    static char *names[] = {"x",  "w",  "dy",         "dx",
+                            "dw", "db", "accumulate", NULL};
     const char *fn = "dense_backward";
     PyObject *x_obj, *w_obj, *dy_obj, *dx_obj, *dw_obj, *db_obj;
     PyArrayObject *x, *w, *dy, *dx, *dw, *db;
     int dtype = -1, accumulate = 0;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOO|p", names, &x_obj,
-                                     &w_obj, &dy_obj, &dx_obj, &dw_obj,
-                                     &db_obj, &accumulate))
+                                     &w_obj, &dy_obj, &dx_obj, &dw_obj, &db_obj,
+                                     &accumulate))
         return NULL;
     if (check_array(fn, "x", x_obj, 2, 0, 0, &x) ||
         check_array(fn, "w", w_obj, 2, 0, 0, &w) ||
@@ -323,11 +323,12 @@ static PyObject *core_dense_backward(PyObject *self, PyObject *args,
         (db && check_dim(fn, "db", db, 0, fan_out, what)))
         return NULL;
     PyArrayObject *outs[] = {dx, dw, db}, *ins[] = {x, w, dy};
-    const char *out_names[] = {"dx", "dw", "db"}, *in_names[] = {"x", "w", "dy"};
+    const char *out_names[] = {"dx", "dw", "db"},
+               *in_names[] = {"x", "w", "dy"};
     for (int o = 0; o < 3; o++) {
         for (int i = 0; i < 3; i++)
-            if (check_no_overlap(fn, out_names[o], outs[o], in_names[i],
-                                 ins[i], 0))
+            if (check_no_overlap(fn, out_names[o], outs[o], in_names[i], ins[i],
+                                 0))
                 return NULL;
         for (int p = o + 1; p < 3; p++)
             if (check_no_overlap(fn, out_names[o], outs[o], out_names[p],
@@ -335,19 +336,20 @@ static PyObject *core_dense_backward(PyObject *self, PyObject *args,
                 return NULL;
     }
     Py_BEGIN_ALLOW_THREADS
-    if (dtype == NPY_FLOAT32)
-        tnn_dense_backward_f32(F32(x), F32(w), F32(dy), F32_OR_NULL(dx),
-                               F32(dw), F32_OR_NULL(db), batch, fan_in,
-                               fan_out, accumulate);
-    else
-        tnn_dense_backward_f64(F64(x), F64(w), F64(dy), F64_OR_NULL(dx),
-                               F64(dw), F64_OR_NULL(db), batch, fan_in,
-                               fan_out, accumulate);
+        if (dtype == NPY_FLOAT32)
+            tnn_dense_backward_f32(F32(x), F32(w), F32(dy), F32_OR_NULL(dx),
+                                   F32(dw), F32_OR_NULL(db), batch, fan_in,
+                                   fan_out, accumulate);
+        else
+            tnn_dense_backward_f64(F64(x), F64(w), F64(dy), F64_OR_NULL(dx),
+                                   F64(dw), F64_OR_NULL(db), batch, fan_in,
+                                   fan_out, accumulate);
     Py_END_ALLOW_THREADS
     Py_RETURN_NONE;
 }
 
-/* ---- activations --------------------------------------------------------------- */
+/* ---- activations
+ * --------------------------------------------------------------- */
 
 /* Shared body of <act>_forward(x, y) and <act>_backward(y, dy, dx). */
 static PyObject *activation_call(const char *fn, int act, int backward,
@@ -380,19 +382,19 @@ static PyObject *activation_call(const char *fn, int act, int backward,
     npy_intp cols = PyArray_NDIM(in) == 2 ? PyArray_DIM(in, 1) : size;
     npy_intp rows = cols ? size / cols : 0;
     Py_BEGIN_ALLOW_THREADS
-    if (dtype == NPY_FLOAT32) {
-        if (backward)
-            tnn_activation_backward_f32(act, F32(in), F32(grad), F32(out), rows,
-                                        cols);
-        else
-            tnn_activation_forward_f32(act, F32(in), F32(out), rows, cols);
-    } else {
-        if (backward)
-            tnn_activation_backward_f64(act, F64(in), F64(grad), F64(out), rows,
-                                        cols);
-        else
-            tnn_activation_forward_f64(act, F64(in), F64(out), rows, cols);
-    }
+        if (dtype == NPY_FLOAT32) {
+            if (backward)
+                tnn_activation_backward_f32(act, F32(in), F32(grad), F32(out),
+                                            rows, cols);
+            else
+                tnn_activation_forward_f32(act, F32(in), F32(out), rows, cols);
+        } else {
+            if (backward)
+                tnn_activation_backward_f64(act, F64(in), F64(grad), F64(out),
+                                            rows, cols);
+            else
+                tnn_activation_forward_f64(act, F64(in), F64(out), rows, cols);
+        }
     Py_END_ALLOW_THREADS
     Py_RETURN_NONE;
 }
@@ -414,7 +416,8 @@ ACTIVATION_ENTRIES(sigmoid, TNN_SIGMOID)
 ACTIVATION_ENTRIES(tanh, TNN_TANH)
 ACTIVATION_ENTRIES(softmax, TNN_SOFTMAX)
 
-/* ---- losses ---------------------------------------------------------------------- */
+/* ---- losses
+ * ---------------------------------------------------------------------- */
 
 /* Returns (loss, correct) as a new tuple. */
 static PyObject *loss_and_count(double loss, ptrdiff_t correct)
@@ -466,12 +469,12 @@ static PyObject *core_softmax_xent(PyObject *self, PyObject *args)
     double loss;
     ptrdiff_t correct;
     Py_BEGIN_ALLOW_THREADS
-    if (dtype == NPY_FLOAT32)
-        loss = tnn_softmax_xent_f32(F32(z), ids, label_type, F32_OR_NULL(d),
-                                    batch, classes, &correct);
-    else
-        loss = tnn_softmax_xent_f64(F64(z), ids, label_type, F64_OR_NULL(d),
-                                    batch, classes, &correct);
+        if (dtype == NPY_FLOAT32)
+            loss = tnn_softmax_xent_f32(F32(z), ids, label_type, F32_OR_NULL(d),
+                                        batch, classes, &correct);
+        else
+            loss = tnn_softmax_xent_f64(F64(z), ids, label_type, F64_OR_NULL(d),
+                                        batch, classes, &correct);
     Py_END_ALLOW_THREADS
     return loss_and_count(loss, correct);
 }
@@ -506,12 +509,12 @@ static PyObject *core_softmax_xent_dense(PyObject *self, PyObject *args)
     double loss;
     ptrdiff_t correct;
     Py_BEGIN_ALLOW_THREADS
-    if (dtype == NPY_FLOAT32)
-        loss = tnn_softmax_xent_dense_f32(F32(z), F32(t), F32_OR_NULL(d), batch,
-                                          classes, &correct);
-    else
-        loss = tnn_softmax_xent_dense_f64(F64(z), F64(t), F64_OR_NULL(d), batch,
-                                          classes, &correct);
+        if (dtype == NPY_FLOAT32)
+            loss = tnn_softmax_xent_dense_f32(F32(z), F32(t), F32_OR_NULL(d),
+                                              batch, classes, &correct);
+        else
+            loss = tnn_softmax_xent_dense_f64(F64(z), F64(t), F64_OR_NULL(d),
+                                              batch, classes, &correct);
     Py_END_ALLOW_THREADS
     return loss_and_count(loss, correct);
 }
@@ -546,10 +549,10 @@ static PyObject *elementwise_loss(const char *fn, const char *pred_name,
     npy_intp n = PyArray_SIZE(p);
     double loss;
     Py_BEGIN_ALLOW_THREADS
-    if (dtype == NPY_FLOAT32)
-        loss = f32(F32(p), F32(t), F32_OR_NULL(d), n);
-    else
-        loss = f64(F64(p), F64(t), F64_OR_NULL(d), n);
+        if (dtype == NPY_FLOAT32)
+            loss = f32(F32(p), F32(t), F32_OR_NULL(d), n);
+        else
+            loss = f64(F64(p), F64(t), F64_OR_NULL(d), n);
     Py_END_ALLOW_THREADS
     return PyFloat_FromDouble(loss);
 }
@@ -575,7 +578,8 @@ static PyObject *core_sigmoid_bce(PyObject *self, PyObject *args)
                             tnn_sigmoid_bce_f32, tnn_sigmoid_bce_f64, 1);
 }
 
-/* ---- optimizers -------------------------------------------------------------------- */
+/* ---- optimizers
+ * -------------------------------------------------------------------- */
 
 /* Checks a parameter-shaped array: same dtype and size as w, contiguous,
  * writeable when it is state, and not overlapping any earlier array. */
@@ -643,12 +647,12 @@ static PyObject *core_sgd_update(PyObject *self, PyObject *args)
         return NULL;
     npy_intp n = PyArray_SIZE(arr[0]);
     Py_BEGIN_ALLOW_THREADS
-    if (dtype == NPY_FLOAT32)
-        tnn_sgd_update_f32(F32(arr[0]), F32(arr[1]), F32_OR_NULL(arr[2]), n, lr,
-                           momentum, nesterov);
-    else
-        tnn_sgd_update_f64(F64(arr[0]), F64(arr[1]), F64_OR_NULL(arr[2]), n, lr,
-                           momentum, nesterov);
+        if (dtype == NPY_FLOAT32)
+            tnn_sgd_update_f32(F32(arr[0]), F32(arr[1]), F32_OR_NULL(arr[2]), n,
+                               lr, momentum, nesterov);
+        else
+            tnn_sgd_update_f64(F64(arr[0]), F64(arr[1]), F64_OR_NULL(arr[2]), n,
+                               lr, momentum, nesterov);
     Py_END_ALLOW_THREADS
     Py_RETURN_NONE;
 }
@@ -670,8 +674,8 @@ static PyObject *core_rmsprop_update(PyObject *self, PyObject *args)
         parse_real(fn, "epsilon", s_obj[3], &eps))
         return NULL;
     for (int i = 0; i < 4; i++)
-        if (check_state(fn, nm[i], o[i], i != 1, i == 3, &dtype, arr[0], arr,
-                        i, nm, &arr[i]))
+        if (check_state(fn, nm[i], o[i], i != 1, i == 3, &dtype, arr[0], arr, i,
+                        nm, &arr[i]))
             return NULL;
     if (check_scalar(fn, "learning_rate", lr, 0, HUGE_VAL, 0) ||
         check_scalar(fn, "rho", rho, 0, 1, 1) ||
@@ -682,12 +686,14 @@ static PyObject *core_rmsprop_update(PyObject *self, PyObject *args)
         return NULL;
     npy_intp n = PyArray_SIZE(arr[0]);
     Py_BEGIN_ALLOW_THREADS
-    if (dtype == NPY_FLOAT32)
-        tnn_rmsprop_update_f32(F32(arr[0]), F32(arr[1]), F32(arr[2]),
-                               F32_OR_NULL(arr[3]), n, lr, rho, momentum, eps);
-    else
-        tnn_rmsprop_update_f64(F64(arr[0]), F64(arr[1]), F64(arr[2]),
-                               F64_OR_NULL(arr[3]), n, lr, rho, momentum, eps);
+        if (dtype == NPY_FLOAT32)
+            tnn_rmsprop_update_f32(F32(arr[0]), F32(arr[1]), F32(arr[2]),
+                                   F32_OR_NULL(arr[3]), n, lr, rho, momentum,
+                                   eps);
+        else
+            tnn_rmsprop_update_f64(F64(arr[0]), F64(arr[1]), F64(arr[2]),
+                                   F64_OR_NULL(arr[3]), n, lr, rho, momentum,
+                                   eps);
     Py_END_ALLOW_THREADS
     Py_RETURN_NONE;
 }
@@ -702,8 +708,8 @@ static PyObject *core_adam_update(PyObject *self, PyObject *args)
     long long step;
     int dtype = -1;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOOOOOOOOO", &o[0], &o[1], &o[2], &o[3],
-                          &o[4], &s_obj[0], &s_obj[1], &s_obj[2], &s_obj[3],
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOO", &o[0], &o[1], &o[2], &o[3], &o[4],
+                          &s_obj[0], &s_obj[1], &s_obj[2], &s_obj[3],
                           &s_obj[4]) ||
         parse_real(fn, "learning_rate", s_obj[0], &lr) ||
         parse_real(fn, "beta_1", s_obj[1], &beta1) ||
@@ -712,8 +718,8 @@ static PyObject *core_adam_update(PyObject *self, PyObject *args)
         parse_int(fn, "step", s_obj[4], LLONG_MIN, LLONG_MAX, &step))
         return NULL;
     for (int i = 0; i < 5; i++)
-        if (check_state(fn, nm[i], o[i], i != 1, i == 4, &dtype, arr[0], arr,
-                        i, nm, &arr[i]))
+        if (check_state(fn, nm[i], o[i], i != 1, i == 4, &dtype, arr[0], arr, i,
+                        nm, &arr[i]))
             return NULL;
     if (check_scalar(fn, "learning_rate", lr, 0, HUGE_VAL, 0) ||
         check_scalar(fn, "beta_1", beta1, 0, 1, 1) ||
@@ -729,14 +735,14 @@ static PyObject *core_adam_update(PyObject *self, PyObject *args)
     }
     npy_intp n = PyArray_SIZE(arr[0]);
     Py_BEGIN_ALLOW_THREADS
-    if (dtype == NPY_FLOAT32)
-        tnn_adam_update_f32(F32(arr[0]), F32(arr[1]), F32(arr[2]), F32(arr[3]),
-                            F32_OR_NULL(arr[4]), n, lr, beta1, beta2, eps,
-                            step);
-    else
-        tnn_adam_update_f64(F64(arr[0]), F64(arr[1]), F64(arr[2]), F64(arr[3]),
-                            F64_OR_NULL(arr[4]), n, lr, beta1, beta2, eps,
-                            step);
+        if (dtype == NPY_FLOAT32)
+            tnn_adam_update_f32(F32(arr[0]), F32(arr[1]), F32(arr[2]),
+                                F32(arr[3]), F32_OR_NULL(arr[4]), n, lr, beta1,
+                                beta2, eps, step);
+        else
+            tnn_adam_update_f64(F64(arr[0]), F64(arr[1]), F64(arr[2]),
+                                F64(arr[3]), F64_OR_NULL(arr[4]), n, lr, beta1,
+                                beta2, eps, step);
     Py_END_ALLOW_THREADS
     Py_RETURN_NONE;
 }
@@ -756,34 +762,37 @@ static PyObject *core_adagrad_update(PyObject *self, PyObject *args)
         parse_real(fn, "epsilon", eps_obj, &eps))
         return NULL;
     for (int i = 0; i < 3; i++)
-        if (check_state(fn, nm[i], o[i], i != 1, 0, &dtype, arr[0], arr, i,
-                        nm, &arr[i]))
+        if (check_state(fn, nm[i], o[i], i != 1, 0, &dtype, arr[0], arr, i, nm,
+                        &arr[i]))
             return NULL;
     if (check_scalar(fn, "learning_rate", lr, 0, HUGE_VAL, 0) ||
         check_scalar(fn, "epsilon", eps, 0, HUGE_VAL, 0))
         return NULL;
     npy_intp n = PyArray_SIZE(arr[0]);
     Py_BEGIN_ALLOW_THREADS
-    if (dtype == NPY_FLOAT32)
-        tnn_adagrad_update_f32(F32(arr[0]), F32(arr[1]), F32(arr[2]), n, lr,
-                               eps);
-    else
-        tnn_adagrad_update_f64(F64(arr[0]), F64(arr[1]), F64(arr[2]), n, lr,
-                               eps);
+        if (dtype == NPY_FLOAT32)
+            tnn_adagrad_update_f32(F32(arr[0]), F32(arr[1]), F32(arr[2]), n, lr,
+                                   eps);
+        else
+            tnn_adagrad_update_f64(F64(arr[0]), F64(arr[1]), F64(arr[2]), n, lr,
+                                   eps);
     Py_END_ALLOW_THREADS
     Py_RETURN_NONE;
 }
 
-/* ---- module ----------------------------------------------------------------------------- */
+/* ---- module
+ * -----------------------------------------------------------------------------
+ */
 
 #define ARGS(name, doc) {#name, (PyCFunction)core_##name, METH_VARARGS, doc}
 #define KWARGS(name, doc)                                                      \
     {#name, (PyCFunction)(void (*)(void))core_##name,                          \
      METH_VARARGS | METH_KEYWORDS, doc}
 #define ACT(name)                                                              \
-    ARGS(name##_forward, #name "_forward(x, y): y = " #name "(x); y may be x"),  \
-    ARGS(name##_backward, #name "_backward(y, dy, dx): gradient from the "     \
-                                "forward output y; dx may be dy")
+    ARGS(name##_forward,                                                       \
+         #name "_forward(x, y): y = " #name "(x); y may be x"),                \
+        ARGS(name##_backward, #name "_backward(y, dy, dx): gradient from the " \
+                                    "forward output y; dx may be dy")
 
 static PyMethodDef core_methods[] = {
     {"simd", core_simd, METH_NOARGS, "simd() -> the SIMD path in use"},
@@ -810,7 +819,11 @@ static PyMethodDef core_methods[] = {
     KWARGS(dense_backward, "dense_backward(x, w, dy, dx, dw, db, "
                            "accumulate=False): dx = dy @ w.T, dw (+)= x.T @ "
                            "dy, db (+)= dy.sum(0); dx, db may be None"),
-    ACT(linear), ACT(relu), ACT(sigmoid), ACT(tanh), ACT(softmax),
+    ACT(linear),
+    ACT(relu),
+    ACT(sigmoid),
+    ACT(tanh),
+    ACT(softmax),
     ARGS(softmax_xent, "softmax_xent(logits, labels, dlogits) -> (mean loss, "
                        "correct); dlogits = (softmax - onehot) / batch"),
     ARGS(softmax_xent_dense, "softmax_xent_dense(logits, targets, dlogits) -> "
@@ -832,9 +845,15 @@ static PyMethodDef core_methods[] = {
 };
 
 static struct PyModuleDef core_module = {
-    PyModuleDef_HEAD_INIT, "tinynn._core",
-    "tinynn's C kernels, called in place on float32/float64 numpy arrays.", -1,
-    core_methods, NULL, NULL, NULL, NULL,
+    PyModuleDef_HEAD_INIT,
+    "tinynn._core",
+    "tinynn's C kernels, called in place on float32/float64 numpy arrays.",
+    -1,
+    core_methods,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
 };
 
 PyMODINIT_FUNC PyInit__core(void)

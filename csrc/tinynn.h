@@ -35,10 +35,10 @@
  * accumulate = 1 adds to c. c must not overlap a or b.
  * Threads take blocks of c, never slices of k: each c element is summed in
  * the same order whatever the thread count (bit-identical results). */
-void tnn_gemm_f32(const float *a, ptrdiff_t rsa, ptrdiff_t csa,
-                  const float *b, ptrdiff_t rsb, ptrdiff_t csb, float *c,
-                  ptrdiff_t rsc, ptrdiff_t csc, ptrdiff_t m, ptrdiff_t n,
-                  ptrdiff_t k, int accumulate);
+void tnn_gemm_f32(const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b,
+                  ptrdiff_t rsb, ptrdiff_t csb, float *c, ptrdiff_t rsc,
+                  ptrdiff_t csc, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+                  int accumulate);
 void tnn_gemm_f64(const double *a, ptrdiff_t rsa, ptrdiff_t csa,
                   const double *b, ptrdiff_t rsb, ptrdiff_t csb, double *c,
                   ptrdiff_t rsc, ptrdiff_t csc, ptrdiff_t m, ptrdiff_t n,
@@ -70,10 +70,10 @@ void tnn_dense_backward_f32(const float *x, const float *w, const float *dy,
 void tnn_dense_forward_f64(const double *x, const double *w, const double *b,
                            double *y, ptrdiff_t batch, ptrdiff_t fan_in,
                            ptrdiff_t fan_out, int activation);
-void tnn_dense_backward_f64(const double *x, const double *w,
-                            const double *dy, double *dx, double *dw,
-                            double *db, ptrdiff_t batch, ptrdiff_t fan_in,
-                            ptrdiff_t fan_out, int accumulate);
+void tnn_dense_backward_f64(const double *x, const double *w, const double *dy,
+                            double *dx, double *dw, double *db, ptrdiff_t batch,
+                            ptrdiff_t fan_in, ptrdiff_t fan_out,
+                            int accumulate);
 
 /* ---- Activations (activations.inc) --------------------------------------
  * forward:  y = act(x), element-wise over n values; softmax works row-wise
@@ -113,7 +113,14 @@ void tnn_activation_backward_f64(int activation, const double *y,
  *                     dlogits = (sigmoid(z) - t) / n; may be logits itself.
  * Output gradients are written only when the pointer is not NULL. */
 enum tnn_label_type {
-    TNN_I8, TNN_I16, TNN_I32, TNN_I64, TNN_U8, TNN_U16, TNN_U32, TNN_U64
+    TNN_I8,
+    TNN_I16,
+    TNN_I32,
+    TNN_I64,
+    TNN_U8,
+    TNN_U16,
+    TNN_U32,
+    TNN_U64
 };
 /* Label i of an integer array of the given type, widened to int64. */
 static inline int64_t tnn_label_at(const void *labels, int type, ptrdiff_t i)
@@ -166,20 +173,18 @@ double tnn_sigmoid_bce_f64(const double *logits, const double *target,
  *          vhat (amsgrad) NULL, or vhat = max(vhat, v) used in place of v.
  * adagrad: Keras 2's rule: acc += g^2; w -= lr g / (sqrt(acc) + eps).
  * Threads take chunks of whole 64-byte lines; elements are independent. */
-void tnn_sgd_update_f32(float *w, const float *g, float *velocity,
-                        ptrdiff_t n, double lr, double momentum,
-                        int nesterov);
-void tnn_rmsprop_update_f32(float *w, const float *g, float *s,
-                            float *velocity, ptrdiff_t n, double lr,
-                            double rho, double momentum, double epsilon);
+void tnn_sgd_update_f32(float *w, const float *g, float *velocity, ptrdiff_t n,
+                        double lr, double momentum, int nesterov);
+void tnn_rmsprop_update_f32(float *w, const float *g, float *s, float *velocity,
+                            ptrdiff_t n, double lr, double rho, double momentum,
+                            double epsilon);
 void tnn_adam_update_f32(float *w, const float *g, float *m, float *v,
                          float *vhat, ptrdiff_t n, double lr, double beta1,
                          double beta2, double epsilon, int64_t step);
 void tnn_adagrad_update_f32(float *w, const float *g, float *accumulator,
                             ptrdiff_t n, double lr, double epsilon);
 void tnn_sgd_update_f64(double *w, const double *g, double *velocity,
-                        ptrdiff_t n, double lr, double momentum,
-                        int nesterov);
+                        ptrdiff_t n, double lr, double momentum, int nesterov);
 void tnn_rmsprop_update_f64(double *w, const double *g, double *s,
                             double *velocity, ptrdiff_t n, double lr,
                             double rho, double momentum, double epsilon);
