@@ -23,11 +23,12 @@ static const char *shape_text(PyArrayObject *arr, char *buf, size_t size)
 }
 
 int check_array(const char *func, const char *name, PyObject *obj, int ndim,
-                int writeable, int optional, PyArrayObject **out)
+                int role, PyArrayObject **out)
 {
     char shape[160];
+    const int writeable = role & ARG_OUT;
     *out = NULL;
-    if (obj == Py_None && optional)
+    if (obj == Py_None && (role & ARG_OPTIONAL))
         return 0;
     if (!PyArray_Check(obj)) {
         PyErr_Format(PyExc_TypeError, "%s: %s must be a numpy.ndarray; got %s",

@@ -12,11 +12,16 @@
 #define PY_ARRAY_UNIQUE_SYMBOL tinynn_ARRAY_API
 #include <numpy/arrayobject.h>
 
+/* What an array argument is, for check_array: read (ARG_IN) or written
+ * (ARG_OUT: must be writeable), and whether None is allowed (ARG_OPTIONAL,
+ * or-ed in). */
+enum arg_role { ARG_IN = 0, ARG_OUT = 1, ARG_OPTIONAL = 2 };
+
 /* obj must be an ndarray (TypeError), C-contiguous, aligned and in native
- * byte order (ValueError), writeable if `writeable`, and of ndim dims unless
- * ndim < 0. With `optional`, None gives *out = NULL. */
+ * byte order (ValueError), writeable for ARG_OUT, and of ndim dims unless
+ * ndim < 0. With ARG_OPTIONAL, None gives *out = NULL. */
 int check_array(const char *func, const char *name, PyObject *obj, int ndim,
-                int writeable, int optional, PyArrayObject **out);
+                int role, PyArrayObject **out);
 
 /* Float dtype: *dtype < 0 takes this array's (float32/float64 only, else
  * TypeError); otherwise the array must match it ("like x"). */

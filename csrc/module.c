@@ -176,9 +176,9 @@ static PyObject *core_gemm(PyObject *self, PyObject *args, PyObject *kw)
     if (!PyArg_ParseTupleAndKeywords(args, kw, "OOO|ppp", names, &a_obj, &b_obj,
                                      &c_obj, &trans_a, &trans_b, &accumulate))
         return NULL;
-    if (check_array(fn, "a", a_obj, 2, 0, 0, &a) ||
-        check_array(fn, "b", b_obj, 2, 0, 0, &b) ||
-        check_array(fn, "c", c_obj, 2, 1, 0, &c) ||
+    if (check_array(fn, "a", a_obj, 2, ARG_IN, &a) ||
+        check_array(fn, "b", b_obj, 2, ARG_IN, &b) ||
+        check_array(fn, "c", c_obj, 2, ARG_OUT, &c) ||
         check_float(fn, "a", a, &dtype, "") ||
         check_float(fn, "b", b, &dtype, "a") ||
         check_float(fn, "c", c, &dtype, "a"))
@@ -243,10 +243,10 @@ static PyObject *core_dense_forward(PyObject *self, PyObject *args,
     if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOO|s", names, &x_obj, &w_obj,
                                      &b_obj, &y_obj, &act_name))
         return NULL;
-    if (check_array(fn, "x", x_obj, 2, 0, 0, &x) ||
-        check_array(fn, "w", w_obj, 2, 0, 0, &w) ||
-        check_array(fn, "b", b_obj, 1, 0, 1, &b) ||
-        check_array(fn, "y", y_obj, 2, 1, 0, &y) ||
+    if (check_array(fn, "x", x_obj, 2, ARG_IN, &x) ||
+        check_array(fn, "w", w_obj, 2, ARG_IN, &w) ||
+        check_array(fn, "b", b_obj, 1, ARG_IN | ARG_OPTIONAL, &b) ||
+        check_array(fn, "y", y_obj, 2, ARG_OUT, &y) ||
         check_float(fn, "x", x, &dtype, "") ||
         check_float(fn, "w", w, &dtype, "x") ||
         (b && check_float(fn, "b", b, &dtype, "x")) ||
@@ -294,12 +294,12 @@ static PyObject *core_dense_backward(PyObject *self, PyObject *args,
                                      &w_obj, &dy_obj, &dx_obj, &dw_obj, &db_obj,
                                      &accumulate))
         return NULL;
-    if (check_array(fn, "x", x_obj, 2, 0, 0, &x) ||
-        check_array(fn, "w", w_obj, 2, 0, 0, &w) ||
-        check_array(fn, "dy", dy_obj, 2, 0, 0, &dy) ||
-        check_array(fn, "dx", dx_obj, 2, 1, 1, &dx) ||
-        check_array(fn, "dw", dw_obj, 2, 1, 0, &dw) ||
-        check_array(fn, "db", db_obj, 1, 1, 1, &db) ||
+    if (check_array(fn, "x", x_obj, 2, ARG_IN, &x) ||
+        check_array(fn, "w", w_obj, 2, ARG_IN, &w) ||
+        check_array(fn, "dy", dy_obj, 2, ARG_IN, &dy) ||
+        check_array(fn, "dx", dx_obj, 2, ARG_OUT | ARG_OPTIONAL, &dx) ||
+        check_array(fn, "dw", dw_obj, 2, ARG_OUT, &dw) ||
+        check_array(fn, "db", db_obj, 1, ARG_OUT | ARG_OPTIONAL, &db) ||
         check_float(fn, "x", x, &dtype, "") ||
         check_float(fn, "w", w, &dtype, "x") ||
         check_float(fn, "dy", dy, &dtype, "x") ||
@@ -363,9 +363,9 @@ static PyObject *activation_call(const char *fn, int act, int backward,
     if (backward ? !PyArg_ParseTuple(args, "OOO", &in_obj, &grad_obj, &out_obj)
                  : !PyArg_ParseTuple(args, "OO", &in_obj, &out_obj))
         return NULL;
-    if (check_array(fn, in_name, in_obj, ndim, 0, 0, &in) ||
-        (backward && check_array(fn, "dy", grad_obj, ndim, 0, 0, &grad)) ||
-        check_array(fn, out_name, out_obj, ndim, 1, 0, &out) ||
+    if (check_array(fn, in_name, in_obj, ndim, ARG_IN, &in) ||
+        (backward && check_array(fn, "dy", grad_obj, ndim, ARG_IN, &grad)) ||
+        check_array(fn, out_name, out_obj, ndim, ARG_OUT, &out) ||
         check_float(fn, in_name, in, &dtype, "") ||
         (grad && check_float(fn, "dy", grad, &dtype, in_name)) ||
         check_float(fn, out_name, out, &dtype, in_name) ||
@@ -434,9 +434,9 @@ static PyObject *core_softmax_xent(PyObject *self, PyObject *args)
     (void)self;
     if (!PyArg_ParseTuple(args, "OOO", &z_obj, &labels_obj, &d_obj))
         return NULL;
-    if (check_array(fn, "logits", z_obj, 2, 0, 0, &z) ||
-        check_array(fn, "labels", labels_obj, 1, 0, 0, &labels) ||
-        check_array(fn, "dlogits", d_obj, 2, 1, 1, &d) ||
+    if (check_array(fn, "logits", z_obj, 2, ARG_IN, &z) ||
+        check_array(fn, "labels", labels_obj, 1, ARG_IN, &labels) ||
+        check_array(fn, "dlogits", d_obj, 2, ARG_OUT | ARG_OPTIONAL, &d) ||
         check_float(fn, "logits", z, &dtype, "") ||
         check_labels(fn, "labels", labels, &label_type) ||
         (d && check_float(fn, "dlogits", d, &dtype, "logits")))
@@ -488,9 +488,9 @@ static PyObject *core_softmax_xent_dense(PyObject *self, PyObject *args)
     (void)self;
     if (!PyArg_ParseTuple(args, "OOO", &z_obj, &t_obj, &d_obj))
         return NULL;
-    if (check_array(fn, "logits", z_obj, 2, 0, 0, &z) ||
-        check_array(fn, "targets", t_obj, 2, 0, 0, &t) ||
-        check_array(fn, "dlogits", d_obj, 2, 1, 1, &d) ||
+    if (check_array(fn, "logits", z_obj, 2, ARG_IN, &z) ||
+        check_array(fn, "targets", t_obj, 2, ARG_IN, &t) ||
+        check_array(fn, "dlogits", d_obj, 2, ARG_OUT | ARG_OPTIONAL, &d) ||
         check_float(fn, "logits", z, &dtype, "") ||
         check_float(fn, "targets", t, &dtype, "logits") ||
         (d && check_float(fn, "dlogits", d, &dtype, "logits")) ||
@@ -535,9 +535,9 @@ static PyObject *elementwise_loss(const char *fn, const char *pred_name,
     int dtype = -1;
     if (!PyArg_ParseTuple(args, "OOO", &p_obj, &t_obj, &d_obj))
         return NULL;
-    if (check_array(fn, pred_name, p_obj, -1, 0, 0, &p) ||
-        check_array(fn, "target", t_obj, -1, 0, 0, &t) ||
-        check_array(fn, grad_name, d_obj, -1, 1, 1, &d) ||
+    if (check_array(fn, pred_name, p_obj, -1, ARG_IN, &p) ||
+        check_array(fn, "target", t_obj, -1, ARG_IN, &t) ||
+        check_array(fn, grad_name, d_obj, -1, ARG_OUT | ARG_OPTIONAL, &d) ||
         check_float(fn, pred_name, p, &dtype, "") ||
         check_float(fn, "target", t, &dtype, pred_name) ||
         (d && check_float(fn, grad_name, d, &dtype, pred_name)) ||
@@ -583,12 +583,19 @@ static PyObject *core_sigmoid_bce(PyObject *self, PyObject *args)
 
 /* Checks a parameter-shaped array: same dtype and size as w, contiguous,
  * writeable when it is state, and not overlapping any earlier array. */
+/* The role of argument i of an optimizer update (w, g, state...): g (i = 1)
+ * is read, the rest written; the argument at `optional` may be None. */
+static int state_role(int i, int optional)
+{
+    return (i == 1 ? ARG_IN : ARG_OUT) | (i == optional ? ARG_OPTIONAL : 0);
+}
+
 static int check_state(const char *fn, const char *name, PyObject *obj,
-                       int writeable, int optional, int *dtype,
-                       PyArrayObject *w, PyArrayObject **seen, int n_seen,
+                       int role, int *dtype, PyArrayObject *w,
+                       PyArrayObject **seen, int n_seen,
                        const char **seen_names, PyArrayObject **out)
 {
-    if (check_array(fn, name, obj, -1, writeable, optional, out))
+    if (check_array(fn, name, obj, -1, role, out))
         return -1;
     if (!*out)
         return 0;
@@ -635,11 +642,12 @@ static PyObject *core_sgd_update(PyObject *self, PyObject *args)
         parse_real(fn, "learning_rate", lr_obj, &lr) ||
         parse_real(fn, "momentum", momentum_obj, &momentum))
         return NULL;
-    if (check_state(fn, "w", w_obj, 1, 0, &dtype, NULL, arr, 0, nm, &arr[0]) ||
-        check_state(fn, "g", g_obj, 0, 0, &dtype, arr[0], arr, 1, nm,
+    if (check_state(fn, "w", w_obj, ARG_OUT, &dtype, NULL, arr, 0, nm,
+                    &arr[0]) ||
+        check_state(fn, "g", g_obj, ARG_IN, &dtype, arr[0], arr, 1, nm,
                     &arr[1]) ||
-        check_state(fn, "velocity", v_obj, 1, 1, &dtype, arr[0], arr, 2, nm,
-                    &arr[2]) ||
+        check_state(fn, "velocity", v_obj, ARG_OUT | ARG_OPTIONAL, &dtype,
+                    arr[0], arr, 2, nm, &arr[2]) ||
         check_scalar(fn, "learning_rate", lr, 0, HUGE_VAL, 0) ||
         check_scalar(fn, "momentum", momentum, 0, 1, 1))
         return NULL;
@@ -674,8 +682,8 @@ static PyObject *core_rmsprop_update(PyObject *self, PyObject *args)
         parse_real(fn, "epsilon", s_obj[3], &eps))
         return NULL;
     for (int i = 0; i < 4; i++)
-        if (check_state(fn, nm[i], o[i], i != 1, i == 3, &dtype, arr[0], arr, i,
-                        nm, &arr[i]))
+        if (check_state(fn, nm[i], o[i], state_role(i, 3), &dtype, arr[0], arr,
+                        i, nm, &arr[i]))
             return NULL;
     if (check_scalar(fn, "learning_rate", lr, 0, HUGE_VAL, 0) ||
         check_scalar(fn, "rho", rho, 0, 1, 1) ||
@@ -718,8 +726,8 @@ static PyObject *core_adam_update(PyObject *self, PyObject *args)
         parse_int(fn, "step", s_obj[4], LLONG_MIN, LLONG_MAX, &step))
         return NULL;
     for (int i = 0; i < 5; i++)
-        if (check_state(fn, nm[i], o[i], i != 1, i == 4, &dtype, arr[0], arr, i,
-                        nm, &arr[i]))
+        if (check_state(fn, nm[i], o[i], state_role(i, 4), &dtype, arr[0], arr,
+                        i, nm, &arr[i]))
             return NULL;
     if (check_scalar(fn, "learning_rate", lr, 0, HUGE_VAL, 0) ||
         check_scalar(fn, "beta_1", beta1, 0, 1, 1) ||
@@ -762,8 +770,8 @@ static PyObject *core_adagrad_update(PyObject *self, PyObject *args)
         parse_real(fn, "epsilon", eps_obj, &eps))
         return NULL;
     for (int i = 0; i < 3; i++)
-        if (check_state(fn, nm[i], o[i], i != 1, 0, &dtype, arr[0], arr, i, nm,
-                        &arr[i]))
+        if (check_state(fn, nm[i], o[i], state_role(i, -1), &dtype, arr[0], arr,
+                        i, nm, &arr[i]))
             return NULL;
     if (check_scalar(fn, "learning_rate", lr, 0, HUGE_VAL, 0) ||
         check_scalar(fn, "epsilon", eps, 0, HUGE_VAL, 0))
