@@ -154,6 +154,10 @@ class History(Callback):
         for key, value in values.items():
             self.batch_history.setdefault(key, []).append(float(value))
 
+    def record_epoch_time(self, seconds: float) -> None:
+        """Append the wall-clock time of the epoch that just ended."""
+        self.epoch_seconds.append(float(seconds))
+
 
 class ProgbarLogger(Callback):
     """Prints ``Epoch i/N`` and a progress bar per epoch (verbose 1) or one
@@ -178,7 +182,7 @@ class ProgbarLogger(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if self._bar is not None:
-            done = self._bar._current or self.params.get("steps")
+            done = self._bar.current or self.params.get("steps")
             self._bar.update(done, list((logs or {}).items()), finalize=True)
             self._bar = None
 

@@ -220,7 +220,7 @@ class Sequential:
         with self._batch_lock:  # the layer structure changed: new shapes
             self._buffers, self._buffer_rows = {}, 0
         if self.optimizer is not None:
-            self.optimizer._flat_state = {}
+            self.optimizer.reset_state()
 
     @property
     def dtype(self) -> np.dtype:
@@ -316,7 +316,7 @@ class Sequential:
         optimizer_object = optimizers.get(optimizer)
         if optimizer_object is self.optimizer:
             optimizer_object.iterations = 0
-            optimizer_object._flat_state = {}
+            optimizer_object.reset_state()
         loss_object = losses.get(loss)
         if metrics is None:
             metric_list: list[Any] = []
@@ -687,7 +687,7 @@ class Sequential:
                         val[0], val[1], val_batch, mode, callbacks=callback_list
                     )
                     logs.update({f"val_{k}": v for k, v in zip(names, val_values)})
-                history.epoch_seconds.append(time.perf_counter() - started)
+                history.record_epoch_time(time.perf_counter() - started)
                 callback_list.on_epoch_end(epoch, logs)
                 if self.stop_training:
                     break

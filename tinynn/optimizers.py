@@ -155,6 +155,11 @@ class Optimizer:
         """Constructor arguments, for saving."""
         return {"name": self.name, "learning_rate": self.learning_rate}
 
+    def reset_state(self) -> None:
+        """Forget the model-path state (moments); the next step starts it
+        afresh for the model's current parameter layout."""
+        self._flat_state = {}
+
     def flat_state(self) -> dict[str, np.ndarray]:
         """The model-path state arrays (for saving)."""
         return self._flat_state

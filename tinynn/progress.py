@@ -93,6 +93,11 @@ class Progbar:
     def file(self) -> TextIO:
         return self._file if self._file is not None else sys.stdout
 
+    @property
+    def current(self) -> int:
+        """Steps done so far (the last value given to update)."""
+        return self._current
+
     def update(
         self,
         current: int,
