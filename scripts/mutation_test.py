@@ -370,8 +370,8 @@ MUTANTS: list[Mutant] = [
     # ---- tinynn/models.py ------------------------------------------------
     M(
         "tinynn/models.py",
-        "            if val is not None and (epoch + 1 - initial_epoch) % validation_freq == 0:",
-        "            if val is not None and (epoch - initial_epoch) % validation_freq == 0:",
+        "            if val is not None and (epoch + 1) % validation_freq == 0:",
+        "            if val is not None and epoch % validation_freq == 0:",
         "validation_freq: validates on the first epoch of each period",
     ),
     M(

@@ -344,6 +344,25 @@ def test_validation_freq_validates_every_nth_epoch():
     assert len(history.history["loss"]) == 5
 
 
+def test_validation_freq_counts_epochs_from_zero_not_from_initial_epoch():
+    # Keras's _should_eval: validate when (epoch + 1) % validation_freq == 0,
+    # with epoch the absolute 0-based index, whatever initial_epoch is.
+    x, y = rng(7).normal(size=(6, 3)), np.array([0, 1] * 3)
+    seen = Recorder()
+    tiny_model().fit(
+        x,
+        y,
+        epochs=6,
+        initial_epoch=1,
+        validation_data=(x, y),
+        validation_freq=2,
+        verbose=0,
+        callbacks=[seen],
+    )
+    assert sorted(seen.logs) == [1, 2, 3, 4, 5]
+    assert [e for e, logs in seen.logs.items() if "val_loss" in logs] == [1, 3, 5]
+
+
 def test_initial_epoch_runs_up_to_epochs_as_final_index(capsys):
     x, y = rng(8).normal(size=(6, 3)), np.array([0, 1] * 3)
     history = tiny_model().fit(x, y, epochs=5, initial_epoch=3, batch_size=2, verbose=2)
