@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -351,9 +352,9 @@ MUTANTS: list[Mutant] = [
     ),
     M(
         "tinynn/callbacks.py",
-        "        patience: int = 0,",
-        "        patience: int = 1,",
-        "EarlyStopping: default patience 1",
+        '        monitor: str = "val_loss",\n        min_delta: float = 0.0,',
+        '        monitor: str = "loss",\n        min_delta: float = 0.0,',
+        "EarlyStopping: default monitor 'loss'",
     ),
     M(
         "tinynn/callbacks.py",
@@ -472,9 +473,9 @@ MUTANTS: list[Mutant] = [
     ),
     M(
         "tinynn/metrics.py",
-        "        if output_width == 1 and not sparse_targets:",
-        "        if output_width == 1:",
-        "'accuracy' with one output and integer targets: binary accuracy",
+        "        return float(np.mean((outputs - targets.reshape(outputs.shape)) ** 2))",
+        "        return float(np.mean(np.abs(outputs - targets.reshape(outputs.shape))))",
+        "MSE metric: mean absolute instead of squared error",
     ),
     # ---- tinynn/losses.py ------------------------------------------------
     M(
@@ -637,7 +638,14 @@ def check_snippets(tree: Path, mutants: list[tuple[int, Mutant]]) -> list[str]:
     return problems
 
 
+def stop_on_sigterm(signum, frame):
+    """Turn kill PID into SystemExit: the running child is killed and the
+    temporary copy removed by the usual cleanup."""
+    raise SystemExit(f"stopped by signal {signum}")
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--only", type=int, action="append", help="mutant number (repeatable)"

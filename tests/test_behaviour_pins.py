@@ -280,12 +280,14 @@ def test_binary_accuracy_on_a_fused_sigmoid_uses_probability_half():
     assert acc == 1.0
 
 
-def test_mae_metric_is_mean_absolute():
+def test_mae_and_mse_metrics_reduce_like_keras():
     model = tf.keras.Sequential([layers.Dense(1, input_shape=(1,))])
     model.set_weights([np.zeros((1, 1)), np.zeros(1)])
-    model.compile("sgd", "mse", metrics=["mae"])
-    loss, mae = model.evaluate(np.zeros((2, 1)), np.array([1.0, -3.0]), verbose=0)
-    assert mae == pytest.approx(2.0) and loss == pytest.approx(5.0)
+    model.compile("sgd", "mae", metrics=["mae", "mse"])
+    # Residuals 1 and -3: mean |r| = 2, mean r^2 = 5.
+    loss, mae, mse = model.evaluate(np.zeros((2, 1)), np.array([1.0, -3.0]), verbose=0)
+    assert mae == pytest.approx(2.0) and loss == pytest.approx(2.0)
+    assert mse == pytest.approx(5.0)
 
 
 # ---- progress text (KERAS.md 3) -----------------------------------------------------
@@ -370,6 +372,14 @@ def test_initial_epoch_runs_up_to_epochs_as_final_index(capsys):
     assert len(history.batch_history["loss"]) == 2 * 3
     out = capsys.readouterr().out
     assert "Epoch 4/5" in out and "Epoch 5/5" in out and "Epoch 6/" not in out
+
+
+def test_single_epoch_fit_prints_no_epoch_header(capsys):
+    # Keras prints "Epoch i/N" only when epochs > 1.
+    x, y = rng(8).normal(size=(6, 3)), np.array([0, 1] * 3)
+    tiny_model().fit(x, y, epochs=1, verbose=2)
+    out = capsys.readouterr().out
+    assert "Epoch" not in out and out.startswith("1/1 - ")
 
 
 def test_default_batch_size_is_32():
