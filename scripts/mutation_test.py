@@ -780,18 +780,18 @@ def main() -> int:
                     extension(tree).write_bytes(pristine_so)
             verdict = {
                 "fail": "killed",
-                "crash": "killed",
-                "timeout": "killed",
+                "crash": "killed:crash",
+                "timeout": "killed:timeout",
                 "pass": "SURVIVED",
             }.get(status, status.upper())
             results.append((index, mutant, verdict, status))
-            note = first_failure(tail) if verdict == "killed" else ""
+            note = first_failure(tail) if verdict.startswith("killed") else ""
             print(
                 f"{index:3d}  {verdict:8s} {seconds:5.0f}  {mutant.path:22s} "
                 f"{mutant.description}" + (f"\n{'':42s}<- {note}" if note else ""),
                 flush=True,
             )
-            if verdict not in ("killed", "SURVIVED") or (
+            if not verdict.startswith(("killed", "SURVIVED")) or (
                 args.verbose and verdict == "SURVIVED"
             ):
                 print(tail, flush=True)
@@ -801,8 +801,8 @@ def main() -> int:
         else:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    killed = sum(1 for r in results if r[2] == "killed")
-    errors = [r for r in results if r[2] not in ("killed", "SURVIVED")]
+    killed = sum(1 for r in results if r[2].startswith("killed"))
+    errors = [r for r in results if not r[2].startswith(("killed", "SURVIVED"))]
     counted = len(results) - len(errors)
     rate = killed / counted if counted else 0.0
     print(f"\nkilled {killed} of {counted} mutants: {100 * rate:.1f}%")
