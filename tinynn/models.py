@@ -679,10 +679,9 @@ class Sequential:
                     if self.stop_training:
                         break
                 logs = sums.means()
-                if (
-                    val is not None
-                    and (epoch + 1 - initial_epoch) % validation_freq == 0
-                ):
+                # Keras: every validation_freq-th epoch counted from epoch 0,
+                # not from initial_epoch.
+                if val is not None and (epoch + 1) % validation_freq == 0:
                     val_values = self._evaluate_arrays(
                         val[0], val[1], val_batch, mode, callbacks=callback_list
                     )
