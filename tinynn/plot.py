@@ -14,8 +14,8 @@ def _pyplot():
         import matplotlib.pyplot as plt
     except ImportError:
         raise ImportError(
-            "tinynn.plot needs matplotlib: pip install matplotlib (or "
-            "pip install tinynn-keras[plot])"
+            "tinynn.plot needs matplotlib, which tinynn depends on but which is "
+            "not importable here: pip install matplotlib"
         ) from None
     return plt
 
