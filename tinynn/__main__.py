@@ -141,7 +141,12 @@ def load_mnist(tn, parser: argparse.ArgumentParser, args: argparse.Namespace):
     """((x_train, y_train), (x_test, y_test)), saying where the digits came from."""
     mnist = tn.datasets.mnist
     if args.sample:
-        return mnist.load_sample()
+        data = mnist.load_sample()
+        print(
+            f"tinynn: using the bundled sample ({len(data[0][0])} train / "
+            f"{len(data[1][0])} test digits), as --sample asks"
+        )
+        return data
     if args.data is not None:
         given = Path(args.data)
         for folder in (given, given / "mnist"):
