@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-cp -r setup.py pyproject.toml README.md csrc tinynn tests "$scratch"/
+cp -r setup.py pyproject.toml README.md LICENSE MANIFEST.in csrc tinynn tests "$scratch"/
 rm -f "$scratch"/tinynn/_core*.so
 cd "$scratch"
 TINYNN_SANITIZE=1 python setup.py -q build_ext --inplace >build.log 2>&1 || {

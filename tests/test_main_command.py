@@ -130,3 +130,17 @@ def test_fallback_to_the_sample_says_where_it_looked(user):
     assert str(clone.parent / "shared" / "datasets" / "mnist") in line
     assert str(home / ".tinynn" / "datasets" / "mnist") in line
     assert "TINYNN_DATASETS is not set" in line and "--data DIR" in line
+
+
+def test_epochs_default_comes_from_the_environment(user):
+    clone, home = user
+    result = run_main(
+        ["--sample", "--verbose", "2", "--plot", ""], clone, home, TINYNN_EPOCHS="2"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "median of 2)" in result.stdout
+    result = run_main(["--sample"], clone, home, TINYNN_EPOCHS="0")
+    assert (
+        result.returncode == 2
+        and "argument --epochs: must be at least 1" in result.stderr
+    )

@@ -89,6 +89,7 @@ def test_readme_commands_work_verbatim_in_a_fresh_clone_and_venv(tmp_path):
         PATH=f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
         VIRTUAL_ENV=str(venv),
         PIP_DISABLE_PIP_VERSION_CHECK="1",
+        TINYNN_EPOCHS="2",  # the command's default of 10 adds minutes, not checks
     )
 
     def run(command: str, **extra: str) -> str:
