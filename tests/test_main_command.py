@@ -69,6 +69,7 @@ def user(tmp_path):
         (["--batch-size", "-4"], "argument --batch-size: must be at least 1"),
         (["--plot", "/no/such/dir/h.png"], "folder /no/such/dir does not exist"),
         (["--plot", "."], "is a folder"),
+        (["--plot", "history.xyz"], "cannot write .xyz files"),
         (["--data", "/no/such/dir"], "--data /no/such/dir: the four MNIST files"),
     ],
 )

@@ -137,10 +137,17 @@ def check_plot_target(parser: argparse.ArgumentParser, path: str) -> None:
     if not os.access(folder, os.W_OK):
         parser.error(f"--plot {path}: folder {folder} is not writable")
     try:
-        import matplotlib  # noqa: F401
+        from matplotlib.backend_bases import FigureCanvasBase
     except ImportError as exc:
         parser.error(
             f"--plot needs matplotlib ({exc}); pip install matplotlib, or --plot ''"
+        )
+    suffix = Path(path).suffix.lstrip(".").lower()
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if suffix and suffix not in formats:
+        parser.error(
+            f"--plot {path}: matplotlib cannot write .{suffix} files; use one of "
+            f"{', '.join(sorted(formats))}"
         )
 
 
