@@ -2,6 +2,7 @@
 
     python notebooks/make_notebooks.py            # write and run all five
     python notebooks/make_notebooks.py 004        # only one
+    python notebooks/make_notebooks.py --tidy     # only tidy the stored outputs
 
 Each notebook ends with a cell that prints ``TINYNN_RESULTS {...}`` (JSON):
 tests/test_notebooks.py re-executes the notebooks and checks those figures.
@@ -566,12 +567,15 @@ def as_displayed(text: str) -> str:
     return "\n".join(line.rsplit("\r", 1)[-1].rstrip() for line in text.split("\n"))
 
 
-def tidy_outputs(notebook: nbformat.NotebookNode) -> None:
-    """Store each cell's printed text as the reader sees it: consecutive
-    stream outputs of one stream merged, carriage returns applied. A fit's
-    progress bar becomes one line per epoch instead of hundreds of updates,
-    so re-running a notebook gives a small, readable diff."""
-    for cell in notebook.cells:
+def tidy(name: str, notebook: nbformat.NotebookNode) -> None:
+    """Make a re-run notebook diff cleanly against the last one: each cell's
+    printed text stored as the reader sees it (consecutive stream outputs of
+    one stream merged, carriage returns applied, so a fit's progress bar is
+    one line per epoch instead of hundreds of updates), cell ids numbered
+    instead of random, and no execution timestamps."""
+    for number, cell in enumerate(notebook.cells):
+        cell.id = f"{name[:3]}-{number:02d}"
+        cell.metadata.pop("execution", None)
         merged: list = []
         for output in cell.get("outputs", []):
             previous = merged[-1] if merged else None
@@ -618,10 +622,25 @@ def main(selected: list[str]) -> None:
             kernel_name="python3",
             resources={"metadata": {"path": str(HERE)}},
         ).execute()
-        tidy_outputs(notebook)
+        tidy(name, notebook)
         nbformat.write(notebook, HERE / f"{name}.ipynb")
         print("wrote", name)
 
 
+def tidy_only(selected: list[str]) -> None:
+    """Apply tidy to the committed notebooks without running them."""
+    for name in NOTEBOOKS:
+        if selected and not any(name.startswith(s) for s in selected):
+            continue
+        path = HERE / f"{name}.ipynb"
+        notebook = nbformat.read(path, as_version=4)
+        tidy(name, notebook)
+        nbformat.write(notebook, path)
+        print("tidied", name)
+
+
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    if sys.argv[1:2] == ["--tidy"]:
+        tidy_only(sys.argv[2:])
+    else:
+        main(sys.argv[1:])
