@@ -1,7 +1,8 @@
 """The README's two commands, as a newcomer types them: taken from README.md's
 "The two commands" section (not retyped here), run with bash in a fresh clone
 of the current commit and a fresh virtual environment, from the clone's root,
-with ../shared/datasets beside the clone as in the project's layout.
+with ../shared/datasets beside the clone as in the project's layout; and the
+quick start's listing, copied, on the plain install the first command made.
 
 Slow (two builds of the C core, ten epochs of MNIST, the fast suite): CI runs
 it as a step of its own (TINYNN_CI=1 there turns a skip into a failure).
@@ -28,18 +29,31 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
-def readme_commands(readme: str) -> list[str]:
-    """The fenced bash blocks of the section '## The two commands'."""
-    section = re.search(r"^## The two commands\n(.*?)(?=^## )", readme, re.M | re.S)
-    assert section, "README.md has no '## The two commands' section"
-    blocks = re.findall(r"^```bash\n(.*?)^```", section.group(1), re.M | re.S)
+def fenced_blocks(readme: str, heading: str, language: str) -> list[str]:
+    """The fenced `language` blocks of the section '## heading'."""
+    section = re.search(rf"^## {heading}\n(.*?)(?=^## )", readme, re.M | re.S)
+    assert section, f"README.md has no '## {heading}' section"
+    blocks = re.findall(rf"^```{language}\n(.*?)^```", section.group(1), re.M | re.S)
     return [block.strip() for block in blocks]
 
 
-def test_readme_has_exactly_two_one_line_commands():
-    commands = readme_commands((ROOT / "README.md").read_text())
+def readme_commands(readme: str) -> list[str]:
+    return fenced_blocks(readme, "The two commands", "bash")
+
+
+def quick_start(readme: str) -> str:
+    """The quick start's first listing, with one epoch instead of five."""
+    code = fenced_blocks(readme, "Quick start", "python")[0]
+    assert "epochs=5" in code and 'model.save("digits.h5")' in code
+    return code.replace("epochs=5", "epochs=1")
+
+
+def test_readme_has_exactly_two_one_line_commands_and_a_quick_start():
+    readme = (ROOT / "README.md").read_text()
+    commands = readme_commands(readme)
     assert len(commands) == 2 and all("\n" not in c for c in commands), commands
     assert "python -m tinynn" in commands[0] and "pytest" in commands[1]
+    compile(quick_start(readme), "quick start", "exec")
 
 
 def datasets_folder() -> Path | None:
@@ -112,6 +126,12 @@ def test_readme_commands_work_verbatim_in_a_fresh_clone_and_venv(tmp_path):
     assert "test accuracy:" in main_output and "history plot written" in main_output
     if datasets is not None:
         assert "tinynn: MNIST from" in main_output and "shared" in main_output
+        # The quick start, copied, runs on this plain install (h5py, matplotlib).
+        script = tmp_path / "quick_start.py"
+        script.write_text(quick_start((clone / "README.md").read_text()))
+        run(f"cd {tmp_path} && python {script}", TINYNN_DATASETS=str(datasets))
+        assert (tmp_path / "digits.h5").read_bytes()[:8] == b"\x89HDF\r\n\x1a\n"
+        assert (tmp_path / "history.png").read_bytes()[:8] == PNG_SIGNATURE
     # The second command runs the suite; its fast half is enough to show it
     # works from the root (and this slow test must not run itself again).
     test_output = run(
