@@ -4,7 +4,7 @@ of the current commit and a fresh virtual environment, from the clone's root,
 with ../shared/datasets beside the clone as in the project's layout; and the
 quick start's listing, copied, on the plain install the first command made.
 
-Slow (two builds of the C core, ten epochs of MNIST, the fast suite): CI runs
+Slow (two builds of the C core, two one-epoch MNIST runs): CI runs
 it as a step of its own (TINYNN_CI=1 there turns a skip into a failure).
 """
 
