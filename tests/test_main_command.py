@@ -9,7 +9,6 @@ import os
 import struct
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -75,13 +74,11 @@ def user(tmp_path):
 )
 def test_bad_arguments_are_usage_errors_before_training(user, args, message):
     clone, home = user
-    started = time.perf_counter()
     result = run_main(args, clone, home)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     assert message in result.stderr
     assert "Model:" not in result.stdout  # nothing was built or trained
-    assert time.perf_counter() - started < 60
 
 
 def test_help_is_plain_text_and_names_the_command_used(user):
