@@ -7,7 +7,8 @@ help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 dev:  ## editable install with the test extra, extension built in place
-	$(PY) -m pip install -e ".[test]" && $(PY) setup.py -q build_ext --inplace
+	$(PY) -m pip install "setuptools>=77" && $(PY) -m pip install -e ".[test]" && \
+	  $(PY) setup.py -q build_ext --inplace
 
 test:  ## the whole suite, notebooks and full-MNIST runs included
 	$(PY) -m pytest -q
@@ -36,4 +37,4 @@ ci:  ## what CI runs
 	bash .ci/run
 
 clean:  ## build products
-	rm -rf build dist *.egg-info tinynn/_core*.so .ci-venv
+	rm -rf build dist *.egg-info tinynn/_core*.so .ci-venv history.png

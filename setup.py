@@ -6,13 +6,21 @@ own pthread pool, so every compiler builds the same multi-threaded module.
 Each SIMD path file (csrc/path_*.c) is compiled alone with its instruction
 set's flags, which gcc and clang both honour; a compiler that rejects them
 still builds the file, and the path then reports itself as not built and is
-never offered. TINYNN_SANITIZE=1 builds for AddressSanitizer/UBSan,
-TINYNN_SANITIZE=thread for ThreadSanitizer.
+never offered. Release builds carry no debug info and are stripped;
+TINYNN_SANITIZE=1 builds for AddressSanitizer/UBSan, TINYNN_SANITIZE=thread for
+ThreadSanitizer (both with -g).
+
+Every build also copies the compiled module into the source folder
+(tinynn/_core*.so, git-ignored). `pip install .` followed by `python -m
+tinynn` or `python -m pytest` in the repository root imports the source folder,
+not the installed package, because Python puts the current directory first on
+sys.path; with the copy there, both work as the README says.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -58,7 +66,8 @@ def compiler_accepts(compiler: list[str], flags: list[str]) -> bool:
 
 
 class BuildExt(build_ext):
-    """Per-file SIMD flags, and the sanitizer flags on request."""
+    """Per-file SIMD flags and the sanitizer flags on request; copies the built
+    module into the source folder."""
 
     def build_extension(self, ext: Extension) -> None:
         sanitize = SANITIZERS.get(os.environ.get("TINYNN_SANITIZE", ""))
@@ -104,6 +113,17 @@ class BuildExt(build_ext):
                 depends=ext.depends,
             )
         return objects
+
+    def run(self) -> None:
+        super().run()
+        if self.inplace:
+            return  # already built into the source folder
+        source_root = Path(__file__).resolve().parent
+        for ext in self.extensions:
+            built = Path(self.get_ext_fullpath(ext.name))
+            target = source_root / self.get_ext_filename(ext.name)
+            if built.is_file() and target.parent.is_dir():
+                shutil.copyfile(built, target)
 
 
 core = Extension(

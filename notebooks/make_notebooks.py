@@ -2,6 +2,7 @@
 
     python notebooks/make_notebooks.py            # write and run all five
     python notebooks/make_notebooks.py 004        # only one
+    python notebooks/make_notebooks.py --tidy     # only tidy the stored outputs
 
 Each notebook ends with a cell that prints ``TINYNN_RESULTS {...}`` (JSON):
 tests/test_notebooks.py re-executes the notebooks and checks those figures.
@@ -9,6 +10,7 @@ tests/test_notebooks.py re-executes the notebooks and checks those figures.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -106,7 +108,9 @@ print('largest weight difference:', np.abs(w - model.get_weights()[0]).max())"""
     (
         "code",
         """\
-fig = tn.plot.error_curve(history.history['mae'], xlabel='Epoch', ylabel='Loss')
+fig = tn.plot.error_curve(history.history['mae'], xlabel='epoch',
+                          ylabel='mean absolute error (label units, 0 to 1)',
+                          title='One neuron: mean absolute error per epoch')
 fig.set_size_inches(15, 5)
 plt.show()""",
     ),
@@ -211,7 +215,9 @@ manual_seconds = time.perf_counter() - started""",
         """\
 plt.plot(range(1, 26), train_log, label='train accuracy')
 plt.plot(range(1, 26), val_log, label='val accuracy')
-plt.xlabel('epoch'); plt.legend(loc='best'); plt.grid()
+plt.title('784-100-200-10 trained by the manual loop')
+plt.xlabel('epoch'); plt.ylabel('accuracy (fraction correct)')
+plt.legend(loc='best'); plt.grid()
 plt.show()""",
     ),
     (
@@ -433,13 +439,20 @@ hist_glorot, acc_glorot, sec_glorot = train(glorot)""",
     (
         "code",
         """\
+def window_mean(values, k=50):
+    return np.convolve(values, np.ones(k) / k, mode='valid')
+
 fig, axes = plt.subplots(1, 2, figsize=(12, 4))
 for hist, name in ((hist_normal, 'N(0, 1)'), (hist_glorot, 'Glorot uniform')):
-    axes[0].semilogy(hist.batch_history['loss'], label=name)
-    axes[1].plot(range(1, 11), hist.history['accuracy'], label=name)
-axes[0].set_xlabel('iteration'); axes[0].set_ylabel('batch loss (log scale)')
-axes[1].set_xlabel('epoch'); axes[1].set_ylabel('training accuracy')
-for ax in axes: ax.legend()
+    loss = window_mean(hist.batch_history['loss'])
+    axes[0].semilogy(np.arange(50, 50 + len(loss)), loss, label=name)
+    axes[1].plot(range(1, 11), hist.history['accuracy'], marker='o', label=name)
+axes[0].set_title('training loss, mean of 50 batches')
+axes[0].set_xlabel('iteration (batch of 100)')
+axes[0].set_ylabel('cross-entropy (nats, log scale)')
+axes[1].set_title('training accuracy per epoch')
+axes[1].set_xlabel('epoch'); axes[1].set_ylabel('accuracy (fraction correct)')
+for ax in axes: ax.legend(); ax.grid(True, alpha=0.3)
 plt.show()""",
     ),
     (
@@ -525,8 +538,10 @@ ax_cost.plot(smooth(curves['train_cost']), label='train')
 ax_cost.plot(smooth(curves['test_cost']), label='test')
 ax_acc.set_title('accuracy per iteration (20-iteration mean)')
 ax_cost.set_title('cost per iteration (20-iteration mean)')
+ax_acc.set_ylabel('accuracy on the batch (fraction correct)')
+ax_cost.set_ylabel('cross-entropy on the batch (nats)')
 for ax in (ax_acc, ax_cost):
-    ax.set_xlabel('iteration'); ax.legend()
+    ax.set_xlabel('iteration (batch of 100)'); ax.legend()
 plt.show()""",
     ),
     (
@@ -542,6 +557,42 @@ print(f"| test accuracy after 1,000 iterations | about 0.955 | {test_accuracy:.4
 print('TINYNN_RESULTS', json.dumps(results))""",
     ),
 ]
+
+
+def as_displayed(text: str) -> str:
+    """`text` as a notebook front end shows it: a carriage return rewinds to the
+    start of its line, so only what follows the last one stays visible (a
+    progress bar's final state); trailing blanks are dropped."""
+    text = re.sub(r"\r+\n", "\n", text)
+    return "\n".join(line.rsplit("\r", 1)[-1].rstrip() for line in text.split("\n"))
+
+
+def tidy(name: str, notebook: nbformat.NotebookNode) -> None:
+    """Make a re-run notebook diff cleanly against the last one: each cell's
+    printed text stored as the reader sees it (consecutive stream outputs of
+    one stream merged, carriage returns applied, so a fit's progress bar is
+    one line per epoch instead of hundreds of updates), cell ids numbered
+    instead of random, and no execution timestamps."""
+    for number, cell in enumerate(notebook.cells):
+        cell.id = f"{name[:3]}-{number:02d}"
+        cell.metadata.pop("execution", None)
+        merged: list = []
+        for output in cell.get("outputs", []):
+            previous = merged[-1] if merged else None
+            if (
+                output.output_type == "stream"
+                and previous is not None
+                and previous.output_type == "stream"
+                and previous.name == output.name
+            ):
+                previous.text += output.text
+            else:
+                merged.append(output)
+        for output in merged:
+            if output.output_type == "stream":
+                output.text = as_displayed(output.text)
+        if "outputs" in cell:
+            cell.outputs = merged
 
 
 def build(name: str) -> nbformat.NotebookNode:
@@ -571,9 +622,25 @@ def main(selected: list[str]) -> None:
             kernel_name="python3",
             resources={"metadata": {"path": str(HERE)}},
         ).execute()
+        tidy(name, notebook)
         nbformat.write(notebook, HERE / f"{name}.ipynb")
         print("wrote", name)
 
 
+def tidy_only(selected: list[str]) -> None:
+    """Apply tidy to the committed notebooks without running them."""
+    for name in NOTEBOOKS:
+        if selected and not any(name.startswith(s) for s in selected):
+            continue
+        path = HERE / f"{name}.ipynb"
+        notebook = nbformat.read(path, as_version=4)
+        tidy(name, notebook)
+        nbformat.write(notebook, path)
+        print("tidied", name)
+
+
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    if sys.argv[1:2] == ["--tidy"]:
+        tidy_only(sys.argv[2:])
+    else:
+        main(sys.argv[1:])

@@ -232,7 +232,8 @@ def test_history_plot(tmp_path):
     assert list(loss_ax.lines[0].get_ydata()) == [1.0, 0.5]
     assert list(loss_ax.lines[1].get_ydata()) == [1.1, 0.6]
     assert list(acc_ax.lines[0].get_ydata()) == [0.5, 0.8]
-    assert acc_ax.get_title() == "acc"
+    assert acc_ax.get_title() == "acc per epoch"
+    assert acc_ax.get_ylabel() == "accuracy (fraction correct)"
     with pytest.raises(ValueError, match="not in the history"):
         tinynn.plot.history(history, metrics=["mae"])
     with pytest.raises(ValueError, match="empty"):
@@ -243,3 +244,14 @@ def test_history_plot(tmp_path):
     history.record_batch({"loss": 1.0})
     it = tinynn.plot.iterations(history)
     assert list(it.axes[0].lines[0].get_ydata()) == [2.0, 1.0]
+    for drawn in (figure, curve, it):
+        assert_readable(drawn)
+
+
+def assert_readable(figure):
+    """What a reader needs on every panel: a title, both axis labels (with
+    units), and a legend when there is more than one line."""
+    for ax in figure.axes:
+        assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel(), ax
+        if len(ax.lines) > 1:
+            assert ax.get_legend() is not None, ax.get_title()

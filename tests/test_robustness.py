@@ -1,19 +1,31 @@
 """Robustness: a generated catalogue of bad calls (each in a forked child, so
 a crash is caught), Hypothesis property tests of the kernels, leak checks,
-and concurrent training in two Python threads."""
+and concurrent training in two Python threads.
+
+The catalogue is not forked from the pytest process: by the time it runs,
+earlier tests have started kernel worker threads there, and forking a process
+that has threads can deadlock the child (Python 3.12+ warns about it). A fresh
+interpreter with one kernel thread (TINYNN_NUM_THREADS=1, OMP_NUM_THREADS=1)
+forks one child per case and reports every outcome; the tests below check
+those outcomes case by case.
+"""
 
 from __future__ import annotations
 
 import json
+import functools
 import os
 import pickle
 import shutil
 import signal
 import struct
+import subprocess
 import sys
 import tempfile
 import threading
 import zipfile
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -779,7 +791,7 @@ def run_in_child(function):
     name, is-allowed, message)) or ('crashed', signal)."""
     read_end, write_end = os.pipe()
     pid = os.fork()
-    if pid == 0:  # child: one kernel thread, so no OpenMP pool crosses the fork
+    if pid == 0:  # child: one kernel thread (the parent is run with one, too)
         os.close(read_end)
         try:
             _core.set_num_threads(1)
@@ -803,16 +815,88 @@ def run_in_child(function):
 
 
 CORE_CASES = core_cases()
+HERE = Path(__file__).resolve().parent
+
+
+def thread_count() -> int:
+    """Threads of this process (from /proc; 1 where /proc is missing)."""
+    try:
+        with open("/proc/self/status") as status:
+            line = next(x for x in status if x.startswith("Threads:"))
+    except OSError:
+        return 1
+    return int(line.split()[1])
+
+
+def run_catalogue(path: str) -> None:
+    """Run every case in its own forked child and pickle to `path` a dict:
+    outcomes by case id, this process's thread count when it started forking,
+    and any DeprecationWarning the forks raised. Meant for a fresh interpreter
+    (see the `catalogue` fixture), never for the pytest process."""
+    calls = {
+        case[0]: functools.partial(run_core_case, case[2], case[3], case[4])
+        for case in CORE_CASES
+    }
+    calls.update({label: call for label, call, _ in API})
+    threads = thread_count()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DeprecationWarning)
+        outcomes = {case_id: run_in_child(call) for case_id, call in calls.items()}
+    report = {
+        "outcomes": outcomes,
+        "threads": threads,
+        "warnings": [
+            str(w.message) for w in caught if issubclass(w.category, DeprecationWarning)
+        ],
+    }
+    with open(path, "wb") as file:
+        pickle.dump(report, file)
+
+
+@pytest.fixture(scope="module")
+def catalogue(tmp_path_factory):
+    """The report of run_catalogue, run in a fresh single-threaded interpreter
+    that imports the same tinynn as this process."""
+    out = tmp_path_factory.mktemp("catalogue") / "report.pickle"
+    package_parent = str(Path(tinynn.__file__).resolve().parents[1])
+    env = {
+        **os.environ,
+        "TINYNN_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MPLBACKEND": "Agg",
+        "PYTHONPATH": os.pathsep.join(
+            [package_parent, str(HERE), os.environ.get("PYTHONPATH", "")]
+        ),
+    }
+    code = "import sys, test_robustness; test_robustness.run_catalogue(sys.argv[1])"
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(out)],
+        cwd=HERE,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    with open(out, "rb") as file:
+        return pickle.load(file)
 
 
 def test_catalogue_is_large_enough():
     assert len(CORE_CASES) + len(API) >= 200
+    ids = [c[0] for c in CORE_CASES] + [c[0] for c in API]
+    assert len(set(ids)) == len(ids), "case ids must be unique"
+
+
+def test_catalogue_forks_from_a_single_threaded_process(catalogue):
+    assert catalogue["threads"] == 1
+    assert catalogue["warnings"] == []
 
 
 @pytest.mark.parametrize("case", CORE_CASES, ids=[c[0] for c in CORE_CASES])
-def test_bad_core_call(case):
+def test_bad_core_call(case, catalogue):
     _, _, name, position, label, arg = case
-    outcome, detail = run_in_child(lambda: run_core_case(name, position, label))
+    outcome, detail = catalogue["outcomes"][case[0]]
     assert outcome == "raised", f"{case[0]}: {outcome} {detail}"
     kind, allowed, message = detail
     assert allowed and kind in ("TypeError", "ValueError"), f"{kind}: {message}"
@@ -820,9 +904,9 @@ def test_bad_core_call(case):
 
 
 @pytest.mark.parametrize("case", API, ids=[c[0] for c in API])
-def test_bad_public_call(case):
+def test_bad_public_call(case, catalogue):
     label, call, argument = case
-    outcome, detail = run_in_child(call)
+    outcome, detail = catalogue["outcomes"][label]
     if argument is None:
         assert outcome == "ok", f"{label}: {detail}"
         return

@@ -3,14 +3,17 @@
 Trains Flatten-512-256-128-10 (ReLU, softmax, Adam) on MNIST as the
 ``tf.keras`` "hello world" article does, prints the test accuracy and the
 time per epoch, and writes the history plot to a PNG. Uses full MNIST when
-it can be found locally, else the sample bundled with tinynn.
+it can be found locally, else the sample bundled with tinynn. The ``--help``
+text is DESCRIPTION and EPILOG below (plain text: argparse prints it as is).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -32,48 +35,179 @@ def build_model(tn):
     return model
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m tinynn``."""
-    import tinynn as tn
+DESCRIPTION = """\
+Train the tf.keras "hello world" article's MNIST model (Flatten-512-256-128-10,
+ReLU, softmax, Adam), print the test accuracy and the time per epoch, and write
+the loss and accuracy history to a PNG."""
 
+EPILOG = """\
+data: with --data DIR, the four MNIST IDX files (.gz or raw) in DIR or DIR/mnist.
+Otherwise full MNIST is looked for in $TINYNN_DATASETS/mnist,
+../shared/datasets/mnist (relative to the current folder) and
+~/.tinynn/datasets/mnist; if none holds it, the 6,000-digit sample bundled with
+tinynn is used and one line says where it looked."""
+
+#: Dataset folders searched relative to the current directory: the project's
+#: layout keeps the clone beside shared/, whose datasets/ holds MNIST.
+NEARBY_DATASETS = ("../shared/datasets",)
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number, got {text!r}"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def program_name() -> str:
+    """How the user ran us: 'python -m tinynn' or the console script's name."""
+    invoked = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    if not invoked or invoked in ("__main__.py", "-m", "-c"):
+        return "python -m tinynn"
+    return invoked
+
+
+def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m tinynn", description=__doc__.split("\n\n")[0]
+        prog=program_name(),
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--epochs", type=int, default=10, help="epochs (default 10)")
-    parser.add_argument(
-        "--batch-size", type=int, default=32, help="batch size (default 32)"
+    add = parser.add_argument
+    # TINYNN_EPOCHS lets a test or CI shorten the README's command without
+    # changing its text.
+    add(
+        "--epochs",
+        type=positive_int,
+        default=os.environ.get("TINYNN_EPOCHS", "10"),
+        help="epochs (default 10, or $TINYNN_EPOCHS)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--threads", type=int, default=None, help="kernel threads")
-    parser.add_argument(
+    add("--batch-size", type=positive_int, default=32, help="batch size (default 32)")
+    add("--seed", type=int, default=0, help="random seed (default 0)")
+    add(
+        "--threads",
+        type=positive_int,
+        default=None,
+        help="kernel threads (default: all cores)",
+    )
+    add(
         "--plot",
         default="history.png",
-        help="where to write the history plot ('' for none)",
+        help="where to write the history plot (default history.png; '' for none)",
     )
-    parser.add_argument(
+    add(
+        "--data",
+        metavar="DIR",
+        default=None,
+        help="folder holding the MNIST files (see below)",
+    )
+    add(
         "--sample",
         action="store_true",
         help="use the bundled MNIST sample even if full MNIST is found",
     )
-    parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
+    add(
+        "--verbose",
+        type=int,
+        default=1,
+        choices=(0, 1, 2),
+        help="progress: 0 silent, 1 bar, 2 one line per epoch",
+    )
+    return parser
+
+
+def check_plot_target(parser: argparse.ArgumentParser, path: str) -> None:
+    """Fail before training, not after it, when the plot cannot be written."""
+    if not path:
+        return
+    folder = Path(path).resolve().parent
+    if Path(path).is_dir():
+        parser.error(
+            f"--plot {path}: is a folder; give a file name such as history.png"
+        )
+    if not folder.is_dir():
+        parser.error(f"--plot {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        parser.error(f"--plot {path}: folder {folder} is not writable")
+    try:
+        from matplotlib.backend_bases import FigureCanvasBase
+    except ImportError as exc:
+        parser.error(
+            f"--plot needs matplotlib ({exc}); pip install matplotlib, or --plot ''"
+        )
+    suffix = Path(path).suffix.lstrip(".").lower()
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if suffix and suffix not in formats:
+        parser.error(
+            f"--plot {path}: matplotlib cannot write .{suffix} files; use one of "
+            f"{', '.join(sorted(formats))}"
+        )
+
+
+def load_mnist(tn, parser: argparse.ArgumentParser, args: argparse.Namespace):
+    """((x_train, y_train), (x_test, y_test)), saying where the digits came from."""
+    mnist = tn.datasets.mnist
+    if args.sample:
+        data = mnist.load_sample()
+        print(
+            f"tinynn: using the bundled sample ({len(data[0][0])} train / "
+            f"{len(data[1][0])} test digits), as --sample asks"
+        )
+        return data
+    if args.data is not None:
+        given = Path(args.data)
+        for folder in (given, given / "mnist"):
+            try:
+                data = mnist.load_data(folder)
+            except FileNotFoundError:
+                continue
+            except ValueError as exc:
+                parser.error(f"--data {args.data}: {exc}")
+            print(f"tinynn: MNIST from {folder}")
+            return data
+        parser.error(
+            f"--data {args.data}: the four MNIST files (.gz or raw) are in neither "
+            f"{given} nor {given / 'mnist'}"
+        )
+    nearby = [Path(os.path.abspath(root)) for root in NEARBY_DATASETS]
+    folder, looked = mnist.find_data(roots=nearby)
+    if folder is not None:
+        try:
+            data = mnist.load_data(folder)
+        except ValueError as exc:
+            print(f"tinynn: {folder} is unreadable ({exc})")
+        else:
+            print(f"tinynn: MNIST from {folder}")
+            return data
+    data = mnist.load_sample()
+    unset = "" if os.environ.get("TINYNN_DATASETS") else "; TINYNN_DATASETS is not set"
+    print(
+        f"tinynn: full MNIST not found (looked in {', '.join(map(str, looked))}{unset}); "
+        f"using the bundled sample ({len(data[0][0])} train / {len(data[1][0])} test "
+        "digits); pass --data DIR or see README.md for the full set"
+    )
+    return data
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m tinynn`` and of the ``tinynn`` command."""
+    parser = make_parser()
     args = parser.parse_args(argv)
-    if args.epochs < 1 or args.batch_size < 1:
-        parser.error("--epochs and --batch-size must be positive")
+    check_plot_target(parser, args.plot)
+
+    import tinynn as tn
+
     if args.threads is not None:
         tn.set_num_threads(args.threads)
     tn.set_seed(args.seed)
-
-    if args.sample:
-        data, is_sample = tn.datasets.mnist.load_sample(), True
-    else:
-        data, is_sample = tn.datasets.mnist.load_data_or_sample()
-    (x_train, y_train), (x_test, y_test) = data
-    if is_sample:
-        print(
-            f"tinynn: full MNIST not found, using the bundled sample "
-            f"({len(x_train)} train / {len(x_test)} test digits); set TINYNN_DATASETS "
-            "or see README.md for the full set"
-        )
+    (x_train, y_train), (x_test, y_test) = load_mnist(tn, parser, args)
     x_train, x_test = x_train / 255.0, x_test / 255.0
 
     model = build_model(tn)
@@ -96,13 +230,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{tn.get_num_threads()}"
     )
     if args.plot:
-        try:
-            figure = tn.plot.history(history)
-        except ImportError as exc:
-            print(f"tinynn: no plot written ({exc})", file=sys.stderr)
-        else:
-            figure.savefig(args.plot, dpi=100)
-            print(f"history plot written to {args.plot}")
+        tn.plot.history(history).savefig(args.plot, dpi=100)
+        print(f"history plot written to {args.plot}")
     return 0
 
 

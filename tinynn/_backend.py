@@ -17,10 +17,11 @@ try:
     from . import _core
 except ImportError as exc:  # the usual cause: importing the unbuilt source folder
     raise ImportError(
-        "tinynn's C extension (tinynn._core) is not built. Install tinynn with "
-        "`pip install .`, or build it in place with `python setup.py build_ext "
-        "--inplace`; running Python inside the source folder imports that folder "
-        f"instead of the installed package. ({exc})"
+        f"tinynn's C extension (tinynn._core) is not built in {os.path.dirname(__file__)}. "
+        "Run `pip install .` in the repository root (it also puts the built module "
+        "into the source folder), or build it in place with `python setup.py "
+        "build_ext --inplace`; Python started inside the repository imports the "
+        f"source folder, not the installed package. ({exc})"
     ) from exc
 
 

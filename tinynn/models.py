@@ -958,7 +958,7 @@ class Sequential:
         """Write architecture, weights and optimizer state to one file, atomically.
 
         A path ending in .h5/.hdf5 is written as Keras-layout HDF5 (needs
-        h5py: ``pip install tinynn-keras[h5]``); any other path in tinynn's
+        h5py, a dependency of tinynn); any other path in tinynn's
         own single-file format.
         """
         saving.save_model(

@@ -8,14 +8,30 @@ from typing import Any, Sequence
 
 __all__ = ["error_curve", "history", "iterations"]
 
+# y-axis labels with units, by history key; other keys are used as they are.
+_Y_LABELS = {
+    "loss": "loss (value of the training loss)",
+    "accuracy": "accuracy (fraction correct)",
+    "acc": "accuracy (fraction correct)",
+    "binary_accuracy": "binary accuracy (fraction correct)",
+    "categorical_accuracy": "accuracy (fraction correct)",
+    "sparse_categorical_accuracy": "accuracy (fraction correct)",
+    "mae": "mean absolute error (units of y)",
+    "mse": "mean squared error (units of y, squared)",
+}
+
+
+def _y_label(name: str) -> str:
+    return _Y_LABELS.get(name, name)
+
 
 def _pyplot():
     try:
         import matplotlib.pyplot as plt
     except ImportError:
         raise ImportError(
-            "tinynn.plot needs matplotlib: pip install matplotlib (or "
-            "pip install tinynn-keras[plot])"
+            "tinynn.plot needs matplotlib, which tinynn depends on but which is "
+            "not importable here: pip install matplotlib"
         ) from None
     return plt
 
@@ -87,8 +103,9 @@ def history(history: Any, metrics: Sequence[str] | None = None):
                 marker="o",
                 label=f"validation {name}",
             )
-        ax.set_title(name)
+        ax.set_title(f"{name} per epoch")
         ax.set_xlabel("epoch")
+        ax.set_ylabel(_y_label(name))
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs
         ax.grid(True, alpha=0.3)
         ax.legend()
@@ -116,15 +133,20 @@ def iterations(
         if smooth and smooth > 1 and len(values) >= smooth:
             values = np.convolve(values, np.ones(smooth) / smooth, mode="valid")
         ax.plot(np.arange(1, len(values) + 1), values, label=name)
-        ax.set_title(f"{name} per iteration")
-        ax.set_xlabel("iteration")
+        window = f", mean of {smooth} iterations" if smooth and smooth > 1 else ""
+        ax.set_title(f"{name} per iteration{window}")
+        ax.set_xlabel("iteration (one batch each)")
+        ax.set_ylabel(_y_label(name))
         ax.grid(True, alpha=0.3)
     figure.tight_layout()
     return figure
 
 
 def error_curve(
-    errors: Sequence[float], xlabel: str = "epoch", ylabel: str = "mean absolute error"
+    errors: Sequence[float],
+    xlabel: str = "epoch",
+    ylabel: str = "mean absolute error",
+    title: str = "error per epoch",
 ):
     """One curve of an error per epoch (the one-neuron article's plot)."""
     plt = _pyplot()
@@ -133,6 +155,7 @@ def error_curve(
         raise ValueError("error_curve: errors is empty")
     figure, ax = plt.subplots(figsize=(8, 4))
     ax.plot(range(len(values)), values)
+    ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)

@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -57,15 +57,29 @@ def _find_file(folder: Path, stem: str) -> Path | None:
     return None
 
 
-def _candidate_folders(dataset: Dataset) -> list[Path]:
+def _candidate_folders(dataset: Dataset, roots: Sequence[Any] = ()) -> list[Path]:
+    """Local folders in search order: $TINYNN_DATASETS/<name>, each of `roots`
+    (dataset roots such as ../shared/datasets)/<name>, the cache, system folders."""
     names = (dataset.name, *dataset.aliases)
     folders = []
     env = os.environ.get("TINYNN_DATASETS")
     if env:
         folders += [Path(env) / n for n in names]
+    folders += [Path(root) / n for root in roots for n in names]
     folders += [cache_root() / dataset.name]
     folders += [Path(f) for f in dataset.system_folders]
     return folders
+
+
+def find_local(
+    dataset: Dataset, roots: Sequence[Any] = ()
+) -> tuple[Path | None, list[Path]]:
+    """(first folder holding all four files or None, the folders looked in)."""
+    folders = _candidate_folders(dataset, roots)
+    for folder in folders:
+        if _complete(folder) is not None:
+            return folder, folders
+    return None, folders
 
 
 def _complete(folder: Path) -> dict[str, Path] | None:

@@ -6,13 +6,13 @@ ships with tinynn.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
-from ._loader import Data, Dataset, load
+from ._loader import Data, Dataset, find_local, load
 
-__all__ = ["load_data", "load_data_or_sample", "load_sample"]
+__all__ = ["find_data", "load_data", "load_data_or_sample", "load_sample"]
 
 # Mirrors re-compress the files, so the checksums are over the decompressed
 # bytes (the official values; see ../shared/datasets/mnist/README.md).
@@ -63,6 +63,17 @@ def load_sample() -> Data:
             (archive["x_train"], archive["y_train"]),
             (archive["x_test"], archive["y_test"]),
         )
+
+
+def find_data(roots: Sequence[Any] = ()) -> tuple[Path | None, list[Path]]:
+    """Where full MNIST is on disk, never downloading: (the first folder holding
+    the four files, or None; every folder looked in, in order).
+
+    The order is ``$TINYNN_DATASETS/mnist/``, ``<root>/mnist/`` for each of
+    `roots` (dataset folders such as ``../shared/datasets``), then
+    ``~/.tinynn/datasets/mnist/``.
+    """
+    return find_local(MNIST, roots)
 
 
 def load_data_or_sample() -> tuple[Data, bool]:

@@ -1,4 +1,4 @@
-"""Keras-layout HDF5 files (.h5/.hdf5) through h5py, an optional extra.
+"""Keras-layout HDF5 files (.h5/.hdf5) through h5py.
 
 Layout (tf.keras 2 legacy format): root attributes ``keras_version``,
 ``backend``, ``model_config`` and ``training_config`` (JSON); group
@@ -39,9 +39,9 @@ def _h5py(where: str):
         import h5py
     except ImportError:
         raise ImportError(
-            f"{where}: .h5 files need h5py; install it with `pip install h5py` (or "
-            "`pip install tinynn-keras[h5]`), or save to a path without .h5 to use "
-            "tinynn's own format"
+            f"{where}: .h5 files need h5py, which tinynn depends on but which is "
+            "not importable here; install it with `pip install h5py`, or save to a "
+            "path without .h5 to use tinynn's own format"
         ) from None
     return h5py
 
