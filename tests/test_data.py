@@ -246,7 +246,8 @@ def test_fit_on_uint8_does_not_copy_the_data_set():
         capture_output=True,
         text=True,
         check=True,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        env={**os.environ, "TINYNN_NUM_THREADS": "1"},
+        cwd="/",  # the installed tinynn, not the source folder
     )
     peak = json.loads(out.stdout)
     # The labels (int64, 0.8 MB), the permutation and the predictions (4 MB)

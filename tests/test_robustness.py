@@ -5,7 +5,8 @@ and concurrent training in two Python threads.
 The catalogue is not forked from the pytest process: by the time it runs,
 earlier tests have started kernel worker threads there, and forking a process
 that has threads can deadlock the child (Python 3.12+ warns about it). A fresh
-interpreter with one kernel thread (TINYNN_NUM_THREADS=1, OMP_NUM_THREADS=1)
+interpreter with no worker threads (TINYNN_NUM_THREADS=1 for tinynn's pool,
+OMP_NUM_THREADS=1 for NumPy's OpenBLAS)
 forks one child per case and reports every outcome; the tests below check
 those outcomes case by case.
 """

@@ -331,7 +331,10 @@ def test_temp_file_of_a_killed_save_is_removed_by_the_next_save(tmp_path):
         model.save({str(path)!r})
         """
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True)
+    # Outside the repository, so the installed tinynn is imported.
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, cwd=tmp_path
+    )
     assert result.returncode == -signal.SIGKILL, result.stderr.decode()
     stale = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     assert len(stale) == 1 and stale[0].stat().st_size > 400 * 300 * 4
