@@ -4,7 +4,7 @@
 
 Fails (exit 1, one line per problem) unless: both carry the licences; the
 sdist ships what its tests import; the wheel's metadata has one version (the
-one in tinynn/__init__.py), the run-time dependencies, classifiers and a
+one in tinynn/_version.py), the run-time dependencies, classifiers and a
 README with no links that only resolve inside the repository; the compiled
 module has no debug sections. Needs pyelftools (installed with auditwheel).
 """
@@ -35,11 +35,12 @@ SDIST_NEEDS = [
 
 
 def source_version() -> str:
-    tree = ast.parse((ROOT / "tinynn" / "__init__.py").read_text())
+    """The one version, in tinynn/_version.py."""
+    tree = ast.parse((ROOT / "tinynn" / "_version.py").read_text())
     for node in tree.body:
         if isinstance(node, ast.Assign) and node.targets[0].id == "__version__":
             return node.value.value
-    raise SystemExit("tinynn/__init__.py has no __version__")
+    raise SystemExit("tinynn/_version.py has no __version__")
 
 
 def check_wheel(path: Path) -> list[str]:
