@@ -60,7 +60,9 @@ MUTANTS: list[Mutant] = [
     # ---- csrc/dense.inc -------------------------------------------------
     M(
         "csrc/dense.inc",
-        "    if (!j->accumulate)\n        for (ptrdiff_t c = c0; c < c1; c++)\n            j->db[c] = 0;",
+        "    if (!j->accumulate)\n"
+        "        for (ptrdiff_t c = c0; c < c1; c++)\n"
+        "            j->db[c] = 0;",
         "    for (ptrdiff_t c = c0; c < c1; c++)\n        j->db[c] = 0;",
         "dense_backward: db ignores accumulate=True (always overwritten)",
     ),
@@ -234,8 +236,12 @@ MUTANTS: list[Mutant] = [
     ),
     M(
         "csrc/optim.inc",
-        "        for (ptrdiff_t i = 0; i < n; i++) {\n            velocity[i] = mu * velocity[i] - rate * g[i];\n            w[i] += velocity[i];",
-        "        for (ptrdiff_t i = 0; i < n; i++) {\n            velocity[i] = mu * velocity[i] + rate * g[i];\n            w[i] -= velocity[i];",
+        "        for (ptrdiff_t i = 0; i < n; i++) {\n"
+        "            velocity[i] = mu * velocity[i] - rate * g[i];\n"
+        "            w[i] += velocity[i];",
+        "        for (ptrdiff_t i = 0; i < n; i++) {\n"
+        "            velocity[i] = mu * velocity[i] + rate * g[i];\n"
+        "            w[i] -= velocity[i];",
         "SGD momentum: sign convention of the velocity flipped",
     ),
     M(
@@ -282,8 +288,14 @@ MUTANTS: list[Mutant] = [
     ),
     M(
         "csrc/optim.inc",
-        "        for (ptrdiff_t i = 0; i < n; i++) {\n            m[i] += (g[i] - m[i]) * one_b1;\n            v[i] += (g[i] * g[i] - v[i]) * one_b2;\n            w[i]",
-        "        for (ptrdiff_t i = 0; i < n; i++) {\n            m[i] += (g[i] - m[i]) * one_b2;\n            v[i] += (g[i] * g[i] - v[i]) * one_b2;\n            w[i]",
+        "        for (ptrdiff_t i = 0; i < n; i++) {\n"
+        "            m[i] += (g[i] - m[i]) * one_b1;\n"
+        "            v[i] += (g[i] * g[i] - v[i]) * one_b2;\n"
+        "            w[i]",
+        "        for (ptrdiff_t i = 0; i < n; i++) {\n"
+        "            m[i] += (g[i] - m[i]) * one_b2;\n"
+        "            v[i] += (g[i] * g[i] - v[i]) * one_b2;\n"
+        "            w[i]",
         "Adam: first moment decays with beta_2",
     ),
     # ---- tinynn/utils.py -------------------------------------------------
@@ -383,8 +395,14 @@ MUTANTS: list[Mutant] = [
     ),
     M(
         "tinynn/models.py",
-        "            for epoch in range(initial_epoch, epochs):\n                started = time.perf_counter()\n                callback_list.on_epoch_begin(epoch)\n                order = rng.permutation(n) if shuffle else None\n",
-        "            order = rng.permutation(n) if shuffle else None\n            for epoch in range(initial_epoch, epochs):\n                started = time.perf_counter()\n                callback_list.on_epoch_begin(epoch)\n",
+        "            for epoch in range(initial_epoch, epochs):\n"
+        "                started = time.perf_counter()\n"
+        "                callback_list.on_epoch_begin(epoch)\n"
+        "                order = rng.permutation(n) if shuffle else None\n",
+        "            order = rng.permutation(n) if shuffle else None\n"
+        "            for epoch in range(initial_epoch, epochs):\n"
+        "                started = time.perf_counter()\n"
+        "                callback_list.on_epoch_begin(epoch)\n",
         "shuffle: one permutation reused for every epoch",
     ),
     M(
@@ -538,7 +556,7 @@ MUTANTS: list[Mutant] = [
         "csrc/threads_posix.c",
         "        ptrdiff_t done = atomic_fetch_add(&finished, 1) + 1;",
         "        ptrdiff_t done = atomic_fetch_add(&finished, 1);",
-        "pool: finished count taken before the increment (last chunk never wakes the sleeping submitter: hang)",
+        "pool: finished count read before the increment (sleeping submitter never woken: hang)",
     ),
     M(
         "csrc/optim.inc",
@@ -554,7 +572,8 @@ MUTANTS: list[Mutant] = [
     ),
     M(
         "tinynn/models.py",
-        "            len(layer._params) != len(views)\n            or any(p is not v for p, v in zip(layer._params, views))\n",
+        "            len(layer._params) != len(views)\n"
+        "            or any(p is not v for p, v in zip(layer._params, views))\n",
         "            len(layer._params) != len(views)\n",
         "_bind_shared_layers: only counts views, so a shared layer is never rebound",
     ),
@@ -566,14 +585,23 @@ MUTANTS: list[Mutant] = [
     ),
     M(
         "tinynn/models.py",
-        "        with self._batch_lock:\n            self._ensure_buffers(len(xb))\n            out[...] = self._forward(xb, training, False)",
-        "        self._ensure_buffers(len(xb))\n        out[...] = self._forward(xb, training, False)",
+        "        with self._batch_lock:\n"
+        "            self._ensure_buffers(len(xb))\n"
+        "            out[...] = self._forward(xb, training, False)",
+        "        self._ensure_buffers(len(xb))\n"
+        "        out[...] = self._forward(xb, training, False)",
         "_predict_batch: shared buffers used without the batch lock",
     ),
     M(
         "tinynn/layers.py",
-        "    def output_activation(self) -> str | None:\n        return self._activation\n\n    def _build(self, features):",
-        "    def output_activation(self) -> str | None:\n        return None\n\n    def _build(self, features):",
+        "    def output_activation(self) -> str | None:\n"
+        "        return self._activation\n"
+        "\n"
+        "    def _build(self, features):",
+        "    def output_activation(self) -> str | None:\n"
+        "        return None\n"
+        "\n"
+        "    def _build(self, features):",
         "Activation.output_activation None: a final Activation('softmax') is never fused",
     ),
     M(
