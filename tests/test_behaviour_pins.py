@@ -507,3 +507,20 @@ def test_early_stopping_default_patience_is_zero_and_acc_is_maximised():
     stop.on_epoch_end(0, {"val_acc": 0.5})
     stop.on_epoch_end(1, {"val_acc": 0.6})
     assert not model.stop_training
+
+
+# ---- output activation fusion -------------------------------------------------------
+def test_final_activation_layer_softmax_is_fused_into_the_loss():
+    # Like tf.keras (graph mode), the loss of a final Activation("softmax") is
+    # taken from the logits: -log softmax([0, 100])[0] = 100 + log1p(e^-100),
+    # not the -log(1e-7) = 16.1 of a probability clipped at epsilon.
+    model = tf.keras.Sequential(
+        [
+            layers.Dense(2, input_shape=(1,), use_bias=False),
+            layers.Activation("softmax"),
+        ]
+    )
+    model.set_weights([np.array([[0.0, 100.0]])])
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    loss = model.evaluate(np.ones((1, 1)), np.array([0]), verbose=0)
+    assert loss == pytest.approx(100.0, rel=1e-9)
