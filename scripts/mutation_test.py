@@ -552,6 +552,8 @@ MUTANTS: list[Mutant] = [
         "        job.fn(job.ctx, (ptrdiff_t)left);",
         "pool: a claim runs chunk `left`, not `left - 1` (chunk 0 never runs)",
     ),
+    # A hang: only the per-run --timeout kills it (600 s by default; the fast
+    # suite takes under a minute, so --timeout 150 saves most of that wait).
     M(
         "csrc/threads_posix.c",
         "        ptrdiff_t done = atomic_fetch_add(&finished, 1) + 1;",
