@@ -60,9 +60,10 @@ MUTANTS: list[Mutant] = [
     # ---- csrc/dense.inc -------------------------------------------------
     M(
         "csrc/dense.inc",
-        "            if (!accumulate)\n                for (ptrdiff_t j = j0; j < j1; j++)\n"
-        "                    db[j] = 0;",
-        "            for (ptrdiff_t j = j0; j < j1; j++)\n                db[j] = 0;",
+        "    if (!j->accumulate)\n"
+        "        for (ptrdiff_t c = c0; c < c1; c++)\n"
+        "            j->db[c] = 0;",
+        "    for (ptrdiff_t c = c0; c < c1; c++)\n        j->db[c] = 0;",
         "dense_backward: db ignores accumulate=True (always overwritten)",
     ),
     M(
@@ -73,14 +74,14 @@ MUTANTS: list[Mutant] = [
     ),
     M(
         "csrc/dense.inc",
-        "            ptrdiff_t j1 = fan_out - j0 < block ? fan_out : j0 + block;",
-        "            ptrdiff_t j1 = fan_out - j0 < block ? fan_out - 1 : j0 + block;",
+        "    ptrdiff_t c1 = j->fan_out - c0 < DENSE_BLOCK ? j->fan_out\n",
+        "    ptrdiff_t c1 = j->fan_out - c0 < DENSE_BLOCK ? j->fan_out - 1\n",
         "dense_backward: last db column of the last block left out",
     ),
     M(
         "csrc/dense.inc",
-        "                yr[j] += b[j];",
-        "                yr[j] += b[r % fan_out];",
+        "            yr[c] += j->b[c];",
+        "            yr[c] += j->b[r % j->fan_out];",
         "dense_forward: bias indexed by row instead of column",
     ),
     # ---- csrc/module.c --------------------------------------------------
@@ -161,28 +162,26 @@ MUTANTS: list[Mutant] = [
     ),
     M(
         "csrc/activations.inc",
-        "                dx[i] = dy[i] * y[i] * (1 - y[i]);",
-        "                dx[i] = dy[i] * (1 - y[i]);",
+        "            dx[i] = dy[i] * y[i] * (1 - y[i]);",
+        "            dx[i] = dy[i] * (1 - y[i]);",
         "sigmoid backward: missing factor y",
     ),
     M(
         "csrc/activations.inc",
-        "                dx[i] = dy[i] * (1 - y[i] * y[i]);",
-        "                dx[i] = dy[i] * (1 - y[i]);",
+        "            dx[i] = dy[i] * (1 - y[i] * y[i]);",
+        "            dx[i] = dy[i] * (1 - y[i]);",
         "tanh backward: 1 - y instead of 1 - y^2",
     ),
     M(
         "csrc/activations.inc",
-        "                dx[i] = y[i] > 0 ? dy[i] : 0;",
-        "                dx[i] = y[i] >= 0 ? dy[i] : 0;",
+        "            dx[i] = y[i] > 0 ? dy[i] : 0;",
+        "            dx[i] = y[i] >= 0 ? dy[i] : 0;",
         "relu backward: gradient passes where the output is 0",
     ),
     M(
         "csrc/activations.inc",
-        "        ptrdiff_t len = n - start < ELEMENTWISE_CHUNK ? n - start\n"
-        "                                                      : ELEMENTWISE_CHUNK;",
-        "        ptrdiff_t len = n - start < ELEMENTWISE_CHUNK ? n - start - 1\n"
-        "                                                      : ELEMENTWISE_CHUNK;",
+        "    ptrdiff_t len = job->n - start < ELEMENTWISE_CHUNK ? job->n - start\n",
+        "    ptrdiff_t len = job->n - start < ELEMENTWISE_CHUNK ? job->n - start - 1\n",
         "activation forward: last element of a short tail chunk skipped",
     ),
     # ---- csrc/gemm.inc ---------------------------------------------------
@@ -206,20 +205,20 @@ MUTANTS: list[Mutant] = [
     ),
     M(
         "csrc/gemm.inc",
-        "                        ptrdiff_t cols = nc - jr < NR ? nc - jr : NR;",
-        "                        ptrdiff_t cols = nc - jr < NR ? nc - jr - 1 : NR;",
+        "                    ptrdiff_t cols = nc - jr < NR ? nc - jr : NR;",
+        "                    ptrdiff_t cols = nc - jr < NR ? nc - jr - 1 : NR;",
         "gemm: last column of a fringe tile dropped",
     ),
     M(
         "csrc/gemm.inc",
-        "                            ptrdiff_t rows = mc - ir < MR ? mc - ir : MR;",
-        "                            ptrdiff_t rows = mc - ir < MR ? mc - ir - 1 : MR;",
+        "                        ptrdiff_t rows = mc - ir < MR ? mc - ir : MR;",
+        "                        ptrdiff_t rows = mc - ir < MR ? mc - ir - 1 : MR;",
         "gemm: last row of a fringe tile dropped",
     ),
     M(
         "csrc/gemm.inc",
-        "                int load = accumulate || pc > 0;",
-        "                int load = accumulate;",
+        "            int load = accumulate || pc > 0;",
+        "            int load = accumulate;",
         "gemm: k-slices after the first overwrite instead of adding (k > KC)",
     ),
     M(
@@ -231,72 +230,72 @@ MUTANTS: list[Mutant] = [
     # ---- csrc/optim.inc --------------------------------------------------
     M(
         "csrc/optim.inc",
-        "                w[i] += mu * velocity[i] - rate * g[i];",
-        "                w[i] += velocity[i];",
+        "            w[i] += mu * velocity[i] - rate * g[i];",
+        "            w[i] += velocity[i];",
         "SGD nesterov: plain momentum step",
     ),
     M(
         "csrc/optim.inc",
-        "            for (ptrdiff_t i = start; i < end; i++) {\n"
-        "                velocity[i] = mu * velocity[i] - rate * g[i];\n"
-        "                w[i] += velocity[i];",
-        "            for (ptrdiff_t i = start; i < end; i++) {\n"
-        "                velocity[i] = mu * velocity[i] + rate * g[i];\n"
-        "                w[i] -= velocity[i];",
+        "        for (ptrdiff_t i = 0; i < n; i++) {\n"
+        "            velocity[i] = mu * velocity[i] - rate * g[i];\n"
+        "            w[i] += velocity[i];",
+        "        for (ptrdiff_t i = 0; i < n; i++) {\n"
+        "            velocity[i] = mu * velocity[i] + rate * g[i];\n"
+        "            w[i] -= velocity[i];",
         "SGD momentum: sign convention of the velocity flipped",
     ),
     M(
         "csrc/optim.inc",
-        "                w[i] -= rate * g[i];",
-        "                w[i] += rate * g[i];",
+        "            w[i] -= rate * g[i];",
+        "            w[i] += rate * g[i];",
         "SGD without momentum: step taken uphill",
     ),
     M(
         "csrc/optim.inc",
-        "            real step = rate * g[i] / SQRT(s[i] + eps);",
-        "            real step = rate * g[i] / (SQRT(s[i]) + eps);",
+        "        real step = rate * g[i] / SQRT(s[i] + eps);",
+        "        real step = rate * g[i] / (SQRT(s[i]) + eps);",
         "RMSprop: epsilon outside the root",
     ),
     M(
         "csrc/optim.inc",
-        "            s[i] = decay * s[i] + keep * g[i] * g[i];",
-        "            s[i] = keep * s[i] + decay * g[i] * g[i];",
+        "        s[i] = decay * s[i] + keep * g[i] * g[i];",
+        "        s[i] = keep * s[i] + decay * g[i] * g[i];",
         "RMSprop: rho and 1 - rho swapped",
     ),
     M(
         "csrc/optim.inc",
-        "                velocity[i] = mu * velocity[i] + step;",
-        "                velocity[i] = mu * velocity[i] - step;",
+        "            velocity[i] = mu * velocity[i] + step;",
+        "            velocity[i] = mu * velocity[i] - step;",
         "RMSprop momentum: step subtracted from the velocity",
     ),
     M(
-        "csrc/optim.inc",
-        "        (real)(lr * sqrt(1 - pow(beta2, t)) / (1 - pow(beta1, t)));",
-        "        (real)(lr / (1 - pow(beta1, t)));",
+        "csrc/optim_entry.inc",
+        "        .alpha = (real)(lr * sqrt(1 - pow(beta2, t)) / (1 - pow(beta1, t))),",
+        "        .alpha = (real)(lr / (1 - pow(beta1, t))),",
         "Adam: sqrt(1 - beta2^t) bias correction missing",
     ),
     M(
         "csrc/optim.inc",
-        "                w[i] -= alpha * m[i] / (SQRT(vhat[i]) + eps);",
-        "                w[i] -= alpha * m[i] / (SQRT(v[i]) + eps);",
+        "            w[i] -= alpha * m[i] / (SQRT(vhat[i]) + eps);",
+        "            w[i] -= alpha * m[i] / (SQRT(v[i]) + eps);",
         "AMSGrad: update uses v instead of vhat",
     ),
     M(
         "csrc/optim.inc",
-        "                w[i] -= alpha * m[i] / (SQRT(v[i]) + eps);",
-        "                w[i] -= alpha * m[i] / SQRT(v[i] + eps);",
+        "            w[i] -= alpha * m[i] / (SQRT(v[i]) + eps);",
+        "            w[i] -= alpha * m[i] / SQRT(v[i] + eps);",
         "Adam: epsilon inside the root",
     ),
     M(
         "csrc/optim.inc",
-        "            for (ptrdiff_t i = start; i < end; i++) {\n"
-        "                m[i] += (g[i] - m[i]) * one_b1;\n"
-        "                v[i] += (g[i] * g[i] - v[i]) * one_b2;\n"
-        "                w[i]",
-        "            for (ptrdiff_t i = start; i < end; i++) {\n"
-        "                m[i] += (g[i] - m[i]) * one_b2;\n"
-        "                v[i] += (g[i] * g[i] - v[i]) * one_b2;\n"
-        "                w[i]",
+        "        for (ptrdiff_t i = 0; i < n; i++) {\n"
+        "            m[i] += (g[i] - m[i]) * one_b1;\n"
+        "            v[i] += (g[i] * g[i] - v[i]) * one_b2;\n"
+        "            w[i]",
+        "        for (ptrdiff_t i = 0; i < n; i++) {\n"
+        "            m[i] += (g[i] - m[i]) * one_b2;\n"
+        "            v[i] += (g[i] * g[i] - v[i]) * one_b2;\n"
+        "            w[i]",
         "Adam: first moment decays with beta_2",
     ),
     # ---- tinynn/utils.py -------------------------------------------------
@@ -396,14 +395,14 @@ MUTANTS: list[Mutant] = [
     ),
     M(
         "tinynn/models.py",
-        "        for epoch in range(initial_epoch, epochs):\n"
-        "            started = time.perf_counter()\n"
-        "            callback_list.on_epoch_begin(epoch)\n"
-        "            order = rng.permutation(n) if shuffle else None\n",
-        "        order = rng.permutation(n) if shuffle else None\n"
-        "        for epoch in range(initial_epoch, epochs):\n"
-        "            started = time.perf_counter()\n"
-        "            callback_list.on_epoch_begin(epoch)\n",
+        "            for epoch in range(initial_epoch, epochs):\n"
+        "                started = time.perf_counter()\n"
+        "                callback_list.on_epoch_begin(epoch)\n"
+        "                order = rng.permutation(n) if shuffle else None\n",
+        "            order = rng.permutation(n) if shuffle else None\n"
+        "            for epoch in range(initial_epoch, epochs):\n"
+        "                started = time.perf_counter()\n"
+        "                callback_list.on_epoch_begin(epoch)\n",
         "shuffle: one permutation reused for every epoch",
     ),
     M(
@@ -527,6 +526,91 @@ MUTANTS: list[Mutant] = [
         "        np.multiply(keep, 1.0 / (1.0 - self.rate), out=mask)",
         "        np.multiply(keep, 1.0, out=mask)",
         "Dropout: kept units not scaled by 1 / (1 - rate)",
+    ),
+    # ---- added with the threaded core, Adagrad, registry ----------------
+    M(
+        "csrc/gemm_entry.inc",
+        "    ptrdiff_t j1 = g->col_tiles * (cb + 1) / g->col_blocks * g->nr;",
+        "    ptrdiff_t j1 = g->col_tiles * (cb + 1) / g->col_blocks * g->nr - 1;",
+        "gemm split: a column block ends one column early (inclusive end)",
+    ),
+    M(
+        "csrc/gemm_entry.inc",
+        "    ptrdiff_t i1 = g->row_tiles * (rb + 1) / g->row_blocks * g->mr;",
+        "    ptrdiff_t i1 = g->row_tiles * (rb + 1) / g->row_blocks * g->mr - 1;",
+        "gemm split: a row block ends one row early (inclusive end)",
+    ),
+    M(
+        "csrc/gemm_entry.inc",
+        "    ptrdiff_t cb = block % g->col_blocks, rb = block / g->col_blocks;",
+        "    ptrdiff_t cb = block % g->col_blocks, rb = block / g->row_blocks;",
+        "gemm split: row block index divides by the row count, not the column count",
+    ),
+    M(
+        "csrc/threads_posix.c",
+        "        job.fn(job.ctx, (ptrdiff_t)(left - 1));",
+        "        job.fn(job.ctx, (ptrdiff_t)left);",
+        "pool: a claim runs chunk `left`, not `left - 1` (chunk 0 never runs)",
+    ),
+    # A hang: only the per-run --timeout kills it (600 s by default; the fast
+    # suite takes under a minute, so --timeout 150 saves most of that wait).
+    M(
+        "csrc/threads_posix.c",
+        "        ptrdiff_t done = atomic_fetch_add(&finished, 1) + 1;",
+        "        ptrdiff_t done = atomic_fetch_add(&finished, 1);",
+        "pool: finished count read before the increment (sleeping submitter never woken: hang)",
+    ),
+    M(
+        "csrc/optim.inc",
+        "        w[i] -= rate * g[i] / (SQRT(acc[i]) + eps);",
+        "        w[i] -= rate * g[i] / SQRT(acc[i] + eps);",
+        "Adagrad: epsilon inside the root (Keras 3, not Keras 2)",
+    ),
+    M(
+        "csrc/optim.inc",
+        "        acc[i] += g[i] * g[i];\n",
+        "",
+        "Adagrad: accumulator never updated",
+    ),
+    M(
+        "tinynn/models.py",
+        "            len(layer._params) != len(views)\n"
+        "            or any(p is not v for p, v in zip(layer._params, views))\n",
+        "            len(layer._params) != len(views)\n",
+        "_bind_shared_layers: only counts views, so a shared layer is never rebound",
+    ),
+    M(
+        "tinynn/models.py",
+        "            weights_before = weights_before or bool(layer.weights)",
+        "            weights_before = bool(layer.weights)",
+        "backprop stop: only the layer just below counts (stops under a weightless layer)",
+    ),
+    M(
+        "tinynn/models.py",
+        "        with self._batch_lock:\n"
+        "            self._ensure_buffers(len(xb))\n"
+        "            out[...] = self._forward(xb, training, False)",
+        "        self._ensure_buffers(len(xb))\n"
+        "        out[...] = self._forward(xb, training, False)",
+        "_predict_batch: shared buffers used without the batch lock",
+    ),
+    M(
+        "tinynn/layers.py",
+        "    def output_activation(self) -> str | None:\n"
+        "        return self._activation\n"
+        "\n"
+        "    def _build(self, features):",
+        "    def output_activation(self) -> str | None:\n"
+        "        return None\n"
+        "\n"
+        "    def _build(self, features):",
+        "Activation.output_activation None: a final Activation('softmax') is never fused",
+    ),
+    M(
+        "tinynn/registry.py",
+        "    return {k: v for k, v in config.items() if k in named}",
+        "    return dict(config)",
+        "constructor_arguments: keys no parameter names are kept (reach **kwargs)",
     ),
 ]
 

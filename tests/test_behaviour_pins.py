@@ -507,3 +507,46 @@ def test_early_stopping_default_patience_is_zero_and_acc_is_maximised():
     stop.on_epoch_end(0, {"val_acc": 0.5})
     stop.on_epoch_end(1, {"val_acc": 0.6})
     assert not model.stop_training
+
+
+# ---- output activation fusion -------------------------------------------------------
+def test_final_activation_layer_softmax_is_fused_into_the_loss():
+    # Like tf.keras (graph mode), the loss of a final Activation("softmax") is
+    # taken from the logits: -log softmax([0, 100])[0] = 100 + log1p(e^-100),
+    # not the -log(1e-7) = 16.1 of a probability clipped at epsilon.
+    model = tf.keras.Sequential(
+        [
+            layers.Dense(2, input_shape=(1,), use_bias=False),
+            layers.Activation("softmax"),
+        ]
+    )
+    model.set_weights([np.array([[0.0, 100.0]])])
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    loss = model.evaluate(np.ones((1, 1)), np.array([0]), verbose=0)
+    assert loss == pytest.approx(100.0, rel=1e-9)
+
+
+def test_backprop_reaches_a_dense_layer_below_a_weightless_activation_layer():
+    # Dense -> Activation("tanh") -> Dense: the gradient must pass the
+    # weightless Activation layer on its way to the first Dense (hand chain rule).
+    model = tf.keras.Sequential(
+        [
+            layers.Dense(3, input_shape=(2,)),
+            layers.Activation("tanh"),
+            layers.Dense(1),
+        ]
+    )
+    r = rng(5)
+    w1, b1 = r.normal(size=(2, 3)), r.normal(size=3)
+    w2, b2 = r.normal(size=(3, 1)), r.normal(size=1)
+    model.set_weights([w1, b1, w2, b2])
+    model.compile(tf.keras.optimizers.SGD(0.1), "mse")
+    x, y = r.normal(size=(4, 2)), r.normal(size=(4, 1))
+    model.train_on_batch(x, y)
+    h = np.tanh(x @ w1 + b1)
+    dout = 2 * (h @ w2 + b2 - y) / y.size
+    dz = (dout @ w2.T) * (1 - h * h)
+    want = [w1 - 0.1 * x.T @ dz, b1 - 0.1 * dz.sum(0)]
+    want += [w2 - 0.1 * h.T @ dout, b2 - 0.1 * dout.sum(0)]
+    for got, expected in zip(model.get_weights(), want):
+        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)

@@ -81,3 +81,25 @@ def test_adagrad_trains_like_the_numpy_reference_and_round_trips(tmp_path):
         model_next, loaded_next = (m.train_on_batch(x, y) for m in (model, loaded))
         np.testing.assert_array_equal(model.get_weights()[0], loaded.get_weights()[0])
         assert model_next == loaded_next
+
+
+def test_constructor_arguments_drop_keys_that_only_kwargs_would_take():
+    # A tf.keras 2.11+ optimizer config has keys tinynn's SGD does not name:
+    # they are dropped, although SGD.__init__ takes **kwargs (which rejects them).
+    keras_config = {
+        "name": "SGD",
+        "learning_rate": 0.1,
+        "momentum": 0.9,
+        "nesterov": False,
+        "is_legacy_optimizer": False,
+        "ema_momentum": 0.99,
+        "ema_overwrite_frequency": None,
+    }
+    args = registry.constructor_arguments(tf.optimizers.SGD, keras_config)
+    assert args == {
+        "name": "SGD",
+        "learning_rate": 0.1,
+        "momentum": 0.9,
+        "nesterov": False,
+    }
+    assert tf.optimizers.SGD(**args).momentum == 0.9
