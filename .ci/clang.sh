@@ -12,12 +12,7 @@ if ! command -v clang >/dev/null; then
         exit 1
     fi
 fi
-scratch=$(mktemp -d)
-trap 'rm -rf "$scratch"' EXIT
-cp -r setup.py pyproject.toml README.md csrc tinynn tests "$scratch"/
-[ -f LICENSE ] && cp LICENSE "$scratch"/
-rm -f "$scratch"/tinynn/_core*.so
-cd "$scratch"
+. .ci/scratch.sh
 CC=clang python setup.py -q build_ext --inplace >build.log 2>&1 || {
     cat build.log; exit 1; }
 if grep -qi "warning" build.log; then

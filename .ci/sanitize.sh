@@ -9,12 +9,7 @@
 set -euo pipefail
 mode=${1:?usage: sanitize.sh address|thread}
 cd "$(dirname "$0")/.."
-scratch=$(mktemp -d)
-trap 'rm -rf "$scratch"' EXIT
-cp -r setup.py pyproject.toml README.md csrc tinynn tests "$scratch"/
-[ -f LICENSE ] && cp LICENSE "$scratch"/
-rm -f "$scratch"/tinynn/_core*.so
-cd "$scratch"
+. .ci/scratch.sh
 
 # Tests that start other interpreters (they would load the uninstrumented,
 # installed tinynn under the preloaded runtime) run in the normal suite.
