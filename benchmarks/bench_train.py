@@ -507,6 +507,18 @@ MEMORY_CASES = [
 ]
 
 
+SHARED_DATASETS = HERE.parent.parent / "shared" / "datasets"
+
+
+def probe_environment():
+    """The environment of the memory probes: MNIST is found through
+    TINYNN_DATASETS, else the checkout's ../shared/datasets (as the tests do)."""
+    env = dict(os.environ)
+    if "TINYNN_DATASETS" not in env and (SHARED_DATASETS / "mnist").is_dir():
+        env["TINYNN_DATASETS"] = str(SHARED_DATASETS)
+    return env
+
+
 def peak_memory(threads, cases=MEMORY_CASES):
     """Peak RSS of 1-epoch fits on uint8 data, each in a fresh process."""
     results = []
@@ -526,9 +538,14 @@ def peak_memory(threads, cases=MEMORY_CASES):
                 text=True,
                 timeout=3600,
                 check=True,
+                env=probe_environment(),
             ).stdout
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
-            results.append({"label": label, "error": str(exc)[:200]})
+        except subprocess.CalledProcessError as exc:
+            last_line = (exc.stderr or "?").strip().splitlines()[-1:] or ["?"]
+            results.append({"label": label, "error": last_line[0][:200]})
+            continue
+        except subprocess.TimeoutExpired:
+            results.append({"label": label, "error": "timed out after an hour"})
             continue
         r = json.loads(out.strip().splitlines()[-1])
         mb = {k: v / 2**20 for k, v in r.items() if k != "hwm_reset"}
