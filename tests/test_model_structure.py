@@ -117,7 +117,7 @@ def softmax_models():
 def test_a_softmax_layer_fuses_with_cross_entropy_like_dense_softmax(monkeypatch):
     fused, layered = softmax_models()
     x, y = data()
-    assert layered._output_mode() == "fused"
+    assert layered._trainer.output_mode() == "fused"
     calls = []
     real = _backend.softmax_xent
     monkeypatch.setattr(

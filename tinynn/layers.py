@@ -107,6 +107,9 @@ class Layer:
         self._params: list[np.ndarray] = []
         self._grads: list[np.ndarray] = []
         self._param_names: list[str] = []
+        # Per weight: False for state that fit must not update through the
+        # optimizer (BatchNormalization's moving statistics).
+        self._param_trainable: list[bool] = []
         self._initializers: list[Any] = []
         self._last_input: np.ndarray | None = None
         self._last_output: np.ndarray | None = None
@@ -138,10 +141,17 @@ class Layer:
         shape = tuple(input_shape)
         return (shape[0], *self._output_features(tuple(shape[1:])))
 
-    def _add_weight(self, name: str, shape: tuple[int, ...], initializer: Any) -> None:
+    def _add_weight(
+        self,
+        name: str,
+        shape: tuple[int, ...],
+        initializer: Any,
+        trainable: bool = True,
+    ) -> None:
         where = f"{type(self).__name__} {self.name}"
         self._params.append(initializers.call(initializer, shape, self._dtype, where))
         self._param_names.append(name)
+        self._param_trainable.append(bool(trainable))
 
     def _gradients_from_params(self) -> None:
         self._grads = [np.zeros_like(p) for p in self._params]
@@ -160,8 +170,18 @@ class Layer:
 
     @property
     def trainable_weights(self) -> list[np.ndarray]:
-        """The weights fit updates (all of them unless trainable is False)."""
-        return list(self._params) if self.trainable else []
+        """The weights fit updates: none when ``trainable`` is False, else
+        those created trainable (not BatchNormalization's moving statistics)."""
+        if not self.trainable:
+            return []
+        return [p for p, t in zip(self._params, self._param_trainable) if t]
+
+    @property
+    def non_trainable_weights(self) -> list[np.ndarray]:
+        """The weights fit leaves to the layer itself, or all when frozen."""
+        if not self.trainable:
+            return list(self._params)
+        return [p for p, t in zip(self._params, self._param_trainable) if not t]
 
     @property
     def gradients(self) -> list[np.ndarray]:
