@@ -11,8 +11,8 @@ nor advance any state.
 
 The store is rebuilt when the structure changes (build, pop, compile) or, at
 the next training call, when a weight's trainable flag or binding changed
-(``matches``); ``carry_optimizer_state`` then keeps the moments of the
-weights that stay trainable, as Keras keeps its per-variable slots.
+(``matches``); ``carry_optimizer_state`` then moves the optimizer's
+moments weight by weight, as Keras keeps one slot per variable.
 """
 
 from __future__ import annotations
@@ -80,6 +80,8 @@ class ParameterStore:
                 grad_views.append(self.grads[start:stop].reshape(param.shape))
             layer._bind(views, grad_views)
         self._views = [list(layer._params) for layer in self.layers]
+        #: optimizer moments of weights frozen since they were trained
+        self._parked: dict[tuple[int, int], dict[str, np.ndarray]] = {}
         self._flags = [_weight_flags(layer) for layer in self.layers]
 
     def matches(self, layers: Sequence[Any]) -> bool:
@@ -120,9 +122,12 @@ class ParameterStore:
             optimizer.reset_state()
 
     def carry_optimizer_state(self, old: ParameterStore, optimizer: Any) -> None:
-        """Move the optimizer's moments from the layout of `old` to this one:
-        weights trainable in both keep theirs, newly trainable weights start
-        from the optimizer's initial state, frozen ones drop out."""
+        """Move the optimizer's moments from the layout of `old` to this one,
+        per weight, as Keras keeps a slot per variable: a weight trainable in
+        both keeps its moments; a weight that became frozen has them set
+        aside (they do not advance) and gets them back when it is trained
+        again; a weight trained for the first time starts from the
+        optimizer's initial state."""
         if optimizer is None:
             return
         state = optimizer.flat_state()
@@ -131,15 +136,26 @@ class ParameterStore:
         ):
             optimizer.reset_state()
             return
+        saved = dict(old._parked)
+        sizes = {
+            (id(layer), index): param.size
+            for layer in old.layers
+            for index, param in enumerate(layer._params)
+        }
+        for key, before in old._offsets.items():
+            if before < old.trainable_size:
+                size = sizes[key]
+                saved[key] = {
+                    n: v[before : before + size].copy() for n, v in state.items()
+                }
         fresh = optimizer._new_state(self.trainable_params)
-        for (key, index), start in self._offsets.items():
-            if start >= self.trainable_size or (key, index) not in old._offsets:
+        for key, start in self._offsets.items():
+            if key not in saved:
                 continue
-            before = old._offsets[key, index]
-            if before >= old.trainable_size:
+            if start >= self.trainable_size:
+                self._parked[key] = saved[key]
                 continue
-            layer = next(layer for layer in self.layers if id(layer) == key)
-            size = layer._params[index].size
             for name, value in fresh.items():
-                value[start : start + size] = state[name][before : before + size]
+                moments = saved[key][name]
+                value[start : start + moments.size] = moments
         optimizer.set_flat_state(optimizer.iterations, fresh)
