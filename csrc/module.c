@@ -788,6 +788,157 @@ static PyObject *core_adagrad_update(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* ---- batch normalization ------------------------------------------------
+ */
+
+/* Every one of the n_out outputs apart from every input and from each
+ * other; an output named in `in_place` may be exactly the input `in_place`
+ * (dx and dy). */
+static int check_apart(const char *fn, PyArrayObject **outs,
+                       const char **out_names, int n_out, PyArrayObject **ins,
+                       const char **in_names, int n_in, const char *in_place)
+{
+    for (int o = 0; o < n_out; o++) {
+        for (int i = 0; i < n_in; i++) {
+            int same_ok = in_place && strcmp(in_place, in_names[i]) == 0 &&
+                          strcmp(out_names[o], "dx") == 0;
+            if (check_no_overlap(fn, out_names[o], outs[o], in_names[i], ins[i],
+                                 same_ok))
+                return -1;
+        }
+        for (int p = o + 1; p < n_out; p++)
+            if (check_no_overlap(fn, out_names[o], outs[o], out_names[p],
+                                 outs[p], 0))
+                return -1;
+    }
+    return 0;
+}
+
+/* Each of the n vectors (NULL: absent) has `channels` entries. */
+static int check_channels(const char *fn, PyArrayObject **vectors,
+                          const char **names, int n, npy_intp channels)
+{
+    char what[96];
+    PyOS_snprintf(what, sizeof what, "x has %zd channels (columns)",
+                  (Py_ssize_t)channels);
+    for (int i = 0; i < n; i++)
+        if (vectors[i] &&
+            check_dim(fn, names[i], vectors[i], 0, channels, what))
+            return -1;
+    return 0;
+}
+
+static PyObject *core_batchnorm_forward(PyObject *self, PyObject *args,
+                                        PyObject *kw)
+{
+    (void)self;
+    static char *names[] = {
+        "x",    "gamma",   "beta",     "moving_mean", "moving_variance", "y",
+        "mean", "inv_std", "momentum", "epsilon",     "training",        NULL};
+    const char *fn = "batchnorm_forward";
+    PyObject *o[8], *momentum_obj, *epsilon_obj;
+    PyArrayObject *a[8];
+    const char *nm[8] = {"x",           "gamma",           "beta",
+                         "moving_mean", "moving_variance", "y",
+                         "mean",        "inv_std"};
+    const int role[8] = {ARG_IN,
+                         ARG_IN | ARG_OPTIONAL,
+                         ARG_IN | ARG_OPTIONAL,
+                         ARG_OUT,
+                         ARG_OUT,
+                         ARG_OUT,
+                         ARG_OUT,
+                         ARG_OUT};
+    double momentum, epsilon;
+    int training, dtype = -1;
+    if (!PyArg_ParseTupleAndKeywords(
+            args, kw, "OOOOOOOOOOp", names, &o[0], &o[1], &o[2], &o[3], &o[4],
+            &o[5], &o[6], &o[7], &momentum_obj, &epsilon_obj, &training) ||
+        parse_real(fn, "momentum", momentum_obj, &momentum) ||
+        parse_real(fn, "epsilon", epsilon_obj, &epsilon))
+        return NULL;
+    for (int i = 0; i < 8; i++)
+        if (check_array(fn, nm[i], o[i], i == 0 || i == 5 ? 2 : 1, role[i],
+                        &a[i]) ||
+            (a[i] && check_float(fn, nm[i], a[i], &dtype, i ? "x" : "")))
+            return NULL;
+    npy_intp rows = PyArray_DIM(a[0], 0), channels = PyArray_DIM(a[0], 1);
+    PyArrayObject *vectors[6] = {a[1], a[2], a[3], a[4], a[6], a[7]};
+    const char *vector_names[6] = {nm[1], nm[2], nm[3], nm[4], nm[6], nm[7]};
+    if (check_same_shape(fn, "y", a[5], "x", a[0]) ||
+        check_channels(fn, vectors, vector_names, 6, channels) ||
+        check_apart(fn, a + 3, nm + 3, 5, a, nm, 3, NULL) ||
+        check_scalar(fn, "momentum", momentum, 0, 1, 0) ||
+        check_scalar(fn, "epsilon", epsilon, 0, HUGE_VAL, 0))
+        return NULL;
+    if (training && rows == 0) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: x has no rows; training needs at least one row to "
+                     "compute the batch statistics",
+                     fn);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+        if (dtype == NPY_FLOAT32)
+            tnn_batchnorm_forward_f32(F32(a[0]), F32_OR_NULL(a[1]),
+                                      F32_OR_NULL(a[2]), F32(a[3]), F32(a[4]),
+                                      F32(a[5]), F32(a[6]), F32(a[7]), rows,
+                                      channels, momentum, epsilon, training);
+        else
+            tnn_batchnorm_forward_f64(F64(a[0]), F64_OR_NULL(a[1]),
+                                      F64_OR_NULL(a[2]), F64(a[3]), F64(a[4]),
+                                      F64(a[5]), F64(a[6]), F64(a[7]), rows,
+                                      channels, momentum, epsilon, training);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_batchnorm_backward(PyObject *self, PyObject *args,
+                                         PyObject *kw)
+{
+    (void)self;
+    static char *names[] = {"x",  "gamma",  "dy",    "mean",     "inv_std",
+                            "dx", "dgamma", "dbeta", "training", NULL};
+    const char *fn = "batchnorm_backward";
+    PyObject *o[8];
+    PyArrayObject *a[8];
+    const char *nm[8] = {"x",       "gamma", "dy",     "mean",
+                         "inv_std", "dx",    "dgamma", "dbeta"};
+    const int role[8] = {ARG_IN, ARG_IN | ARG_OPTIONAL,  ARG_IN,  ARG_IN,
+                         ARG_IN, ARG_OUT | ARG_OPTIONAL, ARG_OUT, ARG_OUT};
+    int training, dtype = -1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOOOp", names, &o[0], &o[1],
+                                     &o[2], &o[3], &o[4], &o[5], &o[6], &o[7],
+                                     &training))
+        return NULL;
+    for (int i = 0; i < 8; i++)
+        if (check_array(fn, nm[i], o[i], i == 0 || i == 2 || i == 5 ? 2 : 1,
+                        role[i], &a[i]) ||
+            (a[i] && check_float(fn, nm[i], a[i], &dtype, i ? "x" : "")))
+            return NULL;
+    npy_intp rows = PyArray_DIM(a[0], 0), channels = PyArray_DIM(a[0], 1);
+    PyArrayObject *vectors[5] = {a[1], a[3], a[4], a[6], a[7]};
+    const char *vector_names[5] = {nm[1], nm[3], nm[4], nm[6], nm[7]};
+    if (check_same_shape(fn, "dy", a[2], "x", a[0]) ||
+        (a[5] && check_same_shape(fn, "dx", a[5], "x", a[0])) ||
+        check_channels(fn, vectors, vector_names, 5, channels) ||
+        check_apart(fn, a + 5, nm + 5, 3, a, nm, 5, "dy"))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+        if (dtype == NPY_FLOAT32)
+            tnn_batchnorm_backward_f32(F32(a[0]), F32_OR_NULL(a[1]), F32(a[2]),
+                                       F32(a[3]), F32(a[4]), F32_OR_NULL(a[5]),
+                                       F32(a[6]), F32(a[7]), rows, channels,
+                                       training);
+        else
+            tnn_batchnorm_backward_f64(F64(a[0]), F64_OR_NULL(a[1]), F64(a[2]),
+                                       F64(a[3]), F64(a[4]), F64_OR_NULL(a[5]),
+                                       F64(a[6]), F64(a[7]), rows, channels,
+                                       training);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
 /* ---- module
  * -----------------------------------------------------------------------------
  */
@@ -827,6 +978,13 @@ static PyMethodDef core_methods[] = {
     KWARGS(dense_backward, "dense_backward(x, w, dy, dx, dw, db, "
                            "accumulate=False): dx = dy @ w.T, dw (+)= x.T @ "
                            "dy, db (+)= dy.sum(0); dx, db may be None"),
+    KWARGS(batchnorm_forward,
+           "batchnorm_forward(x, gamma, beta, moving_mean, moving_variance, "
+           "y, mean, inv_std, momentum, epsilon, training): Keras 2's "
+           "batch normalization over the rows of x; gamma, beta may be None"),
+    KWARGS(batchnorm_backward,
+           "batchnorm_backward(x, gamma, dy, mean, inv_std, dx, dgamma, dbeta, "
+           "training): its gradients; dx may be None or dy"),
     ACT(linear),
     ACT(relu),
     ACT(sigmoid),
