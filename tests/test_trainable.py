@@ -145,3 +145,24 @@ def test_a_frozen_model_does_not_step_and_trainable_round_trips_through_config(
     model.save(path)
     loaded = tf.keras.models.load_model(path)
     assert [layer.trainable for layer in loaded.layers] == [False, True, False]
+
+
+@pytest.mark.parametrize("suffix", [".tnn", ".h5"])
+def test_freezing_after_training_then_saving_loads_and_trains_on(tmp_path, suffix):
+    model = three_dense()
+    x, y = data()
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    model.layers[0].trainable = False  # transfer learning: freeze, then save
+    path = tmp_path / f"frozen{suffix}"
+    model.save(path)
+    loaded = tf.keras.models.load_model(path)
+    assert loaded.layers[0].trainable is False
+    assert loaded.optimizer.iterations == model.optimizer.iterations
+    for mine, theirs in zip(
+        model.optimizer.flat_state().values(), loaded.optimizer.flat_state().values()
+    ):
+        np.testing.assert_array_equal(mine, theirs)
+    before = loaded.layers[0].get_weights()
+    loaded.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    for old, new in zip(before, loaded.layers[0].get_weights()):
+        np.testing.assert_array_equal(new, old)

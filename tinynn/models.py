@@ -303,9 +303,9 @@ class Sequential:
     @property
     def _trainable_size(self) -> int:
         """Values in the trainable part of the parameter store (the size of
-        the optimizer's state arrays)."""
+        the optimizer's state arrays), for the trainable flags as they are."""
         self._require_built("_trainable_size")
-        return self._store.trainable_size
+        return self._parameters().trainable_size
 
     # ---- summary ---------------------------------------------------------------
     def summary(
@@ -344,6 +344,8 @@ class Sequential:
         h5py, a dependency of tinynn); any other path in tinynn's
         own single-file format.
         """
+        if self.built:  # lay out for the current trainable flags first, so
+            self._parameters()  # the optimizer state saved matches them
         saving.save_model(
             self, filepath, overwrite=overwrite, include_optimizer=include_optimizer
         )

@@ -289,8 +289,9 @@ class Trainer:
     # ---- passes --------------------------------------------------------------
     def _forward(self, x: np.ndarray, training: bool, fuse: bool) -> np.ndarray:
         n = len(x)
-        last = len(self.model.layers) - 1
-        for index, layer in enumerate(self.model.layers):
+        layers = self.model.layers
+        last = len(layers) - 1
+        for index, layer in enumerate(layers):
             buffer = self._buffers["out"][index]
             out = None if buffer is None else buffer[:n]
             if index == last and fuse:
@@ -302,10 +303,11 @@ class Trainer:
     def _backward(self, dout: np.ndarray) -> None:
         n = len(dout)
         dy = dout
-        for index in range(len(self.model.layers) - 1, -1, -1):
+        layers = self.model.layers
+        for index in range(len(layers) - 1, -1, -1):
             buffer = self._buffers["dx"][index]
             dx = None if buffer is None else buffer[:n]
-            self.model.layers[index]._backward(dy, dx)
+            layers[index]._backward(dy, dx)
             if dx is None:  # no layer below has trainable weights
                 return
             dy = dx
