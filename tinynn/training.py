@@ -453,7 +453,7 @@ class Trainer:
                 sums = _RunningMeans(names)
                 warned = False
                 for step, xb, yb in _epoch_batches(
-                    batches, targets, y_batch, batch_size, order
+                    batches, targets, y_batch, batch_size, steps, order
                 ):
                     callback_list.on_train_batch_begin(step)
                     values = self._train_batch(xb, yb, mode)
@@ -716,14 +716,15 @@ def _epoch_batches(
     targets: np.ndarray,
     y_buffer: np.ndarray,
     batch_size: int,
+    steps: int,
     order: np.ndarray | None,
 ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-    """One epoch: (step, x batch, y batch) for ceil(n / batch_size) steps, the
-    last one short, in `order` (a permutation) or in sequence. A shuffled
-    batch is gathered into the preallocated buffers, so each batch is valid
-    only until the next one is drawn."""
+    """One epoch: (step, x batch, y batch) for `steps` steps of `batch_size`
+    samples (fit takes ceil(n / batch_size): the last one is short), in
+    `order` (a permutation) or in sequence. A shuffled batch is gathered into
+    the preallocated buffers, so each batch is valid only until the next one
+    is drawn."""
     n = len(targets)
-    steps = math.ceil(n / batch_size)
     for step in range(steps):
         lo, hi = step * batch_size, min(n, (step + 1) * batch_size)
         if order is None:
