@@ -44,8 +44,10 @@ class Trainer:
     The model object provides the structure: ``layers``, ``dtype``,
     ``input_shape``/``output_shape``, ``build``; the public attributes Keras
     gives a model (``optimizer``, ``loss``, ``compiled_metrics``,
-    ``stop_training``, ``history``); and ``_parameters()``, its parameter
-    store bound to the layers as they are now.
+    ``stop_training``, ``history``); ``_parameters()``, its parameter
+    store bound to the layers as they are now; and ``_consolidate()``, which
+    lays that store out afresh (compile calls it, so that the optimizer's
+    state starts again).
     """
 
     def __init__(self, model: Any):
