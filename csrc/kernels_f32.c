@@ -13,6 +13,7 @@
 #define TANH tanhf
 #define SQRT sqrtf
 #include "activations.inc"
+#include "batchnorm.inc"
 #include "dense.inc"
 #include "gemm_entry.inc"
 #include "losses.inc"

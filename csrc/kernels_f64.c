@@ -13,6 +13,7 @@
 #define TANH tanh
 #define SQRT sqrt
 #include "activations.inc"
+#include "batchnorm.inc"
 #include "dense.inc"
 #include "gemm_entry.inc"
 #include "losses.inc"

@@ -22,6 +22,32 @@
 #define F32_OR_NULL(arr) ((arr) ? F32(arr) : NULL)
 #define F64_OR_NULL(arr) ((arr) ? F64(arr) : NULL)
 
+/* ---- calling a kernel in the arrays' dtype ---------------------------------
+ * CALL_KERNEL_VOID(dtype, tnn_name, args...) runs tnn_name_f32(args) or
+ * tnn_name_f64(args), as dtype (NPY_FLOAT32 or NPY_FLOAT64) says, with the
+ * GIL released around the call and nothing else; CALL_KERNEL(result, ...)
+ * also stores what the kernel returns. The arguments are written once:
+ * REAL(arr) and REAL_OR_NULL(arr) give an array's data as float * or
+ * double *, whichever branch they are expanded in. */
+#define CALL_KERNEL_(assign, dtype, kernel, ...)                               \
+    do {                                                                       \
+        Py_BEGIN_ALLOW_THREADS                                                 \
+            if ((dtype) == NPY_FLOAT32) {                                      \
+                typedef float real_t;                                          \
+                assign kernel##_f32(__VA_ARGS__);                              \
+            } else {                                                           \
+                typedef double real_t;                                         \
+                assign kernel##_f64(__VA_ARGS__);                              \
+            }                                                                  \
+        Py_END_ALLOW_THREADS                                                   \
+    } while (0)
+#define CALL_KERNEL(result, dtype, kernel, ...)                                \
+    CALL_KERNEL_(result =, dtype, kernel, __VA_ARGS__)
+#define CALL_KERNEL_VOID(dtype, kernel, ...)                                   \
+    CALL_KERNEL_(, dtype, kernel, __VA_ARGS__)
+#define REAL(arr) ((real_t *)PyArray_DATA(arr))
+#define REAL_OR_NULL(arr) ((arr) ? REAL(arr) : NULL)
+
 /* ---- configuration ---------------------------------------------------- */
 
 static PyObject *core_simd(PyObject *self, PyObject *args)
@@ -201,14 +227,8 @@ static PyObject *core_gemm(PyObject *self, PyObject *args, PyObject *kw)
     /* Row-major strides in elements; a transpose swaps them. */
     ptrdiff_t rsa = trans_a ? 1 : a1, csa = trans_a ? a1 : 1;
     ptrdiff_t rsb = trans_b ? 1 : b1, csb = trans_b ? b1 : 1;
-    Py_BEGIN_ALLOW_THREADS
-        if (dtype == NPY_FLOAT32)
-            tnn_gemm_f32(F32(a), rsa, csa, F32(b), rsb, csb, F32(c), n, 1, m, n,
-                         k, accumulate);
-        else
-            tnn_gemm_f64(F64(a), rsa, csa, F64(b), rsb, csb, F64(c), n, 1, m, n,
-                         k, accumulate);
-    Py_END_ALLOW_THREADS
+    CALL_KERNEL_VOID(dtype, tnn_gemm, REAL(a), rsa, csa, REAL(b), rsb, csb,
+                     REAL(c), n, 1, m, n, k, accumulate);
     Py_RETURN_NONE;
 }
 
@@ -269,14 +289,8 @@ static PyObject *core_dense_forward(PyObject *self, PyObject *args,
         check_no_overlap(fn, "y", y, "w", w, 0) ||
         check_no_overlap(fn, "y", y, "b", b, 0))
         return NULL;
-    Py_BEGIN_ALLOW_THREADS
-        if (dtype == NPY_FLOAT32)
-            tnn_dense_forward_f32(F32(x), F32(w), F32_OR_NULL(b), F32(y), batch,
-                                  fan_in, fan_out, act);
-        else
-            tnn_dense_forward_f64(F64(x), F64(w), F64_OR_NULL(b), F64(y), batch,
-                                  fan_in, fan_out, act);
-    Py_END_ALLOW_THREADS
+    CALL_KERNEL_VOID(dtype, tnn_dense_forward, REAL(x), REAL(w),
+                     REAL_OR_NULL(b), REAL(y), batch, fan_in, fan_out, act);
     Py_RETURN_NONE;
 }
 
@@ -335,16 +349,9 @@ static PyObject *core_dense_backward(PyObject *self, PyObject *args,
                                  outs[p], 0))
                 return NULL;
     }
-    Py_BEGIN_ALLOW_THREADS
-        if (dtype == NPY_FLOAT32)
-            tnn_dense_backward_f32(F32(x), F32(w), F32(dy), F32_OR_NULL(dx),
-                                   F32(dw), F32_OR_NULL(db), batch, fan_in,
-                                   fan_out, accumulate);
-        else
-            tnn_dense_backward_f64(F64(x), F64(w), F64(dy), F64_OR_NULL(dx),
-                                   F64(dw), F64_OR_NULL(db), batch, fan_in,
-                                   fan_out, accumulate);
-    Py_END_ALLOW_THREADS
+    CALL_KERNEL_VOID(dtype, tnn_dense_backward, REAL(x), REAL(w), REAL(dy),
+                     REAL_OR_NULL(dx), REAL(dw), REAL_OR_NULL(db), batch,
+                     fan_in, fan_out, accumulate);
     Py_RETURN_NONE;
 }
 
@@ -381,21 +388,12 @@ static PyObject *activation_call(const char *fn, int act, int backward,
     npy_intp size = PyArray_SIZE(in);
     npy_intp cols = PyArray_NDIM(in) == 2 ? PyArray_DIM(in, 1) : size;
     npy_intp rows = cols ? size / cols : 0;
-    Py_BEGIN_ALLOW_THREADS
-        if (dtype == NPY_FLOAT32) {
-            if (backward)
-                tnn_activation_backward_f32(act, F32(in), F32(grad), F32(out),
-                                            rows, cols);
-            else
-                tnn_activation_forward_f32(act, F32(in), F32(out), rows, cols);
-        } else {
-            if (backward)
-                tnn_activation_backward_f64(act, F64(in), F64(grad), F64(out),
-                                            rows, cols);
-            else
-                tnn_activation_forward_f64(act, F64(in), F64(out), rows, cols);
-        }
-    Py_END_ALLOW_THREADS
+    if (backward)
+        CALL_KERNEL_VOID(dtype, tnn_activation_backward, act, REAL(in),
+                         REAL(grad), REAL(out), rows, cols);
+    else
+        CALL_KERNEL_VOID(dtype, tnn_activation_forward, act, REAL(in),
+                         REAL(out), rows, cols);
     Py_RETURN_NONE;
 }
 
@@ -468,14 +466,8 @@ static PyObject *core_softmax_xent(PyObject *self, PyObject *args)
     }
     double loss;
     ptrdiff_t correct;
-    Py_BEGIN_ALLOW_THREADS
-        if (dtype == NPY_FLOAT32)
-            loss = tnn_softmax_xent_f32(F32(z), ids, label_type, F32_OR_NULL(d),
-                                        batch, classes, &correct);
-        else
-            loss = tnn_softmax_xent_f64(F64(z), ids, label_type, F64_OR_NULL(d),
-                                        batch, classes, &correct);
-    Py_END_ALLOW_THREADS
+    CALL_KERNEL(loss, dtype, tnn_softmax_xent, REAL(z), ids, label_type,
+                REAL_OR_NULL(d), batch, classes, &correct);
     return loss_and_count(loss, correct);
 }
 
@@ -508,14 +500,8 @@ static PyObject *core_softmax_xent_dense(PyObject *self, PyObject *args)
     }
     double loss;
     ptrdiff_t correct;
-    Py_BEGIN_ALLOW_THREADS
-        if (dtype == NPY_FLOAT32)
-            loss = tnn_softmax_xent_dense_f32(F32(z), F32(t), F32_OR_NULL(d),
-                                              batch, classes, &correct);
-        else
-            loss = tnn_softmax_xent_dense_f64(F64(z), F64(t), F64_OR_NULL(d),
-                                              batch, classes, &correct);
-    Py_END_ALLOW_THREADS
+    CALL_KERNEL(loss, dtype, tnn_softmax_xent_dense, REAL(z), REAL(t),
+                REAL_OR_NULL(d), batch, classes, &correct);
     return loss_and_count(loss, correct);
 }
 
@@ -654,14 +640,8 @@ static PyObject *core_sgd_update(PyObject *self, PyObject *args)
     if (check_velocity(fn, momentum, arr[2]))
         return NULL;
     npy_intp n = PyArray_SIZE(arr[0]);
-    Py_BEGIN_ALLOW_THREADS
-        if (dtype == NPY_FLOAT32)
-            tnn_sgd_update_f32(F32(arr[0]), F32(arr[1]), F32_OR_NULL(arr[2]), n,
-                               lr, momentum, nesterov);
-        else
-            tnn_sgd_update_f64(F64(arr[0]), F64(arr[1]), F64_OR_NULL(arr[2]), n,
-                               lr, momentum, nesterov);
-    Py_END_ALLOW_THREADS
+    CALL_KERNEL_VOID(dtype, tnn_sgd_update, REAL(arr[0]), REAL(arr[1]),
+                     REAL_OR_NULL(arr[2]), n, lr, momentum, nesterov);
     Py_RETURN_NONE;
 }
 
@@ -693,16 +673,9 @@ static PyObject *core_rmsprop_update(PyObject *self, PyObject *args)
     if (check_velocity(fn, momentum, arr[3]))
         return NULL;
     npy_intp n = PyArray_SIZE(arr[0]);
-    Py_BEGIN_ALLOW_THREADS
-        if (dtype == NPY_FLOAT32)
-            tnn_rmsprop_update_f32(F32(arr[0]), F32(arr[1]), F32(arr[2]),
-                                   F32_OR_NULL(arr[3]), n, lr, rho, momentum,
-                                   eps);
-        else
-            tnn_rmsprop_update_f64(F64(arr[0]), F64(arr[1]), F64(arr[2]),
-                                   F64_OR_NULL(arr[3]), n, lr, rho, momentum,
-                                   eps);
-    Py_END_ALLOW_THREADS
+    CALL_KERNEL_VOID(dtype, tnn_rmsprop_update, REAL(arr[0]), REAL(arr[1]),
+                     REAL(arr[2]), REAL_OR_NULL(arr[3]), n, lr, rho, momentum,
+                     eps);
     Py_RETURN_NONE;
 }
 
@@ -742,16 +715,9 @@ static PyObject *core_adam_update(PyObject *self, PyObject *args)
         return NULL;
     }
     npy_intp n = PyArray_SIZE(arr[0]);
-    Py_BEGIN_ALLOW_THREADS
-        if (dtype == NPY_FLOAT32)
-            tnn_adam_update_f32(F32(arr[0]), F32(arr[1]), F32(arr[2]),
-                                F32(arr[3]), F32_OR_NULL(arr[4]), n, lr, beta1,
-                                beta2, eps, step);
-        else
-            tnn_adam_update_f64(F64(arr[0]), F64(arr[1]), F64(arr[2]),
-                                F64(arr[3]), F64_OR_NULL(arr[4]), n, lr, beta1,
-                                beta2, eps, step);
-    Py_END_ALLOW_THREADS
+    CALL_KERNEL_VOID(dtype, tnn_adam_update, REAL(arr[0]), REAL(arr[1]),
+                     REAL(arr[2]), REAL(arr[3]), REAL_OR_NULL(arr[4]), n, lr,
+                     beta1, beta2, eps, step);
     Py_RETURN_NONE;
 }
 
@@ -777,14 +743,143 @@ static PyObject *core_adagrad_update(PyObject *self, PyObject *args)
         check_scalar(fn, "epsilon", eps, 0, HUGE_VAL, 0))
         return NULL;
     npy_intp n = PyArray_SIZE(arr[0]);
-    Py_BEGIN_ALLOW_THREADS
-        if (dtype == NPY_FLOAT32)
-            tnn_adagrad_update_f32(F32(arr[0]), F32(arr[1]), F32(arr[2]), n, lr,
-                                   eps);
-        else
-            tnn_adagrad_update_f64(F64(arr[0]), F64(arr[1]), F64(arr[2]), n, lr,
-                                   eps);
-    Py_END_ALLOW_THREADS
+    CALL_KERNEL_VOID(dtype, tnn_adagrad_update, REAL(arr[0]), REAL(arr[1]),
+                     REAL(arr[2]), n, lr, eps);
+    Py_RETURN_NONE;
+}
+
+/* ---- batch normalization ------------------------------------------------
+ */
+
+/* Every one of the n_out outputs apart from every input and from each
+ * other; an output named in `in_place` may be exactly the input `in_place`
+ * (dx and dy). */
+static int check_apart(const char *fn, PyArrayObject **outs,
+                       const char **out_names, int n_out, PyArrayObject **ins,
+                       const char **in_names, int n_in, const char *in_place)
+{
+    for (int o = 0; o < n_out; o++) {
+        for (int i = 0; i < n_in; i++) {
+            int same_ok = in_place && strcmp(in_place, in_names[i]) == 0 &&
+                          strcmp(out_names[o], "dx") == 0;
+            if (check_no_overlap(fn, out_names[o], outs[o], in_names[i], ins[i],
+                                 same_ok))
+                return -1;
+        }
+        for (int p = o + 1; p < n_out; p++)
+            if (check_no_overlap(fn, out_names[o], outs[o], out_names[p],
+                                 outs[p], 0))
+                return -1;
+    }
+    return 0;
+}
+
+/* Each of the n vectors (NULL: absent) has `channels` entries. */
+static int check_channels(const char *fn, PyArrayObject **vectors,
+                          const char **names, int n, npy_intp channels)
+{
+    char what[96];
+    PyOS_snprintf(what, sizeof what, "x has %zd channels (columns)",
+                  (Py_ssize_t)channels);
+    for (int i = 0; i < n; i++)
+        if (vectors[i] &&
+            check_dim(fn, names[i], vectors[i], 0, channels, what))
+            return -1;
+    return 0;
+}
+
+static PyObject *core_batchnorm_forward(PyObject *self, PyObject *args,
+                                        PyObject *kw)
+{
+    (void)self;
+    static char *names[] = {
+        "x",    "gamma",   "beta",     "moving_mean", "moving_variance", "y",
+        "mean", "inv_std", "momentum", "epsilon",     "training",        NULL};
+    const char *fn = "batchnorm_forward";
+    PyObject *o[8], *momentum_obj, *epsilon_obj;
+    PyArrayObject *a[8];
+    const char *nm[8] = {"x",           "gamma",           "beta",
+                         "moving_mean", "moving_variance", "y",
+                         "mean",        "inv_std"};
+    const int role[8] = {ARG_IN,
+                         ARG_IN | ARG_OPTIONAL,
+                         ARG_IN | ARG_OPTIONAL,
+                         ARG_OUT,
+                         ARG_OUT,
+                         ARG_OUT,
+                         ARG_OUT,
+                         ARG_OUT};
+    double momentum, epsilon;
+    int training, dtype = -1;
+    if (!PyArg_ParseTupleAndKeywords(
+            args, kw, "OOOOOOOOOOp", names, &o[0], &o[1], &o[2], &o[3], &o[4],
+            &o[5], &o[6], &o[7], &momentum_obj, &epsilon_obj, &training) ||
+        parse_real(fn, "momentum", momentum_obj, &momentum) ||
+        parse_real(fn, "epsilon", epsilon_obj, &epsilon))
+        return NULL;
+    for (int i = 0; i < 8; i++)
+        if (check_array(fn, nm[i], o[i], i == 0 || i == 5 ? 2 : 1, role[i],
+                        &a[i]) ||
+            (a[i] && check_float(fn, nm[i], a[i], &dtype, i ? "x" : "")))
+            return NULL;
+    npy_intp rows = PyArray_DIM(a[0], 0), channels = PyArray_DIM(a[0], 1);
+    PyArrayObject *vectors[6] = {a[1], a[2], a[3], a[4], a[6], a[7]};
+    const char *vector_names[6] = {nm[1], nm[2], nm[3], nm[4], nm[6], nm[7]};
+    if (check_same_shape(fn, "y", a[5], "x", a[0]) ||
+        check_channels(fn, vectors, vector_names, 6, channels) ||
+        check_apart(fn, a + 3, nm + 3, 5, a, nm, 3, NULL) ||
+        check_scalar(fn, "momentum", momentum, 0, 1, 0) ||
+        check_scalar(fn, "epsilon", epsilon, 0, HUGE_VAL, 0))
+        return NULL;
+    if (training && rows == 0) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: x has no rows; training needs at least one row to "
+                     "compute the batch statistics",
+                     fn);
+        return NULL;
+    }
+    CALL_KERNEL_VOID(dtype, tnn_batchnorm_forward, REAL(a[0]),
+                     REAL_OR_NULL(a[1]), REAL_OR_NULL(a[2]), REAL(a[3]),
+                     REAL(a[4]), REAL(a[5]), REAL(a[6]), REAL(a[7]), rows,
+                     channels, momentum, epsilon, training);
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_batchnorm_backward(PyObject *self, PyObject *args,
+                                         PyObject *kw)
+{
+    (void)self;
+    static char *names[] = {"x",  "gamma",  "dy",    "mean",     "inv_std",
+                            "dx", "dgamma", "dbeta", "training", NULL};
+    const char *fn = "batchnorm_backward";
+    PyObject *o[8];
+    PyArrayObject *a[8];
+    const char *nm[8] = {"x",       "gamma", "dy",     "mean",
+                         "inv_std", "dx",    "dgamma", "dbeta"};
+    const int role[8] = {ARG_IN, ARG_IN | ARG_OPTIONAL,  ARG_IN,  ARG_IN,
+                         ARG_IN, ARG_OUT | ARG_OPTIONAL, ARG_OUT, ARG_OUT};
+    int training, dtype = -1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOOOp", names, &o[0], &o[1],
+                                     &o[2], &o[3], &o[4], &o[5], &o[6], &o[7],
+                                     &training))
+        return NULL;
+    for (int i = 0; i < 8; i++)
+        if (check_array(fn, nm[i], o[i], i == 0 || i == 2 || i == 5 ? 2 : 1,
+                        role[i], &a[i]) ||
+            (a[i] && check_float(fn, nm[i], a[i], &dtype, i ? "x" : "")))
+            return NULL;
+    npy_intp rows = PyArray_DIM(a[0], 0), channels = PyArray_DIM(a[0], 1);
+    PyArrayObject *vectors[5] = {a[1], a[3], a[4], a[6], a[7]};
+    const char *vector_names[5] = {nm[1], nm[3], nm[4], nm[6], nm[7]};
+    if (check_same_shape(fn, "dy", a[2], "x", a[0]) ||
+        (a[5] && check_same_shape(fn, "dx", a[5], "x", a[0])) ||
+        check_channels(fn, vectors, vector_names, 5, channels) ||
+        check_apart(fn, a + 5, nm + 5, 3, a, nm, 5, "dy"))
+        return NULL;
+    CALL_KERNEL_VOID(dtype, tnn_batchnorm_backward, REAL(a[0]),
+                     REAL_OR_NULL(a[1]), REAL(a[2]), REAL(a[3]), REAL(a[4]),
+                     REAL_OR_NULL(a[5]), REAL(a[6]), REAL(a[7]), rows, channels,
+                     training);
     Py_RETURN_NONE;
 }
 
@@ -827,6 +922,13 @@ static PyMethodDef core_methods[] = {
     KWARGS(dense_backward, "dense_backward(x, w, dy, dx, dw, db, "
                            "accumulate=False): dx = dy @ w.T, dw (+)= x.T @ "
                            "dy, db (+)= dy.sum(0); dx, db may be None"),
+    KWARGS(batchnorm_forward,
+           "batchnorm_forward(x, gamma, beta, moving_mean, moving_variance, "
+           "y, mean, inv_std, momentum, epsilon, training): Keras 2's "
+           "batch normalization over the rows of x; gamma, beta may be None"),
+    KWARGS(batchnorm_backward,
+           "batchnorm_backward(x, gamma, dy, mean, inv_std, dx, dgamma, dbeta, "
+           "training): its gradients; dx may be None or dy"),
     ACT(linear),
     ACT(relu),
     ACT(sigmoid),

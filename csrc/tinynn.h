@@ -75,6 +75,46 @@ void tnn_dense_backward_f64(const double *x, const double *w, const double *dy,
                             ptrdiff_t fan_in, ptrdiff_t fan_out,
                             int accumulate);
 
+/* ---- Batch normalization (batchnorm.inc), Keras 2's BatchNormalization --
+ * x, y, dy, dx: (rows, channels); every other array: (channels,).
+ * forward, training = 1: per channel, mean = mean of x over the rows and
+ *           var = mean of (x - mean)^2 (biased); the moving statistics move
+ *           in place: moving -= (moving - batch value) (1 - momentum).
+ *           training = 0: mean = moving_mean, var = moving_var, nothing
+ *           else is written but y, mean and inv_std.
+ *           Then inv_std = 1 / sqrt(var + epsilon) and
+ *           y = x (gamma inv_std) + (beta - mean gamma inv_std).
+ *           gamma NULL means 1, beta NULL means 0 (scale / center off).
+ *           mean and inv_std are saved for the backward pass.
+ * backward: xhat = (x - mean) inv_std from the saved statistics;
+ *           dbeta = column sums of dy, dgamma = column sums of dy xhat
+ *           (always written: dx needs them); dx (or NULL) =
+ *           gamma inv_std (dy - (dbeta + xhat dgamma) / rows) when the
+ *           forward pass used the batch's statistics (training = 1), else
+ *           gamma inv_std dy. dx may be dy; no other overlap. */
+void tnn_batchnorm_forward_f32(const float *x, const float *gamma,
+                               const float *beta, float *moving_mean,
+                               float *moving_var, float *y, float *mean,
+                               float *inv_std, ptrdiff_t rows,
+                               ptrdiff_t channels, double momentum,
+                               double epsilon, int training);
+void tnn_batchnorm_backward_f32(const float *x, const float *gamma,
+                                const float *dy, const float *mean,
+                                const float *inv_std, float *dx, float *dgamma,
+                                float *dbeta, ptrdiff_t rows,
+                                ptrdiff_t channels, int training);
+void tnn_batchnorm_forward_f64(const double *x, const double *gamma,
+                               const double *beta, double *moving_mean,
+                               double *moving_var, double *y, double *mean,
+                               double *inv_std, ptrdiff_t rows,
+                               ptrdiff_t channels, double momentum,
+                               double epsilon, int training);
+void tnn_batchnorm_backward_f64(const double *x, const double *gamma,
+                                const double *dy, const double *mean,
+                                const double *inv_std, double *dx,
+                                double *dgamma, double *dbeta, ptrdiff_t rows,
+                                ptrdiff_t channels, int training);
+
 /* ---- Activations (activations.inc) --------------------------------------
  * forward:  y = act(x), element-wise over n values; softmax works row-wise
  *           on (rows, cols) and subtracts the row max so exp never

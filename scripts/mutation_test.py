@@ -174,8 +174,8 @@ MUTANTS: list[Mutant] = [
     ),
     M(
         "csrc/activations.inc",
-        "            dx[i] = y[i] > 0 ? dy[i] : 0;",
-        "            dx[i] = y[i] >= 0 ? dy[i] : 0;",
+        "            dx[i] = y[i] > 0 ? g : 0;",
+        "            dx[i] = y[i] >= 0 ? g : 0;",
         "relu backward: gradient passes where the output is 0",
     ),
     M(
@@ -367,34 +367,34 @@ MUTANTS: list[Mutant] = [
         "        if epochs >= 1:\n            print(",
         "ProgbarLogger: 'Epoch 1/1' header printed",
     ),
-    # ---- tinynn/models.py ------------------------------------------------
+    # ---- tinynn/training.py ----------------------------------------------
     M(
-        "tinynn/models.py",
+        "tinynn/training.py",
         "            if val is not None and (epoch + 1) % validation_freq == 0:",
         "            if val is not None and epoch % validation_freq == 0:",
         "validation_freq: validates on the first epoch of each period",
     ),
     M(
-        "tinynn/models.py",
+        "tinynn/training.py",
         "        for epoch in range(initial_epoch, epochs):",
         "        for epoch in range(initial_epoch, initial_epoch + epochs):",
         "initial_epoch: epochs taken as a count",
     ),
     M(
-        "tinynn/models.py",
+        "tinynn/training.py",
         "    split_at = int(n * (1.0 - float(fraction)))",
         "    split_at = round(n * (1.0 - float(fraction)))",
         "validation_split: split point rounded instead of floored",
     ),
     M(
-        "tinynn/models.py",
+        "tinynn/training.py",
         "    return xs[:split_at], targets[:split_at], (xs[split_at:], targets[split_at:])",
         "    return (\n        xs[n - split_at :],\n        targets[n - split_at :],\n"
         "        (xs[: n - split_at], targets[: n - split_at]),\n    )",
         "validation_split: validation taken from the head",
     ),
     M(
-        "tinynn/models.py",
+        "tinynn/training.py",
         "            for epoch in range(initial_epoch, epochs):\n"
         "                started = time.perf_counter()\n"
         "                callback_list.on_epoch_begin(epoch)\n"
@@ -406,20 +406,20 @@ MUTANTS: list[Mutant] = [
         "shuffle: one permutation reused for every epoch",
     ),
     M(
-        "tinynn/models.py",
+        "tinynn/training.py",
         "        self.totals = [t + float(v) * size for t, v in zip(self.totals, values)]",
         "        self.totals = [t + float(v) for t, v in zip(self.totals, values)]\n"
         "        size = 1",
         "epoch means: batches not weighted by their size",
     ),
     M(
-        "tinynn/models.py",
+        "tinynn/training.py",
         "        steps = math.ceil(n / batch_size)",
         "        steps = n // batch_size or 1",
         "fit: last short batch dropped",
     ),
     M(
-        "tinynn/models.py",
+        "tinynn/training.py",
         "        batch_size = (\n            32 if batch_size is None else "
         'positive_int(batch_size, where, "batch_size")\n        )\n        epochs =',
         "        batch_size = (\n            64 if batch_size is None else "
@@ -427,7 +427,7 @@ MUTANTS: list[Mutant] = [
         "fit: default batch_size 64",
     ),
     M(
-        "tinynn/models.py",
+        "tinynn/training.py",
         "            optimizer_object.iterations = 0",
         "            pass",
         "compile again: optimizer step count not reset",
@@ -573,21 +573,21 @@ MUTANTS: list[Mutant] = [
         "Adagrad: accumulator never updated",
     ),
     M(
-        "tinynn/models.py",
-        "            len(layer._params) != len(views)\n"
-        "            or any(p is not v for p, v in zip(layer._params, views))\n",
-        "            len(layer._params) != len(views)\n",
-        "_bind_shared_layers: only counts views, so a shared layer is never rebound",
+        "tinynn/parameters.py",
+        "            if any(p is not v for p, v in zip(layer._params, views)):\n"
+        "                return False\n",
+        "",
+        "ParameterStore.matches: only counts views, so a shared layer is never rebound",
     ),
     M(
-        "tinynn/models.py",
-        "            weights_before = weights_before or bool(layer.weights)",
-        "            weights_before = bool(layer.weights)",
+        "tinynn/training.py",
+        "            weights_before = weights_before or bool(layer.trainable_weights)",
+        "            weights_before = bool(layer.trainable_weights)",
         "backprop stop: only the layer just below counts (stops under a weightless layer)",
     ),
     M(
-        "tinynn/models.py",
-        "        with self._batch_lock:\n"
+        "tinynn/training.py",
+        "        with self.lock:\n"
         "            self._ensure_buffers(len(xb))\n"
         "            out[...] = self._forward(xb, training, False)",
         "        self._ensure_buffers(len(xb))\n"

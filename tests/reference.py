@@ -167,3 +167,54 @@ def adagrad(w, g, acc, lr, eps):
     w, g = np.asarray(w, np.float64), np.asarray(g, np.float64)
     acc = np.asarray(acc, np.float64) + g * g
     return w - lr * g / (np.sqrt(acc) + eps), acc
+
+
+def batchnorm_forward(x, gamma, beta, moving_mean, moving_var, momentum, eps, training):
+    """Keras 2's BatchNormalization (axis=-1, non-fused) on x (rows, channels).
+
+    Returns (y, new moving_mean, new moving_var). Training normalises with the
+    batch's mean and biased variance and moves the moving statistics:
+    moving -= (moving - batch value) * (1 - momentum); inference normalises
+    with the moving statistics and leaves them. gamma/beta None: 1 and 0.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    gamma = 1.0 if gamma is None else np.asarray(gamma, dtype=np.float64)
+    beta = 0.0 if beta is None else np.asarray(beta, dtype=np.float64)
+    moving_mean = np.asarray(moving_mean, dtype=np.float64)
+    moving_var = np.asarray(moving_var, dtype=np.float64)
+    if training:
+        mean = x.mean(axis=0)
+        var = ((x - mean) ** 2).mean(axis=0)
+        moving_mean = moving_mean - (moving_mean - mean) * (1 - momentum)
+        moving_var = moving_var - (moving_var - var) * (1 - momentum)
+    else:
+        mean, var = moving_mean, moving_var
+    y = gamma * (x - mean) / np.sqrt(var + eps) + beta
+    return y, moving_mean, moving_var
+
+
+def batchnorm_backward(x, gamma, dy, moving_mean, moving_var, eps, training):
+    """(dx, dgamma, dbeta) of batchnorm_forward, by the chain rule through
+    the batch variance and mean (training) or with the moving statistics as
+    constants (inference)."""
+    x = np.asarray(x, dtype=np.float64)
+    dy = np.asarray(dy, dtype=np.float64)
+    gamma = 1.0 if gamma is None else np.asarray(gamma, dtype=np.float64)
+    n = x.shape[0]
+    if training:
+        mean = x.mean(axis=0)
+        var = ((x - mean) ** 2).mean(axis=0)
+    else:
+        mean = np.asarray(moving_mean, dtype=np.float64)
+        var = np.asarray(moving_var, dtype=np.float64)
+    std = np.sqrt(var + eps)
+    xhat = (x - mean) / std
+    dgamma = (dy * xhat).sum(axis=0)
+    dbeta = dy.sum(axis=0)
+    dxhat = dy * gamma
+    if not training:
+        return dxhat / std, dgamma, dbeta
+    dvar = (dxhat * (x - mean) * -0.5 * (var + eps) ** -1.5).sum(axis=0)
+    dmean = (-dxhat / std).sum(axis=0) + dvar * (-2.0 * (x - mean)).mean(axis=0)
+    dx = dxhat / std + dvar * 2.0 * (x - mean) / n + dmean / n
+    return dx, dgamma, dbeta

@@ -25,6 +25,7 @@ def readonly(a):
 
 X, W, B, Y = arr((4, 3)), arr((3, 2)), arr(2), arr((4, 2))
 BIG = arr((10, 4))
+Y3 = arr((4, 3))
 
 # (call, exception, message pattern)
 CASES = [
@@ -438,6 +439,103 @@ CASES = [
         "adam_update: m must be in native byte order",
     ),
     (lambda: _core.softmax_xent(Y, np.array([1, 0, 1, 1], "=i2"), None), None, None),
+    # batch normalization
+    (
+        lambda: _core.batchnorm_forward(
+            arr((0, 3)),
+            None,
+            None,
+            arr(3),
+            arr(3),
+            arr((0, 3)),
+            arr(3),
+            arr(3),
+            0.99,
+            1e-3,
+            True,
+        ),
+        ValueError,
+        "batchnorm_forward: x has no rows; training needs at least one row",
+    ),
+    (
+        lambda: _core.batchnorm_forward(
+            X,
+            arr(4),
+            None,
+            arr(3),
+            arr(3),
+            arr((4, 3)),
+            arr(3),
+            arr(3),
+            0.99,
+            1e-3,
+            True,
+        ),
+        ValueError,
+        r"batchnorm_forward: gamma has shape \(4,\) but x has 3 channels",
+    ),
+    (
+        lambda: _core.batchnorm_forward(
+            X, None, None, arr(3), arr(3), X, arr(3), arr(3), 0.99, 1e-3, True
+        ),
+        ValueError,
+        "batchnorm_forward: y overlaps x",
+    ),
+    (
+        lambda: _core.batchnorm_forward(
+            X,
+            None,
+            None,
+            readonly(arr(3)),
+            arr(3),
+            arr((4, 3)),
+            arr(3),
+            arr(3),
+            0.99,
+            1e-3,
+            True,
+        ),
+        ValueError,
+        "batchnorm_forward: moving_mean",
+    ),
+    (
+        lambda: _core.batchnorm_forward(
+            X,
+            None,
+            None,
+            arr(3),
+            arr(3),
+            arr((4, 3), f32),
+            arr(3),
+            arr(3),
+            0.99,
+            1e-3,
+            True,
+        ),
+        TypeError,
+        "batchnorm_forward: y",
+    ),
+    (
+        lambda: _core.batchnorm_backward(
+            X, None, arr((4, 3)), arr(3), arr(3), X, arr(3), arr(3), True
+        ),
+        ValueError,
+        "batchnorm_backward: dx overlaps x",
+    ),
+    (
+        lambda: _core.batchnorm_backward(
+            X, None, arr((4, 3)), arr(3), arr(3), None, arr(3), None, True
+        ),
+        TypeError,
+        "batchnorm_backward: dbeta",
+    ),
+    (  # in place: dx may be dy
+        lambda: _core.batchnorm_backward(
+            X, None, Y3, arr(3), arr(3), Y3, arr(3), arr(3), True
+        ),
+        None,
+        None,
+    ),
     # configuration
     (
         lambda: _core.set_simd("sse9"),
@@ -502,6 +600,18 @@ SCALAR_CASES = [
         ),
         "adam_update: epsilon must be a finite number >= 0; got -1e-07",
     ),
+    (
+        lambda: _core.batchnorm_forward(
+            X, None, None, arr(3), arr(3), arr((4, 3)), arr(3), arr(3), 1.5, 1e-3, True
+        ),
+        "batchnorm_forward: momentum must be a finite number in [0, 1]; got 1.5",
+    ),
+    (
+        lambda: _core.batchnorm_forward(
+            X, None, None, arr(3), arr(3), arr((4, 3)), arr(3), arr(3), 0.9, -1.0, True
+        ),
+        "batchnorm_forward: epsilon must be a finite number >= 0; got -1",
+    ),
 ]
 
 
@@ -523,6 +633,12 @@ def test_outputs_untouched_when_a_check_fails():
     with pytest.raises(ValueError):
         _core.softmax_xent(Y, np.array([0, 1, 9, 0]), d)
     assert np.all(d == 7.0)
+    moving = np.full(3, 7.0)
+    with pytest.raises(ValueError):
+        _core.batchnorm_forward(
+            X, None, None, moving, arr(3), arr((4, 3)), arr(3), arr(3), 0.9, -1.0, True
+        )
+    assert np.all(moving == 7.0)
 
 
 def test_reference_counts_unchanged_on_success_and_error():

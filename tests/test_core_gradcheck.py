@@ -128,3 +128,38 @@ def test_directional_check_on_an_article_sized_layer():
     numeric = (loss(w + h * direction) - loss(w - h * direction)) / (2 * h)
     analytic = float((dw * direction).sum())
     assert abs(numeric - analytic) / abs(analytic) < 1e-6
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("affine", [True, False])
+def test_batchnorm_backward_gradients(training, affine):
+    r = np.random.default_rng(5)
+    rows, channels = 7, 3
+    x = r.normal(size=(rows, channels)) * 2 + 1
+    gamma = r.normal(size=channels) if affine else None
+    beta = r.normal(size=channels) if affine else None
+    moving_mean, moving_var = r.normal(size=channels), 0.5 + r.random(channels)
+    weight = r.normal(size=(rows, channels))
+
+    def loss(x_, gamma_, beta_):
+        y = np.empty_like(x_)
+        stats = [np.empty(channels), np.empty(channels)]
+        moving = [moving_mean.copy(), moving_var.copy()]
+        _core.batchnorm_forward(
+            x_, gamma_, beta_, *moving, y, *stats, 0.99, 1e-3, training
+        )
+        return float((weight * y).sum())
+
+    y, mean, inv_std = np.empty_like(x), np.empty(channels), np.empty(channels)
+    moving = [moving_mean.copy(), moving_var.copy()]
+    _core.batchnorm_forward(
+        x, gamma, beta, *moving, y, mean, inv_std, 0.99, 1e-3, training
+    )
+    dx, dgamma, dbeta = np.empty_like(x), np.empty(channels), np.empty(channels)
+    _core.batchnorm_backward(
+        x, gamma, weight, mean, inv_std, dx, dgamma, dbeta, training
+    )
+    assert rel_error(dx, numeric_grad(lambda v: loss(v, gamma, beta), x)) < 1e-6
+    if affine:
+        assert rel_error(dgamma, numeric_grad(lambda v: loss(x, v, beta), gamma)) < 1e-6
+        assert rel_error(dbeta, numeric_grad(lambda v: loss(x, gamma, v), beta)) < 1e-6

@@ -374,3 +374,88 @@ def test_thread_count_does_not_change_results():
     _core.set_num_threads(before)
     for one, two in zip(*results):
         np.testing.assert_array_equal(one, two)
+
+
+# ---- batch normalization --------------------------------------------------------
+BATCHNORM_SHAPES = [(1, 1), (2, 3), (7, 13), (97, 5), (13, 67), (257, 131), (32, 512)]
+
+
+def batchnorm_inputs(dtype, rows, channels, affine=True):
+    r = rng(rows * 131 + channels)
+    x = (r.normal(size=(rows, channels)) * 3 + r.normal(size=channels)).astype(dtype)
+    gamma = r.normal(size=channels).astype(dtype) if affine else None
+    beta = r.normal(size=channels).astype(dtype) if affine else None
+    moving_mean = r.normal(size=channels).astype(dtype)
+    moving_var = (0.5 + r.random(size=channels)).astype(dtype)
+    return x, gamma, beta, moving_mean, moving_var
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("rows,channels", BATCHNORM_SHAPES)
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("affine", [True, False])
+def test_batchnorm_forward(simd, threads, dtype, rows, channels, training, affine):
+    x, gamma, beta, moving_mean, moving_var = batchnorm_inputs(
+        dtype, rows, channels, affine
+    )
+    want_y, want_mean, want_var = ref.batchnorm_forward(
+        x, gamma, beta, moving_mean, moving_var, 0.99, 1e-3, training
+    )
+    y = np.full_like(x, np.nan)
+    mean, inv_std = np.empty(channels, dtype), np.empty(channels, dtype)
+    _core.batchnorm_forward(
+        x, gamma, beta, moving_mean, moving_var, y, mean, inv_std, 0.99, 1e-3, training
+    )
+    # y is built from |x - mean| / std, |gamma| and |beta|; 4 for the
+    # cancellation x - mean when float32 rounds the mean.
+    g = 1.0 if gamma is None else np.abs(gamma.astype(np.float64))
+    b = 0.0 if beta is None else np.abs(beta.astype(np.float64))
+    std = np.sqrt((want_var if training else moving_var.astype(np.float64)) + 1e-3)
+    scale = g * (np.abs(x.astype(np.float64)) + np.abs(x).mean(0)) / std * 4 + b
+    assert_close(y, want_y, scale, dtype)
+    assert_close(moving_mean, want_mean, np.abs(want_mean) + np.abs(x).max(0), dtype)
+    assert_close(moving_var, want_var, np.abs(want_var) + x.astype(float).var(0), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("rows,channels", BATCHNORM_SHAPES)
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("affine", [True, False])
+def test_batchnorm_backward(simd, threads, dtype, rows, channels, training, affine):
+    x, gamma, beta, moving_mean, moving_var = batchnorm_inputs(
+        dtype, rows, channels, affine
+    )
+    y, mean, inv_std = (
+        np.empty_like(x),
+        np.empty(channels, dtype),
+        np.empty(channels, dtype),
+    )
+    stats = [moving_mean.copy(), moving_var.copy()]
+    _core.batchnorm_forward(
+        x, gamma, beta, *stats, y, mean, inv_std, 0.9, 1e-3, training
+    )
+    dy = rng(rows).normal(size=x.shape).astype(dtype)
+    want_dx, want_dgamma, want_dbeta = ref.batchnorm_backward(
+        x, gamma, dy, moving_mean, moving_var, 1e-3, training
+    )
+    dx = np.full_like(x, np.nan)
+    dgamma, dbeta = np.full(channels, np.nan, dtype), np.full(channels, np.nan, dtype)
+    _core.batchnorm_backward(x, gamma, dy, mean, inv_std, dx, dgamma, dbeta, training)
+    ady = np.abs(dy.astype(np.float64))
+    g = 1.0 if gamma is None else np.abs(gamma.astype(np.float64))
+    xhat = np.abs(
+        ref.batchnorm_forward(
+            x, None, None, moving_mean, moving_var, 0, 1e-3, training
+        )[0]
+    )
+    assert_close(dbeta, want_dbeta, ady.sum(0), dtype)
+    assert_close(dgamma, want_dgamma, (ady * (xhat + 1)).sum(0) * 4, dtype)
+    std = 1 / inv_std.astype(np.float64)
+    dx_scale = g / std * (ady + (ady * (xhat + 1)).mean(0) * (xhat + 1)) * 4
+    assert_close(dx, want_dx, dx_scale, dtype)
+    # dx may be dy itself (in place), with the same result.
+    same = dy.copy()
+    _core.batchnorm_backward(
+        x, gamma, same, mean, inv_std, same, dgamma, dbeta, training
+    )
+    np.testing.assert_array_equal(same, dx)

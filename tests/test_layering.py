@@ -124,3 +124,14 @@ def test_saving_imports_no_model_or_layer_module():
     saving = [name for name in graph if name.startswith("tinynn.saving")]
     for name in saving:
         assert not graph[name] & {"tinynn.models", "tinynn.layers"}, name
+
+
+def test_trainer_parameter_store_and_summary_know_no_model_class():
+    graph = import_graph()
+    for name in ("tinynn.training", "tinynn.parameters", "tinynn.summary"):
+        assert name in graph, name
+        assert "tinynn.models" not in graph[name], name
+        assert "tinynn.layers" not in graph[name], name
+    assert {"tinynn.training", "tinynn.parameters", "tinynn.summary"} <= graph[
+        "tinynn.models"
+    ]

@@ -117,7 +117,7 @@ def softmax_models():
 def test_a_softmax_layer_fuses_with_cross_entropy_like_dense_softmax(monkeypatch):
     fused, layered = softmax_models()
     x, y = data()
-    assert layered._output_mode() == "fused"
+    assert layered._trainer.output_mode() == "fused"
     calls = []
     real = _backend.softmax_xent
     monkeypatch.setattr(
@@ -173,3 +173,36 @@ def test_a_layer_shared_by_two_models_trains_through_either():
     np.testing.assert_allclose(
         first.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6
     )
+
+
+def test_get_layer_by_name_or_index_as_in_keras():
+    model = model_with([tf.keras.layers.Flatten(input_shape=(6, 5))])
+    flatten, hidden, out = model.layers
+    assert model.get_layer(name=hidden.name) is hidden
+    assert model.get_layer(hidden.name) is hidden
+    assert model.get_layer(index=0) is flatten
+    assert model.get_layer(index=-1) is out
+    with pytest.raises(ValueError, match="no such layer: nope"):
+        model.get_layer("nope")
+    with pytest.raises(ValueError, match="at index 3 but model only has 3 layers"):
+        model.get_layer(index=3)
+    with pytest.raises(ValueError, match="only a layer name or a layer index"):
+        model.get_layer(name=out.name, index=0)
+    with pytest.raises(ValueError, match="either a layer name or a layer index"):
+        model.get_layer()
+    with pytest.raises(TypeError, match="index must be an int"):
+        model.get_layer(index="0")
+
+
+def test_sequential_delegates_training_and_keeps_its_public_signatures():
+    import inspect
+
+    from tinynn.training import Trainer
+
+    for name in ("compile", "fit", "evaluate", "predict", "train_on_batch"):
+        method = getattr(tf.keras.Sequential, name)
+        assert inspect.signature(method) == inspect.signature(getattr(Trainer, name))
+        assert method.__doc__ == getattr(Trainer, name).__doc__
+    signature = inspect.signature(tf.keras.Sequential.fit)
+    assert list(signature.parameters)[1:5] == ["x", "y", "batch_size", "epochs"]
+    assert signature.parameters["batch_size"].default is None

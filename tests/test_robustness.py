@@ -129,11 +129,45 @@ CORE = [
         {0, 2},
         set(),
     ),
+    (
+        "batchnorm_forward",
+        lambda: [f64(3, 4), f64(4), f64(4), f64(4), f64(4), f64(3, 4), f64(4), f64(4)],
+        [
+            "x",
+            "gamma",
+            "beta",
+            "moving_mean",
+            "moving_variance",
+            "y",
+            "mean",
+            "inv_std",
+        ],
+        {3, 4, 5, 6, 7},
+        {1, 2},
+    ),
+    (
+        "batchnorm_backward",
+        lambda: [
+            f64(3, 4),
+            f64(4),
+            f64(3, 4),
+            f64(4),
+            f64(4),
+            f64(3, 4),
+            f64(4),
+            f64(4),
+        ],
+        ["x", "gamma", "dy", "mean", "inv_std", "dx", "dgamma", "dbeta"],
+        {5, 6, 7},
+        {1, 5},
+    ),
 ]
 SCALARS = {
     "adam_update": [0.001, 0.9, 0.999, 1e-7, 1],
     "adagrad_update": [0.001, 1e-7],
     "sgd_update": [0.1, 0.9, False],
+    "batchnorm_forward": [0.99, 1e-3, True],
+    "batchnorm_backward": [True],
 }
 
 

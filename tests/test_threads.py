@@ -67,6 +67,17 @@ def every_kernel(dtype, m, n, k):
     dact = np.empty_like(big)
     _core.tanh_backward(act, big, dact)
     outs = [c, ct, y, dx, dw, db, act, dact]
+    channels = big.shape[1]
+    gamma, beta = r.normal(size=channels).astype(dtype), r.normal(size=channels)
+    beta = beta.astype(dtype)
+    moving = [np.zeros(channels, dtype), np.ones(channels, dtype)]
+    stats = [np.empty(channels, dtype), np.empty(channels, dtype)]
+    normed = np.empty_like(big)
+    _core.batchnorm_forward(big, gamma, beta, *moving, normed, *stats, 0.99, 1e-3, True)
+    dnormed = np.empty_like(big)
+    grads = [np.empty(channels, dtype), np.empty(channels, dtype)]
+    _core.batchnorm_backward(big, gamma, act, *stats, dnormed, *grads, True)
+    outs += [normed, *moving, *stats, dnormed, *grads]
     size = 3 * 16384 + 17  # several update chunks and a ragged tail
     for rule in ("sgd", "rmsprop", "adam"):
         p, g = r.normal(size=size).astype(dtype), r.normal(size=size).astype(dtype)

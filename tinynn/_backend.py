@@ -82,6 +82,53 @@ def dense_backward(
     _core.dense_backward(x, w, dy, dx, dw, db, accumulate=False)
 
 
+def batchnorm_forward(
+    x: np.ndarray,
+    gamma: np.ndarray | None,
+    beta: np.ndarray | None,
+    moving_mean: np.ndarray,
+    moving_variance: np.ndarray,
+    y: np.ndarray,
+    mean: np.ndarray,
+    inv_std: np.ndarray,
+    momentum: float,
+    epsilon: float,
+    training: bool,
+) -> np.ndarray:
+    """y = batch normalization of x (rows, channels); in training the batch's
+    statistics are used and the moving ones updated in place. mean and
+    inv_std receive the statistics the backward pass needs."""
+    _core.batchnorm_forward(
+        x,
+        gamma,
+        beta,
+        moving_mean,
+        moving_variance,
+        y,
+        mean,
+        inv_std,
+        momentum,
+        epsilon,
+        training,
+    )
+    return y
+
+
+def batchnorm_backward(
+    x: np.ndarray,
+    gamma: np.ndarray | None,
+    dy: np.ndarray,
+    mean: np.ndarray,
+    inv_std: np.ndarray,
+    dx: np.ndarray | None,
+    dgamma: np.ndarray,
+    dbeta: np.ndarray,
+    training: bool,
+) -> None:
+    """dgamma, dbeta and (unless None) dx of batch normalization."""
+    _core.batchnorm_backward(x, gamma, dy, mean, inv_std, dx, dgamma, dbeta, training)
+
+
 def activation_forward(name: str, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """y = activation(x); y may be x itself."""
     _FORWARD[name](x, y)

@@ -22,6 +22,7 @@ from ._checks import as_float_array, describe, positive_int, real_number, shape_
 
 __all__ = [
     "Activation",
+    "BatchNormalization",
     "Dense",
     "Dropout",
     "Flatten",
@@ -107,6 +108,9 @@ class Layer:
         self._params: list[np.ndarray] = []
         self._grads: list[np.ndarray] = []
         self._param_names: list[str] = []
+        # Per weight: False for state that fit must not update through the
+        # optimizer (BatchNormalization's moving statistics).
+        self._param_trainable: list[bool] = []
         self._initializers: list[Any] = []
         self._last_input: np.ndarray | None = None
         self._last_output: np.ndarray | None = None
@@ -138,10 +142,17 @@ class Layer:
         shape = tuple(input_shape)
         return (shape[0], *self._output_features(tuple(shape[1:])))
 
-    def _add_weight(self, name: str, shape: tuple[int, ...], initializer: Any) -> None:
+    def _add_weight(
+        self,
+        name: str,
+        shape: tuple[int, ...],
+        initializer: Any,
+        trainable: bool = True,
+    ) -> None:
         where = f"{type(self).__name__} {self.name}"
         self._params.append(initializers.call(initializer, shape, self._dtype, where))
         self._param_names.append(name)
+        self._param_trainable.append(bool(trainable))
 
     def _gradients_from_params(self) -> None:
         self._grads = [np.zeros_like(p) for p in self._params]
@@ -160,8 +171,18 @@ class Layer:
 
     @property
     def trainable_weights(self) -> list[np.ndarray]:
-        """The weights fit updates (all of them unless trainable is False)."""
-        return list(self._params) if self.trainable else []
+        """The weights fit updates: none when ``trainable`` is False, else
+        those created trainable (not BatchNormalization's moving statistics)."""
+        if not self.trainable:
+            return []
+        return [p for p, t in zip(self._params, self._param_trainable) if t]
+
+    @property
+    def non_trainable_weights(self) -> list[np.ndarray]:
+        """The weights fit leaves to the layer itself, or all when frozen."""
+        if not self.trainable:
+            return list(self._params)
+        return [p for p, t in zip(self._params, self._param_trainable) if not t]
 
     @property
     def gradients(self) -> list[np.ndarray]:
@@ -559,6 +580,177 @@ class Dropout(Layer):
     def get_config(self):
         config = super().get_config()
         config.update(rate=self.rate, seed=self.seed)
+        return config
+
+
+# Keras arguments of BatchNormalization tinynn accepts only with their "off"
+# value (Keras 2 writes several of them into every saved config).
+_BATCHNORM_OFF = {
+    "beta_regularizer": None,
+    "gamma_regularizer": None,
+    "beta_constraint": None,
+    "gamma_constraint": None,
+    "renorm": False,
+    "renorm_clipping": None,
+    "renorm_momentum": 0.99,
+    "fused": None,
+    "virtual_batch_size": None,
+    "adjustment": None,
+    "synchronized": False,
+}
+
+
+@registry.register("layer")
+class BatchNormalization(Layer):
+    """Normalize each feature over the batch (``tf.keras.layers.BatchNormalization``).
+
+    Training (fit, or ``training=True``): with the batch's per-feature mean
+    and (biased) variance, ``y = gamma (x - mean) / sqrt(var + epsilon) +
+    beta``, and the moving statistics move towards the batch's:
+    ``moving -= (moving - batch value) * (1 - momentum)``. Inference
+    (predict, evaluate, validation) uses moving_mean and moving_variance.
+    As in Keras 2, a layer whose ``trainable`` is False always runs in
+    inference mode.
+
+    Parameters
+    ----------
+    axis : int
+        The feature axis: the last one (-1, Keras's default) in tinynn.
+    momentum, epsilon : float
+        Keras's defaults 0.99 and 1e-3.
+    center, scale : bool
+        Learn beta (an offset) and gamma (a factor); False fixes them at 0 and 1.
+    beta_initializer, gamma_initializer, moving_mean_initializer,
+    moving_variance_initializer
+        Keras's defaults 'zeros', 'ones', 'zeros', 'ones'.
+
+    Weights, in Keras's order and names: gamma, beta (trainable),
+    moving_mean, moving_variance (not trainable: fit's optimizer never
+    touches them; the layer updates them itself).
+    """
+
+    def __init__(
+        self,
+        axis: Any = -1,
+        momentum: float = 0.99,
+        epsilon: float = 1e-3,
+        center: bool = True,
+        scale: bool = True,
+        beta_initializer: Any = "zeros",
+        gamma_initializer: Any = "ones",
+        moving_mean_initializer: Any = "zeros",
+        moving_variance_initializer: Any = "ones",
+        **kwargs: Any,
+    ):
+        where = "BatchNormalization"
+        for key, off in _BATCHNORM_OFF.items():
+            value = kwargs.pop(key, off)
+            if key == "fused" and value in (True, False):
+                continue  # an implementation choice in Keras, same results
+            if value != off:
+                raise ValueError(f"{where}: {key} is not supported; got {value!r}")
+        super().__init__(**kwargs)
+        if isinstance(axis, (list, tuple)) and len(axis) == 1:
+            axis = axis[0]
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise TypeError(f"{where}: axis must be an int; got {axis!r}")
+        self.axis = int(axis)
+        self.momentum = real_number(momentum, where, "momentum", low=0.0, high=1.0)
+        self.epsilon = real_number(epsilon, where, "epsilon", low=0.0)
+        for key, value in (("center", center), ("scale", scale)):
+            if not isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"{where}: {key} must be True or False; got {value!r}")
+        self.center, self.scale = bool(center), bool(scale)
+        self.beta_initializer = initializers.get(beta_initializer, where)
+        self.gamma_initializer = initializers.get(gamma_initializer, where)
+        self.moving_mean_initializer = initializers.get(moving_mean_initializer, where)
+        self.moving_variance_initializer = initializers.get(
+            moving_variance_initializer, where
+        )
+        self._statistics: tuple[np.ndarray, np.ndarray] | None = None
+        self._spare: list[np.ndarray] = []
+        self._batch_statistics = False
+
+    def _build(self, features):
+        if self.axis not in (-1, len(features)):
+            raise ValueError(
+                f"BatchNormalization: axis must be the last axis (-1 or "
+                f"{len(features)} for inputs of shape (batch, "
+                f"{', '.join(map(str, features))})); got {self.axis}"
+            )
+        channels = (features[-1],)
+        if self.scale:
+            self._add_weight("gamma", channels, self.gamma_initializer)
+        if self.center:
+            self._add_weight("beta", channels, self.beta_initializer)
+        self._add_weight(
+            "moving_mean", channels, self.moving_mean_initializer, trainable=False
+        )
+        self._add_weight(
+            "moving_variance",
+            channels,
+            self.moving_variance_initializer,
+            trainable=False,
+        )
+        # The statistics forward saves for backward, and dgamma/dbeta
+        # buffers for the kernel when gamma or beta is off.
+        self._statistics = (
+            np.empty(channels, self._dtype),
+            np.empty(channels, self._dtype),
+        )
+        self._spare = [np.empty(channels, self._dtype) for _ in range(2)]
+
+    def _weight(self, name: str) -> np.ndarray | None:
+        if name not in self._param_names:
+            return None
+        return self._params[self._param_names.index(name)]
+
+    def _forward(self, x, training, out):
+        channels = x.shape[-1]
+        self._batch_statistics = bool(training) and self.trainable
+        _backend.batchnorm_forward(
+            x.reshape(-1, channels),
+            self._weight("gamma"),
+            self._weight("beta"),
+            self._weight("moving_mean"),
+            self._weight("moving_variance"),
+            out.reshape(-1, channels),
+            *self._statistics,
+            self.momentum,
+            self.epsilon,
+            self._batch_statistics,
+        )
+        self._last_input, self._last_output = x, out
+        return out
+
+    def _backward(self, dy, dx):
+        channels = dy.shape[-1]
+        grads = dict(zip(self._param_names, self._grads))
+        _backend.batchnorm_backward(
+            self._last_input.reshape(-1, channels),
+            self._weight("gamma"),
+            dy.reshape(-1, channels),
+            *self._statistics,
+            None if dx is None else dx.reshape(-1, channels),
+            grads.get("gamma", self._spare[0]),
+            grads.get("beta", self._spare[1]),
+            self._batch_statistics,
+        )
+        return dx
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            axis=self.axis,
+            momentum=self.momentum,
+            epsilon=self.epsilon,
+            center=self.center,
+            scale=self.scale,
+            beta_initializer=_init_config(self.beta_initializer),
+            gamma_initializer=_init_config(self.gamma_initializer),
+            moving_mean_initializer=_init_config(self.moving_mean_initializer),
+            moving_variance_initializer=_init_config(self.moving_variance_initializer),
+        )
         return config
 
 

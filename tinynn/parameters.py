@@ -1,0 +1,161 @@
+"""The parameter store: a model's weights and their gradients in one flat
+buffer each, with a trainable flag per weight.
+
+Layout: the trainable weights first (in layer order), then the others
+(BatchNormalization's moving statistics, the weights of a layer whose
+``trainable`` is False). Every weight starts on a 16-element boundary so SIMD
+loads stay aligned. Layers hold views of the buffers (``Layer._bind``), so an
+optimizer step is one C call over the trainable prefix, and the state of the
+optimizer (moments) covers that prefix only: frozen weights neither change
+nor advance any state.
+
+The store is rebuilt when the structure changes (build, pop, compile) or, at
+the next training call, when a weight's trainable flag or binding changed
+(``matches``); ``carry_optimizer_state`` then moves the optimizer's
+moments weight by weight, as Keras keeps one slot per variable.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import _backend
+
+__all__ = ["ParameterStore"]
+
+# Parameter views start on 16-element boundaries so SIMD loads stay aligned.
+_ALIGN = 16
+
+
+def _padded(size: int) -> int:
+    return -(-size // _ALIGN) * _ALIGN
+
+
+def _weight_flags(layer: Any) -> list[bool]:
+    """Whether each of the layer's weights is trained now (layer and weight flags)."""
+    return [bool(layer.trainable) and flag for flag in layer._param_trainable]
+
+
+class ParameterStore:
+    """Flat parameter and gradient buffers for `layers`, views bound to them.
+
+    Parameters
+    ----------
+    layers : sequence of Layer
+        Built layers; their current weight values are copied in.
+    dtype : numpy dtype
+        The model's float dtype.
+    """
+
+    def __init__(self, layers: Sequence[Any], dtype: np.dtype):
+        self.layers = list(layers)
+        entries = []  # (layer position, weight index, trainable)
+        for position, layer in enumerate(self.layers):
+            for index, flag in enumerate(_weight_flags(layer)):
+                entries.append((position, index, flag))
+        entries.sort(key=lambda entry: not entry[2])  # stable: trainable first
+        offsets: dict[tuple[int, int], int] = {}
+        total = trainable_total = 0
+        for position, index, flag in entries:
+            offsets[position, index] = total
+            size = _padded(self.layers[position]._params[index].size)
+            total += size
+            trainable_total += size if flag else 0
+        self.params = _backend.aligned_empty(max(total, 1), dtype)
+        self.params.fill(0)
+        self.grads = np.zeros_like(self.params)
+        self.trainable_size = trainable_total
+        #: (layer, weight index) -> offset of that weight in the buffers
+        self._offsets = {
+            (id(self.layers[p]), i): start for (p, i), start in offsets.items()
+        }
+        for position, layer in enumerate(self.layers):
+            views, grad_views = [], []
+            for index, param in enumerate(layer._params):
+                start = offsets[position, index]
+                stop = start + param.size
+                views.append(self.params[start:stop].reshape(param.shape))
+                grad_views.append(self.grads[start:stop].reshape(param.shape))
+            layer._bind(views, grad_views)
+        self._views = [list(layer._params) for layer in self.layers]
+        #: optimizer moments of weights frozen since they were trained
+        self._parked: dict[tuple[int, int], dict[str, np.ndarray]] = {}
+        self._flags = [_weight_flags(layer) for layer in self.layers]
+
+    def matches(self, layers: Sequence[Any]) -> bool:
+        """True while `layers` still hold this store's views with the same
+        trainable flags (False after another model bound a shared layer, or
+        after ``layer.trainable`` changed)."""
+        if len(layers) != len(self.layers):
+            return False
+        for layer, mine, views, flags in zip(
+            layers, self.layers, self._views, self._flags
+        ):
+            if layer is not mine or len(layer._params) != len(views):
+                return False
+            if any(p is not v for p, v in zip(layer._params, views)):
+                return False
+            if _weight_flags(layer) != flags:
+                return False
+        return True
+
+    @property
+    def trainable_params(self) -> np.ndarray:
+        """The prefix of the parameter buffer that the optimizer updates."""
+        return self.params[: self.trainable_size]
+
+    @property
+    def trainable_grads(self) -> np.ndarray:
+        """The gradients of ``trainable_params``."""
+        return self.grads[: self.trainable_size]
+
+    def apply(self, optimizer: Any) -> None:
+        """One optimizer step over the trainable weights (none: no step)."""
+        if self.trainable_size:
+            optimizer.update_flat(self.trainable_params, self.trainable_grads)
+
+    def reset_optimizer(self, optimizer: Any) -> None:
+        """Forget the optimizer's moments; its next step starts them afresh."""
+        if optimizer is not None:
+            optimizer.reset_state()
+
+    def carry_optimizer_state(self, old: ParameterStore, optimizer: Any) -> None:
+        """Move the optimizer's moments from the layout of `old` to this one,
+        per weight, as Keras keeps a slot per variable: a weight trainable in
+        both keeps its moments; a weight that became frozen has them set
+        aside (they do not advance) and gets them back when it is trained
+        again; a weight trained for the first time starts from the
+        optimizer's initial state."""
+        if optimizer is None:
+            return
+        state = optimizer.flat_state()
+        if not state or any(
+            value.shape != (old.trainable_size,) for value in state.values()
+        ):
+            optimizer.reset_state()
+            return
+        saved = dict(old._parked)
+        sizes = {
+            (id(layer), index): param.size
+            for layer in old.layers
+            for index, param in enumerate(layer._params)
+        }
+        for key, before in old._offsets.items():
+            if before < old.trainable_size:
+                size = sizes[key]
+                saved[key] = {
+                    n: v[before : before + size].copy() for n, v in state.items()
+                }
+        fresh = optimizer._new_state(self.trainable_params)
+        for key, start in self._offsets.items():
+            if key not in saved:
+                continue
+            if start >= self.trainable_size:
+                self._parked[key] = saved[key]
+                continue
+            for name, value in fresh.items():
+                moments = saved[key][name]
+                value[start : start + moments.size] = moments
+        optimizer.set_flat_state(optimizer.iterations, fresh)
