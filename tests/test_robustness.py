@@ -116,6 +116,34 @@ CORE = [
         {4},
     ),
     (
+        "adamw_update",
+        lambda: [f64(7), f64(7), f64(7), f64(7), None],
+        ["w", "g", "m", "v", "vhat"],
+        {0, 2, 3, 4},
+        {4},
+    ),
+    (
+        "adadelta_update",
+        lambda: [f64(7), f64(7), f64(7), f64(7)],
+        ["w", "g", "accumulated_grad", "accumulated_delta"],
+        {0, 2, 3},
+        set(),
+    ),
+    (
+        "adamax_update",
+        lambda: [f64(7), f64(7), f64(7), f64(7)],
+        ["w", "g", "m", "u"],
+        {0, 2, 3},
+        set(),
+    ),
+    (
+        "nadam_update",
+        lambda: [f64(7), f64(7), f64(7), f64(7)],
+        ["w", "g", "m", "v"],
+        {0, 2, 3},
+        set(),
+    ),
+    (
         "adagrad_update",
         lambda: [f64(7), f64(7), f64(7)],
         ["w", "g", "accumulator"],
@@ -133,6 +161,10 @@ CORE = [
 SCALARS = {
     "adam_update": [0.001, 0.9, 0.999, 1e-7, 1],
     "adagrad_update": [0.001, 1e-7],
+    "adamw_update": [0.001, 0.9, 0.999, 1e-7, 1, 0.004],
+    "adadelta_update": [0.001, 0.95, 1e-7],
+    "adamax_update": [0.001, 0.9, 0.999, 1e-7, 1],
+    "nadam_update": [0.001, 0.9, 0.999, 1e-7, 1, 0.45],
     "sgd_update": [0.1, 0.9, False],
 }
 

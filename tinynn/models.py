@@ -216,6 +216,8 @@ class Sequential:
             layer._bind(views, grad_views)
         self._flat_params, self._flat_grads = flat_params, flat_grads
         self._trainable_size = trainable_total
+        # each trainable weight's gradient view, for the optimizer's clipnorm
+        self._trainable_grads = [g for ly in order if ly.trainable for g in ly._grads]
         self._bound = [(layer, list(layer._params)) for layer in self._layers]
         with self._batch_lock:  # the layer structure changed: new shapes
             self._buffers, self._buffer_rows = {}, 0
@@ -531,6 +533,7 @@ class Sequential:
             self.optimizer.update_flat(
                 self._flat_params[: self._trainable_size],
                 self._flat_grads[: self._trainable_size],
+                self._trainable_grads,
             )
         return [loss] + [
             m.batch_value(yb, outputs, mode != "probs", correct) for m in self._metrics
