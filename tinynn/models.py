@@ -1040,13 +1040,11 @@ class _RunningMeans:
 
 
 def _verbosity(verbose: Any, where: str) -> int:
+    if isinstance(verbose, (bool, np.bool_)):  # Keras: False is 0, True is 1
+        return int(verbose)
     if verbose == "auto":
         return 1
-    if (
-        isinstance(verbose, bool)
-        or not isinstance(verbose, (int, np.integer))
-        or verbose < 0
-    ):
+    if not isinstance(verbose, (int, np.integer)) or verbose < 0:
         raise ValueError(f"{where}: verbose must be 'auto', 0, 1 or 2; got {verbose!r}")
     return int(verbose)
 
