@@ -71,6 +71,9 @@ def test_every_hook_receives_logs_positionally():
         assert isinstance(call[-1], dict)
     ends = [call for call in hooks.seen if call[0] == "epoch_end"]
     assert [call[1] for call in ends] == [0, 1] and "loss" in ends[0][2]
+    # Keras passes the last epoch's logs to on_train_end
+    train_end = next(call for call in hooks.seen if call[0] == "train_end")
+    assert train_end[1] == ends[-1][2]
 
 
 def test_lambda_callbacks_written_for_keras_run():

@@ -375,3 +375,10 @@ def test_core_entry_points_name_the_bad_scalar(call, message):
     arrays = [np.zeros(5) for _ in range(4)]
     with pytest.raises(ValueError, match=message):
         call(arrays)
+
+
+def test_schedules_import_by_their_keras_module_path():
+    from tinynn.keras.optimizers.schedules import ExponentialDecay
+
+    assert ExponentialDecay is tf.keras.optimizers.schedules.ExponentialDecay
+    assert tf.optimizers.schedules.CosineDecay is schedules.CosineDecay

@@ -649,6 +649,7 @@ class Sequential:
             names = self.metrics_names[:1] + [m.name for m in metrics]
             self.stop_training = False
             self.history = history
+            logs: dict[str, float] = {}  # Keras hands the last epoch's to on_train_end
             callback_list.on_train_begin()
             rng = _random.generator()
             for epoch in range(initial_epoch, epochs):
@@ -693,7 +694,7 @@ class Sequential:
                 callback_list.on_epoch_end(epoch, logs)
                 if self.stop_training:
                     break
-            callback_list.on_train_end()
+            callback_list.on_train_end(logs)
         return history
 
     def _validation_tuple(self, data: Any) -> tuple[np.ndarray, np.ndarray]:
