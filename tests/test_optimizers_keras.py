@@ -230,6 +230,16 @@ def test_clipping_in_apply_gradients_matches_numpy_and_keeps_the_input(kwargs, c
         np.testing.assert_array_equal(g, b)
 
 
+@pytest.mark.parametrize("clip", [{}, {"clipvalue": 0.5}])
+def test_apply_gradients_takes_lists_and_other_dtypes(clip):
+    v = np.zeros(3, np.float32)
+    grad = [1.0, 2.0, 3.0]  # a list, converted (copied) to float32
+    tf.keras.optimizers.SGD(0.5, **clip).apply_gradients([(grad, v)])
+    want = -0.5 * (np.clip(grad, -0.5, 0.5) if clip else np.array(grad))
+    np.testing.assert_allclose(v, want)
+    assert grad == [1.0, 2.0, 3.0]
+
+
 def test_clipping_leaves_small_gradients_alone_and_is_a_float32_op_too():
     tf.set_floatx("float32")
     v = np.ones(5, np.float32)

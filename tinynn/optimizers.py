@@ -241,7 +241,9 @@ class Optimizer:
                     "writeable (use layer.weights)"
                 )
             # a copy when clipping: the caller's gradient stays as it was
-            g = np.array(grad, dtype=var.dtype, order="C", copy=self._clips())
+            g = np.ascontiguousarray(grad, dtype=var.dtype)
+            if self._clips() and np.may_share_memory(g, grad):
+                g = g.copy()
             if g.shape != var.shape:
                 raise ValueError(
                     f"apply_gradients: gradient {i} has shape {g.shape}; "
