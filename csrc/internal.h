@@ -64,9 +64,19 @@ int tnn_pack_space(void **ap, void **bp);
         /* alpha: the learning rate with both bias corrections folded in */    \
         void (*adam)(real * w, const real *g, real *m, real *v, real *vhat,    \
                      ptrdiff_t n, real alpha, real one_minus_beta1,            \
-                     real one_minus_beta2, real epsilon);                      \
+                     real one_minus_beta2, real epsilon, real decay);          \
         void (*adagrad)(real * w, const real *g, real *accumulator,            \
                         ptrdiff_t n, real lr, real epsilon);                   \
+        void (*adadelta)(real * w, const real *g, real *accumulated_grad,      \
+                         real *accumulated_delta, ptrdiff_t n, real lr,        \
+                         real rho, real one_minus_rho, real epsilon);          \
+        /* alpha: lr / (1 - beta_1^t) */                                       \
+        void (*adamax)(real * w, const real *g, real *m, real *u, ptrdiff_t n, \
+                       real alpha, real one_minus_beta1, real beta2,           \
+                       real epsilon);                                          \
+        void (*nadam)(real * w, const real *g, real *m, real *v, ptrdiff_t n,  \
+                      real lr, real one_minus_beta1, real one_minus_beta2,     \
+                      real c_m, real c_g, real inv_bc2, real epsilon);         \
     }
 
 struct tnn_path {

@@ -601,6 +601,17 @@ static int check_state(const char *fn, const char *name, PyObject *obj,
     return 0;
 }
 
+/* The 1-based update count of a bias-corrected rule. */
+static int check_step(const char *fn, long long step)
+{
+    if (step >= 1)
+        return 0;
+    PyErr_Format(PyExc_ValueError,
+                 "%s: step must be >= 1 (the 1-based update count); got %lld",
+                 fn, step);
+    return -1;
+}
+
 /* A velocity (momentum buffer) goes with momentum > 0, and only then. */
 static int check_velocity(const char *fn, double momentum,
                           PyArrayObject *velocity)
@@ -679,24 +690,28 @@ static PyObject *core_rmsprop_update(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
-static PyObject *core_adam_update(PyObject *self, PyObject *args)
+/* adam_update and adamw_update: AdamW takes weight_decay after step. */
+static PyObject *adam_entry(const char *fn, PyObject *args, int decoupled)
 {
-    const char *fn = "adam_update";
-    PyObject *o[5], *s_obj[5];
+    PyObject *o[5], *s_obj[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
     PyArrayObject *arr[5] = {NULL, NULL, NULL, NULL, NULL};
     const char *nm[5] = {"w", "g", "m", "v", "vhat"};
-    double lr, beta1, beta2, eps;
+    double lr, beta1, beta2, eps, decay = 0.0;
     long long step;
     int dtype = -1;
-    (void)self;
-    if (!PyArg_ParseTuple(args, "OOOOOOOOOO", &o[0], &o[1], &o[2], &o[3], &o[4],
-                          &s_obj[0], &s_obj[1], &s_obj[2], &s_obj[3],
-                          &s_obj[4]) ||
+    if (!(decoupled
+              ? PyArg_ParseTuple(args, "OOOOOOOOOOO", &o[0], &o[1], &o[2],
+                                 &o[3], &o[4], &s_obj[0], &s_obj[1], &s_obj[2],
+                                 &s_obj[3], &s_obj[4], &s_obj[5])
+              : PyArg_ParseTuple(args, "OOOOOOOOOO", &o[0], &o[1], &o[2], &o[3],
+                                 &o[4], &s_obj[0], &s_obj[1], &s_obj[2],
+                                 &s_obj[3], &s_obj[4])) ||
         parse_real(fn, "learning_rate", s_obj[0], &lr) ||
         parse_real(fn, "beta_1", s_obj[1], &beta1) ||
         parse_real(fn, "beta_2", s_obj[2], &beta2) ||
         parse_real(fn, "epsilon", s_obj[3], &eps) ||
-        parse_int(fn, "step", s_obj[4], LLONG_MIN, LLONG_MAX, &step))
+        parse_int(fn, "step", s_obj[4], LLONG_MIN, LLONG_MAX, &step) ||
+        (decoupled && parse_real(fn, "weight_decay", s_obj[5], &decay)))
         return NULL;
     for (int i = 0; i < 5; i++)
         if (check_state(fn, nm[i], o[i], state_role(i, 4), &dtype, arr[0], arr,
@@ -705,20 +720,27 @@ static PyObject *core_adam_update(PyObject *self, PyObject *args)
     if (check_scalar(fn, "learning_rate", lr, 0, HUGE_VAL, 0) ||
         check_scalar(fn, "beta_1", beta1, 0, 1, 1) ||
         check_scalar(fn, "beta_2", beta2, 0, 1, 1) ||
-        check_scalar(fn, "epsilon", eps, 0, HUGE_VAL, 0))
+        check_scalar(fn, "epsilon", eps, 0, HUGE_VAL, 0) ||
+        check_scalar(fn, "weight_decay", decay, 0, HUGE_VAL, 0) ||
+        check_step(fn, step))
         return NULL;
-    if (step < 1) {
-        PyErr_Format(PyExc_ValueError,
-                     "%s: step must be >= 1 (the 1-based update count); got "
-                     "%lld",
-                     fn, step);
-        return NULL;
-    }
     npy_intp n = PyArray_SIZE(arr[0]);
-    CALL_KERNEL_VOID(dtype, tnn_adam_update, REAL(arr[0]), REAL(arr[1]),
+    CALL_KERNEL_VOID(dtype, tnn_adamw_update, REAL(arr[0]), REAL(arr[1]),
                      REAL(arr[2]), REAL(arr[3]), REAL_OR_NULL(arr[4]), n, lr,
-                     beta1, beta2, eps, step);
+                     beta1, beta2, eps, step, decay);
     Py_RETURN_NONE;
+}
+
+static PyObject *core_adam_update(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return adam_entry("adam_update", args, 0);
+}
+
+static PyObject *core_adamw_update(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return adam_entry("adamw_update", args, 1);
 }
 
 static PyObject *core_adagrad_update(PyObject *self, PyObject *args)
@@ -883,6 +905,109 @@ static PyObject *core_batchnorm_backward(PyObject *self, PyObject *args,
     Py_RETURN_NONE;
 }
 
+static PyObject *core_adadelta_update(PyObject *self, PyObject *args)
+{
+    const char *fn = "adadelta_update";
+    PyObject *o[4], *s_obj[3];
+    PyArrayObject *arr[4] = {NULL, NULL, NULL, NULL};
+    const char *nm[4] = {"w", "g", "accumulated_grad", "accumulated_delta"};
+    double lr, rho, eps;
+    int dtype = -1;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOOOOOO", &o[0], &o[1], &o[2], &o[3],
+                          &s_obj[0], &s_obj[1], &s_obj[2]) ||
+        parse_real(fn, "learning_rate", s_obj[0], &lr) ||
+        parse_real(fn, "rho", s_obj[1], &rho) ||
+        parse_real(fn, "epsilon", s_obj[2], &eps))
+        return NULL;
+    for (int i = 0; i < 4; i++)
+        if (check_state(fn, nm[i], o[i], state_role(i, -1), &dtype, arr[0], arr,
+                        i, nm, &arr[i]))
+            return NULL;
+    if (check_scalar(fn, "learning_rate", lr, 0, HUGE_VAL, 0) ||
+        check_scalar(fn, "rho", rho, 0, 1, 1) ||
+        check_scalar(fn, "epsilon", eps, 0, HUGE_VAL, 0))
+        return NULL;
+    npy_intp n = PyArray_SIZE(arr[0]);
+    CALL_KERNEL_VOID(dtype, tnn_adadelta_update, REAL(arr[0]), REAL(arr[1]),
+                     REAL(arr[2]), REAL(arr[3]), n, lr, rho, eps);
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_adamax_update(PyObject *self, PyObject *args)
+{
+    const char *fn = "adamax_update";
+    PyObject *o[4], *s_obj[5];
+    PyArrayObject *arr[4] = {NULL, NULL, NULL, NULL};
+    const char *nm[4] = {"w", "g", "m", "u"};
+    double lr, beta1, beta2, eps;
+    long long step;
+    int dtype = -1;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOO", &o[0], &o[1], &o[2], &o[3],
+                          &s_obj[0], &s_obj[1], &s_obj[2], &s_obj[3],
+                          &s_obj[4]) ||
+        parse_real(fn, "learning_rate", s_obj[0], &lr) ||
+        parse_real(fn, "beta_1", s_obj[1], &beta1) ||
+        parse_real(fn, "beta_2", s_obj[2], &beta2) ||
+        parse_real(fn, "epsilon", s_obj[3], &eps) ||
+        parse_int(fn, "step", s_obj[4], LLONG_MIN, LLONG_MAX, &step))
+        return NULL;
+    for (int i = 0; i < 4; i++)
+        if (check_state(fn, nm[i], o[i], state_role(i, -1), &dtype, arr[0], arr,
+                        i, nm, &arr[i]))
+            return NULL;
+    if (check_scalar(fn, "learning_rate", lr, 0, HUGE_VAL, 0) ||
+        check_scalar(fn, "beta_1", beta1, 0, 1, 1) ||
+        check_scalar(fn, "beta_2", beta2, 0, 1, 1) ||
+        check_scalar(fn, "epsilon", eps, 0, HUGE_VAL, 0) ||
+        check_step(fn, step))
+        return NULL;
+    npy_intp n = PyArray_SIZE(arr[0]);
+    CALL_KERNEL_VOID(dtype, tnn_adamax_update, REAL(arr[0]), REAL(arr[1]),
+                     REAL(arr[2]), REAL(arr[3]), n, lr, beta1, beta2, eps,
+                     step);
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_nadam_update(PyObject *self, PyObject *args)
+{
+    const char *fn = "nadam_update";
+    PyObject *o[4], *s_obj[6];
+    PyArrayObject *arr[4] = {NULL, NULL, NULL, NULL};
+    const char *nm[4] = {"w", "g", "m", "v"};
+    double lr, beta1, beta2, eps, u_product;
+    long long step;
+    int dtype = -1;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOO", &o[0], &o[1], &o[2], &o[3],
+                          &s_obj[0], &s_obj[1], &s_obj[2], &s_obj[3], &s_obj[4],
+                          &s_obj[5]) ||
+        parse_real(fn, "learning_rate", s_obj[0], &lr) ||
+        parse_real(fn, "beta_1", s_obj[1], &beta1) ||
+        parse_real(fn, "beta_2", s_obj[2], &beta2) ||
+        parse_real(fn, "epsilon", s_obj[3], &eps) ||
+        parse_int(fn, "step", s_obj[4], LLONG_MIN, LLONG_MAX, &step) ||
+        parse_real(fn, "u_product", s_obj[5], &u_product))
+        return NULL;
+    for (int i = 0; i < 4; i++)
+        if (check_state(fn, nm[i], o[i], state_role(i, -1), &dtype, arr[0], arr,
+                        i, nm, &arr[i]))
+            return NULL;
+    if (check_scalar(fn, "learning_rate", lr, 0, HUGE_VAL, 0) ||
+        check_scalar(fn, "beta_1", beta1, 0, 1, 1) ||
+        check_scalar(fn, "beta_2", beta2, 0, 1, 1) ||
+        check_scalar(fn, "epsilon", eps, 0, HUGE_VAL, 0) ||
+        check_scalar(fn, "u_product", u_product, 0, 1, 1) ||
+        check_step(fn, step))
+        return NULL;
+    npy_intp n = PyArray_SIZE(arr[0]);
+    CALL_KERNEL_VOID(dtype, tnn_nadam_update, REAL(arr[0]), REAL(arr[1]),
+                     REAL(arr[2]), REAL(arr[3]), n, lr, beta1, beta2, eps, step,
+                     u_product);
+    Py_RETURN_NONE;
+}
+
 /* ---- module
  * -----------------------------------------------------------------------------
  */
@@ -951,6 +1076,16 @@ static PyMethodDef core_methods[] = {
                          "epsilon): Keras 2's Adagrad step, in place"),
     ARGS(adam_update, "adam_update(w, g, m, v, vhat, learning_rate, beta_1, "
                       "beta_2, epsilon, step)"),
+    ARGS(adamw_update, "adamw_update(w, g, m, v, vhat, learning_rate, beta_1, "
+                       "beta_2, epsilon, step, weight_decay): Adam after "
+                       "w -= w learning_rate weight_decay"),
+    ARGS(adadelta_update, "adadelta_update(w, g, accumulated_grad, "
+                          "accumulated_delta, learning_rate, rho, epsilon)"),
+    ARGS(adamax_update, "adamax_update(w, g, m, u, learning_rate, beta_1, "
+                        "beta_2, epsilon, step)"),
+    ARGS(nadam_update, "nadam_update(w, g, m, v, learning_rate, beta_1, "
+                       "beta_2, epsilon, step, u_product): u_product = "
+                       "u_1 ... u_step of Keras's momentum schedule"),
     {NULL, NULL, 0, NULL},
 };
 

@@ -212,6 +212,17 @@ double tnn_sigmoid_bce_f64(const double *logits, const double *target,
  *          w -= alpha m / (sqrt(v) + eps)  (eps on the uncorrected sqrt v);
  *          vhat (amsgrad) NULL, or vhat = max(vhat, v) used in place of v.
  * adagrad: Keras 2's rule: acc += g^2; w -= lr g / (sqrt(acc) + eps).
+ * adamw:   adam after w -= w lr weight_decay (Keras's decoupled decay).
+ * adadelta: a = rho a + (1 - rho) g^2;
+ *          d = -sqrt(ad + eps) g / sqrt(a + eps);
+ *          ad = rho ad + (1 - rho) d^2; w += lr d.
+ * adamax:  m += (g - m)(1 - beta1); u = max(beta2 u, |g|);
+ *          w -= lr m / ((1 - beta1^t)(u + eps)).
+ * nadam:   Keras's rule with u_t = beta1 (1 - 0.5 0.96^t) and u_product
+ *          = u_1 ... u_t (the caller's running product):
+ *          m, v as adam; mhat = u_{t+1} m / (1 - u_product u_{t+1})
+ *          + (1 - u_t) g / (1 - u_product);
+ *          w -= lr mhat / (sqrt(v / (1 - beta2^t)) + eps).
  * Threads take chunks of whole 64-byte lines; elements are independent. */
 void tnn_sgd_update_f32(float *w, const float *g, float *velocity, ptrdiff_t n,
                         double lr, double momentum, int nesterov);
@@ -223,6 +234,19 @@ void tnn_adam_update_f32(float *w, const float *g, float *m, float *v,
                          double beta2, double epsilon, int64_t step);
 void tnn_adagrad_update_f32(float *w, const float *g, float *accumulator,
                             ptrdiff_t n, double lr, double epsilon);
+void tnn_adamw_update_f32(float *w, const float *g, float *m, float *v,
+                          float *vhat, ptrdiff_t n, double lr, double beta1,
+                          double beta2, double epsilon, int64_t step,
+                          double weight_decay);
+void tnn_adadelta_update_f32(float *w, const float *g, float *accumulated_grad,
+                             float *accumulated_delta, ptrdiff_t n, double lr,
+                             double rho, double epsilon);
+void tnn_adamax_update_f32(float *w, const float *g, float *m, float *u,
+                           ptrdiff_t n, double lr, double beta1, double beta2,
+                           double epsilon, int64_t step);
+void tnn_nadam_update_f32(float *w, const float *g, float *m, float *v,
+                          ptrdiff_t n, double lr, double beta1, double beta2,
+                          double epsilon, int64_t step, double u_product);
 void tnn_sgd_update_f64(double *w, const double *g, double *velocity,
                         ptrdiff_t n, double lr, double momentum, int nesterov);
 void tnn_rmsprop_update_f64(double *w, const double *g, double *s,
@@ -234,6 +258,20 @@ void tnn_adam_update_f64(double *w, const double *g, double *m, double *v,
 
 void tnn_adagrad_update_f64(double *w, const double *g, double *accumulator,
                             ptrdiff_t n, double lr, double epsilon);
+void tnn_adamw_update_f64(double *w, const double *g, double *m, double *v,
+                          double *vhat, ptrdiff_t n, double lr, double beta1,
+                          double beta2, double epsilon, int64_t step,
+                          double weight_decay);
+void tnn_adadelta_update_f64(double *w, const double *g,
+                             double *accumulated_grad,
+                             double *accumulated_delta, ptrdiff_t n, double lr,
+                             double rho, double epsilon);
+void tnn_adamax_update_f64(double *w, const double *g, double *m, double *u,
+                           ptrdiff_t n, double lr, double beta1, double beta2,
+                           double epsilon, int64_t step);
+void tnn_nadam_update_f64(double *w, const double *g, double *m, double *v,
+                          ptrdiff_t n, double lr, double beta1, double beta2,
+                          double epsilon, int64_t step, double u_product);
 
 /* ---- Threads (threads_posix.c) ------------------------------------------
  * Kernels split their OUTPUT over a pool of worker threads (never a sum),

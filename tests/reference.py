@@ -218,3 +218,59 @@ def batchnorm_backward(x, gamma, dy, moving_mean, moving_var, eps, training):
     dmean = (-dxhat / std).sum(axis=0) + dvar * (-2.0 * (x - mean)).mean(axis=0)
     dx = dxhat / std + dvar * 2.0 * (x - mean) / n + dmean / n
     return dx, dgamma, dbeta
+
+def adamw(w, g, m, v, vhat, lr, beta_1, beta_2, eps, t, weight_decay):
+    """New (w, m, v, vhat): Keras's AdamW, w -= w lr wd, then Adam's step."""
+    w = np.asarray(w, np.float64)
+    w = w - w * (lr * weight_decay)
+    return adam(w, g, m, v, vhat, lr, beta_1, beta_2, eps, t)
+
+
+def adadelta(w, g, acc_grad, acc_delta, lr, rho, eps):
+    """New (w, accumulated_grad, accumulated_delta): Keras's Adadelta."""
+    w, g = np.asarray(w, np.float64), np.asarray(g, np.float64)
+    acc_grad = rho * np.asarray(acc_grad, np.float64) + (1 - rho) * g**2
+    acc_delta = np.asarray(acc_delta, np.float64)
+    delta = -np.sqrt(acc_delta + eps) * g / np.sqrt(acc_grad + eps)
+    acc_delta = rho * acc_delta + (1 - rho) * delta**2
+    return w + lr * delta, acc_grad, acc_delta
+
+
+def adamax(w, g, m, u, lr, beta_1, beta_2, eps, t):
+    """New (w, m, u): Keras's Adamax (infinity-norm Adam)."""
+    w, g = np.asarray(w, np.float64), np.asarray(g, np.float64)
+    m = beta_1 * np.asarray(m, np.float64) + (1 - beta_1) * g
+    u = np.maximum(beta_2 * np.asarray(u, np.float64), np.abs(g))
+    return w - lr * m / ((1 - beta_1**t) * (u + eps)), m, u
+
+
+def nadam_momentum(beta_1, t):
+    """Keras's Nadam momentum schedule u_t = beta_1 (1 - 0.5 * 0.96^t)."""
+    return beta_1 * (1 - 0.5 * 0.96**t)
+
+
+def nadam(w, g, m, v, lr, beta_1, beta_2, eps, t):
+    """New (w, m, v): Keras's Nadam at step t (the running product of the
+    momentum schedule recomputed from scratch)."""
+    w, g = np.asarray(w, np.float64), np.asarray(g, np.float64)
+    product = np.prod([nadam_momentum(beta_1, i) for i in range(1, t + 1)])
+    u_t, u_next = nadam_momentum(beta_1, t), nadam_momentum(beta_1, t + 1)
+    m = beta_1 * np.asarray(m, np.float64) + (1 - beta_1) * g
+    v = beta_2 * np.asarray(v, np.float64) + (1 - beta_2) * g * g
+    m_hat = u_next * m / (1 - product * u_next) + (1 - u_t) * g / (1 - product)
+    v_hat = v / (1 - beta_2**t)
+    return w - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+
+
+def clip_gradients(grads, clipnorm=None, clipvalue=None, global_clipnorm=None):
+    """Keras's gradient clipping: per-variable norm, elementwise value, or the
+    global norm over all variables. Returns new float64 arrays."""
+    grads = [np.asarray(g, np.float64) for g in grads]
+    if clipnorm is not None:
+        grads = [g * clipnorm / max(np.sqrt(np.sum(g * g)), clipnorm) for g in grads]
+    if clipvalue is not None:
+        grads = [np.clip(g, -clipvalue, clipvalue) for g in grads]
+    if global_clipnorm is not None:
+        norm = np.sqrt(sum(np.sum(g * g) for g in grads))
+        grads = [g * global_clipnorm / max(norm, global_clipnorm) for g in grads]
+    return grads

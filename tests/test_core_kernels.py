@@ -331,6 +331,76 @@ def test_adam_update_follows_keras_over_steps(simd, threads, dtype, n, amsgrad):
     assert_close(m, rm, np.ones(n), dtype)  # m is built from g ~ N(0, 1)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [1, 13, 70001])
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_adamw_update_follows_keras_over_steps(simd, threads, dtype, n, amsgrad):
+    r = rng(n + 5)
+    w = r.normal(size=n).astype(dtype)
+    m, v = np.zeros(n, dtype), np.zeros(n, dtype)
+    vhat = np.zeros(n, dtype) if amsgrad else None
+    rw, rm, rv = w.astype(np.float64), np.zeros(n), np.zeros(n)
+    rvhat = np.zeros(n) if amsgrad else None
+    for step in range(1, 6):
+        g = r.normal(size=n).astype(dtype)
+        _core.adamw_update(w, g, m, v, vhat, 0.01, 0.9, 0.999, 1e-7, step, 0.5)
+        rw, rm, rv, rvhat = ref.adamw(
+            rw, g, rm, rv, rvhat, 0.01, 0.9, 0.999, 1e-7, step, 0.5
+        )
+    assert_close(w, rw, np.abs(rw) + 1e-3, dtype)
+    assert_close(v, rv, np.abs(rv) + 1e-3, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [1, 13, 97, 70001])
+def test_adadelta_update_follows_keras_over_steps(simd, threads, dtype, n):
+    r = rng(n + 6)
+    w = r.normal(size=n).astype(dtype)
+    acc_g, acc_d = np.zeros(n, dtype), np.zeros(n, dtype)
+    rw, rg, rd = w.astype(np.float64), np.zeros(n), np.zeros(n)
+    for _ in range(5):
+        g = r.normal(size=n).astype(dtype)
+        # a large rate, so that the update is visible next to w
+        _core.adadelta_update(w, g, acc_g, acc_d, 1.0, 0.95, 1e-7)
+        rw, rg, rd = ref.adadelta(rw, g, rg, rd, 1.0, 0.95, 1e-7)
+    assert_close(acc_g, rg, np.abs(rg), dtype)
+    assert_close(acc_d, rd, np.abs(rd), dtype)
+    assert_close(w, rw, np.abs(rw) + 1e-3, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [1, 13, 97, 70001])
+def test_adamax_update_follows_keras_over_steps(simd, threads, dtype, n):
+    r = rng(n + 7)
+    w = r.normal(size=n).astype(dtype)
+    m, u = np.zeros(n, dtype), np.zeros(n, dtype)
+    rw, rm, ru = w.astype(np.float64), np.zeros(n), np.zeros(n)
+    for step in range(1, 6):
+        g = r.normal(size=n).astype(dtype)
+        _core.adamax_update(w, g, m, u, 0.01, 0.9, 0.999, 1e-7, step)
+        rw, rm, ru = ref.adamax(rw, g, rm, ru, 0.01, 0.9, 0.999, 1e-7, step)
+    assert_close(u, ru, ru, dtype)
+    assert_close(m, rm, np.ones(n), dtype)
+    assert_close(w, rw, np.abs(rw) + 1e-3, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [1, 13, 97, 70001])
+def test_nadam_update_follows_keras_over_steps(simd, threads, dtype, n):
+    r = rng(n + 8)
+    w = r.normal(size=n).astype(dtype)
+    m, v = np.zeros(n, dtype), np.zeros(n, dtype)
+    rw, rm, rv = w.astype(np.float64), np.zeros(n), np.zeros(n)
+    product = 1.0
+    for step in range(1, 6):
+        g = r.normal(size=n).astype(dtype)
+        product *= 0.9 * (1 - 0.5 * 0.96**step)
+        _core.nadam_update(w, g, m, v, 0.01, 0.9, 0.999, 1e-7, step, product)
+        rw, rm, rv = ref.nadam(rw, g, rm, rv, 0.01, 0.9, 0.999, 1e-7, step)
+    assert_close(v, rv, np.abs(rv) + 1e-3, dtype)
+    assert_close(w, rw, np.abs(rw) + 1e-3, dtype)
+
+
 def test_adam_first_step_is_learning_rate_sized():
     # At t=1, m/sqrt(v) = sign(g) up to epsilon: every weight moves by about lr.
     w = np.zeros(5)

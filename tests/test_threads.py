@@ -79,17 +79,26 @@ def every_kernel(dtype, m, n, k):
     _core.batchnorm_backward(big, gamma, act, *stats, dnormed, *grads, True)
     outs += [normed, *moving, *stats, dnormed, *grads]
     size = 3 * 16384 + 17  # several update chunks and a ragged tail
-    for rule in ("sgd", "rmsprop", "adam"):
+    rules = ("sgd", "rmsprop", "adam", "adamw", "adadelta", "adamax", "nadam")
+    for rule in rules:
         p, g = r.normal(size=size).astype(dtype), r.normal(size=size).astype(dtype)
         s1, s2 = np.zeros(size, dtype), np.zeros(size, dtype)
         if rule == "sgd":
             _core.sgd_update(p, g, s1, 0.1, 0.9, True)
         elif rule == "rmsprop":
             _core.rmsprop_update(p, g, s1, s2, 0.01, 0.9, 0.5, 1e-7)
-        else:
+        elif rule == "adam":
             _core.adam_update(
                 p, g, s1, s2, np.zeros(size, dtype), 0.01, 0.9, 0.999, 1e-7, 3
             )
+        elif rule == "adamw":
+            _core.adamw_update(p, g, s1, s2, None, 0.01, 0.9, 0.999, 1e-7, 3, 0.1)
+        elif rule == "adadelta":
+            _core.adadelta_update(p, g, s1, s2, 1.0, 0.95, 1e-7)
+        elif rule == "adamax":
+            _core.adamax_update(p, g, s1, s2, 0.01, 0.9, 0.999, 1e-7, 3)
+        else:
+            _core.nadam_update(p, g, s1, s2, 0.01, 0.9, 0.999, 1e-7, 3, 0.3)
         outs += [p, s1, s2]
     return outs
 

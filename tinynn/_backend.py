@@ -194,6 +194,34 @@ def adagrad_update(w, g, accumulator, learning_rate, epsilon) -> None:
     _core.adagrad_update(w, g, accumulator, learning_rate, epsilon)
 
 
+def adamw_update(
+    w, g, m, v, vhat, learning_rate, beta_1, beta_2, epsilon, step, weight_decay
+) -> None:
+    """In-place AdamW step: w -= w learning_rate weight_decay, then Adam's."""
+    _core.adamw_update(
+        w, g, m, v, vhat, learning_rate, beta_1, beta_2, epsilon, step, weight_decay
+    )
+
+
+def adadelta_update(w, g, acc_grad, acc_delta, learning_rate, rho, epsilon) -> None:
+    """In-place Adadelta step (Keras rule, epsilon inside both roots)."""
+    _core.adadelta_update(w, g, acc_grad, acc_delta, learning_rate, rho, epsilon)
+
+
+def adamax_update(w, g, m, u, learning_rate, beta_1, beta_2, epsilon, step) -> None:
+    """In-place Adamax step (Keras rule)."""
+    _core.adamax_update(w, g, m, u, learning_rate, beta_1, beta_2, epsilon, step)
+
+
+def nadam_update(
+    w, g, m, v, learning_rate, beta_1, beta_2, epsilon, step, u_product
+) -> None:
+    """In-place Nadam step (Keras rule); u_product = u_1 ... u_step."""
+    _core.nadam_update(
+        w, g, m, v, learning_rate, beta_1, beta_2, epsilon, step, u_product
+    )
+
+
 def set_num_threads(n: int) -> None:
     """Threads used by every kernel (results are reproducible per count)."""
     _core.set_num_threads(n)

@@ -1,14 +1,20 @@
 """Callbacks with tf.keras 2 semantics: History, ProgbarLogger, EarlyStopping,
-ModelCheckpoint, LambdaCallback, TerminateOnNaN.
+ModelCheckpoint, LambdaCallback, TerminateOnNaN, LearningRateScheduler,
+ReduceLROnPlateau, CSVLogger.
 
 fit calls, in order: on_train_begin; per epoch on_epoch_begin, per batch
 on_train_batch_begin / on_train_batch_end (logs hold running means), then
 on_epoch_end (logs include val_*); finally on_train_end. It stops after the
 current batch or epoch once a callback sets ``model.stop_training = True``.
+As in Keras, every hook receives ``logs`` positionally (a dict, ``{}`` when
+there is nothing to report), after the epoch or batch index where it has one,
+so ``def on_train_begin(self, logs):`` works.
 """
 
 from __future__ import annotations
 
+import csv
+import inspect
 import math
 import os
 import warnings
@@ -20,15 +26,25 @@ from ._checks import describe, non_negative_int, real_number
 from .progress import Progbar
 
 __all__ = [
+    "CSVLogger",
     "Callback",
     "CallbackList",
     "EarlyStopping",
     "History",
     "LambdaCallback",
+    "LearningRateScheduler",
     "ModelCheckpoint",
     "ProgbarLogger",
+    "ReduceLROnPlateau",
     "TerminateOnNaN",
 ]
+
+# Hooks that take an epoch or batch index before logs; the others take logs only.
+_INDEXED_HOOKS = {
+    f"on_{stage}_{end}"
+    for stage in ("epoch", "batch", "train_batch", "test_batch", "predict_batch")
+    for end in ("begin", "end")
+}
 
 
 class Callback:
@@ -117,10 +133,19 @@ class CallbackList:
     def __getattr__(self, hook: str) -> Callable[..., None]:
         if not hook.startswith("on_"):
             raise AttributeError(hook)
+        if hook in _INDEXED_HOOKS:
 
-        def call_all(*args: Any, **kwargs: Any) -> None:
+            def call_indexed(index: int, logs: dict | None = None) -> None:
+                logs = {} if logs is None else logs
+                for item in self.callbacks:
+                    getattr(item, hook)(index, logs)
+
+            return call_indexed
+
+        def call_all(logs: dict | None = None) -> None:
+            logs = {} if logs is None else logs
             for item in self.callbacks:
-                getattr(item, hook)(*args, **kwargs)
+                getattr(item, hook)(logs)
 
         return call_all
 
@@ -367,6 +392,9 @@ class ModelCheckpoint(Callback):
 
     def _save(self, epoch: int, logs: dict[str, float]) -> None:
         path = self._path(epoch, logs)
+        folder = os.path.dirname(path)
+        if folder:  # Keras creates a missing folder
+            os.makedirs(folder, exist_ok=True)
         if self.save_best_only:
             current = logs.get(self.monitor)
             if current is None:
@@ -442,3 +470,256 @@ class TerminateOnNaN(Callback):
         if loss is not None and not np.isfinite(loss):
             print(f"Batch {batch}: Invalid loss, terminating training")
             self.model.stop_training = True
+
+
+def _current_rate(where: str, model: Any) -> float:
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None:
+        raise ValueError(f"{where}: the model has no optimizer; compile it first")
+    return float(optimizer.learning_rate)
+
+
+def _set_rate(where: str, model: Any, value: Any) -> float:
+    rate = real_number(value, where, "the new learning rate", low=0.0)
+    try:
+        model.optimizer.learning_rate = rate
+    except TypeError as exc:  # a schedule owns the rate
+        raise TypeError(f"{where}: {exc}") from None
+    return rate
+
+
+def _takes_two(function: Callable) -> bool | None:
+    """True when `function` takes (epoch, lr), False for (epoch), None when
+    its signature cannot be read."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    positional = [
+        p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    if any(p.kind == p.VAR_POSITIONAL for p in parameters):
+        return True
+    return len(positional) >= 2
+
+
+class LearningRateScheduler(Callback):
+    """Set the optimizer's learning rate at the start of every epoch to
+    ``schedule(epoch)`` or ``schedule(epoch, lr)`` (epoch 0-based, lr the
+    current rate), as Keras 2 does; the rate is also logged as ``lr`` at the
+    end of each epoch (so it appears in the History)."""
+
+    def __init__(self, schedule: Callable, verbose: int = 0):
+        super().__init__()
+        if not callable(schedule):
+            raise TypeError(
+                f"LearningRateScheduler: schedule must be callable; got "
+                f"{describe(schedule)}"
+            )
+        self.schedule = schedule
+        self.verbose = verbose
+        self._two = _takes_two(schedule)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        where = "LearningRateScheduler"
+        lr = _current_rate(where, self.model)
+        if self._two is None:  # Keras's way: try (epoch, lr) first
+            try:
+                value = self.schedule(epoch, lr)
+            except TypeError:
+                value = self.schedule(epoch)
+        else:
+            value = self.schedule(epoch, lr) if self._two else self.schedule(epoch)
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+            raise ValueError(
+                f"{where}: the schedule must return a float; got {describe(value)} "
+                f"at epoch {epoch}"
+            )
+        rate = _set_rate(where, self.model, value)
+        if self.verbose > 0:
+            print(
+                f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate "
+                f"to {rate}."
+            )
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["lr"] = _current_rate("LearningRateScheduler", self.model)
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiply the learning rate by `factor` when `monitor` has not improved
+    by more than `min_delta` for `patience` epochs, then wait `cooldown`
+    epochs before counting again; never below `min_lr`. Keras 2's defaults
+    and rule: mode 'auto' maximises a monitor whose name contains 'acc' and
+    minimises the rest. The rate is logged as ``lr`` every epoch."""
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        factor: float = 0.1,
+        patience: int = 10,
+        verbose: int = 0,
+        mode: str = "auto",
+        min_delta: float = 1e-4,
+        cooldown: int = 0,
+        min_lr: float = 0.0,
+        **kwargs: Any,
+    ):
+        super().__init__()
+        where = "ReduceLROnPlateau"
+        if "epsilon" in kwargs:  # Keras 1's name for min_delta
+            min_delta = kwargs.pop("epsilon")
+        if kwargs:
+            raise TypeError(
+                f"{where}: unexpected keyword argument {next(iter(kwargs))!r}"
+            )
+        if not isinstance(monitor, str):
+            raise TypeError(f"{where}: monitor must be a string; got {monitor!r}")
+        self.factor = real_number(factor, where, "factor", low=0.0)
+        if self.factor >= 1.0:
+            raise ValueError(
+                f"{where}: factor must be < 1.0 (the rate is multiplied by it); "
+                f"got {factor!r}"
+            )
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(
+                f"{where}: mode must be 'auto', 'min' or 'max'; got {mode!r}"
+            )
+        self.monitor, self.mode = monitor, mode
+        self.patience = non_negative_int(patience, where, "patience")
+        self.cooldown = non_negative_int(cooldown, where, "cooldown")
+        self.min_delta = real_number(min_delta, where, "min_delta")
+        self.min_lr = real_number(min_lr, where, "min_lr", low=0.0)
+        self.verbose = verbose
+        self._reset()
+
+    def _reset(self) -> None:
+        self._maximise = self.mode == "max" or (
+            self.mode == "auto" and "acc" in self.monitor
+        )
+        self.best = -math.inf if self._maximise else math.inf
+        self.wait = 0
+        self.cooldown_counter = 0
+
+    def _improved(self, current: float) -> bool:
+        if self._maximise:
+            return current > self.best + self.min_delta
+        return current < self.best - self.min_delta
+
+    def in_cooldown(self) -> bool:
+        return self.cooldown_counter > 0
+
+    def on_train_begin(self, logs=None):
+        self._reset()
+
+    def on_epoch_end(self, epoch, logs=None):
+        where = "ReduceLROnPlateau"
+        logs = {} if logs is None else logs
+        logs["lr"] = _current_rate(where, self.model)
+        current = logs.get(self.monitor)
+        if current is None:
+            warnings.warn(
+                f"{where}: learning-rate reduction is conditioned on {self.monitor!r}, "
+                f"which is not in the logs; available: {sorted(logs)}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return
+        if self.in_cooldown():
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._improved(current):
+            self.best, self.wait = current, 0
+        elif not self.in_cooldown():
+            self.wait += 1
+            if self.wait >= self.patience:
+                old = logs["lr"]
+                if old > np.float32(self.min_lr):
+                    new = _set_rate(
+                        where, self.model, max(old * self.factor, self.min_lr)
+                    )
+                    if self.verbose > 0:
+                        print(
+                            f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing "
+                            f"learning rate to {new}."
+                        )
+                    self.cooldown_counter = self.cooldown
+                    self.wait = 0
+
+
+class CSVLogger(Callback):
+    """Write one row per epoch to a CSV file in Keras 2's format: a header
+    ``epoch,<log keys sorted>``, then the 0-based epoch and each value. When
+    the first epoch has no ``val_*`` keys, ``val_`` columns are added for
+    every key (filled with ``NA`` when missing, as with validation_freq).
+    With ``append`` the rows go after an existing file's, without a second
+    header."""
+
+    def __init__(self, filename: Any, separator: str = ",", append: bool = False):
+        super().__init__()
+        if not isinstance(filename, (str, os.PathLike)):
+            raise TypeError(
+                f"CSVLogger: filename must be a str or path; got {describe(filename)}"
+            )
+        if not isinstance(separator, str) or len(separator) != 1:
+            raise ValueError(
+                f"CSVLogger: separator must be a single character; got {separator!r}"
+            )
+        self.filename = os.fspath(filename)
+        self.sep = separator
+        self.append = bool(append)
+        self.keys: list[str] | None = None
+        self.writer: csv.DictWriter | None = None
+        self.csv_file: Any = None
+        self.append_header = True
+
+    def on_train_begin(self, logs=None):
+        if self.append:
+            if os.path.exists(self.filename):
+                with open(self.filename, encoding="utf-8") as f:
+                    self.append_header = not f.readline()
+            mode = "a"
+        else:
+            mode = "w"
+        self.csv_file = open(self.filename, mode, newline="", encoding="utf-8")
+        self.keys, self.writer = None, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.keys is None:
+            self.keys = sorted(logs)
+            if not any(key.startswith("val_") for key in self.keys):
+                self.keys += ["val_" + key for key in self.keys]
+        if self.writer is None:
+            self.writer = csv.DictWriter(
+                self.csv_file,
+                fieldnames=["epoch"] + self.keys,
+                delimiter=self.sep,
+                lineterminator="\r\n",
+            )
+            if self.append_header:
+                self.writer.writeheader()
+        row = {"epoch": epoch}
+        row.update((key, _csv_value(logs.get(key, "NA"))) for key in self.keys)
+        self.writer.writerow(row)
+        self.csv_file.flush()
+
+    def on_train_end(self, logs=None):
+        if self.csv_file is not None:
+            self.csv_file.close()
+        self.csv_file, self.writer = None, None
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (np.floating, np.integer)) or (
+        isinstance(value, np.ndarray) and value.ndim == 0
+    ):
+        return value.item()  # csv writes repr(): 0.25, not np.float32(0.25)
+    if isinstance(value, np.ndarray) and value.ndim:
+        return f'"[{", ".join(map(str, value))}]"'
+    if isinstance(value, (list, tuple)):
+        return f'"[{", ".join(map(str, value))}]"'
+    return value

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import _random
-from ._checks import real_number
+from ._checks import describe, real_number
 
 __all__ = [
     "Constant",
@@ -26,11 +26,15 @@ __all__ = [
     "LecunNormal",
     "LecunUniform",
     "Ones",
+    "Orthogonal",
     "RandomNormal",
     "RandomUniform",
+    "TruncatedNormal",
     "VarianceScaling",
     "Zeros",
+    "deserialize",
     "get",
+    "serialize",
 ]
 
 # Standard deviation of a unit normal truncated to [-2, 2]; dividing by it
@@ -73,16 +77,39 @@ class Ones(Initializer):
 
 
 class Constant(Initializer):
-    """Every element equal to `value`."""
+    """Every element equal to `value`, a number; or `value` itself, an array
+    (or nested list) of the weight's shape or one that broadcasts to it."""
 
-    def __init__(self, value: float = 0.0):
-        self.value = real_number(value, "Constant", "value")
+    def __init__(self, value: Any = 0.0):
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            self.value = real_number(value, "Constant", "value")
+            return
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"Constant: value must be a number or an array of numbers; got "
+                f"{describe(value)}"
+            ) from None
+        if not np.isfinite(array).all():
+            raise ValueError("Constant: value must hold finite numbers only")
+        self.value = array
 
     def __call__(self, shape, dtype="float32"):
-        return np.full(shape, self.value, dtype=dtype)
+        if not isinstance(self.value, np.ndarray):
+            return np.full(shape, self.value, dtype=dtype)
+        try:
+            return np.broadcast_to(self.value, tuple(shape)).astype(dtype)
+        except ValueError:
+            raise ValueError(
+                f"Constant: value has shape {self.value.shape}, which does not fit "
+                f"a weight of shape {tuple(shape)}; give a number or an array of "
+                "the weight's shape"
+            ) from None
 
     def get_config(self):
-        return {"value": self.value}
+        value = self.value
+        return {"value": value.tolist() if isinstance(value, np.ndarray) else value}
 
 
 class RandomNormal(Initializer):
@@ -124,6 +151,56 @@ class RandomUniform(Initializer):
 
     def get_config(self):
         return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
+
+
+class TruncatedNormal(Initializer):
+    """Normal draws with the given mean and standard deviation, any draw
+    more than two standard deviations from the mean redrawn (Keras: 0,
+    0.05; stddev is the spread before truncation, as in Keras)."""
+
+    def __init__(
+        self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None
+    ):
+        self.mean = real_number(mean, "TruncatedNormal", "mean")
+        self.stddev = real_number(stddev, "TruncatedNormal", "stddev", low=0.0)
+        self.seed = seed
+
+    def __call__(self, shape, dtype="float32"):
+        values = _truncated_normal(_rng(self.seed), self.stddev, shape)
+        return (values + self.mean).astype(dtype)
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+
+
+class Orthogonal(Initializer):
+    """A random orthogonal matrix times `gain` (Keras's rule): the weight is
+    viewed as rows = product of all but the last dimension by cols = the
+    last; a normal matrix of the taller of the two shapes is QR-factored, Q's
+    columns take the signs of R's diagonal, and Q (transposed when there
+    are fewer rows than columns) is reshaped to the weight."""
+
+    def __init__(self, gain: float = 1.0, seed: int | None = None):
+        self.gain = real_number(gain, "Orthogonal", "gain")
+        self.seed = seed
+
+    def __call__(self, shape, dtype="float32"):
+        shape = tuple(shape)
+        if len(shape) < 2:
+            raise ValueError(
+                f"Orthogonal: the weight must have at least two dimensions; got "
+                f"shape {shape}"
+            )
+        rows, cols = math.prod(shape[:-1]), shape[-1]
+        a = _rng(self.seed).normal(size=(max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(a)
+        q = q * np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        return (self.gain * q).reshape(shape).astype(dtype)
+
+    def get_config(self):
+        return {"gain": self.gain, "seed": self.seed}
 
 
 class VarianceScaling(Initializer):
@@ -265,6 +342,8 @@ _BY_NAME = {
     "constant": Constant,
     "random_normal": RandomNormal,
     "random_uniform": RandomUniform,
+    "truncated_normal": TruncatedNormal,
+    "orthogonal": Orthogonal,
     "glorot_uniform": GlorotUniform,
     "glorot_normal": GlorotNormal,
     "he_uniform": HeUniform,
@@ -277,7 +356,14 @@ _CLASS_NAMES = {cls.__name__: name for name, cls in _BY_NAME.items()}
 
 
 def get(identifier: Any, where: str) -> Any:
-    """An initializer from a name, a class name, an instance or a callable."""
+    """An initializer from a name, a class name, an instance or a callable.
+
+    None gives glorot_uniform: Keras accepts ``bias_initializer=None`` (and
+    ``kernel_initializer=None``) and its add_weight then falls back to
+    glorot_uniform for float weights (not zeros), in Keras 2 and 3 alike.
+    """
+    if identifier is None:
+        return GlorotUniform()
     if isinstance(identifier, str):
         key = _CLASS_NAMES.get(identifier, identifier.lower())
         if key not in _BY_NAME:

@@ -8,20 +8,33 @@ keeping per-array state.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Iterable
 
 import numpy as np
 
-from . import _backend, registry
+from . import _backend, registry, schedules
 from ._checks import describe, real_number
+from .schedules import LearningRateSchedule
 
-__all__ = ["Adagrad", "Adam", "Optimizer", "RMSprop", "SGD", "get"]
+__all__ = [
+    "Adadelta",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Adamax",
+    "Nadam",
+    "Optimizer",
+    "RMSprop",
+    "SGD",
+    "get",
+    "schedules",
+]
+
+_CLIP_ARGUMENTS = ("clipnorm", "clipvalue", "global_clipnorm")
 
 # Keras arguments tinynn accepts only with their "off" value.
 _OFF_ARGUMENTS = (
-    "clipnorm",
-    "clipvalue",
-    "global_clipnorm",
     "weight_decay",
     "decay",
     "use_ema",
@@ -29,13 +42,38 @@ _OFF_ARGUMENTS = (
 )
 
 
+def _scale_to_norm(flat: np.ndarray, parts: list[np.ndarray], limit: float) -> None:
+    """Scale `parts` by limit / ||flat|| when that norm exceeds limit."""
+    norm = math.sqrt(float(np.dot(flat, flat)))
+    if norm > limit:
+        for g in parts:
+            g *= g.dtype.type(limit / norm)
+
+
 class Optimizer:
-    """Base class: holds the learning rate, the step count and the state arrays."""
+    """Base class: holds the learning rate, the step count and the state arrays.
+
+    Every optimizer takes Keras's gradient clipping, applied to the gradients
+    before the update (at most one of the three; None or 0 is off):
+    ``clipnorm`` rescales each variable's gradient to L2 norm <= clipnorm,
+    ``global_clipnorm`` rescales all gradients together so that their joint
+    norm is <= global_clipnorm, ``clipvalue`` clips each value to
+    [-clipvalue, clipvalue]. ``learning_rate`` may be a number or a schedule
+    (``tinynn.optimizers.schedules``), called with the iteration count.
+    """
 
     #: Names of the per-parameter state arrays (moments), in save order.
     _state_names: tuple[str, ...] = ()
 
-    def __init__(self, learning_rate: float, name: str | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        learning_rate: Any,
+        name: str | None = None,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        **kwargs: Any,
+    ):
         cls = type(self).__name__
         if "lr" in kwargs:
             # Old articles write lr=...; TF 2.11+ silently ignored it, which
@@ -52,9 +90,26 @@ class Optimizer:
                     f"{cls}: {key} is not supported by tinynn; got {value!r}"
                 )
             raise TypeError(f"{cls}: unexpected keyword argument {key!r}")
+        clips = {"clipnorm": clipnorm, "clipvalue": clipvalue}
+        clips["global_clipnorm"] = global_clipnorm
+        for key, value in clips.items():
+            if value is not None:
+                clips[key] = real_number(value, cls, key, low=0.0) or None
+        given = [key for key, value in clips.items() if value is not None]
+        if len(given) > 1:
+            raise ValueError(
+                f"{cls}: only one of clipnorm, clipvalue and global_clipnorm can "
+                f"be set; got {', '.join(f'{k}={clips[k]!r}' for k in given)}"
+            )
+        self.clipnorm = clips["clipnorm"]
+        self.clipvalue = clips["clipvalue"]
+        self.global_clipnorm = clips["global_clipnorm"]
+        self.iterations = 0
+        self._schedule: LearningRateSchedule | None = None
+        if isinstance(learning_rate, dict):  # a saved schedule
+            learning_rate = schedules.deserialize(learning_rate, cls)
         self.learning_rate = learning_rate
         self.name = name or cls
-        self.iterations = 0
         self._flat_state: dict[str, np.ndarray] = {}
         self._array_state: dict[int, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
 
@@ -63,14 +118,47 @@ class Optimizer:
     @property
     def learning_rate(self) -> float:
         """The step size; assigning checks it (a str would otherwise reach the
-        C core at the next step, far from the assignment)."""
+        C core at the next step, far from the assignment). With a schedule,
+        the rate of the latest step (the first step's before any), as in
+        Keras 2; the schedule itself is ``learning_rate_schedule``."""
+        if self._schedule is not None:
+            return self._scheduled_rate(max(self.iterations - 1, 0))
         return self._learning_rate
 
     @learning_rate.setter
-    def learning_rate(self, value: float) -> None:
-        self._learning_rate = real_number(
-            value, type(self).__name__, "learning_rate", low=0.0
+    def learning_rate(self, value: Any) -> None:
+        cls = type(self).__name__
+        if isinstance(value, LearningRateSchedule):
+            self._schedule, self._learning_rate = value, None
+            self._scheduled_rate(0)  # fail here, not at the first step
+            return
+        if self._schedule is not None:
+            raise TypeError(
+                f"{cls}: the learning rate comes from a "
+                f"{type(self._schedule).__name__} schedule and cannot be set to a "
+                "number; assign a new schedule or build a new optimizer"
+            )
+        self._learning_rate = real_number(value, cls, "learning_rate", low=0.0)
+
+    @property
+    def learning_rate_schedule(self) -> LearningRateSchedule | None:
+        """The schedule given as learning_rate, or None."""
+        return self._schedule
+
+    def _scheduled_rate(self, step: int) -> float:
+        schedule = type(self._schedule).__name__
+        return real_number(
+            self._schedule(step),
+            type(self).__name__,
+            f"the learning rate {schedule} gives at step {step}",
+            low=0.0,
         )
+
+    def _step_rate(self) -> float:
+        """The rate of the step under way (iterations already counts it)."""
+        if self._schedule is None:
+            return self._learning_rate
+        return self._scheduled_rate(self.iterations - 1)
 
     @property
     def lr(self) -> float:
@@ -82,15 +170,43 @@ class Optimizer:
         self.learning_rate = real_number(value, type(self).__name__, "lr", low=0.0)
 
     # ---- the model's path: one call over the flat buffers -------------------
-    def update_flat(self, params: np.ndarray, grads: np.ndarray) -> None:
-        """One step on a model's flat parameter buffer."""
+    def update_flat(
+        self,
+        params: np.ndarray,
+        grads: np.ndarray,
+        variables: list[np.ndarray] | None = None,
+    ) -> None:
+        """One step on a model's flat parameter buffer.
+
+        `variables` are the views of `grads` that hold each weight's gradient
+        (clipnorm clips each separately; without them the buffer counts as
+        one variable). Clipping rewrites `grads` in place.
+        """
         if (
             not self._flat_state
             or next(iter(self._flat_state.values())).shape != params.shape
         ):
             self._flat_state = self._new_state(params)
+        self._clip([grads] if variables is None else variables, grads)
         self.iterations += 1
         self._update(params, grads, self._flat_state)
+
+    def _clip(self, grads: list[np.ndarray], whole: np.ndarray | None) -> None:
+        """Keras's clipping, in place on `grads` (`whole`: one array holding
+        them all, for clipvalue and the global norm)."""
+        if self.clipnorm is not None:
+            for g in grads:
+                _scale_to_norm(g.reshape(-1), [g], self.clipnorm)
+        elif self.clipvalue is not None:
+            for g in grads if whole is None else [whole]:
+                np.clip(g, -self.clipvalue, self.clipvalue, out=g)
+        elif self.global_clipnorm is not None:
+            parts = grads if whole is None else [whole]
+            squares = sum(float(np.dot(g.reshape(-1), g.reshape(-1))) for g in parts)
+            norm = math.sqrt(squares)
+            if norm > self.global_clipnorm:
+                for g in parts:
+                    g *= g.dtype.type(self.global_clipnorm / norm)
 
     # ---- hand-written loops ------------------------------------------------
     def apply_gradients(self, grads_and_vars: Iterable[tuple[Any, np.ndarray]]) -> None:
@@ -124,13 +240,17 @@ class Optimizer:
                     f"apply_gradients: variable {i} must be C-contiguous and "
                     "writeable (use layer.weights)"
                 )
+            # a copy when clipping: the caller's gradient stays as it was
             g = np.ascontiguousarray(grad, dtype=var.dtype)
+            if self._clips() and np.may_share_memory(g, grad):
+                g = g.copy()
             if g.shape != var.shape:
                 raise ValueError(
                     f"apply_gradients: gradient {i} has shape {g.shape}; "
                     f"expected the variable's shape {var.shape}"
                 )
             checked.append((g, var))
+        self._clip([g for g, _ in checked], None)
         self.iterations += 1
         for g, var in checked:
             entry = self._array_state.get(id(var))
@@ -151,9 +271,24 @@ class Optimizer:
     ) -> None:
         raise NotImplementedError
 
+    def _clips(self) -> bool:
+        return any(
+            v is not None for v in (self.clipnorm, self.clipvalue, self.global_clipnorm)
+        )
+
     def get_config(self) -> dict[str, Any]:
-        """Constructor arguments, for saving."""
-        return {"name": self.name, "learning_rate": self.learning_rate}
+        """Constructor arguments, for saving (a schedule as Keras writes it:
+        {"class_name": ..., "config": ...})."""
+        rate = (
+            schedules.serialize(self._schedule)
+            if self._schedule is not None
+            else self._learning_rate
+        )
+        config = {"name": self.name, "learning_rate": rate}
+        for key in _CLIP_ARGUMENTS:
+            if getattr(self, key) is not None:
+                config[key] = getattr(self, key)
+        return config
 
     def reset_state(self) -> None:
         """Forget the model-path state (moments); the next step starts it
@@ -202,7 +337,7 @@ class SGD(Optimizer):
             w,
             g,
             state.get("velocity"),
-            self.learning_rate,
+            self._step_rate(),
             self.momentum,
             self.nesterov,
         )
@@ -247,7 +382,7 @@ class RMSprop(Optimizer):
             g,
             state["rms"],
             state.get("velocity"),
-            self.learning_rate,
+            self._step_rate(),
             self.rho,
             self.momentum,
             self.epsilon,
@@ -300,7 +435,7 @@ class Adam(Optimizer):
             state["m"],
             state["v"],
             state.get("vhat"),
-            self.learning_rate,
+            self._step_rate(),
             self.beta_1,
             self.beta_2,
             self.epsilon,
@@ -344,7 +479,7 @@ class Adagrad(Optimizer):
 
     def _update(self, w, g, state):
         _backend.adagrad_update(
-            w, g, state["accumulator"], self.learning_rate, self.epsilon
+            w, g, state["accumulator"], self._step_rate(), self.epsilon
         )
 
     def get_config(self):
@@ -355,8 +490,206 @@ class Adagrad(Optimizer):
         }
 
 
-_BY_NAME = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adagrad": Adagrad}
-_KERAS_ONLY = ("adadelta", "adamax", "nadam", "ftrl", "adamw", "lion")
+def _unit(value: Any, where: str, name: str) -> float:
+    return real_number(value, where, name, low=0.0, high=1.0, high_open=True)
+
+
+@registry.register("optimizer")
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Keras 2.11+ and Keras 3, same
+    defaults): each step first shrinks the weights, w -= w * lr *
+    weight_decay, then takes Adam's step."""
+
+    def __init__(
+        self,
+        learning_rate: float = 0.001,
+        weight_decay: float = 0.004,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        amsgrad: bool = False,
+        name: str | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(
+            learning_rate, beta_1, beta_2, epsilon, amsgrad, name, **kwargs
+        )
+        self.weight_decay = real_number(weight_decay, "AdamW", "weight_decay", low=0.0)
+
+    def _update(self, w, g, state):
+        _backend.adamw_update(
+            w,
+            g,
+            state["m"],
+            state["v"],
+            state.get("vhat"),
+            self._step_rate(),
+            self.beta_1,
+            self.beta_2,
+            self.epsilon,
+            self.iterations,
+            self.weight_decay,
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "weight_decay": self.weight_decay}
+
+
+@registry.register("optimizer")
+class Adadelta(Optimizer):
+    """Adadelta with Keras's rule (Keras 2 and 3 alike), epsilon inside both
+    roots: a = rho a + (1 - rho) g^2; d = -sqrt(ad + epsilon) g /
+    sqrt(a + epsilon); ad = rho ad + (1 - rho) d^2; w += lr d. Keras's
+    default learning rate is 0.001 (the paper's method uses 1.0)."""
+
+    _state_names = ("accumulated_grad", "accumulated_delta_var")
+
+    def __init__(
+        self,
+        learning_rate: float = 0.001,
+        rho: float = 0.95,
+        epsilon: float = 1e-7,
+        name: str | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(learning_rate, name, **kwargs)
+        self.rho = _unit(rho, "Adadelta", "rho")
+        self.epsilon = real_number(epsilon, "Adadelta", "epsilon", low=0.0)
+
+    def _update(self, w, g, state):
+        _backend.adadelta_update(
+            w,
+            g,
+            state["accumulated_grad"],
+            state["accumulated_delta_var"],
+            self._step_rate(),
+            self.rho,
+            self.epsilon,
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
+
+
+@registry.register("optimizer")
+class Adamax(Optimizer):
+    """Adamax, Adam with the infinity norm (Keras 2.11+ and Keras 3 rule):
+    m = beta_1 m + (1 - beta_1) g; u = max(beta_2 u, |g|);
+    w -= lr m / ((1 - beta_1^t) (u + epsilon))."""
+
+    _state_names = ("m", "u")
+
+    def __init__(
+        self,
+        learning_rate: float = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        name: str | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(learning_rate, name, **kwargs)
+        self.beta_1 = _unit(beta_1, "Adamax", "beta_1")
+        self.beta_2 = _unit(beta_2, "Adamax", "beta_2")
+        self.epsilon = real_number(epsilon, "Adamax", "epsilon", low=0.0)
+
+    def _update(self, w, g, state):
+        _backend.adamax_update(
+            w,
+            g,
+            state["m"],
+            state["u"],
+            self._step_rate(),
+            self.beta_1,
+            self.beta_2,
+            self.epsilon,
+            self.iterations,
+        )
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+        }
+
+
+@registry.register("optimizer")
+class Nadam(Optimizer):
+    """Adam with Nesterov momentum, Keras 2.11+'s rule (Keras 3 alike).
+
+    With the momentum schedule u_t = beta_1 (1 - 0.5 * 0.96^t) and P_t =
+    u_1 ... u_t: m, v as Adam's; m_hat = u_{t+1} m / (1 - P_t u_{t+1}) +
+    (1 - u_t) g / (1 - P_t); v_hat = v / (1 - beta_2^t);
+    w -= lr m_hat / (sqrt(v_hat) + epsilon). P_t follows from the step
+    count, so saving m and v and the iterations saves the whole state.
+    """
+
+    _state_names = ("m", "v")
+
+    def __init__(
+        self,
+        learning_rate: float = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        name: str | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(learning_rate, name, **kwargs)
+        self.beta_1 = _unit(beta_1, "Nadam", "beta_1")
+        self.beta_2 = _unit(beta_2, "Nadam", "beta_2")
+        self.epsilon = real_number(epsilon, "Nadam", "epsilon", low=0.0)
+        self._product = (0, 1.0)  # (t, u_1 ... u_t)
+
+    def _u_product(self, t: int) -> float:
+        """u_1 ... u_t, from the cached product when t is the next step."""
+        cached_t, product = self._product
+        if cached_t > t:
+            cached_t, product = 0, 1.0
+        while cached_t < t and product > 0:
+            cached_t += 1
+            product *= self.beta_1 * (1 - 0.5 * 0.96**cached_t)
+            if product < 1e-30:  # 1 - product is 1 from here on; 0 ends the loop
+                product = 0.0
+        self._product = (t, product)
+        return product
+
+    def _update(self, w, g, state):
+        _backend.nadam_update(
+            w,
+            g,
+            state["m"],
+            state["v"],
+            self._step_rate(),
+            self.beta_1,
+            self.beta_2,
+            self.epsilon,
+            self.iterations,
+            self._u_product(self.iterations),
+        )
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+        }
+
+
+_BY_NAME = {
+    "sgd": SGD,
+    "rmsprop": RMSprop,
+    "adam": Adam,
+    "adagrad": Adagrad,
+    "adadelta": Adadelta,
+    "adamax": Adamax,
+    "nadam": Nadam,
+    "adamw": AdamW,
+}
+_KERAS_ONLY = ("ftrl", "lion", "adafactor", "lamb", "loss_scale_optimizer")
 
 
 def get(identifier: Any, where: str = "compile") -> Optimizer:

@@ -80,6 +80,10 @@ class ParameterStore:
                 grad_views.append(self.grads[start:stop].reshape(param.shape))
             layer._bind(views, grad_views)
         self._views = [list(layer._params) for layer in self.layers]
+        #: each trainable weight's gradient view (clipnorm clips them one by one)
+        self.trainable_grad_views = [
+            self.layers[p]._grads[i] for p, i, flag in entries if flag
+        ]
         #: optimizer moments of weights frozen since they were trained
         self._parked: dict[tuple[int, int], dict[str, np.ndarray]] = {}
         self._flags = [_weight_flags(layer) for layer in self.layers]
@@ -114,7 +118,9 @@ class ParameterStore:
     def apply(self, optimizer: Any) -> None:
         """One optimizer step over the trainable weights (none: no step)."""
         if self.trainable_size:
-            optimizer.update_flat(self.trainable_params, self.trainable_grads)
+            optimizer.update_flat(
+                self.trainable_params, self.trainable_grads, self.trainable_grad_views
+            )
 
     def reset_optimizer(self, optimizer: Any) -> None:
         """Forget the optimizer's moments; its next step starts them afresh."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 from typing import Any, Callable, TypeVar
 
-KINDS = ("layer", "optimizer", "loss", "model")
+KINDS = ("layer", "optimizer", "loss", "model", "schedule")
 _CLASSES: dict[str, dict[str, type]] = {kind: {} for kind in KINDS}
 
 T = TypeVar("T", bound=type)
@@ -40,10 +40,19 @@ def names(kind: str) -> list[str]:
 
 def constructor_arguments(cls: type, config: dict[str, Any]) -> dict[str, Any]:
     """The entries of `config` that name a parameter of `cls(...)` (Keras
-    writes more keys than tinynn's classes take; **kwargs does not count)."""
-    named = {
-        name
-        for name, p in inspect.signature(cls.__init__).parameters.items()
-        if name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    }
+    writes more keys than tinynn's classes take). **kwargs counts only for
+    what it passes on: the named parameters of the base classes' __init__."""
+    named: set[str] = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        parameters = inspect.signature(init).parameters.values()
+        named.update(
+            p.name
+            for p in parameters
+            if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        )
+        if not any(p.kind == p.VAR_KEYWORD for p in parameters):
+            break
     return {k: v for k, v in config.items() if k in named}

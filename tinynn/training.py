@@ -446,6 +446,7 @@ class Trainer:
             names = self.metrics_names[:1] + [m.name for m in metrics]
             self.model.stop_training = False
             self.model.history = history
+            logs: dict[str, float] = {}  # Keras hands the last epoch's to on_train_end
             callback_list.on_train_begin()
             rng = _random.generator()
             for epoch in range(initial_epoch, epochs):
@@ -485,7 +486,7 @@ class Trainer:
                 callback_list.on_epoch_end(epoch, logs)
                 if self.model.stop_training:
                     break
-            callback_list.on_train_end()
+            callback_list.on_train_end(logs)
         return history
 
     def _validation_tuple(self, data: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -756,13 +757,11 @@ class _RunningMeans:
 
 
 def _verbosity(verbose: Any, where: str) -> int:
+    if isinstance(verbose, (bool, np.bool_)):  # Keras: False is 0, True is 1
+        return int(verbose)
     if verbose == "auto":
         return 1
-    if (
-        isinstance(verbose, bool)
-        or not isinstance(verbose, (int, np.integer))
-        or verbose < 0
-    ):
+    if not isinstance(verbose, (int, np.integer)) or verbose < 0:
         raise ValueError(f"{where}: verbose must be 'auto', 0, 1 or 2; got {verbose!r}")
     return int(verbose)
 

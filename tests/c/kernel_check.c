@@ -8,7 +8,8 @@
  * tnn_path_select), both dtypes: the GEMM on odd shapes and strided or
  * transposed operands against a naive double-precision product; the dense
  * forward and backward passes, the activations, softmax cross-entropy and
- * the sgd/rmsprop/adam updates against plain reference loops written here
+ * the optimizer updates (sgd, rmsprop, adam, adamw, adadelta, adamax,
+ * nadam) against plain reference loops written here
  * (kernel_check.inc). Every case runs with 1, 2 and 3 threads; the 1-thread
  * result is compared with the reference (f64 within 1e-12, f32 within 1e-5,
  * relative to the sum of |terms|), the 2- and 3-thread results must be
@@ -92,8 +93,9 @@ static void layout(int kind, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t *rs,
     *size = rows && cols ? (rows - 1) * *rs + (cols - 1) * *cs + 1 : 1;
 }
 
-enum { SGD, RMSPROP, ADAM };
-static const char *const optimizer_names[] = {"sgd", "rmsprop", "adam"};
+enum { SGD, RMSPROP, ADAM, ADADELTA, ADAMAX, NADAM };
+static const char *const optimizer_names[] = {"sgd",      "rmsprop", "adam",
+                                              "adadelta", "adamax",  "nadam"};
 
 /* double-precision activation of the reference loops */
 static double act_ref(int activation, double x)
