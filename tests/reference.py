@@ -40,13 +40,94 @@ def softmax(x):
     return e / e.sum(axis=1, keepdims=True)
 
 
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _erf(x):
+    """erf element-wise (math.erf; NumPy has none)."""
+    import math
+
+    return np.vectorize(math.erf, otypes=[np.float64])(x)
+
+
+def elu(x, alpha=1.0):
+    x = np.asarray(x, np.float64)
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+
+
+def selu(x):
+    return SELU_SCALE * elu(x, SELU_ALPHA)
+
+
+def softplus(x):
+    """log(1 + e^x), written so that e^x never overflows."""
+    x = np.asarray(x, np.float64)
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def leaky_relu(x, alpha=0.2):
+    x = np.asarray(x, np.float64)
+    return np.where(x > 0, x, alpha * x)
+
+
+def swish(x):
+    x = np.asarray(x, np.float64)
+    return x * sigmoid(x)
+
+
+def gelu(x):
+    """Keras's default gelu: x times the standard normal CDF."""
+    x = np.asarray(x, np.float64)
+    return 0.5 * x * (1 + _erf(x / np.sqrt(2)))
+
+
+def gelu_tanh(x):
+    """Keras's gelu(approximate=True)."""
+    x = np.asarray(x, np.float64)
+    return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
+
+
 ACTIVATIONS = {
     "linear": linear,
     "relu": relu,
     "sigmoid": sigmoid,
     "tanh": tanh,
     "softmax": softmax,
+    "elu": elu,
+    "selu": selu,
+    "softplus": softplus,
+    "leaky_relu": leaky_relu,
+    "swish": swish,
+    "gelu": gelu,
+    "gelu_tanh": gelu_tanh,
 }
+
+
+def activation_derivative(name, x, alpha=None):
+    """act'(x) from the forward INPUT x, written from calculus, not from y."""
+    x = np.asarray(x, np.float64)
+    if name == "elu":
+        a = 1.0 if alpha is None else alpha
+        return np.where(x > 0, 1.0, a * np.exp(np.minimum(x, 0)))
+    if name == "selu":
+        return SELU_SCALE * np.where(x > 0, 1.0, SELU_ALPHA * np.exp(np.minimum(x, 0)))
+    if name == "softplus":
+        return sigmoid(x)
+    if name == "leaky_relu":
+        return np.where(x > 0, 1.0, 0.2 if alpha is None else alpha)
+    if name == "swish":
+        s = sigmoid(x)
+        return s + x * s * (1 - s)
+    if name == "gelu":
+        return 0.5 * (1 + _erf(x / np.sqrt(2))) + x * np.exp(-0.5 * x * x) / np.sqrt(
+            2 * np.pi
+        )
+    if name == "gelu_tanh":
+        c = np.sqrt(2 / np.pi)
+        t = np.tanh(c * (x + 0.044715 * x**3))
+        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x)
+    raise ValueError(name)
 
 
 def activation_backward(name, y, dy):
@@ -128,6 +209,15 @@ def sigmoid_bce(logits, target):
     t = np.asarray(target, np.float64)
     loss = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
     return loss.mean(), (sigmoid(z) - t) / z.size
+
+
+def huber(pred, target, delta=1.0):
+    """Keras's Huber loss (mean over all elements) and its gradient."""
+    e = np.asarray(pred, np.float64) - np.asarray(target, np.float64)
+    a = np.abs(e)
+    loss = np.where(a <= delta, 0.5 * e * e, delta * a - 0.5 * delta * delta)
+    grad = np.where(a <= delta, e, delta * np.sign(e)) / e.size
+    return loss.mean(), grad
 
 
 def sgd(w, g, v, lr, momentum, nesterov):

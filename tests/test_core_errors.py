@@ -105,7 +105,7 @@ CASES = [
         "dense_forward: y has shape .* but x has 4 rows",
     ),
     (
-        lambda: _core.dense_forward(X, W, B, Y, activation="gelu"),
+        lambda: _core.dense_forward(X, W, B, Y, activation="mish"),
         ValueError,
         "dense_forward: activation must be",
     ),

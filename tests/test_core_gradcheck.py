@@ -72,6 +72,53 @@ def test_activation_backward(name):
     assert rel_error(dx, numeric_grad(loss, x)) < 1e-6
 
 
+@pytest.mark.parametrize(
+    "name,alpha",
+    [
+        ("elu", None),
+        ("elu", 0.5),
+        ("selu", None),
+        ("softplus", None),
+        ("leaky_relu", None),
+        ("leaky_relu", 0.3),
+        ("swish", None),
+        ("gelu", None),
+        ("gelu_tanh", None),
+    ],
+)
+def test_new_activation_backward(name, alpha):
+    r = np.random.default_rng(6)
+    x = r.normal(size=(3, 7)) * 2
+    x[np.abs(x) < 1e-3] = 0.5  # keep elu and leaky_relu away from their kink
+    weight = r.normal(size=x.shape)
+    extra = () if alpha is None else (alpha,)
+    forward = getattr(_core, f"{name}_forward")
+    backward = getattr(_core, f"{name}_backward")
+
+    def loss(v):
+        y = np.empty_like(v)
+        forward(v, y, *extra)
+        return float((weight * y).sum())
+
+    y = np.empty_like(x)
+    forward(x, y, *extra)
+    dx = np.empty_like(x)
+    backward(x if name in ("swish", "gelu", "gelu_tanh") else y, weight, dx, *extra)
+    assert rel_error(dx, numeric_grad(loss, x)) < 1e-6
+
+
+def test_huber_gradient():
+    r = np.random.default_rng(7)
+    pred, target = r.normal(size=(4, 5)) * 2, r.normal(size=(4, 5))
+    for delta in (1.0, 0.3):
+        d = np.empty_like(pred)
+        _core.huber(pred, target, d, delta)
+        numeric = numeric_grad(
+            lambda v, dl=delta: _core.huber(v, target, None, dl), pred
+        )
+        assert rel_error(d, numeric) < 1e-6
+
+
 def test_softmax_xent_gradient():
     r = np.random.default_rng(2)
     z = r.normal(size=(4, 7)) * 3
