@@ -20,6 +20,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import _backend, _random, backend, losses, metrics as metrics_module
+from .tensor import as_tensor
 from . import optimizers, registry, saving
 from ._checks import (
     as_numeric_array,
@@ -824,11 +825,11 @@ class Sequential:
         xs = self._as_batch(self._prepare_x(x, "Sequential.__call__"))
         result = np.empty((len(xs), *self.output_shape[1:]), self.dtype)
         self._predict_batch(xs, result, training=bool(training))
-        return result
+        return as_tensor(result)  # has .numpy(), as tf.keras's call result
 
     def predict_on_batch(self, x: Any) -> np.ndarray:
         """Outputs for one batch: one forward pass, no progress bar."""
-        return self(x)
+        return np.asarray(self(x))
 
     def train_on_batch(
         self,
