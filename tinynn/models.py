@@ -653,7 +653,7 @@ class Sequential:
                 started = time.perf_counter()
                 callback_list.on_epoch_begin(epoch)
                 order = rng.permutation(n) if shuffle else None
-                sums = _RunningMeans(names)
+                sums = _RunningMeans(names, metrics)
                 warned = False
                 for step in range(steps):
                     callback_list.on_train_batch_begin(step)
@@ -721,7 +721,9 @@ class Sequential:
         n = len(xs)
         self._ensure_buffers(min(batch_size, n))
         batches = _Batches(xs, self.dtype, min(batch_size, n))
-        sums = _RunningMeans(self.metrics_names[:1] + [m.name for m in self._metrics])
+        sums = _RunningMeans(
+            self.metrics_names[:1] + [m.name for m in self._metrics], self._metrics
+        )
         hooks = callbacks or CallbackList([])
         hooks.on_test_begin({})
         for step, lo in enumerate(range(0, n, batch_size)):
@@ -1021,12 +1023,19 @@ class _Batches:
 
 class _RunningMeans:
     """Sample-weighted running means of a batch's loss and metrics (Keras's
-    reporting: each batch's mean counts by its size), summed in double."""
+    reporting: each batch's mean counts by its size), summed in double.
+    Metrics that accumulate (Precision, AUC...) are reset here and report
+    their own result() over the batches since."""
 
-    def __init__(self, names: list[str]):
+    def __init__(self, names: list[str], metrics: Any = ()):
         self.names = names
         self.totals = [0.0] * len(names)
         self.count = 0
+        self.accumulating = {
+            names[1 + i]: m for i, m in enumerate(metrics) if m.accumulates
+        }
+        for metric in self.accumulating.values():
+            metric.reset_state()
 
     def add(self, values: list[float], size: int) -> None:
         self.totals = [t + float(v) * size for t, v in zip(self.totals, values)]
@@ -1034,7 +1043,10 @@ class _RunningMeans:
 
     def means(self) -> dict[str, float]:
         count = max(self.count, 1)
-        return {name: t / count for name, t in zip(self.names, self.totals)}
+        means = {name: t / count for name, t in zip(self.names, self.totals)}
+        for name, metric in self.accumulating.items():
+            means[name] = float(metric.result())
+        return means
 
 
 def _verbosity(verbose: Any, where: str) -> int:
