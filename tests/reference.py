@@ -257,3 +257,56 @@ def adagrad(w, g, acc, lr, eps):
     w, g = np.asarray(w, np.float64), np.asarray(g, np.float64)
     acc = np.asarray(acc, np.float64) + g * g
     return w - lr * g / (np.sqrt(acc) + eps), acc
+
+
+def confusion(y_true, y_pred, threshold):
+    """(tp, fp, tn, fn) counted one element at a time: positive when > threshold."""
+    tp = fp = tn = fn = 0
+    for t, p in zip(np.ravel(y_true), np.ravel(y_pred)):
+        if p > threshold:
+            tp, fp = (tp + 1, fp) if t else (tp, fp + 1)
+        else:
+            fn, tn = (fn + 1, tn) if t else (fn, tn + 1)
+    return tp, fp, tn, fn
+
+
+def auc(y_true, y_pred, num_thresholds=200, curve="ROC", summation="interpolation"):
+    """Keras's AUC, written as a loop over threshold pairs.
+
+    Thresholds: -1e-7, i / (n - 1) for i = 1 .. n - 2, 1 + 1e-7. ROC is
+    (fpr, tpr) by the trapezoid rule; PR interpolation is Davis & Goadrich's:
+    between neighbouring thresholds precision = tp / (tp + fp) with tp and
+    tp + fp moving linearly, integrated exactly over recall.
+    """
+    thresholds = [-1e-7] + [
+        i / (num_thresholds - 1) for i in range(1, num_thresholds - 1)
+    ]
+    thresholds.append(1 + 1e-7)
+    counts = [confusion(y_true, y_pred, th) for th in thresholds]
+
+    def div(a, b):
+        return a / b if b else 0.0
+
+    total = 0.0
+    for (tp0, fp0, tn0, fn0), (tp1, fp1, tn1, fn1) in zip(counts, counts[1:]):
+        if curve == "PR" and summation == "interpolation":
+            dtp, dp = tp0 - tp1, (tp0 + fp0) - (tp1 + fp1)
+            if dp <= 0 or tp1 + fn1 == 0:
+                continue
+            slope = dtp / dp  # precision's numerator per unit of p
+            intercept = tp1 - slope * (tp1 + fp1)
+            p0, p1 = tp0 + fp0, tp1 + fp1
+            ratio = p0 / p1 if p0 > 0 and p1 > 0 else 1.0
+            total += slope * (dtp + intercept * np.log(ratio)) / (tp1 + fn1)
+            continue
+        if curve == "ROC":
+            x0, x1 = div(fp0, fp0 + tn0), div(fp1, fp1 + tn1)
+            y0, y1 = div(tp0, tp0 + fn0), div(tp1, tp1 + fn1)
+        else:
+            x0, x1 = div(tp0, tp0 + fn0), div(tp1, tp1 + fn1)
+            y0, y1 = div(tp0, tp0 + fp0), div(tp1, tp1 + fp1)
+        height = {"interpolation": (y0 + y1) / 2, "minoring": min(y0, y1)}.get(
+            summation, max(y0, y1)
+        )
+        total += (x0 - x1) * height
+    return total
