@@ -619,6 +619,11 @@ static PyObject *core_huber(PyObject *self, PyObject *args)
         (parse_real(fn, "delta", delta_obj, &delta) ||
          check_scalar(fn, "delta", delta, 0, HUGE_VAL, 0)))
         return NULL;
+    if (delta == 0) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: delta must be a finite number > 0; got 0", fn);
+        return NULL;
+    }
     if (check_array(fn, "pred", p_obj, -1, ARG_IN, &p) ||
         check_array(fn, "target", t_obj, -1, ARG_IN, &t) ||
         check_array(fn, "dpred", d_obj, -1, ARG_OUT | ARG_OPTIONAL, &d) ||

@@ -197,6 +197,51 @@ CASES = [
         ValueError,
         "relu_forward: x must have at least one dimension",
     ),
+    (
+        lambda: _core.elu_forward(X, arr((4, 3)), -0.5),
+        ValueError,
+        "elu_forward: alpha must be a finite number >= 0; got -0.5",
+    ),
+    (
+        lambda: _core.leaky_relu_backward(Y, Y.copy(), arr((4, 3)), "0.3"),
+        TypeError,
+        "leaky_relu_backward: alpha must be a real number",
+    ),
+    (
+        lambda: _core.leaky_relu_forward(X, arr((4, 3)), float("inf")),
+        ValueError,
+        "leaky_relu_forward: alpha must be a finite number",
+    ),
+    (
+        lambda: _core.gelu_forward(X, arr((4, 3)), 1.0),
+        TypeError,
+        "takes exactly 2 arguments",
+    ),
+    (
+        lambda: _core.gelu_backward(X, arr((4, 2)), arr((4, 3))),
+        ValueError,
+        "gelu_backward: dy must have the shape of x",
+    ),
+    (
+        lambda: _core.swish_backward(Y, Y.copy(), Y),
+        ValueError,
+        "swish_backward: dx overlaps x",
+    ),
+    (
+        lambda: _core.huber(Y, Y.copy(), None, 0.0),
+        ValueError,
+        "huber: delta must be a finite number > 0",
+    ),
+    (
+        lambda: _core.huber(Y, arr((4, 3)), None),
+        ValueError,
+        "huber: target must have the shape of pred",
+    ),
+    (
+        lambda: _core.huber(Y, Y.copy(), Y.copy(), None),
+        None,
+        "",
+    ),
     # losses
     (
         lambda: _core.softmax_xent(Y, np.array([0, 1, 2, 0]), None),

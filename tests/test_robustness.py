@@ -73,6 +73,28 @@ CORE = [
         set(),
     ),
     ("softmax_forward", lambda: [f64(3, 4), f64(3, 4)], ["x", "y"], {1}, set()),
+    ("leaky_relu_forward", lambda: [f64(3, 4), f64(3, 4)], ["x", "y"], {1}, set()),
+    (
+        "elu_backward",
+        lambda: [f64(3, 4), f64(3, 4), f64(3, 4)],
+        ["y", "dy", "dx"],
+        {2},
+        set(),
+    ),
+    (
+        "gelu_backward",
+        lambda: [f64(3, 4), f64(3, 4), f64(3, 4)],
+        ["x", "dy", "dx"],
+        {2},
+        set(),
+    ),
+    (
+        "huber",
+        lambda: [f64(3, 4), f64(3, 4), f64(3, 4)],
+        ["pred", "target", "dpred"],
+        {2},
+        {2},
+    ),
     (
         "softmax_xent",
         lambda: [f64(3, 4), np.array([0, 1, 3]), f64(3, 4)],
