@@ -608,3 +608,39 @@ def test_mean_metric_objects_are_stateful():
     ce = tf.keras.metrics.CategoricalCrossentropy()
     want = -np.log(0.7)
     assert ce([[0, 1, 0]], [[0.2, 0.7, 0.1]]).numpy() == pytest.approx(want, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "name,want",
+    [
+        # y = [[1, 0]], p = [[0.5, 0.25]], worked by hand from Keras's formulas
+        ("mape", 100 * (0.5 / 1 + 0.25 / 1e-7) / 2),
+        ("msle", ((np.log(1.5) - np.log(2)) ** 2 + np.log(1.25) ** 2) / 2),
+        ("kld", np.log(1 / 0.5) + 1e-7 * np.log(1e-7 / 0.25)),
+        ("hinge", ((1 - 0.5) + (1 + 0.25)) / 2),
+        ("squared_hinge", (0.5**2 + 1.25**2) / 2),
+        ("poisson", ((0.5 - np.log(0.5 + 1e-7)) + 0.25) / 2),
+        ("logcosh", (np.log(np.cosh(0.5)) + np.log(np.cosh(0.25))) / 2),
+        ("cosine_similarity", 0.5 / np.hypot(0.5, 0.25)),
+    ],
+)
+def test_other_keras_metric_strings(name, want):
+    metric = tf.metrics.get(name, False, 2)
+    metric.update_state([[1.0, 0.0]], [[0.5, 0.25]])
+    assert metric.result().numpy() == pytest.approx(want, rel=1e-6)
+    assert metric.name == name
+
+
+def test_other_metric_strings_work_in_fit():
+    r = np.random.default_rng(14)
+    x = r.random(size=(40, 3)).astype("float32")
+    y = x[:, :2] + 0.1
+    model = tf.keras.Sequential([tf.keras.layers.Dense(2, input_shape=(3,))])
+    names = ["mape", "msle", "kld", "hinge", "squared_hinge", "poisson", "logcosh"]
+    model.compile("adam", "mse", names + ["cosine_similarity"])
+    history = model.fit(x, y, epochs=1, verbose=0)
+    assert set(names) <= set(history.history)
+    result = model.evaluate(x, y, verbose=0, return_dict=True)
+    p = model.predict(x, verbose=0).astype(np.float64)
+    cos = (y * p).sum(1) / (np.linalg.norm(y, axis=1) * np.linalg.norm(p, axis=1))
+    assert result["cosine_similarity"] == pytest.approx(cos.mean(), rel=1e-5)

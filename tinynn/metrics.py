@@ -31,10 +31,18 @@ __all__ = [
     "BinaryCrossentropy",
     "CategoricalAccuracy",
     "CategoricalCrossentropy",
+    "CosineSimilarity",
     "FalseNegatives",
     "FalsePositives",
+    "Hinge",
+    "KLDivergence",
+    "LogCoshError",
     "MeanAbsoluteError",
+    "MeanAbsolutePercentageError",
     "MeanSquaredError",
+    "MeanSquaredLogarithmicError",
+    "Poisson",
+    "SquaredHinge",
     "Metric",
     "Precision",
     "Recall",
@@ -324,6 +332,83 @@ class SparseTopKCategoricalAccuracy(TopKCategoricalAccuracy):
 
     def _per_sample(self, y_true, y_pred, logits):
         return sparse_top_k_categorical_accuracy(y_true, y_pred, self.k)
+
+
+class _FormulaMetric(_MeanMetric):
+    """A Keras regression/probabilistic metric given by a per-sample formula
+    over the last axis (on logits, the model's probabilities are used)."""
+
+    def _per_sample(self, y_true, y_pred, logits):
+        pred = np.asarray(y_pred, np.float64)
+        if logits:
+            pred = _probabilities(pred, True)
+        t = _last_axis_targets(y_true, pred, self.name).astype(np.float64)
+        return self._formula(t, pred)
+
+
+class MeanAbsolutePercentageError(_FormulaMetric):
+    """100 * mean(|y - p| / max(|y|, 1e-7))."""
+
+    def _formula(self, t, p):
+        return 100.0 * np.mean(np.abs(t - p) / np.maximum(np.abs(t), _EPS), axis=-1)
+
+
+class MeanSquaredLogarithmicError(_FormulaMetric):
+    """mean((log(max(p, 1e-7) + 1) - log(max(y, 1e-7) + 1))^2)."""
+
+    def _formula(self, t, p):
+        diff = np.log1p(np.maximum(p, _EPS)) - np.log1p(np.maximum(t, _EPS))
+        return np.mean(diff**2, axis=-1)
+
+
+class KLDivergence(_FormulaMetric):
+    """sum(y log(y / p)) with y and p clipped to [1e-7, 1]."""
+
+    def _formula(self, t, p):
+        t, p = np.clip(t, _EPS, 1), np.clip(p, _EPS, 1)
+        return np.sum(t * np.log(t / p), axis=-1)
+
+
+def _signed(t: np.ndarray) -> np.ndarray:
+    """Keras's hinge targets: 0/1 labels become -1/1."""
+    return 2 * t - 1 if np.all((t == 0) | (t == 1)) else t
+
+
+class Hinge(_FormulaMetric):
+    """mean(max(1 - y p, 0)), 0/1 targets taken as -1/1."""
+
+    def _formula(self, t, p):
+        return np.mean(np.maximum(1 - _signed(t) * p, 0), axis=-1)
+
+
+class SquaredHinge(_FormulaMetric):
+    """mean(max(1 - y p, 0)^2), 0/1 targets taken as -1/1."""
+
+    def _formula(self, t, p):
+        return np.mean(np.maximum(1 - _signed(t) * p, 0) ** 2, axis=-1)
+
+
+class Poisson(_FormulaMetric):
+    """mean(p - y log(p + 1e-7))."""
+
+    def _formula(self, t, p):
+        return np.mean(p - t * np.log(p + _EPS), axis=-1)
+
+
+class LogCoshError(_FormulaMetric):
+    """mean(log(cosh(p - y))), computed without overflow."""
+
+    def _formula(self, t, p):
+        x = p - t
+        return np.mean(x + np.logaddexp(0, -2 * x) - np.log(2), axis=-1)
+
+
+class CosineSimilarity(_FormulaMetric):
+    """sum(y p) / (|y| |p|) over the last axis (0 for a zero vector)."""
+
+    def _formula(self, t, p):
+        norms = np.linalg.norm(t, axis=-1) * np.linalg.norm(p, axis=-1)
+        return _ratio(np.sum(t * p, axis=-1), norms)
 
 
 # ---- confusion-matrix metrics ---------------------------------------------
@@ -730,9 +815,26 @@ _DEFAULT_NAMES = {
     FalsePositives: "false_positives",
     TrueNegatives: "true_negatives",
     FalseNegatives: "false_negatives",
+    MeanAbsolutePercentageError: "mean_absolute_percentage_error",
+    MeanSquaredLogarithmicError: "mean_squared_logarithmic_error",
+    KLDivergence: "kl_divergence",
+    Hinge: "hinge",
+    SquaredHinge: "squared_hinge",
+    Poisson: "poisson",
+    LogCoshError: "logcosh",
+    CosineSimilarity: "cosine_similarity",
 }
 _BY_NAME = {name: cls for cls, name in _DEFAULT_NAMES.items()}
-_BY_NAME.update({"mse": MeanSquaredError, "mae": MeanAbsoluteError})
+_BY_NAME.update(
+    {
+        "mse": MeanSquaredError,
+        "mae": MeanAbsoluteError,
+        "mape": MeanAbsolutePercentageError,
+        "msle": MeanSquaredLogarithmicError,
+        "kld": KLDivergence,
+        "kullback_leibler_divergence": KLDivergence,
+    }
+)
 _CLASS_BY_NAME = {cls.__name__.lower(): cls for cls in _DEFAULT_NAMES}
 
 
