@@ -392,7 +392,8 @@ class Poisson(_FormulaMetric):
     """mean(p - y log(p + 1e-7))."""
 
     def _formula(self, t, p):
-        return np.mean(p - t * np.log(p + _EPS), axis=-1)
+        with np.errstate(invalid="ignore", divide="ignore"):  # NaN for p < 0, as Keras
+            return np.mean(p - t * np.log(p + _EPS), axis=-1)
 
 
 class LogCoshError(_FormulaMetric):
