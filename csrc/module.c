@@ -443,6 +443,89 @@ ACTIVATION_ENTRIES(swish, TNN_SWISH, -1)
 ACTIVATION_ENTRIES(gelu, TNN_GELU, -1)
 ACTIVATION_ENTRIES(gelu_tanh, TNN_GELU_TANH, -1)
 
+/* relu_clip_forward(x, y, max_value=None, negative_slope=0.0,
+ * threshold=0.0) and relu_clip_backward(x, dy, dx, ...): Keras's ReLU. */
+static PyObject *relu_clip_call(const char *fn, int backward, PyObject *args,
+                                PyObject *kw)
+{
+    static char *fwd_names[] = {"x",         "y", "max_value", "negative_slope",
+                                "threshold", NULL};
+    static char *bwd_names[] = {
+        "x", "dy", "dx", "max_value", "negative_slope", "threshold", NULL};
+    PyObject *x_obj, *dy_obj = NULL, *out_obj, *top_obj = Py_None;
+    PyObject *slope_obj = NULL, *threshold_obj = NULL;
+    PyArrayObject *x, *dy = NULL, *out;
+    double top = HUGE_VAL, slope = 0.0, threshold = 0.0;
+    int dtype = -1;
+    const char *out_name = backward ? "dx" : "y";
+    int parsed =
+        backward
+            ? PyArg_ParseTupleAndKeywords(args, kw, "OOO|OOO", bwd_names,
+                                          &x_obj, &dy_obj, &out_obj, &top_obj,
+                                          &slope_obj, &threshold_obj)
+            : PyArg_ParseTupleAndKeywords(args, kw, "OO|OOO", fwd_names, &x_obj,
+                                          &out_obj, &top_obj, &slope_obj,
+                                          &threshold_obj);
+    if (!parsed)
+        return NULL;
+    if ((top_obj != Py_None &&
+         (parse_real(fn, "max_value", top_obj, &top) ||
+          check_scalar(fn, "max_value", top, 0, HUGE_VAL, 0))) ||
+        (slope_obj &&
+         (parse_real(fn, "negative_slope", slope_obj, &slope) ||
+          check_scalar(fn, "negative_slope", slope, 0, HUGE_VAL, 0))) ||
+        (threshold_obj &&
+         (parse_real(fn, "threshold", threshold_obj, &threshold) ||
+          check_scalar(fn, "threshold", threshold, 0, HUGE_VAL, 0))))
+        return NULL;
+    if (check_array(fn, "x", x_obj, -1, ARG_IN, &x) ||
+        (backward && check_array(fn, "dy", dy_obj, -1, ARG_IN, &dy)) ||
+        check_array(fn, out_name, out_obj, -1, ARG_OUT, &out) ||
+        check_float(fn, "x", x, &dtype, "") ||
+        (dy && check_float(fn, "dy", dy, &dtype, "x")) ||
+        check_float(fn, out_name, out, &dtype, "x") ||
+        (dy && check_same_shape(fn, "dy", dy, "x", x)) ||
+        check_same_shape(fn, out_name, out, "x", x))
+        return NULL;
+    if (backward ? (check_no_overlap(fn, "dx", out, "x", x, 0) ||
+                    check_no_overlap(fn, "dx", out, "dy", dy, 1))
+                 : check_no_overlap(fn, "y", out, "x", x, 1))
+        return NULL;
+    npy_intp n = PyArray_SIZE(x);
+    Py_BEGIN_ALLOW_THREADS
+        if (dtype == NPY_FLOAT32) {
+            if (backward)
+                tnn_relu_clip_backward_f32(F32(x), F32(dy), F32(out), n, top,
+                                           slope, threshold);
+            else
+                tnn_relu_clip_forward_f32(F32(x), F32(out), n, top, slope,
+                                          threshold);
+        } else {
+            if (backward)
+                tnn_relu_clip_backward_f64(F64(x), F64(dy), F64(out), n, top,
+                                           slope, threshold);
+            else
+                tnn_relu_clip_forward_f64(F64(x), F64(out), n, top, slope,
+                                          threshold);
+        }
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_relu_clip_forward(PyObject *self, PyObject *args,
+                                        PyObject *kw)
+{
+    (void)self;
+    return relu_clip_call("relu_clip_forward", 0, args, kw);
+}
+
+static PyObject *core_relu_clip_backward(PyObject *self, PyObject *args,
+                                         PyObject *kw)
+{
+    (void)self;
+    return relu_clip_call("relu_clip_backward", 1, args, kw);
+}
+
 /* ---- losses
  * ---------------------------------------------------------------------- */
 
@@ -918,6 +1001,13 @@ static PyMethodDef core_methods[] = {
     ACT_FROM_X(swish),
     ACT_FROM_X(gelu),
     ACT_FROM_X(gelu_tanh),
+    KWARGS(relu_clip_forward,
+           "relu_clip_forward(x, y, max_value=None, negative_slope=0.0, "
+           "threshold=0.0): Keras's ReLU layer; y may be x"),
+    KWARGS(relu_clip_backward,
+           "relu_clip_backward(x, dy, dx, max_value=None, negative_slope=0.0, "
+           "threshold=0.0): its gradient from the forward INPUT x; dx may be "
+           "dy"),
     ARGS(softmax_xent, "softmax_xent(logits, labels, dlogits) -> (mean loss, "
                        "correct); dlogits = (softmax - onehot) / batch"),
     ARGS(softmax_xent_dense, "softmax_xent_dense(logits, targets, dlogits) -> "

@@ -122,6 +122,24 @@ void tnn_activation_backward_f64(int activation, const double *in,
                                  const double *dy, double *dx, ptrdiff_t rows,
                                  ptrdiff_t cols, double alpha);
 
+/* ---- Keras's general ReLU (activations.inc), element-wise over n values --
+ * forward:  y = x > t ? min(x, max_value) : negative_slope (x - t), with
+ *           t = threshold; max_value may be +inf. y may be x.
+ * backward: dx = dy * (x > t ? (x < max_value ? 1 : 0) : negative_slope),
+ *           from the forward INPUT x. dx may be dy, not x. */
+void tnn_relu_clip_forward_f32(const float *x, float *y, ptrdiff_t n,
+                               double max_value, double negative_slope,
+                               double threshold);
+void tnn_relu_clip_backward_f32(const float *x, const float *dy, float *dx,
+                                ptrdiff_t n, double max_value,
+                                double negative_slope, double threshold);
+void tnn_relu_clip_forward_f64(const double *x, double *y, ptrdiff_t n,
+                               double max_value, double negative_slope,
+                               double threshold);
+void tnn_relu_clip_backward_f64(const double *x, const double *dy, double *dx,
+                                ptrdiff_t n, double max_value,
+                                double negative_slope, double threshold);
+
 /* ---- Losses (losses.inc); each returns the batch MEAN, summed in double -
  * softmax_xent:       logits (batch, classes), labels (batch,) integer ids
  *                     read through tnn_label_at (type: enum tnn_label_type),

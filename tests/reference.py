@@ -104,6 +104,19 @@ ACTIVATIONS = {
 }
 
 
+def relu_clip(x, max_value=None, negative_slope=0.0, threshold=0.0):
+    """Keras's ReLU layer: the clipped line above threshold, a slope below."""
+    x = np.asarray(x, np.float64)
+    top = np.inf if max_value is None else max_value
+    return np.where(x > threshold, np.minimum(x, top), negative_slope * (x - threshold))
+
+
+def relu_clip_derivative(x, max_value=None, negative_slope=0.0, threshold=0.0):
+    x = np.asarray(x, np.float64)
+    top = np.inf if max_value is None else max_value
+    return np.where(x > threshold, (x < top).astype(np.float64), negative_slope)
+
+
 def activation_derivative(name, x, alpha=None):
     """act'(x) from the forward INPUT x, written from calculus, not from y."""
     x = np.asarray(x, np.float64)

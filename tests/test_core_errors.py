@@ -228,6 +228,21 @@ CASES = [
         "swish_backward: dx overlaps x",
     ),
     (
+        lambda: _core.relu_clip_forward(X, arr((4, 3)), threshold=-0.5),
+        ValueError,
+        "relu_clip_forward: threshold must be a finite number >= 0; got -0.5",
+    ),
+    (
+        lambda: _core.relu_clip_backward(X, arr((4, 3)), arr((4, 3)), "6"),
+        TypeError,
+        "relu_clip_backward: max_value must be a real number",
+    ),
+    (
+        lambda: _core.relu_clip_backward(Y, Y.copy(), Y),
+        ValueError,
+        "relu_clip_backward: dx overlaps x",
+    ),
+    (
         lambda: _core.huber(Y, Y.copy(), None, 0.0),
         ValueError,
         "huber: delta must be a finite number > 0",

@@ -107,6 +107,27 @@ def test_new_activation_backward(name, alpha):
     assert rel_error(dx, numeric_grad(loss, x)) < 1e-6
 
 
+@pytest.mark.parametrize(
+    "params",
+    [{"max_value": 1.0}, {"negative_slope": 0.3, "threshold": 0.4}],
+)
+def test_relu_clip_gradient(params):
+    r = np.random.default_rng(8)
+    x = r.normal(size=(3, 7)) * 2
+    for edge in (0.0, 0.4, 1.0):  # keep away from the kinks
+        x[np.abs(x - edge) < 1e-3] = 0.7
+    weight = r.normal(size=x.shape)
+
+    def loss(v):
+        y = np.empty_like(v)
+        _core.relu_clip_forward(v, y, **params)
+        return float((weight * y).sum())
+
+    dx = np.empty_like(x)
+    _core.relu_clip_backward(x, weight, dx, **params)
+    assert rel_error(dx, numeric_grad(loss, x)) < 1e-6
+
+
 def test_huber_gradient():
     r = np.random.default_rng(7)
     pred, target = r.normal(size=(4, 5)) * 2, r.normal(size=(4, 5))

@@ -272,6 +272,43 @@ def test_new_activation_in_place_matches_out_of_place(name):
     np.testing.assert_array_equal(dy, dx)
 
 
+RELU_CLIP = [
+    {},
+    {"max_value": 6.0},
+    {"negative_slope": 0.3},
+    {"threshold": 1.0},
+    {"max_value": 2.5, "negative_slope": 0.1, "threshold": 0.5},
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("params", RELU_CLIP)
+@pytest.mark.parametrize("shape", [(1, 1), (7, 13), (97,), (3, 4099)])
+def test_relu_clip(simd, threads, dtype, params, shape):
+    r = rng(sum(shape))
+    x = (r.normal(size=shape) * 4).astype(dtype)
+    y = np.full_like(x, np.nan)
+    _core.relu_clip_forward(x, y, **params)
+    x64 = x.astype(np.float64)
+    assert_close(y, ref.relu_clip(x64, **params), np.abs(x64) + 1, dtype)
+    dy = r.normal(size=shape).astype(dtype)
+    dx = np.full_like(x, np.nan)
+    _core.relu_clip_backward(x, dy, dx, **params)
+    want = dy * ref.relu_clip_derivative(x64, **params)
+    assert_close(dx, want, np.abs(dy.astype(np.float64)), dtype)
+    inplace = x.copy()
+    _core.relu_clip_forward(inplace, inplace, **params)
+    np.testing.assert_array_equal(inplace, y)
+
+
+def test_relu_clip_zero_slope_gives_plain_zero_and_keeps_nan():
+    x = np.array([-2.0, np.nan, 3.0, 9.0])
+    y = np.empty_like(x)
+    _core.relu_clip_forward(x, y, max_value=6.0)
+    assert not np.signbit(y[0]) and y[0] == 0 and np.isnan(y[1])
+    np.testing.assert_array_equal(y[2:], [3.0, 6.0])
+
+
 def test_relu_keeps_nan_visible():
     x = np.array([np.nan, -1.0, 2.0])
     y = np.empty_like(x)

@@ -89,6 +89,13 @@ CORE = [
         set(),
     ),
     (
+        "relu_clip_backward",
+        lambda: [f64(3, 4), f64(3, 4), f64(3, 4)],
+        ["x", "dy", "dx"],
+        {2},
+        set(),
+    ),
+    (
         "huber",
         lambda: [f64(3, 4), f64(3, 4), f64(3, 4)],
         ["pred", "target", "dpred"],

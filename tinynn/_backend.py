@@ -129,6 +129,31 @@ def activation_backward(
     return dx
 
 
+def relu_clip_forward(
+    x: np.ndarray,
+    y: np.ndarray,
+    max_value: float | None,
+    slope: float,
+    threshold: float,
+) -> np.ndarray:
+    """Keras's ReLU(max_value, negative_slope, threshold) into y; y may be x."""
+    _core.relu_clip_forward(x, y, max_value, slope, threshold)
+    return y
+
+
+def relu_clip_backward(
+    x: np.ndarray,
+    dy: np.ndarray,
+    dx: np.ndarray,
+    max_value: float | None,
+    slope: float,
+    threshold: float,
+) -> np.ndarray:
+    """Its gradient from the forward input x; dx may be dy."""
+    _core.relu_clip_backward(x, dy, dx, max_value, slope, threshold)
+    return dx
+
+
 def softmax_xent(
     logits: np.ndarray, labels: np.ndarray, dlogits: np.ndarray | None
 ) -> tuple[float, int]:

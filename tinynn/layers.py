@@ -645,7 +645,7 @@ class ReLU(Layer):
     ``f(x) = min(x, max_value)`` for ``x > threshold``, otherwise
     ``negative_slope * (x - threshold)`` (Keras's formula; all three >= 0).
     With the defaults it is the relu kernel, with only ``negative_slope`` the
-    leaky_relu kernel; a ``max_value`` or ``threshold`` is computed in NumPy.
+    leaky_relu kernel, otherwise the relu_clip kernel.
 
     Example
     -------
@@ -679,16 +679,9 @@ class ReLU(Layer):
             return _backend.activation_forward(
                 "leaky_relu", x, out, self.negative_slope
             )
-        top = np.inf if self.max_value is None else self.max_value
-        np.copyto(
-            out,
-            np.where(
-                x > self.threshold,
-                np.minimum(x, top),
-                self.negative_slope * (x - self.threshold),
-            ),
+        return _backend.relu_clip_forward(
+            x, out, self.max_value, self.negative_slope, self.threshold
         )
-        return out
 
     def _backward(self, dy, dx):
         if dx is None:
@@ -699,13 +692,14 @@ class ReLU(Layer):
             return _backend.activation_backward(
                 "leaky_relu", self._last_output, dy, dx, self.negative_slope
             )
-        x = self._last_input
-        top = np.inf if self.max_value is None else self.max_value
-        slope = np.where(
-            x > self.threshold, (x < top).astype(x.dtype), self.negative_slope
+        return _backend.relu_clip_backward(
+            self._last_input,
+            dy,
+            dx,
+            self.max_value,
+            self.negative_slope,
+            self.threshold,
         )
-        np.multiply(dy, slope, out=dx)
-        return dx
 
     def get_config(self):
         config = super().get_config()
