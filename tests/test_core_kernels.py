@@ -309,6 +309,26 @@ def test_relu_clip_zero_slope_gives_plain_zero_and_keeps_nan():
     np.testing.assert_array_equal(y[2:], [3.0, 6.0])
 
 
+@pytest.mark.parametrize("name", NEW_ACTIVATIONS)
+def test_new_activations_are_thread_count_invariant(name):
+    x = rng(21).normal(size=(2, 50001)) * 3
+    dy = rng(22).normal(size=x.shape)
+    before = _core.get_num_threads()
+    results = []
+    try:
+        for count in (1, 2, 3):
+            _core.set_num_threads(count)
+            y, dx = np.empty_like(x), np.empty_like(x)
+            getattr(_core, f"{name}_forward")(x, y)
+            getattr(_core, f"{name}_backward")(x if name in FROM_INPUT else y, dy, dx)
+            results.append((y, dx))
+    finally:
+        _core.set_num_threads(before)
+    for y, dx in results[1:]:
+        np.testing.assert_array_equal(y, results[0][0])
+        np.testing.assert_array_equal(dx, results[0][1])
+
+
 def test_relu_keeps_nan_visible():
     x = np.array([np.nan, -1.0, 2.0])
     y = np.empty_like(x)

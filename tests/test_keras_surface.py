@@ -644,3 +644,36 @@ def test_other_metric_strings_work_in_fit():
     p = model.predict(x, verbose=0).astype(np.float64)
     cos = (y * p).sum(1) / (np.linalg.norm(y, axis=1) * np.linalg.norm(p, axis=1))
     assert result["cosine_similarity"] == pytest.approx(cos.mean(), rel=1e-5)
+
+
+@pytest.mark.parametrize("filename", ["layers.h5", "layers.tnn"])
+def test_weightless_layers_round_trip_through_files(tmp_path, filename):
+    r = np.random.default_rng(15)
+    x = r.normal(size=(20, 6)).astype("float32")
+    model = tf.keras.Sequential(
+        [
+            tf.keras.layers.Dense(8, input_shape=(6,)),
+            tf.keras.layers.ReLU(max_value=1.5, negative_slope=0.05, threshold=0.1),
+            tf.keras.layers.Dense(8),
+            tf.keras.layers.LeakyReLU(alpha=0.2),
+            tf.keras.layers.Dense(8),
+            tf.keras.layers.ELU(alpha=0.7),
+            tf.keras.layers.Rescaling(2.0, offset=-0.5),
+            tf.keras.layers.Reshape((2, -1)),
+            tf.keras.layers.Flatten(),
+            tf.keras.layers.Dense(1, activation="gelu"),
+        ]
+    )
+    model.compile("adam", "huber")
+    model.fit(x, x[:, :1], epochs=1, verbose=0)
+    path = tmp_path / filename
+    model.save(path)
+    loaded = tf.keras.models.load_model(path)
+    assert [type(layer).__name__ for layer in loaded.layers] == [
+        type(layer).__name__ for layer in model.layers
+    ]
+    assert loaded.layers[1].get_config() == model.layers[1].get_config()
+    assert loaded.layers[3].alpha == 0.2 and loaded.layers[5].alpha == 0.7
+    np.testing.assert_array_equal(
+        loaded.predict(x, verbose=0), model.predict(x, verbose=0)
+    )
