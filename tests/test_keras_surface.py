@@ -383,8 +383,14 @@ def test_confusion_counts_against_a_loop():
         assert tf.keras.metrics.Recall(threshold)(y, p).numpy() == pytest.approx(
             tp / (tp + fn)
         )
-    several = tf.keras.metrics.Precision(thresholds=[0.3, 0.5])(y, p).numpy()
-    assert several.shape == (2,)
+    several = tf.keras.metrics.Precision(thresholds=[0.7, 0.3, 0.5])(y, p).numpy()
+    want = []
+    for threshold in (0.7, 0.3, 0.5):
+        tp, fp, _, _ = ref.confusion(y, p, threshold)
+        want.append(tp / (tp + fp))
+    np.testing.assert_allclose(several, want, rtol=1e-6)
+    # NaN is above no threshold (a comparison with NaN is false)
+    assert tf.keras.metrics.FalseNegatives()([1, 1], [np.nan, 0.9]).numpy() == 1
     # class_id picks one column of a multi-column prediction
     y2 = np.stack([y, 1 - y], axis=1)
     p2 = np.stack([p, 1 - p], axis=1)

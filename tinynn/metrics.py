@@ -473,10 +473,25 @@ class _Confusion(Metric):
         t = t.reshape(-1) != 0
         p = p.reshape(-1)
         w = np.ones(p.shape) if w is None else np.asarray(w, np.float64).reshape(-1)
-        above = p[None, :] > self.thresholds[:, None]
         pos, neg = w * t, w * ~t
-        tp = (above * pos).sum(axis=1)
-        fp = (above * neg).sum(axis=1)
+        # Each prediction is above exactly the thresholds smaller than it: with
+        # the thresholds sorted, that is a prefix whose length searchsorted
+        # gives, so one histogram and a reverse cumulative sum count every
+        # threshold at once (O(n log T) time, O(n + T) memory, like Keras's
+        # bucketing). NaN is above no threshold.
+        order = np.argsort(self.thresholds, kind="stable")
+        above = np.searchsorted(self.thresholds[order], p, side="left")
+        above[np.isnan(p)] = 0
+        size = len(order)
+
+        def count(weights):
+            hist = np.bincount(above, weights=weights, minlength=size + 1)
+            per_sorted = np.cumsum(hist[::-1])[::-1][1:]
+            counts = np.empty(size)
+            counts[order] = per_sorted
+            return counts
+
+        tp, fp = count(pos), count(neg)
         return tp, fp, pos.sum() - tp, neg.sum() - fp
 
     def _add(self, counts):
