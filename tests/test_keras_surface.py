@@ -683,3 +683,26 @@ def test_weightless_layers_round_trip_through_files(tmp_path, filename):
     np.testing.assert_array_equal(
         loaded.predict(x, verbose=0), model.predict(x, verbose=0)
     )
+
+
+def test_accumulating_metrics_are_right_under_concurrent_evaluate():
+    import threading
+
+    r = np.random.default_rng(16)
+    x = r.normal(size=(300, 4)).astype("float32")
+    y = (x[:, 1] > 0).astype("float32")
+    model = binary_model(x)
+    model.compile("adam", "binary_crossentropy", [tf.keras.metrics.AUC()])
+    want = model.evaluate(x, y, batch_size=8, verbose=0)
+    got = []
+
+    def run():
+        for _ in range(3):
+            got.append(model.evaluate(x, y, batch_size=8, verbose=0))
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert got == [want] * 9

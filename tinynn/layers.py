@@ -312,8 +312,10 @@ class Dense(Layer):
     units : int
         Number of outputs, a positive integer.
     activation : str or callable, optional
-        'relu', 'sigmoid', 'tanh', 'softmax', 'linear' or None, or the
-        matching ``tinynn.nn`` function. It runs fused in the C kernel.
+        'relu', 'sigmoid', 'tanh', 'softmax', 'linear' or None (fused into
+        the C kernel), or 'elu', 'selu', 'softplus', 'leaky_relu',
+        'swish'/'silu', 'gelu' (their C kernel right after it), or the
+        matching ``tinynn.nn`` function.
     use_bias : bool
         Whether to add a bias vector.
     kernel_initializer, bias_initializer : str or callable

@@ -9,8 +9,10 @@ y_pred, sample_weight=None)``, ``result()``, ``reset_state()``, and calling
 it updates the state and returns the result. In fit and evaluate the model
 reports, per epoch: for mean metrics (accuracies, cross-entropies, mse...),
 the exact running mean of per-sample values; for the confusion-matrix
-metrics (Precision, Recall, AUC, TruePositives...), ``result()`` over every
-batch seen since the epoch began. Metrics are NumPy code (not the hot path).
+metrics (Precision, Recall, AUC, TruePositives...), the metric of the counts
+summed over every batch since the epoch began. The model keeps those sums
+itself, so fit and evaluate leave a metric object's own state alone.
+Metrics are NumPy code (not the hot path).
 When the model trains on logits (a softmax or sigmoid fused into the loss),
 the confusion metrics and the cross-entropies see probabilities, as in Keras:
 a sigmoid for one output column, a softmax for several.
@@ -27,6 +29,7 @@ from .tensor import Tensor, as_tensor
 
 __all__ = [
     "AUC",
+    "BatchCounts",
     "BinaryAccuracy",
     "BinaryCrossentropy",
     "CategoricalAccuracy",
@@ -118,6 +121,21 @@ def _weights(sample_weight: Any, n: int, where: str) -> np.ndarray | None:
     return w
 
 
+class BatchCounts(float):
+    """A batch's metric value that also carries the counts (``.counts``) an
+    epoch value is built from; the model sums them per fit epoch or evaluate
+    run, so a metric object shared by concurrent evaluate calls keeps no
+    per-run state."""
+
+    counts: tuple
+
+
+def _with_counts(value: float, counts: tuple) -> BatchCounts:
+    out = BatchCounts(value)
+    out.counts = counts
+    return out
+
+
 class Metric:
     """Base class: a stateful statistic; `name` is the key in logs and History.
 
@@ -125,9 +143,14 @@ class Metric:
     the model calls ``batch_value`` once per batch.
     """
 
-    #: True: fit and evaluate report ``result()`` over the epoch instead of a
-    #: batch-size-weighted mean of ``batch_value``.
+    #: True: ``batch_value`` returns a BatchCounts, and fit and evaluate report
+    #: ``value_from_counts`` of the epoch's summed counts instead of a
+    #: batch-size-weighted mean of the batch values.
     accumulates = False
+
+    def value_from_counts(self, counts: tuple) -> float:
+        """The metric of summed BatchCounts (accumulating metrics only)."""
+        raise NotImplementedError
 
     def __init__(self, name: str | None = None, dtype: Any = None):
         self.name = name or _DEFAULT_NAMES[type(self)]
@@ -527,8 +550,11 @@ class _Confusion(Metric):
         )
 
     def batch_value(self, targets, outputs, logits, correct=None):
-        tp, fp, fn, tn = self._counts(targets, _probabilities(outputs, logits))
-        self._add((tp, fp, fn, tn))
+        counts = self._counts(targets, _probabilities(outputs, logits))
+        return _with_counts(self.value_from_counts(counts), counts)
+
+    def value_from_counts(self, counts):
+        tp, fp, fn, tn = counts
         return float(np.atleast_1d(self._value(tp, fp, tn, fn))[0])
 
 

@@ -1024,8 +1024,8 @@ class _Batches:
 class _RunningMeans:
     """Sample-weighted running means of a batch's loss and metrics (Keras's
     reporting: each batch's mean counts by its size), summed in double.
-    Metrics that accumulate (Precision, AUC...) are reset here and report
-    their own result() over the batches since."""
+    Metrics that accumulate (Precision, AUC...) report the metric of their
+    batches' summed counts (metrics.BatchCounts) instead."""
 
     def __init__(self, names: list[str], metrics: Any = ()):
         self.names = names
@@ -1034,18 +1034,24 @@ class _RunningMeans:
         self.accumulating = {
             names[1 + i]: m for i, m in enumerate(metrics) if m.accumulates
         }
-        for metric in self.accumulating.values():
-            metric.reset_state()
+        self.counts: dict[str, tuple] = {}
 
     def add(self, values: list[float], size: int) -> None:
         self.totals = [t + float(v) * size for t, v in zip(self.totals, values)]
         self.count += size
+        for name, value in zip(self.names, values):
+            if name in self.accumulating:
+                old = self.counts.get(name)
+                new = value.counts
+                self.counts[name] = (
+                    new if old is None else tuple(a + b for a, b in zip(old, new))
+                )
 
     def means(self) -> dict[str, float]:
         count = max(self.count, 1)
         means = {name: t / count for name, t in zip(self.names, self.totals)}
-        for name, metric in self.accumulating.items():
-            means[name] = float(metric.result())
+        for name, counts in self.counts.items():
+            means[name] = self.accumulating[name].value_from_counts(counts)
         return means
 
 
