@@ -13,27 +13,11 @@ import pytest
 
 import reference as ref
 import tinynn as tf
+from test_core_gradcheck import numeric_grad, rel_error
 from tinynn import _core
 
 NEW = ["elu", "selu", "softplus", "leaky_relu", "swish", "silu", "gelu"]
 KERNEL = {"silu": "swish"}
-
-
-def numeric_grad(f, x, h=1e-6):
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        keep = x[i]
-        x[i] = keep + h
-        up = f(x)
-        x[i] = keep - h
-        down = f(x)
-        x[i] = keep
-        g[i] = (up - down) / (2 * h)
-    return g
-
-
-def rel_error(a, b):
-    return np.max(np.abs(a - b)) / max(np.max(np.abs(a) + np.abs(b)), 1e-12)
 
 
 # ---- activations ---------------------------------------------------------------

@@ -452,8 +452,13 @@ class _Confusion(Metric):
         dtype: Any = None,
         class_id: int | None = None,
         _ends: bool = False,
+        top_k: Any = None,
     ):
         where = type(self).__name__
+        if top_k is not None:
+            raise ValueError(
+                f"{where}: top_k is not supported by tinynn; got {top_k!r}"
+            )
         if thresholds is None:
             thresholds = 0.5
         self._scalar = np.ndim(thresholds) == 0
@@ -570,11 +575,7 @@ class Precision(_Confusion):
     def __init__(
         self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None
     ):
-        if top_k is not None:
-            raise ValueError(
-                f"Precision: top_k is not supported by tinynn; got {top_k!r}"
-            )
-        super().__init__(thresholds, name, dtype, class_id)
+        super().__init__(thresholds, name, dtype, class_id, top_k=top_k)
 
     def _value(self, tp, fp, tn, fn):
         return _ratio(tp, tp + fp)
@@ -586,9 +587,7 @@ class Recall(_Confusion):
     def __init__(
         self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None
     ):
-        if top_k is not None:
-            raise ValueError(f"Recall: top_k is not supported by tinynn; got {top_k!r}")
-        super().__init__(thresholds, name, dtype, class_id)
+        super().__init__(thresholds, name, dtype, class_id, top_k=top_k)
 
     def _value(self, tp, fp, tn, fn):
         return _ratio(tp, tp + fn)
