@@ -526,6 +526,72 @@ static PyObject *core_relu_clip_backward(PyObject *self, PyObject *args,
     return relu_clip_call("relu_clip_backward", 1, args, kw);
 }
 
+/* rescale_forward(x, scale, offset, y) and rescale_backward(dy, scale, dx):
+ * the Rescaling layer on (rows, cols), scale and offset (cols,). */
+static PyObject *rescale_call(const char *fn, int backward, PyObject *args)
+{
+    PyObject *in_obj, *scale_obj, *offset_obj = NULL, *out_obj;
+    PyArrayObject *in, *scale, *offset = NULL, *out;
+    const char *in_name = backward ? "dy" : "x";
+    const char *out_name = backward ? "dx" : "y";
+    int dtype = -1;
+    if (backward ? !PyArg_ParseTuple(args, "OOO", &in_obj, &scale_obj, &out_obj)
+                 : !PyArg_ParseTuple(args, "OOOO", &in_obj, &scale_obj,
+                                     &offset_obj, &out_obj))
+        return NULL;
+    if (check_array(fn, in_name, in_obj, 2, ARG_IN, &in) ||
+        check_array(fn, "scale", scale_obj, 1, ARG_IN, &scale) ||
+        (offset_obj &&
+         check_array(fn, "offset", offset_obj, 1, ARG_IN, &offset)) ||
+        check_array(fn, out_name, out_obj, 2, ARG_OUT, &out) ||
+        check_float(fn, in_name, in, &dtype, "") ||
+        check_float(fn, "scale", scale, &dtype, in_name) ||
+        (offset && check_float(fn, "offset", offset, &dtype, in_name)) ||
+        check_float(fn, out_name, out, &dtype, in_name) ||
+        check_same_shape(fn, out_name, out, in_name, in))
+        return NULL;
+    npy_intp rows = PyArray_DIM(in, 0), cols = PyArray_DIM(in, 1);
+    char what[96];
+    PyOS_snprintf(what, sizeof what, "%s has %zd columns", in_name,
+                  (Py_ssize_t)cols);
+    if (check_dim(fn, "scale", scale, 0, cols, what) ||
+        (offset && check_dim(fn, "offset", offset, 0, cols, what)) ||
+        check_no_overlap(fn, out_name, out, in_name, in, 1) ||
+        check_no_overlap(fn, out_name, out, "scale", scale, 0) ||
+        check_no_overlap(fn, out_name, out, "offset", offset, 0))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+        if (dtype == NPY_FLOAT32) {
+            if (backward)
+                tnn_rescale_backward_f32(F32(in), F32(scale), F32(out), rows,
+                                         cols);
+            else
+                tnn_rescale_forward_f32(F32(in), F32(scale), F32(offset),
+                                        F32(out), rows, cols);
+        } else {
+            if (backward)
+                tnn_rescale_backward_f64(F64(in), F64(scale), F64(out), rows,
+                                         cols);
+            else
+                tnn_rescale_forward_f64(F64(in), F64(scale), F64(offset),
+                                        F64(out), rows, cols);
+        }
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_rescale_forward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return rescale_call("rescale_forward", 0, args);
+}
+
+static PyObject *core_rescale_backward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return rescale_call("rescale_backward", 1, args);
+}
+
 /* ---- losses
  * ---------------------------------------------------------------------- */
 
@@ -1008,6 +1074,10 @@ static PyMethodDef core_methods[] = {
            "relu_clip_backward(x, dy, dx, max_value=None, negative_slope=0.0, "
            "threshold=0.0): its gradient from the forward INPUT x; dx may be "
            "dy"),
+    ARGS(rescale_forward, "rescale_forward(x, scale, offset, y): y = x * "
+                          "scale + offset per column; y may be x"),
+    ARGS(rescale_backward, "rescale_backward(dy, scale, dx): dx = dy * scale "
+                           "per column; dx may be dy"),
     ARGS(softmax_xent, "softmax_xent(logits, labels, dlogits) -> (mean loss, "
                        "correct); dlogits = (softmax - onehot) / batch"),
     ARGS(softmax_xent_dense, "softmax_xent_dense(logits, targets, dlogits) -> "

@@ -140,6 +140,21 @@ void tnn_relu_clip_backward_f64(const double *x, const double *dy, double *dx,
                                 ptrdiff_t n, double max_value,
                                 double negative_slope, double threshold);
 
+/* ---- Rescaling (activations.inc), x, y, dy, dx: (rows, cols) -----------
+ * forward:  y[r, c] = x[r, c] scale[c] + offset[c]; y may be x.
+ * backward: dx[r, c] = dy[r, c] scale[c]; dx may be dy.
+ * scale, offset: (cols,), must not overlap the output. */
+void tnn_rescale_forward_f32(const float *x, const float *scale,
+                             const float *offset, float *y, ptrdiff_t rows,
+                             ptrdiff_t cols);
+void tnn_rescale_backward_f32(const float *dy, const float *scale, float *dx,
+                              ptrdiff_t rows, ptrdiff_t cols);
+void tnn_rescale_forward_f64(const double *x, const double *scale,
+                             const double *offset, double *y, ptrdiff_t rows,
+                             ptrdiff_t cols);
+void tnn_rescale_backward_f64(const double *dy, const double *scale, double *dx,
+                              ptrdiff_t rows, ptrdiff_t cols);
+
 /* ---- Losses (losses.inc); each returns the batch MEAN, summed in double -
  * softmax_xent:       logits (batch, classes), labels (batch,) integer ids
  *                     read through tnn_label_at (type: enum tnn_label_type),

@@ -117,6 +117,11 @@ def relu_clip_derivative(x, max_value=None, negative_slope=0.0, threshold=0.0):
     return np.where(x > threshold, (x < top).astype(np.float64), negative_slope)
 
 
+def rescale(x, scale, offset):
+    """Keras's Rescaling on (rows, cols): each column scaled, then shifted."""
+    return np.asarray(x, np.float64) * scale + offset
+
+
 def activation_derivative(name, x, alpha=None):
     """act'(x) from the forward INPUT x, written from calculus, not from y."""
     x = np.asarray(x, np.float64)

@@ -243,6 +243,26 @@ CASES = [
         "relu_clip_backward: dx overlaps x",
     ),
     (
+        lambda: _core.rescale_forward(X, arr(4), arr(3), arr((4, 3))),
+        ValueError,
+        "rescale_forward: scale has shape",
+    ),
+    (
+        lambda: _core.rescale_backward(X, arr(3, f32), arr((4, 3))),
+        TypeError,
+        "rescale_backward: scale must have dtype float64 like dy",
+    ),
+    (
+        lambda: _core.rescale_forward(
+            BIG.reshape(-1)[:9].reshape(3, 3),
+            BIG.reshape(-1)[:3],
+            BIG.reshape(-1)[3:6],
+            BIG.reshape(-1)[:9].reshape(3, 3),
+        ),
+        ValueError,
+        "rescale_forward: y overlaps scale",
+    ),
+    (
         lambda: _core.huber(Y, Y.copy(), None, 0.0),
         ValueError,
         "huber: delta must be a finite number > 0",

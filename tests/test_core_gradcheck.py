@@ -128,6 +128,21 @@ def test_relu_clip_gradient(params):
     assert rel_error(dx, numeric_grad(loss, x)) < 1e-6
 
 
+def test_rescale_gradient():
+    r = np.random.default_rng(9)
+    x, scale, offset = r.normal(size=(4, 5)), r.normal(size=5), r.normal(size=5)
+    weight = r.normal(size=x.shape)
+
+    def loss(v):
+        y = np.empty_like(v)
+        _core.rescale_forward(v, scale, offset, y)
+        return float((weight * y).sum())
+
+    dx = np.empty_like(x)
+    _core.rescale_backward(weight, scale, dx)
+    assert rel_error(dx, numeric_grad(loss, x)) < 1e-6
+
+
 def test_huber_gradient():
     r = np.random.default_rng(7)
     pred, target = r.normal(size=(4, 5)) * 2, r.normal(size=(4, 5))

@@ -315,6 +315,28 @@ def test_new_activations_are_thread_count_invariant(name):
         np.testing.assert_array_equal(dx, results[0][1])
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("rows,cols", [(1, 1), (7, 13), (97, 1), (1, 4099), (300, 257)])
+def test_rescale(simd, threads, dtype, rows, cols):
+    r = rng(rows + cols)
+    x = r.normal(size=(rows, cols)).astype(dtype)
+    scale = r.normal(size=cols).astype(dtype)
+    offset = r.normal(size=cols).astype(dtype)
+    y = np.full_like(x, np.nan)
+    _core.rescale_forward(x, scale, offset, y)
+    want = ref.rescale(x, scale, offset)
+    assert_close(y, want, np.abs(x * scale.astype(np.float64)) + np.abs(offset), dtype)
+    dy = r.normal(size=x.shape).astype(dtype)
+    dx = np.full_like(x, np.nan)
+    _core.rescale_backward(dy, scale, dx)
+    assert_close(dx, dy * scale.astype(np.float64), np.abs(dy * scale), dtype)
+    inplace = x.copy()
+    _core.rescale_forward(inplace, scale, offset, inplace)
+    np.testing.assert_array_equal(inplace, y)
+    _core.rescale_backward(dy, scale, dy)
+    np.testing.assert_array_equal(dy, dx)
+
+
 def test_relu_keeps_nan_visible():
     x = np.array([np.nan, -1.0, 2.0])
     y = np.empty_like(x)

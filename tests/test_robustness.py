@@ -96,6 +96,13 @@ CORE = [
         set(),
     ),
     (
+        "rescale_forward",
+        lambda: [f64(3, 4), f64(4), f64(4), f64(3, 4)],
+        ["x", "scale", "offset", "y"],
+        {3},
+        set(),
+    ),
+    (
         "huber",
         lambda: [f64(3, 4), f64(3, 4), f64(3, 4)],
         ["pred", "target", "dpred"],

@@ -154,6 +154,20 @@ def relu_clip_backward(
     return dx
 
 
+def rescale_forward(
+    x: np.ndarray, scale: np.ndarray, offset: np.ndarray, y: np.ndarray
+) -> np.ndarray:
+    """y = x * scale + offset per column of the 2-D x; y may be x."""
+    _core.rescale_forward(x, scale, offset, y)
+    return y
+
+
+def rescale_backward(dy: np.ndarray, scale: np.ndarray, dx: np.ndarray) -> np.ndarray:
+    """dx = dy * scale per column; dx may be dy."""
+    _core.rescale_backward(dy, scale, dx)
+    return dx
+
+
 def softmax_xent(
     logits: np.ndarray, labels: np.ndarray, dlogits: np.ndarray | None
 ) -> tuple[float, int]:

@@ -781,7 +781,7 @@ class Rescaling(Layer):
     ``Rescaling(1. / 255, input_shape=(28, 28))`` for uint8 images.
 
     `scale` and `offset` are numbers, or lists broadcastable to the input's
-    feature axes.
+    feature axes; one C kernel applies them per feature.
     """
 
     def __init__(self, scale: Any, offset: Any = 0.0, **kwargs: Any):
@@ -790,31 +790,30 @@ class Rescaling(Layer):
         self.offset = _scalar_or_list(offset, "Rescaling", "offset")
 
     def _build(self, features):
+        size = int(np.prod(features, dtype=np.int64))
         for name in ("scale", "offset"):
             value = np.asarray(getattr(self, name), self._dtype)
             try:
-                np.broadcast_shapes(value.shape, tuple(features))
-                ok = np.broadcast_shapes(value.shape, tuple(features)) == tuple(
-                    features
-                )
+                full = np.broadcast_to(value, tuple(features))
             except ValueError:
-                ok = False
-            if not ok:
                 raise ValueError(
                     f"Rescaling: {name} of shape {value.shape} does not broadcast to "
                     f"the input's features {tuple(features)}"
-                )
-            setattr(self, f"_{name}_array", value)
+                ) from None
+            # One value per flattened feature, for the C kernel's columns.
+            setattr(self, f"_{name}_array", np.ascontiguousarray(full).reshape(size))
 
     def _forward(self, x, training, out):
-        np.multiply(x, self._scale_array, out=out)
-        np.add(out, self._offset_array, out=out)
+        x2, out2 = x.reshape(len(x), -1), out.reshape(len(out), -1)
+        _backend.rescale_forward(x2, self._scale_array, self._offset_array, out2)
         self._last_input, self._last_output = x, out
         return out
 
     def _backward(self, dy, dx):
         if dx is not None:
-            np.multiply(dy, self._scale_array, out=dx)
+            _backend.rescale_backward(
+                dy.reshape(len(dy), -1), self._scale_array, dx.reshape(len(dx), -1)
+            )
         return dx
 
     def get_config(self):
