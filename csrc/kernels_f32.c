@@ -12,6 +12,9 @@
 #define EXP expf
 #define TANH tanhf
 #define SQRT sqrtf
+#define ERF erff
+#define EXPM1 expm1f
+#define LOG1P log1pf
 #include "activations.inc"
 #include "batchnorm.inc"
 #include "dense.inc"

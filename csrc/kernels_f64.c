@@ -12,6 +12,9 @@
 #define EXP exp
 #define TANH tanh
 #define SQRT sqrt
+#define ERF erf
+#define EXPM1 expm1
+#define LOG1P log1p
 #include "activations.inc"
 #include "batchnorm.inc"
 #include "dense.inc"

@@ -358,17 +358,30 @@ static PyObject *core_dense_backward(PyObject *self, PyObject *args,
 /* ---- activations
  * --------------------------------------------------------------- */
 
-/* Shared body of <act>_forward(x, y) and <act>_backward(y, dy, dx). */
+/* Shared body of <act>_forward(x, y[, alpha]) and <act>_backward(in, dy,
+ * dx[, alpha]); `in` is y, or x for tnn_activation_from_input. alpha is
+ * taken only when default_alpha >= 0 (elu, leaky_relu). */
 static PyObject *activation_call(const char *fn, int act, int backward,
-                                 PyObject *args)
+                                 double default_alpha, PyObject *args)
 {
-    PyObject *in_obj, *grad_obj = NULL, *out_obj;
+    PyObject *in_obj, *grad_obj = NULL, *out_obj, *alpha_obj = Py_None;
     PyArrayObject *in, *grad = NULL, *out;
-    const char *in_name = backward ? "y" : "x";
+    const char *in_name =
+        backward && !tnn_activation_from_input(act) ? "y" : "x";
     const char *out_name = backward ? "dx" : "y";
     int dtype = -1, ndim = act == TNN_SOFTMAX ? 2 : -1;
-    if (backward ? !PyArg_ParseTuple(args, "OOO", &in_obj, &grad_obj, &out_obj)
-                 : !PyArg_ParseTuple(args, "OO", &in_obj, &out_obj))
+    int takes_alpha = default_alpha >= 0;
+    double alpha = takes_alpha ? default_alpha : 0.0;
+    const char *format = backward ? (takes_alpha ? "OOO|O" : "OOO")
+                                  : (takes_alpha ? "OO|O" : "OO");
+    if (backward
+            ? !PyArg_ParseTuple(args, format, &in_obj, &grad_obj, &out_obj,
+                                &alpha_obj)
+            : !PyArg_ParseTuple(args, format, &in_obj, &out_obj, &alpha_obj))
+        return NULL;
+    if (alpha_obj != Py_None &&
+        (parse_real(fn, "alpha", alpha_obj, &alpha) ||
+         check_scalar(fn, "alpha", alpha, 0, HUGE_VAL, 0)))
         return NULL;
     if (check_array(fn, in_name, in_obj, ndim, ARG_IN, &in) ||
         (backward && check_array(fn, "dy", grad_obj, ndim, ARG_IN, &grad)) ||
@@ -380,8 +393,9 @@ static PyObject *activation_call(const char *fn, int act, int backward,
         check_same_shape(fn, out_name, out, in_name, in))
         return NULL;
     /* In place: y may be x (forward), dx may be dy (backward); softmax's
-     * backward reads all of y, so dx must not be y. */
-    if (backward ? (check_no_overlap(fn, "dx", out, "y", in, 0) ||
+     * backward reads all of y, so dx must not be y (nor x, for the others,
+     * which is simpler to state and costs nothing). */
+    if (backward ? (check_no_overlap(fn, "dx", out, in_name, in, 0) ||
                     check_no_overlap(fn, "dx", out, "dy", grad, 1))
                  : check_no_overlap(fn, "y", out, "x", in, 1))
         return NULL;
@@ -390,29 +404,189 @@ static PyObject *activation_call(const char *fn, int act, int backward,
     npy_intp rows = cols ? size / cols : 0;
     if (backward)
         CALL_KERNEL_VOID(dtype, tnn_activation_backward, act, REAL(in),
-                         REAL(grad), REAL(out), rows, cols);
+                         REAL(grad), REAL(out), rows, cols, alpha);
     else
         CALL_KERNEL_VOID(dtype, tnn_activation_forward, act, REAL(in),
-                         REAL(out), rows, cols);
+                         REAL(out), rows, cols, alpha);
     Py_RETURN_NONE;
 }
 
-#define ACTIVATION_ENTRIES(name, code)                                         \
+/* default_alpha < 0: the activation takes no alpha argument. */
+#define ACTIVATION_ENTRIES(name, code, default_alpha)                          \
     static PyObject *core_##name##_forward(PyObject *self, PyObject *args)     \
     {                                                                          \
         (void)self;                                                            \
-        return activation_call(#name "_forward", code, 0, args);               \
+        return activation_call(#name "_forward", code, 0, default_alpha,       \
+                               args);                                          \
     }                                                                          \
     static PyObject *core_##name##_backward(PyObject *self, PyObject *args)    \
     {                                                                          \
         (void)self;                                                            \
-        return activation_call(#name "_backward", code, 1, args);              \
+        return activation_call(#name "_backward", code, 1, default_alpha,      \
+                               args);                                          \
     }
-ACTIVATION_ENTRIES(linear, TNN_LINEAR)
-ACTIVATION_ENTRIES(relu, TNN_RELU)
-ACTIVATION_ENTRIES(sigmoid, TNN_SIGMOID)
-ACTIVATION_ENTRIES(tanh, TNN_TANH)
-ACTIVATION_ENTRIES(softmax, TNN_SOFTMAX)
+ACTIVATION_ENTRIES(linear, TNN_LINEAR, -1)
+ACTIVATION_ENTRIES(relu, TNN_RELU, -1)
+ACTIVATION_ENTRIES(sigmoid, TNN_SIGMOID, -1)
+ACTIVATION_ENTRIES(tanh, TNN_TANH, -1)
+ACTIVATION_ENTRIES(softmax, TNN_SOFTMAX, -1)
+/* Keras's defaults: elu alpha 1.0, leaky_relu (the function) 0.2. */
+ACTIVATION_ENTRIES(elu, TNN_ELU, 1.0)
+ACTIVATION_ENTRIES(selu, TNN_SELU, -1)
+ACTIVATION_ENTRIES(softplus, TNN_SOFTPLUS, -1)
+ACTIVATION_ENTRIES(leaky_relu, TNN_LEAKY_RELU, 0.2)
+ACTIVATION_ENTRIES(swish, TNN_SWISH, -1)
+ACTIVATION_ENTRIES(gelu, TNN_GELU, -1)
+ACTIVATION_ENTRIES(gelu_tanh, TNN_GELU_TANH, -1)
+
+/* relu_clip_forward(x, y, max_value=None, negative_slope=0.0,
+ * threshold=0.0) and relu_clip_backward(x, dy, dx, ...): Keras's ReLU. */
+static PyObject *relu_clip_call(const char *fn, int backward, PyObject *args,
+                                PyObject *kw)
+{
+    static char *fwd_names[] = {"x",         "y", "max_value", "negative_slope",
+                                "threshold", NULL};
+    static char *bwd_names[] = {
+        "x", "dy", "dx", "max_value", "negative_slope", "threshold", NULL};
+    PyObject *x_obj, *dy_obj = NULL, *out_obj, *top_obj = Py_None;
+    PyObject *slope_obj = NULL, *threshold_obj = NULL;
+    PyArrayObject *x, *dy = NULL, *out;
+    double top = HUGE_VAL, slope = 0.0, threshold = 0.0;
+    int dtype = -1;
+    const char *out_name = backward ? "dx" : "y";
+    int parsed =
+        backward
+            ? PyArg_ParseTupleAndKeywords(args, kw, "OOO|OOO", bwd_names,
+                                          &x_obj, &dy_obj, &out_obj, &top_obj,
+                                          &slope_obj, &threshold_obj)
+            : PyArg_ParseTupleAndKeywords(args, kw, "OO|OOO", fwd_names, &x_obj,
+                                          &out_obj, &top_obj, &slope_obj,
+                                          &threshold_obj);
+    if (!parsed)
+        return NULL;
+    if ((top_obj != Py_None &&
+         (parse_real(fn, "max_value", top_obj, &top) ||
+          check_scalar(fn, "max_value", top, 0, HUGE_VAL, 0))) ||
+        (slope_obj &&
+         (parse_real(fn, "negative_slope", slope_obj, &slope) ||
+          check_scalar(fn, "negative_slope", slope, 0, HUGE_VAL, 0))) ||
+        (threshold_obj &&
+         (parse_real(fn, "threshold", threshold_obj, &threshold) ||
+          check_scalar(fn, "threshold", threshold, 0, HUGE_VAL, 0))))
+        return NULL;
+    if (check_array(fn, "x", x_obj, -1, ARG_IN, &x) ||
+        (backward && check_array(fn, "dy", dy_obj, -1, ARG_IN, &dy)) ||
+        check_array(fn, out_name, out_obj, -1, ARG_OUT, &out) ||
+        check_float(fn, "x", x, &dtype, "") ||
+        (dy && check_float(fn, "dy", dy, &dtype, "x")) ||
+        check_float(fn, out_name, out, &dtype, "x") ||
+        (dy && check_same_shape(fn, "dy", dy, "x", x)) ||
+        check_same_shape(fn, out_name, out, "x", x))
+        return NULL;
+    if (backward ? (check_no_overlap(fn, "dx", out, "x", x, 0) ||
+                    check_no_overlap(fn, "dx", out, "dy", dy, 1))
+                 : check_no_overlap(fn, "y", out, "x", x, 1))
+        return NULL;
+    npy_intp n = PyArray_SIZE(x);
+    Py_BEGIN_ALLOW_THREADS
+        if (dtype == NPY_FLOAT32) {
+            if (backward)
+                tnn_relu_clip_backward_f32(F32(x), F32(dy), F32(out), n, top,
+                                           slope, threshold);
+            else
+                tnn_relu_clip_forward_f32(F32(x), F32(out), n, top, slope,
+                                          threshold);
+        } else {
+            if (backward)
+                tnn_relu_clip_backward_f64(F64(x), F64(dy), F64(out), n, top,
+                                           slope, threshold);
+            else
+                tnn_relu_clip_forward_f64(F64(x), F64(out), n, top, slope,
+                                          threshold);
+        }
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_relu_clip_forward(PyObject *self, PyObject *args,
+                                        PyObject *kw)
+{
+    (void)self;
+    return relu_clip_call("relu_clip_forward", 0, args, kw);
+}
+
+static PyObject *core_relu_clip_backward(PyObject *self, PyObject *args,
+                                         PyObject *kw)
+{
+    (void)self;
+    return relu_clip_call("relu_clip_backward", 1, args, kw);
+}
+
+/* rescale_forward(x, scale, offset, y) and rescale_backward(dy, scale, dx):
+ * the Rescaling layer on (rows, cols), scale and offset (cols,). */
+static PyObject *rescale_call(const char *fn, int backward, PyObject *args)
+{
+    PyObject *in_obj, *scale_obj, *offset_obj = NULL, *out_obj;
+    PyArrayObject *in, *scale, *offset = NULL, *out;
+    const char *in_name = backward ? "dy" : "x";
+    const char *out_name = backward ? "dx" : "y";
+    int dtype = -1;
+    if (backward ? !PyArg_ParseTuple(args, "OOO", &in_obj, &scale_obj, &out_obj)
+                 : !PyArg_ParseTuple(args, "OOOO", &in_obj, &scale_obj,
+                                     &offset_obj, &out_obj))
+        return NULL;
+    if (check_array(fn, in_name, in_obj, 2, ARG_IN, &in) ||
+        check_array(fn, "scale", scale_obj, 1, ARG_IN, &scale) ||
+        (offset_obj &&
+         check_array(fn, "offset", offset_obj, 1, ARG_IN, &offset)) ||
+        check_array(fn, out_name, out_obj, 2, ARG_OUT, &out) ||
+        check_float(fn, in_name, in, &dtype, "") ||
+        check_float(fn, "scale", scale, &dtype, in_name) ||
+        (offset && check_float(fn, "offset", offset, &dtype, in_name)) ||
+        check_float(fn, out_name, out, &dtype, in_name) ||
+        check_same_shape(fn, out_name, out, in_name, in))
+        return NULL;
+    npy_intp rows = PyArray_DIM(in, 0), cols = PyArray_DIM(in, 1);
+    char what[96];
+    PyOS_snprintf(what, sizeof what, "%s has %zd columns", in_name,
+                  (Py_ssize_t)cols);
+    if (check_dim(fn, "scale", scale, 0, cols, what) ||
+        (offset && check_dim(fn, "offset", offset, 0, cols, what)) ||
+        check_no_overlap(fn, out_name, out, in_name, in, 1) ||
+        check_no_overlap(fn, out_name, out, "scale", scale, 0) ||
+        check_no_overlap(fn, out_name, out, "offset", offset, 0))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+        if (dtype == NPY_FLOAT32) {
+            if (backward)
+                tnn_rescale_backward_f32(F32(in), F32(scale), F32(out), rows,
+                                         cols);
+            else
+                tnn_rescale_forward_f32(F32(in), F32(scale), F32(offset),
+                                        F32(out), rows, cols);
+        } else {
+            if (backward)
+                tnn_rescale_backward_f64(F64(in), F64(scale), F64(out), rows,
+                                         cols);
+            else
+                tnn_rescale_forward_f64(F64(in), F64(scale), F64(offset),
+                                        F64(out), rows, cols);
+        }
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_rescale_forward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return rescale_call("rescale_forward", 0, args);
+}
+
+static PyObject *core_rescale_backward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return rescale_call("rescale_backward", 1, args);
+}
 
 /* ---- losses
  * ---------------------------------------------------------------------- */
@@ -562,6 +736,47 @@ static PyObject *core_sigmoid_bce(PyObject *self, PyObject *args)
     (void)self;
     return elementwise_loss("sigmoid_bce", "logits", "dlogits", args,
                             tnn_sigmoid_bce_f32, tnn_sigmoid_bce_f64, 1);
+}
+
+static PyObject *core_huber(PyObject *self, PyObject *args)
+{
+    const char *fn = "huber";
+    PyObject *p_obj, *t_obj, *d_obj, *delta_obj = Py_None;
+    PyArrayObject *p, *t, *d;
+    double delta = 1.0;
+    int dtype = -1;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOO|O", &p_obj, &t_obj, &d_obj, &delta_obj))
+        return NULL;
+    if (delta_obj != Py_None &&
+        (parse_real(fn, "delta", delta_obj, &delta) ||
+         check_scalar(fn, "delta", delta, 0, HUGE_VAL, 0)))
+        return NULL;
+    if (delta == 0) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: delta must be a finite number > 0; got 0", fn);
+        return NULL;
+    }
+    if (check_array(fn, "pred", p_obj, -1, ARG_IN, &p) ||
+        check_array(fn, "target", t_obj, -1, ARG_IN, &t) ||
+        check_array(fn, "dpred", d_obj, -1, ARG_OUT | ARG_OPTIONAL, &d) ||
+        check_float(fn, "pred", p, &dtype, "") ||
+        check_float(fn, "target", t, &dtype, "pred") ||
+        (d && check_float(fn, "dpred", d, &dtype, "pred")) ||
+        check_same_shape(fn, "target", t, "pred", p) ||
+        (d && check_same_shape(fn, "dpred", d, "pred", p)) ||
+        check_no_overlap(fn, "dpred", d, "pred", p, 1) ||
+        check_no_overlap(fn, "dpred", d, "target", t, 0))
+        return NULL;
+    npy_intp n = PyArray_SIZE(p);
+    double loss;
+    Py_BEGIN_ALLOW_THREADS
+        if (dtype == NPY_FLOAT32)
+            loss = tnn_huber_f32(F32(p), F32(t), F32_OR_NULL(d), n, delta);
+        else
+            loss = tnn_huber_f64(F64(p), F64(t), F64_OR_NULL(d), n, delta);
+    Py_END_ALLOW_THREADS
+    return PyFloat_FromDouble(loss);
 }
 
 /* ---- optimizers
@@ -1021,6 +1236,17 @@ static PyObject *core_nadam_update(PyObject *self, PyObject *args)
          #name "_forward(x, y): y = " #name "(x); y may be x"),                \
         ARGS(name##_backward, #name "_backward(y, dy, dx): gradient from the " \
                                     "forward output y; dx may be dy")
+#define ACT_ALPHA(name, deflt)                                                 \
+    ARGS(name##_forward, #name "_forward(x, y, alpha=" deflt "): y = " #name   \
+                               "(x); y may be x; alpha >= 0"),                 \
+        ARGS(name##_backward,                                                  \
+             #name "_backward(y, dy, dx, alpha=" deflt "): gradient from the " \
+                   "forward output y; dx may be dy")
+#define ACT_FROM_X(name)                                                       \
+    ARGS(name##_forward,                                                       \
+         #name "_forward(x, y): y = " #name "(x); y may be x"),                \
+        ARGS(name##_backward, #name "_backward(x, dy, dx): gradient from the " \
+                                    "forward INPUT x; dx may be dy")
 
 static PyMethodDef core_methods[] = {
     {"simd", core_simd, METH_NOARGS, "simd() -> the SIMD path in use"},
@@ -1059,6 +1285,24 @@ static PyMethodDef core_methods[] = {
     ACT(sigmoid),
     ACT(tanh),
     ACT(softmax),
+    ACT_ALPHA(elu, "1.0"),
+    ACT(selu),
+    ACT(softplus),
+    ACT_ALPHA(leaky_relu, "0.2"),
+    ACT_FROM_X(swish),
+    ACT_FROM_X(gelu),
+    ACT_FROM_X(gelu_tanh),
+    KWARGS(relu_clip_forward,
+           "relu_clip_forward(x, y, max_value=None, negative_slope=0.0, "
+           "threshold=0.0): Keras's ReLU layer; y may be x"),
+    KWARGS(relu_clip_backward,
+           "relu_clip_backward(x, dy, dx, max_value=None, negative_slope=0.0, "
+           "threshold=0.0): its gradient from the forward INPUT x; dx may be "
+           "dy"),
+    ARGS(rescale_forward, "rescale_forward(x, scale, offset, y): y = x * "
+                          "scale + offset per column; y may be x"),
+    ARGS(rescale_backward, "rescale_backward(dy, scale, dx): dx = dy * scale "
+                           "per column; dx may be dy"),
     ARGS(softmax_xent, "softmax_xent(logits, labels, dlogits) -> (mean loss, "
                        "correct); dlogits = (softmax - onehot) / batch"),
     ARGS(softmax_xent_dense, "softmax_xent_dense(logits, targets, dlogits) -> "
@@ -1068,6 +1312,8 @@ static PyMethodDef core_methods[] = {
               "(probabilities)"),
     ARGS(sigmoid_bce, "sigmoid_bce(logits, target, dlogits) -> binary "
                       "cross-entropy from logits"),
+    ARGS(huber, "huber(pred, target, dpred, delta=1.0) -> mean Huber loss "
+                "(Keras's formula)"),
     ARGS(sgd_update, "sgd_update(w, g, velocity, learning_rate, momentum, "
                      "nesterov)"),
     ARGS(rmsprop_update, "rmsprop_update(w, g, s, velocity, learning_rate, "

@@ -58,8 +58,22 @@ enum tnn_activation {
     TNN_RELU = 1,
     TNN_SIGMOID = 2,
     TNN_TANH = 3,
-    TNN_SOFTMAX = 4
+    TNN_SOFTMAX = 4,
+    /* Element-wise only (not fused into dense_forward, which takes 0-4): */
+    TNN_ELU = 5,
+    TNN_SELU = 6,
+    TNN_SOFTPLUS = 7,
+    TNN_LEAKY_RELU = 8,
+    TNN_SWISH = 9,
+    TNN_GELU = 10,
+    TNN_GELU_TANH = 11
 };
+/* Activations whose backward reads the forward INPUT x instead of y. */
+static inline int tnn_activation_from_input(int activation)
+{
+    return activation == TNN_SWISH || activation == TNN_GELU ||
+           activation == TNN_GELU_TANH;
+}
 void tnn_dense_forward_f32(const float *x, const float *w, const float *b,
                            float *y, ptrdiff_t batch, ptrdiff_t fan_in,
                            ptrdiff_t fan_out, int activation);
@@ -119,20 +133,67 @@ void tnn_batchnorm_backward_f64(const double *x, const double *gamma,
  * forward:  y = act(x), element-wise over n values; softmax works row-wise
  *           on (rows, cols) and subtracts the row max so exp never
  *           overflows. y may be x (in place); no partial overlap.
- * backward: dx = dy * act'(x), written from the forward OUTPUT y:
+ *           elu:        x > 0 ? x : alpha (e^x - 1)        (alpha >= 0)
+ *           selu:       scale * elu(x, alpha), Keras's fixed constants
+ *           softplus:   log(1 + e^x), computed without overflow
+ *           leaky_relu: x > 0 ? x : alpha x                (alpha >= 0)
+ *           swish:      x sigmoid(x)  (Keras's silu)
+ *           gelu:       x Phi(x) = 0.5 x (1 + erf(x / sqrt 2))
+ *           gelu_tanh:  0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+ *           alpha is read by elu and leaky_relu only.
+ * backward: dx = dy * act'(x). `in` is the forward OUTPUT y, except for
+ *           swish, gelu and gelu_tanh (tnn_activation_from_input), where it
+ *           is the forward INPUT x:
  *           relu dy [y > 0], sigmoid dy y (1 - y), tanh dy (1 - y^2),
- *           linear dy, softmax y (dy - rowsum(dy y)). dx may be dy.
+ *           linear dy, softmax y (dy - rowsum(dy y)), elu dy (y > 0 ? 1 :
+ *           y + alpha), selu dy (y > 0 ? scale : y + scale alpha), softplus
+ *           dy (1 - e^-y), leaky_relu dy (y > 0 ? 1 : alpha), swish
+ *           dy s (1 + x (1 - s)), gelu dy (Phi(x) + x phi(x)), gelu_tanh its
+ *           tanh form's derivative. dx may be dy; dx must not overlap in.
  * The element-wise forms take rows * cols values. */
 void tnn_activation_forward_f32(int activation, const float *x, float *y,
-                                ptrdiff_t rows, ptrdiff_t cols);
-void tnn_activation_backward_f32(int activation, const float *y,
+                                ptrdiff_t rows, ptrdiff_t cols, double alpha);
+void tnn_activation_backward_f32(int activation, const float *in,
                                  const float *dy, float *dx, ptrdiff_t rows,
-                                 ptrdiff_t cols);
+                                 ptrdiff_t cols, double alpha);
 void tnn_activation_forward_f64(int activation, const double *x, double *y,
-                                ptrdiff_t rows, ptrdiff_t cols);
-void tnn_activation_backward_f64(int activation, const double *y,
+                                ptrdiff_t rows, ptrdiff_t cols, double alpha);
+void tnn_activation_backward_f64(int activation, const double *in,
                                  const double *dy, double *dx, ptrdiff_t rows,
-                                 ptrdiff_t cols);
+                                 ptrdiff_t cols, double alpha);
+
+/* ---- Keras's general ReLU (activations.inc), element-wise over n values --
+ * forward:  y = x > t ? min(x, max_value) : negative_slope (x - t), with
+ *           t = threshold; max_value may be +inf. y may be x.
+ * backward: dx = dy * (x > t ? (x < max_value ? 1 : 0) : negative_slope),
+ *           from the forward INPUT x. dx may be dy, not x. */
+void tnn_relu_clip_forward_f32(const float *x, float *y, ptrdiff_t n,
+                               double max_value, double negative_slope,
+                               double threshold);
+void tnn_relu_clip_backward_f32(const float *x, const float *dy, float *dx,
+                                ptrdiff_t n, double max_value,
+                                double negative_slope, double threshold);
+void tnn_relu_clip_forward_f64(const double *x, double *y, ptrdiff_t n,
+                               double max_value, double negative_slope,
+                               double threshold);
+void tnn_relu_clip_backward_f64(const double *x, const double *dy, double *dx,
+                                ptrdiff_t n, double max_value,
+                                double negative_slope, double threshold);
+
+/* ---- Rescaling (activations.inc), x, y, dy, dx: (rows, cols) -----------
+ * forward:  y[r, c] = x[r, c] scale[c] + offset[c]; y may be x.
+ * backward: dx[r, c] = dy[r, c] scale[c]; dx may be dy.
+ * scale, offset: (cols,), must not overlap the output. */
+void tnn_rescale_forward_f32(const float *x, const float *scale,
+                             const float *offset, float *y, ptrdiff_t rows,
+                             ptrdiff_t cols);
+void tnn_rescale_backward_f32(const float *dy, const float *scale, float *dx,
+                              ptrdiff_t rows, ptrdiff_t cols);
+void tnn_rescale_forward_f64(const double *x, const double *scale,
+                             const double *offset, double *y, ptrdiff_t rows,
+                             ptrdiff_t cols);
+void tnn_rescale_backward_f64(const double *dy, const double *scale, double *dx,
+                              ptrdiff_t rows, ptrdiff_t cols);
 
 /* ---- Losses (losses.inc); each returns the batch MEAN, summed in double -
  * softmax_xent:       logits (batch, classes), labels (batch,) integer ids
@@ -151,6 +212,9 @@ void tnn_activation_backward_f64(int activation, const double *y,
  *                     eps = 1e-7; dpred is its derivative (0 where clipped).
  * sigmoid_bce:        logits: mean of max(z,0) - z t + log(1 + exp(-|z|));
  *                     dlogits = (sigmoid(z) - t) / n; may be logits itself.
+ * huber:              e = p - t, delta > 0: mean of 0.5 e^2 where |e| <=
+ *                     delta, else delta |e| - 0.5 delta^2 (Keras's Huber);
+ *                     dpred = (e or delta sign(e)) / n; may be pred itself.
  * Output gradients are written only when the pointer is not NULL. */
 enum tnn_label_type {
     TNN_I8,
@@ -200,6 +264,10 @@ double tnn_bce_f64(const double *pred, const double *target, double *dpred,
                    ptrdiff_t n);
 double tnn_sigmoid_bce_f64(const double *logits, const double *target,
                            double *dlogits, ptrdiff_t n);
+double tnn_huber_f32(const float *pred, const float *target, float *dpred,
+                     ptrdiff_t n, double delta);
+double tnn_huber_f64(const double *pred, const double *target, double *dpred,
+                     ptrdiff_t n, double delta);
 
 /* ---- Optimizer updates (optim.inc), in place over n values --------------
  * sgd:     momentum 0 (velocity NULL): w -= lr g. Otherwise

@@ -40,13 +40,112 @@ def softmax(x):
     return e / e.sum(axis=1, keepdims=True)
 
 
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _erf(x):
+    """erf element-wise (math.erf; NumPy has none)."""
+    import math
+
+    return np.vectorize(math.erf, otypes=[np.float64])(x)
+
+
+def elu(x, alpha=1.0):
+    x = np.asarray(x, np.float64)
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+
+
+def selu(x):
+    return SELU_SCALE * elu(x, SELU_ALPHA)
+
+
+def softplus(x):
+    """log(1 + e^x), written so that e^x never overflows."""
+    x = np.asarray(x, np.float64)
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def leaky_relu(x, alpha=0.2):
+    x = np.asarray(x, np.float64)
+    return np.where(x > 0, x, alpha * x)
+
+
+def swish(x):
+    x = np.asarray(x, np.float64)
+    return x * sigmoid(x)
+
+
+def gelu(x):
+    """Keras's default gelu: x times the standard normal CDF."""
+    x = np.asarray(x, np.float64)
+    return 0.5 * x * (1 + _erf(x / np.sqrt(2)))
+
+
+def gelu_tanh(x):
+    """Keras's gelu(approximate=True)."""
+    x = np.asarray(x, np.float64)
+    return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
+
+
 ACTIVATIONS = {
     "linear": linear,
     "relu": relu,
     "sigmoid": sigmoid,
     "tanh": tanh,
     "softmax": softmax,
+    "elu": elu,
+    "selu": selu,
+    "softplus": softplus,
+    "leaky_relu": leaky_relu,
+    "swish": swish,
+    "gelu": gelu,
+    "gelu_tanh": gelu_tanh,
 }
+
+
+def relu_clip(x, max_value=None, negative_slope=0.0, threshold=0.0):
+    """Keras's ReLU layer: the clipped line above threshold, a slope below."""
+    x = np.asarray(x, np.float64)
+    top = np.inf if max_value is None else max_value
+    return np.where(x > threshold, np.minimum(x, top), negative_slope * (x - threshold))
+
+
+def relu_clip_derivative(x, max_value=None, negative_slope=0.0, threshold=0.0):
+    x = np.asarray(x, np.float64)
+    top = np.inf if max_value is None else max_value
+    return np.where(x > threshold, (x < top).astype(np.float64), negative_slope)
+
+
+def rescale(x, scale, offset):
+    """Keras's Rescaling on (rows, cols): each column scaled, then shifted."""
+    return np.asarray(x, np.float64) * scale + offset
+
+
+def activation_derivative(name, x, alpha=None):
+    """act'(x) from the forward INPUT x, written from calculus, not from y."""
+    x = np.asarray(x, np.float64)
+    if name == "elu":
+        a = 1.0 if alpha is None else alpha
+        return np.where(x > 0, 1.0, a * np.exp(np.minimum(x, 0)))
+    if name == "selu":
+        return SELU_SCALE * np.where(x > 0, 1.0, SELU_ALPHA * np.exp(np.minimum(x, 0)))
+    if name == "softplus":
+        return sigmoid(x)
+    if name == "leaky_relu":
+        return np.where(x > 0, 1.0, 0.2 if alpha is None else alpha)
+    if name == "swish":
+        s = sigmoid(x)
+        return s + x * s * (1 - s)
+    if name == "gelu":
+        return 0.5 * (1 + _erf(x / np.sqrt(2))) + x * np.exp(-0.5 * x * x) / np.sqrt(
+            2 * np.pi
+        )
+    if name == "gelu_tanh":
+        c = np.sqrt(2 / np.pi)
+        t = np.tanh(c * (x + 0.044715 * x**3))
+        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x)
+    raise ValueError(name)
 
 
 def activation_backward(name, y, dy):
@@ -128,6 +227,15 @@ def sigmoid_bce(logits, target):
     t = np.asarray(target, np.float64)
     loss = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
     return loss.mean(), (sigmoid(z) - t) / z.size
+
+
+def huber(pred, target, delta=1.0):
+    """Keras's Huber loss (mean over all elements) and its gradient."""
+    e = np.asarray(pred, np.float64) - np.asarray(target, np.float64)
+    a = np.abs(e)
+    loss = np.where(a <= delta, 0.5 * e * e, delta * a - 0.5 * delta * delta)
+    grad = np.where(a <= delta, e, delta * np.sign(e)) / e.size
+    return loss.mean(), grad
 
 
 def sgd(w, g, v, lr, momentum, nesterov):
@@ -274,3 +382,55 @@ def clip_gradients(grads, clipnorm=None, clipvalue=None, global_clipnorm=None):
         norm = np.sqrt(sum(np.sum(g * g) for g in grads))
         grads = [g * global_clipnorm / max(norm, global_clipnorm) for g in grads]
     return grads
+
+def confusion(y_true, y_pred, threshold):
+    """(tp, fp, tn, fn) counted one element at a time: positive when > threshold."""
+    tp = fp = tn = fn = 0
+    for t, p in zip(np.ravel(y_true), np.ravel(y_pred)):
+        if p > threshold:
+            tp, fp = (tp + 1, fp) if t else (tp, fp + 1)
+        else:
+            fn, tn = (fn + 1, tn) if t else (fn, tn + 1)
+    return tp, fp, tn, fn
+
+
+def auc(y_true, y_pred, num_thresholds=200, curve="ROC", summation="interpolation"):
+    """Keras's AUC, written as a loop over threshold pairs.
+
+    Thresholds: -1e-7, i / (n - 1) for i = 1 .. n - 2, 1 + 1e-7. ROC is
+    (fpr, tpr) by the trapezoid rule; PR interpolation is Davis & Goadrich's:
+    between neighbouring thresholds precision = tp / (tp + fp) with tp and
+    tp + fp moving linearly, integrated exactly over recall.
+    """
+    thresholds = [-1e-7] + [
+        i / (num_thresholds - 1) for i in range(1, num_thresholds - 1)
+    ]
+    thresholds.append(1 + 1e-7)
+    counts = [confusion(y_true, y_pred, th) for th in thresholds]
+
+    def div(a, b):
+        return a / b if b else 0.0
+
+    total = 0.0
+    for (tp0, fp0, tn0, fn0), (tp1, fp1, tn1, fn1) in zip(counts, counts[1:]):
+        if curve == "PR" and summation == "interpolation":
+            dtp, dp = tp0 - tp1, (tp0 + fp0) - (tp1 + fp1)
+            if dp <= 0 or tp1 + fn1 == 0:
+                continue
+            slope = dtp / dp  # precision's numerator per unit of p
+            intercept = tp1 - slope * (tp1 + fp1)
+            p0, p1 = tp0 + fp0, tp1 + fp1
+            ratio = p0 / p1 if p0 > 0 and p1 > 0 else 1.0
+            total += slope * (dtp + intercept * np.log(ratio)) / (tp1 + fn1)
+            continue
+        if curve == "ROC":
+            x0, x1 = div(fp0, fp0 + tn0), div(fp1, fp1 + tn1)
+            y0, y1 = div(tp0, tp0 + fn0), div(tp1, tp1 + fn1)
+        else:
+            x0, x1 = div(tp0, tp0 + fn0), div(tp1, tp1 + fn1)
+            y0, y1 = div(tp0, tp0 + fp0), div(tp1, tp1 + fp1)
+        height = {"interpolation": (y0 + y1) / 2, "minoring": min(y0, y1)}.get(
+            summation, max(y0, y1)
+        )
+        total += (x0 - x1) * height
+    return total

@@ -106,7 +106,7 @@ CASES = [
         "dense_forward: y has shape .* but x has 4 rows",
     ),
     (
-        lambda: _core.dense_forward(X, W, B, Y, activation="gelu"),
+        lambda: _core.dense_forward(X, W, B, Y, activation="mish"),
         ValueError,
         "dense_forward: activation must be",
     ),
@@ -197,6 +197,86 @@ CASES = [
         lambda: _core.relu_forward(np.array(1.0), np.array(1.0)),
         ValueError,
         "relu_forward: x must have at least one dimension",
+    ),
+    (
+        lambda: _core.elu_forward(X, arr((4, 3)), -0.5),
+        ValueError,
+        "elu_forward: alpha must be a finite number >= 0; got -0.5",
+    ),
+    (
+        lambda: _core.leaky_relu_backward(Y, Y.copy(), arr((4, 3)), "0.3"),
+        TypeError,
+        "leaky_relu_backward: alpha must be a real number",
+    ),
+    (
+        lambda: _core.leaky_relu_forward(X, arr((4, 3)), float("inf")),
+        ValueError,
+        "leaky_relu_forward: alpha must be a finite number",
+    ),
+    (
+        lambda: _core.gelu_forward(X, arr((4, 3)), 1.0),
+        TypeError,
+        "takes exactly 2 arguments",
+    ),
+    (
+        lambda: _core.gelu_backward(X, arr((4, 2)), arr((4, 3))),
+        ValueError,
+        "gelu_backward: dy must have the shape of x",
+    ),
+    (
+        lambda: _core.swish_backward(Y, Y.copy(), Y),
+        ValueError,
+        "swish_backward: dx overlaps x",
+    ),
+    (
+        lambda: _core.relu_clip_forward(X, arr((4, 3)), threshold=-0.5),
+        ValueError,
+        "relu_clip_forward: threshold must be a finite number >= 0; got -0.5",
+    ),
+    (
+        lambda: _core.relu_clip_backward(X, arr((4, 3)), arr((4, 3)), "6"),
+        TypeError,
+        "relu_clip_backward: max_value must be a real number",
+    ),
+    (
+        lambda: _core.relu_clip_backward(Y, Y.copy(), Y),
+        ValueError,
+        "relu_clip_backward: dx overlaps x",
+    ),
+    (
+        lambda: _core.rescale_forward(X, arr(4), arr(3), arr((4, 3))),
+        ValueError,
+        "rescale_forward: scale has shape",
+    ),
+    (
+        lambda: _core.rescale_backward(X, arr(3, f32), arr((4, 3))),
+        TypeError,
+        "rescale_backward: scale must have dtype float64 like dy",
+    ),
+    (
+        lambda: _core.rescale_forward(
+            BIG.reshape(-1)[:9].reshape(3, 3),
+            BIG.reshape(-1)[:3],
+            BIG.reshape(-1)[3:6],
+            BIG.reshape(-1)[:9].reshape(3, 3),
+        ),
+        ValueError,
+        "rescale_forward: y overlaps scale",
+    ),
+    (
+        lambda: _core.huber(Y, Y.copy(), None, 0.0),
+        ValueError,
+        "huber: delta must be a finite number > 0",
+    ),
+    (
+        lambda: _core.huber(Y, arr((4, 3)), None),
+        ValueError,
+        "huber: target must have the shape of pred",
+    ),
+    (
+        lambda: _core.huber(Y, Y.copy(), Y.copy(), None),
+        None,
+        "",
     ),
     # losses
     (

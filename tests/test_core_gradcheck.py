@@ -72,6 +72,89 @@ def test_activation_backward(name):
     assert rel_error(dx, numeric_grad(loss, x)) < 1e-6
 
 
+@pytest.mark.parametrize(
+    "name,alpha",
+    [
+        ("elu", None),
+        ("elu", 0.5),
+        ("selu", None),
+        ("softplus", None),
+        ("leaky_relu", None),
+        ("leaky_relu", 0.3),
+        ("swish", None),
+        ("gelu", None),
+        ("gelu_tanh", None),
+    ],
+)
+def test_new_activation_backward(name, alpha):
+    r = np.random.default_rng(6)
+    x = r.normal(size=(3, 7)) * 2
+    x[np.abs(x) < 1e-3] = 0.5  # keep elu and leaky_relu away from their kink
+    weight = r.normal(size=x.shape)
+    extra = () if alpha is None else (alpha,)
+    forward = getattr(_core, f"{name}_forward")
+    backward = getattr(_core, f"{name}_backward")
+
+    def loss(v):
+        y = np.empty_like(v)
+        forward(v, y, *extra)
+        return float((weight * y).sum())
+
+    y = np.empty_like(x)
+    forward(x, y, *extra)
+    dx = np.empty_like(x)
+    backward(x if name in ("swish", "gelu", "gelu_tanh") else y, weight, dx, *extra)
+    assert rel_error(dx, numeric_grad(loss, x)) < 1e-6
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"max_value": 1.0}, {"negative_slope": 0.3, "threshold": 0.4}],
+)
+def test_relu_clip_gradient(params):
+    r = np.random.default_rng(8)
+    x = r.normal(size=(3, 7)) * 2
+    for edge in (0.0, 0.4, 1.0):  # keep away from the kinks
+        x[np.abs(x - edge) < 1e-3] = 0.7
+    weight = r.normal(size=x.shape)
+
+    def loss(v):
+        y = np.empty_like(v)
+        _core.relu_clip_forward(v, y, **params)
+        return float((weight * y).sum())
+
+    dx = np.empty_like(x)
+    _core.relu_clip_backward(x, weight, dx, **params)
+    assert rel_error(dx, numeric_grad(loss, x)) < 1e-6
+
+
+def test_rescale_gradient():
+    r = np.random.default_rng(9)
+    x, scale, offset = r.normal(size=(4, 5)), r.normal(size=5), r.normal(size=5)
+    weight = r.normal(size=x.shape)
+
+    def loss(v):
+        y = np.empty_like(v)
+        _core.rescale_forward(v, scale, offset, y)
+        return float((weight * y).sum())
+
+    dx = np.empty_like(x)
+    _core.rescale_backward(weight, scale, dx)
+    assert rel_error(dx, numeric_grad(loss, x)) < 1e-6
+
+
+def test_huber_gradient():
+    r = np.random.default_rng(7)
+    pred, target = r.normal(size=(4, 5)) * 2, r.normal(size=(4, 5))
+    for delta in (1.0, 0.3):
+        d = np.empty_like(pred)
+        _core.huber(pred, target, d, delta)
+        numeric = numeric_grad(
+            lambda v, dl=delta: _core.huber(v, target, None, dl), pred
+        )
+        assert rel_error(d, numeric) < 1e-6
+
+
 def test_softmax_xent_gradient():
     r = np.random.default_rng(2)
     z = r.normal(size=(4, 7)) * 3

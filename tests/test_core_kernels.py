@@ -159,7 +159,21 @@ def test_activation_forward_backward(threads, dtype, name, shape):
     assert_close(dx, want_dx, scale, dtype)
 
 
-@pytest.mark.parametrize("name", ["linear", "relu", "sigmoid", "tanh", "softmax"])
+NEW_ACTIVATIONS = [
+    "elu",
+    "selu",
+    "softplus",
+    "leaky_relu",
+    "swish",
+    "gelu",
+    "gelu_tanh",
+]
+FROM_INPUT = ("swish", "gelu", "gelu_tanh")
+
+
+@pytest.mark.parametrize(
+    "name", ["linear", "relu", "sigmoid", "tanh", "softmax", *NEW_ACTIVATIONS]
+)
 def test_activation_in_place_matches_out_of_place(name):
     r = rng(3)
     x = r.normal(size=(17, 23))
@@ -168,10 +182,158 @@ def test_activation_in_place_matches_out_of_place(name):
     inplace = x.copy()
     getattr(_core, f"{name}_forward")(inplace, inplace)
     np.testing.assert_array_equal(inplace, y)
+    source = x if name in FROM_INPUT else y
     dy = r.normal(size=x.shape)
     dx = np.empty_like(x)
-    getattr(_core, f"{name}_backward")(y, dy, dx)
-    getattr(_core, f"{name}_backward")(y, dy, dy)
+    getattr(_core, f"{name}_backward")(source, dy, dx)
+    getattr(_core, f"{name}_backward")(source, dy, dy)
+    np.testing.assert_array_equal(dy, dx)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", NEW_ACTIVATIONS)
+@pytest.mark.parametrize("shape", [(1, 1), (7, 13), (97, 10), (1, 257), (3, 4099)])
+def test_new_activation_forward_backward(simd, threads, dtype, name, shape):
+    r = rng(sum(shape) + len(name))
+    x = (r.normal(size=shape) * 3).astype(dtype)
+    x.flat[0] = 0.0  # the kink of elu, leaky_relu and selu
+    y = np.empty_like(x)
+    getattr(_core, f"{name}_forward")(x, y)
+    x64 = x.astype(np.float64)
+    want = ref.ACTIVATIONS[name](x64)
+    # gelu's 1 + erf(x / sqrt 2) cancels for negative x: its error is built
+    # from |x| times the working precision, not from |y|.
+    floor = 1e-2 if dtype == np.float32 else 1e-3
+    assert_close(y, want, np.abs(want) + floor * np.abs(x64) + 1e-30, dtype)
+    dy = r.normal(size=shape).astype(dtype)
+    dx = np.full_like(x, np.nan)
+    source = x if name in FROM_INPUT else y
+    getattr(_core, f"{name}_backward")(source, dy, dx)
+    # The reference derivative is written from x; the kernels may use y.
+    want_dx = dy * ref.activation_derivative(name, x64)
+    scale = np.abs(dy) * (1 + np.abs(x64) + np.abs(want))
+    assert_close(dx, want_dx, scale, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "name,alpha", [("elu", 0.7), ("leaky_relu", 0.3), ("elu", 0.0)]
+)
+def test_activation_alpha(dtype, name, alpha):
+    r = rng(11)
+    x = (r.normal(size=(13, 7)) * 3).astype(dtype)
+    y = np.empty_like(x)
+    getattr(_core, f"{name}_forward")(x, y, alpha)
+    want = ref.ACTIVATIONS[name](x.astype(np.float64), alpha)
+    assert_close(y, want, np.abs(want) + 1e-30, dtype)
+    dy = r.normal(size=x.shape).astype(dtype)
+    dx = np.empty_like(x)
+    getattr(_core, f"{name}_backward")(y, dy, dx, alpha)
+    want_dx = dy * ref.activation_derivative(name, x.astype(np.float64), alpha)
+    assert_close(dx, want_dx, np.abs(dy) * (1 + np.abs(want)), dtype)
+
+
+def test_activation_defaults_are_keras():
+    """elu's alpha defaults to 1.0, leaky_relu's to 0.2 (the function form)."""
+    x = np.array([-2.0, 3.0])
+    y = np.empty_like(x)
+    _core.elu_forward(x, y)
+    np.testing.assert_allclose(y, [np.expm1(-2.0), 3.0], rtol=1e-15)
+    _core.leaky_relu_forward(x, y)
+    np.testing.assert_allclose(y, [-0.4, 3.0], rtol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_new_activations_saturate_without_overflow(dtype):
+    x = np.array([-1e4, -100.0, 100.0, 1e4], dtype)
+    for name in NEW_ACTIVATIONS:
+        with np.errstate(over="ignore"):  # the reference's own exp(1e4)
+            want = ref.ACTIVATIONS[name](x.astype(np.float64))
+        y = np.empty_like(x)
+        getattr(_core, f"{name}_forward")(x, y)
+        np.testing.assert_allclose(y, want, rtol=1e-6, atol=1e-40, err_msg=name)
+        dx = np.empty_like(x)
+        source = x if name in FROM_INPUT else y
+        getattr(_core, f"{name}_backward")(source, np.ones_like(x), dx)
+        assert np.all(np.isfinite(dx)), name
+
+
+RELU_CLIP = [
+    {},
+    {"max_value": 6.0},
+    {"negative_slope": 0.3},
+    {"threshold": 1.0},
+    {"max_value": 2.5, "negative_slope": 0.1, "threshold": 0.5},
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("params", RELU_CLIP)
+@pytest.mark.parametrize("shape", [(1, 1), (7, 13), (97,), (3, 4099)])
+def test_relu_clip(simd, threads, dtype, params, shape):
+    r = rng(sum(shape))
+    x = (r.normal(size=shape) * 4).astype(dtype)
+    y = np.full_like(x, np.nan)
+    _core.relu_clip_forward(x, y, **params)
+    x64 = x.astype(np.float64)
+    assert_close(y, ref.relu_clip(x64, **params), np.abs(x64) + 1, dtype)
+    dy = r.normal(size=shape).astype(dtype)
+    dx = np.full_like(x, np.nan)
+    _core.relu_clip_backward(x, dy, dx, **params)
+    want = dy * ref.relu_clip_derivative(x64, **params)
+    assert_close(dx, want, np.abs(dy.astype(np.float64)), dtype)
+    inplace = x.copy()
+    _core.relu_clip_forward(inplace, inplace, **params)
+    np.testing.assert_array_equal(inplace, y)
+
+
+def test_relu_clip_zero_slope_gives_plain_zero_and_keeps_nan():
+    x = np.array([-2.0, np.nan, 3.0, 9.0])
+    y = np.empty_like(x)
+    _core.relu_clip_forward(x, y, max_value=6.0)
+    assert not np.signbit(y[0]) and y[0] == 0 and np.isnan(y[1])
+    np.testing.assert_array_equal(y[2:], [3.0, 6.0])
+
+
+@pytest.mark.parametrize("name", NEW_ACTIVATIONS)
+def test_new_activations_are_thread_count_invariant(name):
+    x = rng(21).normal(size=(2, 50001)) * 3
+    dy = rng(22).normal(size=x.shape)
+    before = _core.get_num_threads()
+    results = []
+    try:
+        for count in (1, 2, 3):
+            _core.set_num_threads(count)
+            y, dx = np.empty_like(x), np.empty_like(x)
+            getattr(_core, f"{name}_forward")(x, y)
+            getattr(_core, f"{name}_backward")(x if name in FROM_INPUT else y, dy, dx)
+            results.append((y, dx))
+    finally:
+        _core.set_num_threads(before)
+    for y, dx in results[1:]:
+        np.testing.assert_array_equal(y, results[0][0])
+        np.testing.assert_array_equal(dx, results[0][1])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("rows,cols", [(1, 1), (7, 13), (97, 1), (1, 4099), (300, 257)])
+def test_rescale(simd, threads, dtype, rows, cols):
+    r = rng(rows + cols)
+    x = r.normal(size=(rows, cols)).astype(dtype)
+    scale = r.normal(size=cols).astype(dtype)
+    offset = r.normal(size=cols).astype(dtype)
+    y = np.full_like(x, np.nan)
+    _core.rescale_forward(x, scale, offset, y)
+    want = ref.rescale(x, scale, offset)
+    assert_close(y, want, np.abs(x * scale.astype(np.float64)) + np.abs(offset), dtype)
+    dy = r.normal(size=x.shape).astype(dtype)
+    dx = np.full_like(x, np.nan)
+    _core.rescale_backward(dy, scale, dx)
+    assert_close(dx, dy * scale.astype(np.float64), np.abs(dy * scale), dtype)
+    inplace = x.copy()
+    _core.rescale_forward(inplace, scale, offset, inplace)
+    np.testing.assert_array_equal(inplace, y)
+    _core.rescale_backward(dy, scale, dy)
     np.testing.assert_array_equal(dy, dx)
 
 
@@ -239,6 +401,23 @@ def test_softmax_xent_dense(dtype, batch, classes):
     assert loss == pytest.approx(want_loss, rel=RTOL[dtype], abs=RTOL[dtype])
     assert_close(d, want_d, np.full(d.shape, 2.0 / batch), dtype)
     assert correct == want_correct
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 1), (7, 13), (6, 1), (97, 3), (1000,)])
+@pytest.mark.parametrize("delta", [1.0, 0.25, 3.0])
+def test_huber(dtype, shape, delta):
+    r = rng(len(shape) + int(delta * 4))
+    pred = (r.normal(size=shape) * 2).astype(dtype)
+    target = r.normal(size=shape).astype(dtype)
+    d = np.full_like(pred, np.nan)
+    loss = _core.huber(pred, target, d, delta)
+    want_loss, want_d = ref.huber(pred.astype(np.float64), target, delta)
+    assert loss == pytest.approx(want_loss, rel=RTOL[dtype] * 10)
+    scale = np.abs(want_d) + np.abs(pred.astype(np.float64) - target) / pred.size
+    assert_close(d, want_d, scale + 1e-30, dtype)
+    # The default delta is Keras's 1.0; without dpred only the loss.
+    assert _core.huber(pred, target, None) == _core.huber(pred, target, d, 1.0)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

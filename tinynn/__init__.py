@@ -7,17 +7,44 @@ losses, callbacks, datasets, utils, backend).
 
 from __future__ import annotations
 
+import types as _types
+
 from ._version import __version__
 
 from . import _backend
 from . import activations, backend, callbacks, initializers, layers, losses, metrics
-from . import nn, optimizers, random, registry, utils
+from . import nn, optimizers, random, registry, tensor, utils
 from . import datasets
 from .backend import clear_session, floatx, set_floatx
 from ._random import set_seed
 from .models import Model, Sequential
 from .saving import load_model
+from .tensor import (
+    Tensor,
+    argmax,
+    cast,
+    constant,
+    convert_to_tensor,
+    float16,
+    float32,
+    float64,
+    get_logger,
+    int8,
+    int16,
+    int32,
+    int64,
+    ones,
+    reduce_mean,
+    reduce_sum,
+    uint8,
+    zeros,
+)
+from .tensor import bool_ as bool  # noqa: A004  (tf.bool)
 from . import keras  # noqa: E402  (needs everything above)
+
+
+#: ``tf.version.VERSION`` (tinynn's version, like ``tf.__version__``).
+version = _types.SimpleNamespace(VERSION=__version__)
 
 
 def set_num_threads(n: int) -> None:
@@ -49,6 +76,27 @@ def __getattr__(name: str):
 __all__ = [
     "Model",
     "Sequential",
+    "Tensor",
+    "argmax",
+    "bool",
+    "cast",
+    "constant",
+    "convert_to_tensor",
+    "float16",
+    "float32",
+    "float64",
+    "get_logger",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "ones",
+    "reduce_mean",
+    "reduce_sum",
+    "tensor",
+    "uint8",
+    "version",
+    "zeros",
     "activations",
     "backend",
     "callbacks",

@@ -51,8 +51,27 @@ def _int_or_none(text: str) -> int | None:
 
 _check_thread_variable()
 
-#: Activations that have C forward/backward kernels (and can be fused into Dense).
-KERNEL_ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "softmax")
+#: Activations that have C forward/backward kernels.
+KERNEL_ACTIVATIONS = (
+    "linear",
+    "relu",
+    "sigmoid",
+    "tanh",
+    "softmax",
+    "elu",
+    "selu",
+    "softplus",
+    "leaky_relu",
+    "swish",
+    "gelu",
+    "gelu_tanh",
+)
+#: Those dense_forward applies fused in its kernel.
+FUSED_ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "softmax")
+#: Those whose backward reads the forward input x instead of the output y.
+FROM_INPUT_ACTIVATIONS = ("swish", "gelu", "gelu_tanh")
+#: Those that take an alpha (negative-side scale or slope).
+_ALPHA_ACTIVATIONS = ("elu", "leaky_relu")
 
 _FORWARD = {name: getattr(_core, f"{name}_forward") for name in KERNEL_ACTIVATIONS}
 _BACKWARD = {name: getattr(_core, f"{name}_backward") for name in KERNEL_ACTIVATIONS}
@@ -129,17 +148,70 @@ def batchnorm_backward(
     _core.batchnorm_backward(x, gamma, dy, mean, inv_std, dx, dgamma, dbeta, training)
 
 
-def activation_forward(name: str, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """y = activation(x); y may be x itself."""
-    _FORWARD[name](x, y)
+def activation_forward(
+    name: str, x: np.ndarray, y: np.ndarray, alpha: float | None = None
+) -> np.ndarray:
+    """y = activation(x); y may be x itself. alpha: elu's and leaky_relu's
+    (None: the kernel's Keras default)."""
+    if name in _ALPHA_ACTIVATIONS and alpha is not None:
+        _FORWARD[name](x, y, alpha)
+    else:
+        _FORWARD[name](x, y)
     return y
 
 
 def activation_backward(
-    name: str, y: np.ndarray, dy: np.ndarray, dx: np.ndarray
+    name: str,
+    source: np.ndarray,
+    dy: np.ndarray,
+    dx: np.ndarray,
+    alpha: float | None = None,
 ) -> np.ndarray:
-    """dx = dy * activation'(...) from the forward output y; dx may be dy."""
-    _BACKWARD[name](y, dy, dx)
+    """dx = dy * activation'(...); `source` is the forward output y, or the
+    forward input x for FROM_INPUT_ACTIVATIONS. dx may be dy."""
+    if name in _ALPHA_ACTIVATIONS and alpha is not None:
+        _BACKWARD[name](source, dy, dx, alpha)
+    else:
+        _BACKWARD[name](source, dy, dx)
+    return dx
+
+
+def relu_clip_forward(
+    x: np.ndarray,
+    y: np.ndarray,
+    max_value: float | None,
+    slope: float,
+    threshold: float,
+) -> np.ndarray:
+    """Keras's ReLU(max_value, negative_slope, threshold) into y; y may be x."""
+    _core.relu_clip_forward(x, y, max_value, slope, threshold)
+    return y
+
+
+def relu_clip_backward(
+    x: np.ndarray,
+    dy: np.ndarray,
+    dx: np.ndarray,
+    max_value: float | None,
+    slope: float,
+    threshold: float,
+) -> np.ndarray:
+    """Its gradient from the forward input x; dx may be dy."""
+    _core.relu_clip_backward(x, dy, dx, max_value, slope, threshold)
+    return dx
+
+
+def rescale_forward(
+    x: np.ndarray, scale: np.ndarray, offset: np.ndarray, y: np.ndarray
+) -> np.ndarray:
+    """y = x * scale + offset per column of the 2-D x; y may be x."""
+    _core.rescale_forward(x, scale, offset, y)
+    return y
+
+
+def rescale_backward(dy: np.ndarray, scale: np.ndarray, dx: np.ndarray) -> np.ndarray:
+    """dx = dy * scale per column; dx may be dy."""
+    _core.rescale_backward(dy, scale, dx)
     return dx
 
 
@@ -172,6 +244,13 @@ def sigmoid_bce(
 ) -> float:
     """Binary cross-entropy from logits (stable), and its gradient."""
     return _core.sigmoid_bce(logits, target, dlogits)
+
+
+def huber(
+    pred: np.ndarray, target: np.ndarray, dpred: np.ndarray | None, delta: float
+) -> float:
+    """Keras's Huber loss (mean over all elements), and its gradient."""
+    return _core.huber(pred, target, dpred, delta)
 
 
 def sgd_update(w, g, velocity, learning_rate, momentum, nesterov) -> None:

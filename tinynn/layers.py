@@ -1,4 +1,5 @@
-"""Layers: Dense, Flatten, Activation, Dropout, InputLayer / Input.
+"""Layers: Dense, Flatten, Activation, Dropout, InputLayer / Input, and the
+weightless Softmax, ReLU, LeakyReLU, ELU, Rescaling and Reshape.
 
 Every layer has two faces:
 - the Keras face used by `Sequential` (constructor arguments, names,
@@ -19,8 +20,10 @@ import numpy as np
 
 from . import _backend, _random, activations, backend, initializers, registry
 from ._checks import as_float_array, describe, positive_int, real_number, shape_tuple
+from .tensor import Tensor, as_tensor
 
 __all__ = [
+    "ELU",
     "Activation",
     "BatchNormalization",
     "Dense",
@@ -29,6 +32,10 @@ __all__ = [
     "Input",
     "InputLayer",
     "Layer",
+    "LeakyReLU",
+    "ReLU",
+    "Rescaling",
+    "Reshape",
     "Softmax",
 ]
 
@@ -202,8 +209,8 @@ class Layer:
         return int(sum(p.size for p in self._params))
 
     # ---- low-level face --------------------------------------------------
-    def __call__(self, x: Any, training: bool = False) -> np.ndarray:
-        return self.forward(x, training=training)
+    def __call__(self, x: Any, training: bool = False) -> Tensor:
+        return as_tensor(self.forward(x, training=training))
 
     def forward(self, x: Any, training: bool = False) -> np.ndarray:
         """Output for the batch `x` (a new array); remembers what backward needs."""
@@ -326,8 +333,10 @@ class Dense(Layer):
     units : int
         Number of outputs, a positive integer.
     activation : str or callable, optional
-        'relu', 'sigmoid', 'tanh', 'softmax', 'linear' or None, or the
-        matching ``tinynn.nn`` function. It runs fused in the C kernel.
+        'relu', 'sigmoid', 'tanh', 'softmax', 'linear' or None (fused into
+        the C kernel), or 'elu', 'selu', 'softplus', 'leaky_relu',
+        'swish'/'silu', 'gelu' (their C kernel right after it), or the
+        matching ``tinynn.nn`` function.
     use_bias : bool
         Whether to add a bias vector.
     kernel_initializer, bias_initializer : str or callable
@@ -386,19 +395,40 @@ class Dense(Layer):
 
     def _forward(self, x, training, out, activation: str | None = None):
         # activation="linear" lets the model fuse softmax into the loss kernel.
-        self._last_activation = activation or self._activation
+        act = self._last_activation = activation or self._activation
         x2 = x.reshape(-1, x.shape[-1])
         y2 = out.reshape(-1, self.units)
-        _backend.dense_forward(x2, self.kernel, self.bias, y2, self._last_activation)
+        if act in _backend.FUSED_ACTIVATIONS:
+            _backend.dense_forward(x2, self.kernel, self.bias, y2, act)
+        elif act in _backend.FROM_INPUT_ACTIVATIONS:
+            # swish and gelu differentiate from x @ w + b: keep it.
+            z = self._pre_activation(y2.shape)
+            _backend.dense_forward(x2, self.kernel, self.bias, z, "linear")
+            _backend.activation_forward(act, z, y2)
+        else:
+            _backend.dense_forward(x2, self.kernel, self.bias, y2, "linear")
+            _backend.activation_forward(act, y2, y2)
         self._last_input, self._last_output = x, out
         return out
+
+    def _pre_activation(self, shape: tuple[int, int]) -> np.ndarray:
+        """The pre-activation buffer, grown (never shrunk) to the largest batch."""
+        size = shape[0] * shape[1]
+        buffer = getattr(self, "_pre_buffer", None)
+        if buffer is None or buffer.size < size or buffer.dtype != self._dtype:
+            buffer = self._pre_buffer = np.empty(size, self._dtype)
+        return buffer[:size].reshape(shape)
 
     def _backward(self, dy, dx):
         x2 = self._last_input.reshape(-1, self._last_input.shape[-1])
         dz = dy.reshape(-1, self.units)
-        if self._last_activation != "linear":
+        act = self._last_activation
+        if act in _backend.FROM_INPUT_ACTIVATIONS:
+            z = self._pre_activation(dz.shape)
+            _backend.activation_backward(act, z, dz, dz)
+        elif act != "linear":
             y2 = self._last_output.reshape(-1, self.units)
-            _backend.activation_backward(self._last_activation, y2, dz, dz)
+            _backend.activation_backward(act, y2, dz, dz)
         dx2 = None if dx is None else dx.reshape(-1, x2.shape[1])
         db = self._grads[1] if self.use_bias else None
         _backend.dense_backward(x2, self.kernel, dz, dx2, self._grads[0], db)
@@ -457,7 +487,10 @@ class Flatten(Layer):
 
 @registry.register("layer")
 class Activation(Layer):
-    """Apply an activation function: 'relu', 'sigmoid', 'tanh', 'softmax', 'linear'."""
+    """Apply an activation function by name ('relu', 'gelu', ...) or tinynn function."""
+
+    #: elu's / leaky_relu's alpha; None is the kernel's default.
+    _alpha: float | None = None
 
     def __init__(self, activation: Any, **kwargs: Any):
         super().__init__(**kwargs)
@@ -478,15 +511,19 @@ class Activation(Layer):
 
     def _forward(self, x, training, out, activation: str | None = None):
         self._last_activation = activation or self._activation
-        _backend.activation_forward(self._last_activation, x, out)
+        _backend.activation_forward(self._last_activation, x, out, self._alpha)
         self._last_input, self._last_output = x, out
         return out
 
     def _backward(self, dy, dx):
         if dx is not None:
-            _backend.activation_backward(
-                self._last_activation, self._last_output, dy, dx
+            act = self._last_activation
+            source = (
+                self._last_input
+                if act in _backend.FROM_INPUT_ACTIVATIONS
+                else self._last_output
             )
+            _backend.activation_backward(act, source, dy, dx, self._alpha)
         return dx
 
     def get_config(self):
@@ -793,3 +830,256 @@ def Input(
     return InputLayer(
         shape=shape, batch_size=batch_size, name=name, dtype=dtype, **kwargs
     )
+
+
+@registry.register("layer")
+class ReLU(Layer):
+    """``tf.keras.layers.ReLU(max_value=None, negative_slope=0.0, threshold=0.0)``.
+
+    ``f(x) = min(x, max_value)`` for ``x > threshold``, otherwise
+    ``negative_slope * (x - threshold)`` (Keras's formula; all three >= 0).
+    With the defaults it is the relu kernel, with only ``negative_slope`` the
+    leaky_relu kernel, otherwise the relu_clip kernel.
+
+    Example
+    -------
+    >>> layer = ReLU(max_value=6.0)
+    """
+
+    def __init__(
+        self,
+        max_value: float | None = None,
+        negative_slope: float = 0.0,
+        threshold: float = 0.0,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        self.max_value = (
+            None
+            if max_value is None
+            else real_number(max_value, "ReLU", "max_value", low=0.0)
+        )
+        self.negative_slope = real_number(
+            negative_slope, "ReLU", "negative_slope", low=0.0
+        )
+        self.threshold = real_number(threshold, "ReLU", "threshold", low=0.0)
+        self._general = self.max_value is not None or self.threshold != 0
+
+    def _forward(self, x, training, out):
+        self._last_input, self._last_output = x, out
+        if not self._general:
+            if self.negative_slope == 0:
+                return _backend.activation_forward("relu", x, out)
+            return _backend.activation_forward(
+                "leaky_relu", x, out, self.negative_slope
+            )
+        return _backend.relu_clip_forward(
+            x, out, self.max_value, self.negative_slope, self.threshold
+        )
+
+    def _backward(self, dy, dx):
+        if dx is None:
+            return None
+        if not self._general:
+            if self.negative_slope == 0:
+                return _backend.activation_backward("relu", self._last_output, dy, dx)
+            return _backend.activation_backward(
+                "leaky_relu", self._last_output, dy, dx, self.negative_slope
+            )
+        return _backend.relu_clip_backward(
+            self._last_input,
+            dy,
+            dx,
+            self.max_value,
+            self.negative_slope,
+            self.threshold,
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            max_value=self.max_value,
+            negative_slope=self.negative_slope,
+            threshold=self.threshold,
+        )
+        return config
+
+
+@registry.register("layer")
+class LeakyReLU(Activation):
+    """``f(x) = x`` for ``x > 0``, ``alpha * x`` otherwise; Keras 2's default
+    ``alpha=0.3`` (Keras 3 spells it ``negative_slope``; both accepted, >= 0)."""
+
+    def __init__(
+        self,
+        alpha: float | None = None,
+        negative_slope: float | None = None,
+        **kwargs: Any,
+    ):
+        if alpha is not None and negative_slope is not None and alpha != negative_slope:
+            raise ValueError(
+                f"LeakyReLU: give alpha or negative_slope, not both; got {alpha!r} "
+                f"and {negative_slope!r}"
+            )
+        given = alpha if alpha is not None else negative_slope
+        super().__init__("leaky_relu", **kwargs)
+        self.alpha = real_number(
+            0.3 if given is None else given, "LeakyReLU", "alpha", low=0.0
+        )
+        self._alpha = self.alpha
+
+    @property
+    def negative_slope(self) -> float:
+        """Keras 3's name for alpha."""
+        return self.alpha
+
+    def get_config(self):
+        config = super().get_config()
+        del config["activation"]
+        config["alpha"] = self.alpha
+        return config
+
+
+@registry.register("layer")
+class ELU(Activation):
+    """``f(x) = x`` for ``x > 0``, ``alpha * (exp(x) - 1)`` otherwise
+    (``alpha=1.0``, >= 0 in tinynn)."""
+
+    def __init__(self, alpha: float = 1.0, **kwargs: Any):
+        super().__init__("elu", **kwargs)
+        self.alpha = real_number(alpha, "ELU", "alpha", low=0.0)
+        self._alpha = self.alpha
+
+    def get_config(self):
+        config = super().get_config()
+        del config["activation"]
+        config["alpha"] = self.alpha
+        return config
+
+
+def _scalar_or_list(value: Any, where: str, name: str) -> float | list:
+    """A number, or a list of numbers broadcast over the input's last axes."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        array = np.asarray(value, dtype=np.float64)
+        if array.dtype.kind != "f" or not np.all(np.isfinite(array)):
+            raise ValueError(f"{where}: {name} must hold finite numbers; got {value!r}")
+        return array.tolist()
+    return real_number(value, where, name)
+
+
+@registry.register("layer")
+class Rescaling(Layer):
+    """``output = x * scale + offset`` (Keras's preprocessing layer), e.g.
+    ``Rescaling(1. / 255, input_shape=(28, 28))`` for uint8 images.
+
+    `scale` and `offset` are numbers, or lists broadcastable to the input's
+    feature axes; one C kernel applies them per feature.
+    """
+
+    def __init__(self, scale: Any, offset: Any = 0.0, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.scale = _scalar_or_list(scale, "Rescaling", "scale")
+        self.offset = _scalar_or_list(offset, "Rescaling", "offset")
+
+    def _build(self, features):
+        size = int(np.prod(features, dtype=np.int64))
+        for name in ("scale", "offset"):
+            value = np.asarray(getattr(self, name), self._dtype)
+            try:
+                full = np.broadcast_to(value, tuple(features))
+            except ValueError:
+                raise ValueError(
+                    f"Rescaling: {name} of shape {value.shape} does not broadcast to "
+                    f"the input's features {tuple(features)}"
+                ) from None
+            # One value per flattened feature, for the C kernel's columns.
+            setattr(self, f"_{name}_array", np.ascontiguousarray(full).reshape(size))
+
+    def _forward(self, x, training, out):
+        x2, out2 = x.reshape(len(x), -1), out.reshape(len(out), -1)
+        _backend.rescale_forward(x2, self._scale_array, self._offset_array, out2)
+        self._last_input, self._last_output = x, out
+        return out
+
+    def _backward(self, dy, dx):
+        if dx is not None:
+            _backend.rescale_backward(
+                dy.reshape(len(dy), -1), self._scale_array, dx.reshape(len(dx), -1)
+            )
+        return dx
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(scale=self.scale, offset=self.offset)
+        return config
+
+
+@registry.register("layer")
+class Reshape(Layer):
+    """Reshape each sample to `target_shape` (no batch axis; one entry may be
+    -1, inferred from the rest), in C order, as ``tf.keras.layers.Reshape``."""
+
+    _buffered = False
+
+    def __init__(self, target_shape: Any, **kwargs: Any):
+        super().__init__(**kwargs)
+        if isinstance(target_shape, (int, np.integer)) and not isinstance(
+            target_shape, bool
+        ):
+            target_shape = (target_shape,)
+        try:
+            dims = tuple(target_shape)
+        except TypeError:
+            raise TypeError(
+                f"Reshape: target_shape must be a tuple of integers; got "
+                f"{describe(target_shape)}"
+            ) from None
+        if (
+            not dims
+            or any(
+                isinstance(d, bool)
+                or not isinstance(d, (int, np.integer))
+                or (d < 1 and d != -1)
+                for d in dims
+            )
+            or sum(d == -1 for d in dims) > 1
+        ):
+            raise ValueError(
+                f"Reshape: target_shape must be positive integers with at most one "
+                f"-1; got {target_shape!r}"
+            )
+        self.target_shape = tuple(int(d) for d in dims)
+
+    def _output_features(self, features):
+        total = int(np.prod(features, dtype=np.int64))
+        known = int(np.prod([d for d in self.target_shape if d != -1], dtype=np.int64))
+        if -1 in self.target_shape:
+            if known == 0 or total % known:
+                raise ValueError(
+                    f"Reshape: cannot reshape inputs of shape (batch, "
+                    f"{', '.join(map(str, features))}) to {self.target_shape}: the "
+                    f"total size {total} is not a multiple of {known}"
+                )
+            return tuple(total // known if d == -1 else d for d in self.target_shape)
+        if known != total:
+            raise ValueError(
+                f"Reshape: total size of new array must be unchanged: inputs of shape "
+                f"(batch, {', '.join(map(str, features))}) have {total} values per "
+                f"sample, target_shape {self.target_shape} has {known}"
+            )
+        return self.target_shape
+
+    def _forward(self, x, training, out):
+        self._last_input = x
+        self._last_output = x.reshape(x.shape[0], *self.output_shape[1:])
+        return self._last_output
+
+    def _backward(self, dy, dx):
+        if dx is not None:
+            np.copyto(dx, dy.reshape(dx.shape))
+        return dx
+
+    def get_config(self):
+        config = super().get_config()
+        config["target_shape"] = list(self.target_shape)
+        return config

@@ -17,10 +17,12 @@ import numpy as np
 
 from . import _backend, backend, registry
 from ._checks import as_float_array, as_sparse_labels, describe, real_number
+from .tensor import Tensor, as_tensor
 
 __all__ = [
     "BinaryCrossentropy",
     "CategoricalCrossentropy",
+    "Huber",
     "Loss",
     "MAE",
     "MSE",
@@ -30,6 +32,7 @@ __all__ = [
     "binary_crossentropy",
     "categorical_crossentropy",
     "get",
+    "huber",
     "mae",
     "mean_absolute_error",
     "mean_squared_error",
@@ -41,7 +44,8 @@ _EPS = 1e-7
 
 
 class Loss:
-    """Base class. ``loss(y_true, y_pred)`` returns the batch-mean loss as a float."""
+    """Base class. ``loss(y_true, y_pred)`` returns the batch-mean loss as a
+    0-d Tensor (a float NumPy array with ``.numpy()``)."""
 
     #: Output activation whose pre-activation this loss can consume ("logits").
     fusable_activation: str | None = None
@@ -56,13 +60,16 @@ class Loss:
         self.name = name or _SNAKE[type(self)]
         self.from_logits = False
 
-    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> float:
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
+        """The batch-mean loss as a 0-d float32/float64 Tensor (``.numpy()``)."""
         if sample_weight is not None:
             raise ValueError(
                 f"{self.name}: sample_weight is not supported; got "
                 f"{describe(sample_weight)}"
             )
-        return self.value_and_grad(y_true, y_pred, need_grad=False)[0]
+        pred_dtype = _as_pred(y_pred, self.name).dtype
+        value = self.value_and_grad(y_true, y_pred, need_grad=False)[0]
+        return as_tensor(np.asarray(value, pred_dtype))
 
     def value_and_grad(
         self, y_true: Any, y_pred: Any, need_grad: bool = True
@@ -321,6 +328,39 @@ class MeanAbsoluteError(Loss):
         return float(np.mean(np.abs(diff))), None
 
 
+@registry.register("loss")
+class Huber(Loss):
+    """Keras's Huber loss: with e = y_pred - y_true, 0.5 e^2 where |e| <= delta
+    and delta (|e| - 0.5 delta) beyond, averaged over the last axis and then
+    over the batch. One C kernel gives the value and gradient.
+
+    Example
+    -------
+    >>> float(Huber()([[0.0, 1.0]], [[0.5, 3.0]]))
+    0.8125
+    """
+
+    def __init__(
+        self,
+        delta: float = 1.0,
+        reduction: str = "sum_over_batch_size",
+        name: str | None = None,
+    ):
+        super().__init__(reduction, name)
+        self.delta = real_number(delta, "Huber", "delta", low=0.0)
+        if self.delta == 0:
+            raise ValueError("Huber: delta must be > 0; got 0")
+
+    def compute(self, pred, targets, grad, logits):
+        return _backend.huber(pred, targets, grad, self.delta), None
+
+    def get_config(self):
+        config = super().get_config()
+        del config["from_logits"]
+        config["delta"] = self.delta
+        return config
+
+
 def _bool(value: Any, where: str, name: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{where}: {name} must be True or False; got {value!r}")
@@ -333,10 +373,16 @@ _SNAKE = {
     BinaryCrossentropy: "binary_crossentropy",
     MeanSquaredError: "mean_squared_error",
     MeanAbsoluteError: "mean_absolute_error",
+    Huber: "huber_loss",
 }
 _BY_NAME = {name: cls for cls, name in _SNAKE.items()}
 _BY_NAME.update(
-    {"mse": MeanSquaredError, "mae": MeanAbsoluteError, "bce": BinaryCrossentropy}
+    {
+        "mse": MeanSquaredError,
+        "mae": MeanAbsoluteError,
+        "bce": BinaryCrossentropy,
+        "huber": Huber,
+    }
 )
 _CLASS_BY_NAME = {cls.__name__: cls for cls in _SNAKE}
 
@@ -356,6 +402,13 @@ categorical_crossentropy = _function(CategoricalCrossentropy)
 binary_crossentropy = _function(BinaryCrossentropy)
 mean_squared_error = mse = MSE = _function(MeanSquaredError)
 mean_absolute_error = mae = MAE = _function(MeanAbsoluteError)
+
+
+def huber(y_true: Any, y_pred: Any, delta: float = 1.0) -> Tensor:
+    """Functional form of :class:`Huber` (batch mean)."""
+    return Huber(delta=delta)(y_true, y_pred)
+
+
 _FUNCTIONS = {
     f: _BY_NAME[f.__name__]
     for f in (
@@ -364,6 +417,7 @@ _FUNCTIONS = {
         binary_crossentropy,
         mean_squared_error,
         mean_absolute_error,
+        huber,
     )
 }
 

@@ -2,6 +2,30 @@
 
 from __future__ import annotations
 
-from .activations import relu, sigmoid, softmax, tanh
+from .activations import (
+    elu,
+    gelu,
+    leaky_relu,
+    relu,
+    selu,
+    sigmoid,
+    silu,
+    softmax,
+    softplus,
+    swish,
+    tanh,
+)
 
-__all__ = ["relu", "sigmoid", "softmax", "tanh"]
+__all__ = [
+    "elu",
+    "gelu",
+    "leaky_relu",
+    "relu",
+    "selu",
+    "sigmoid",
+    "silu",
+    "softmax",
+    "softplus",
+    "swish",
+    "tanh",
+]

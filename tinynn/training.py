@@ -34,6 +34,7 @@ from ._checks import (
 )
 from .callbacks import Callback, CallbackList, History, ProgbarLogger
 from .progress import Progbar
+from .tensor import as_tensor
 
 __all__ = ["Trainer"]
 
@@ -453,7 +454,7 @@ class Trainer:
                 started = time.perf_counter()
                 callback_list.on_epoch_begin(epoch)
                 order = rng.permutation(n) if shuffle else None
-                sums = _RunningMeans(names)
+                sums = _RunningMeans(names, metrics)
                 warned = False
                 for step, xb, yb in _epoch_batches(
                     batches, targets, y_batch, batch_size, steps, order
@@ -516,7 +517,9 @@ class Trainer:
         n = len(xs)
         self._ensure_buffers(min(batch_size, n))
         batches = _Batches(xs, self.model.dtype, min(batch_size, n))
-        sums = _RunningMeans(self.metrics_names[:1] + [m.name for m in self._metrics])
+        sums = _RunningMeans(
+            self.metrics_names[:1] + [m.name for m in self._metrics], self._metrics
+        )
         hooks = callbacks or CallbackList([])
         hooks.on_test_begin({})
         for step, lo in enumerate(range(0, n, batch_size)):
@@ -621,11 +624,11 @@ class Trainer:
         xs = self._as_batch(self._prepare_x(x, "Sequential.__call__"))
         result = np.empty((len(xs), *self.model.output_shape[1:]), self.model.dtype)
         self._predict_batch(xs, result, training=bool(training))
-        return result
+        return as_tensor(result)  # has .numpy(), as tf.keras's call result
 
     def predict_on_batch(self, x: Any) -> np.ndarray:
         """Outputs for one batch: one forward pass, no progress bar."""
-        return self.call(x)
+        return np.asarray(self.call(x))
 
     def train_on_batch(
         self,
@@ -740,20 +743,36 @@ def _epoch_batches(
 
 class _RunningMeans:
     """Sample-weighted running means of a batch's loss and metrics (Keras's
-    reporting: each batch's mean counts by its size), summed in double."""
+    reporting: each batch's mean counts by its size), summed in double.
+    Metrics that accumulate (Precision, AUC...) report the metric of their
+    batches' summed counts (metrics.BatchCounts) instead."""
 
-    def __init__(self, names: list[str]):
+    def __init__(self, names: list[str], metrics: Any = ()):
         self.names = names
         self.totals = [0.0] * len(names)
         self.count = 0
+        self.accumulating = {
+            names[1 + i]: m for i, m in enumerate(metrics) if m.accumulates
+        }
+        self.counts: dict[str, tuple] = {}
 
     def add(self, values: list[float], size: int) -> None:
         self.totals = [t + float(v) * size for t, v in zip(self.totals, values)]
         self.count += size
+        for name, value in zip(self.names, values):
+            if name in self.accumulating:
+                old = self.counts.get(name)
+                new = value.counts
+                self.counts[name] = (
+                    new if old is None else tuple(a + b for a, b in zip(old, new))
+                )
 
     def means(self) -> dict[str, float]:
         count = max(self.count, 1)
-        return {name: t / count for name, t in zip(self.names, self.totals)}
+        means = {name: t / count for name, t in zip(self.names, self.totals)}
+        for name, counts in self.counts.items():
+            means[name] = self.accumulating[name].value_from_counts(counts)
+        return means
 
 
 def _verbosity(verbose: Any, where: str) -> int:

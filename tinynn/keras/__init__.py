@@ -18,10 +18,12 @@ from . import (
     optimizers,
     utils,
 )
+from .._version import __version__
 from .layers import Input
 from .models import Model, Sequential
 
 __all__ = [
+    "__version__",
     "activations",
     "backend",
     "callbacks",
