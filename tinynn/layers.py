@@ -410,9 +410,25 @@ class Flatten(Layer):
     """Reshape (batch, d1, d2, ...) to (batch, d1 * d2 * ...), in C order.
 
     A (batch,) input becomes (batch, 1). No weights, no copy.
+    ``data_format`` is Keras's argument: only 'channels_last' (the default)
+    is supported, since tinynn has no channel axis.
     """
 
     _buffered = False
+
+    def __init__(self, data_format: str | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        if data_format not in (None, "channels_last"):
+            raise ValueError(
+                "Flatten: data_format must be 'channels_last' (the default; "
+                f"tinynn has no channel axis to move first); got {data_format!r}"
+            )
+        self.data_format = "channels_last"
+
+    def get_config(self):
+        config = super().get_config()
+        config["data_format"] = self.data_format
+        return config
 
     def _output_features(self, features):
         return (int(np.prod(features, dtype=np.int64)),)

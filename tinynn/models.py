@@ -957,9 +957,8 @@ class Sequential:
     ) -> None:
         """Write architecture, weights and optimizer state to one file, atomically.
 
-        A path ending in .h5/.hdf5 is written as Keras-layout HDF5 (needs
-        h5py, a dependency of tinynn); any other path in tinynn's
-        own single-file format.
+        The suffix chooses the format, as in Keras: .keras is Keras 3's zip,
+        .h5/.hdf5 Keras-layout HDF5, any other tinynn's own format.
         """
         saving.save_model(
             self, filepath, overwrite=overwrite, include_optimizer=include_optimizer
@@ -975,11 +974,16 @@ class Sequential:
         """Read weights written by `save_weights` or `save` into this model."""
         saving.load_weights(self, filepath)
 
+    def to_json(self, **kwargs: Any) -> str:
+        """The architecture as Keras's JSON (``models.model_from_json`` reads it)."""
+        return saving.to_json(self, **kwargs)
+
     def __repr__(self) -> str:
         return f"<Sequential name={self.name!r} layers={len(self._layers)} built={self.built}>"
 
 
 Model = Sequential
+model_from_json = saving.model_from_json
 
 
 class _Batches:
