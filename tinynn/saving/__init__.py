@@ -135,11 +135,12 @@ def load_weights(model, filepath: Any) -> None:
 
 
 def to_json(model, **kwargs: Any) -> str:
-    """``model.to_json()``: the architecture as Keras 2.x writes it (an
-    explicit InputLayer, then each layer's config), which Keras 2.x, Keras 3
-    and ``model_from_json`` read. `kwargs` go to ``json.dumps``."""
+    """``model.to_json()``: the architecture as tf.keras 2.x writes it (an
+    explicit InputLayer, then each layer's config, with Keras 3's ``module``
+    keys), which Keras 2.x, Keras 3 and ``model_from_json`` all read (Keras
+    2.x and 3 cannot read each other's). `kwargs` go to ``json.dumps``."""
     model._require_built("to_json")
-    config = keras_config.model_config(model, keras=2)
+    config = keras_config.model_config(model, keras=2, modules=True)
     config["keras_version"] = keras_config.KERAS2_VERSION
     config["backend"] = "tensorflow"
     return json.dumps(config, **kwargs)

@@ -89,9 +89,21 @@ def _policy(dtype: str) -> dict[str, Any]:
     }
 
 
-def model_config(model, keras: int) -> dict[str, Any]:
+def model_config(model, keras: int, modules: bool = False) -> dict[str, Any]:
     """`model`'s config as Keras `keras` (2 or 3) writes it: an explicit
-    InputLayer first, then each layer's own ``get_config()``."""
+    InputLayer first, then each layer's own ``get_config()``. With
+    `modules`, the Keras 2 form carries Keras 3's ``module`` keys too (as
+    tf.keras 2.13+ ``to_json`` does for layers): both Keras 2.x and Keras 3
+    then read it, while each rejects the other's plain form."""
+    if keras == 2 and modules:
+        config = model_config(model, 2)
+        for entry in config["config"]["layers"]:
+            entry["module"] = "keras.layers"
+            entry["registered_name"] = None
+            for key, value in entry["config"].items():
+                if key.endswith("_initializer"):
+                    entry["config"][key] = _wrap3(value, "keras.initializers")
+        return {"module": "keras", **config, "registered_name": None}
     own = model.get_config()
     shape = [None, *model._input_features]
     dtype = model.dtype.name
@@ -186,7 +198,11 @@ def training_config(model) -> dict[str, Any] | None:
     if not model._compiled:
         return None
     optimizer = optimizers.serialize(model.optimizer)
-    optimizer["config"] = {**optimizer["config"], "is_legacy_optimizer": False}
+    # As tf.keras 2.11+ writes its optimizers; Keras 3 reads this spelling too.
+    optimizer = {
+        "class_name": "Custom>" + optimizer["class_name"],
+        "config": {**optimizer["config"], "is_legacy_optimizer": False},
+    }
     return {
         "loss": _loss_config(model),
         "metrics": _metric_names(model),
