@@ -34,6 +34,11 @@ try:
 except ImportError:
     keras2 = None
 
+if os.environ.get("TINYNN_REQUIRE_KERAS") and (keras3 is None or keras2 is None):
+    raise ImportError(
+        "TINYNN_REQUIRE_KERAS is set but Keras 3 (keras) or Keras 2.x (tf_keras) "
+        "is not importable: pip install tensorflow-cpu==2.21.0 tf-keras==2.21.0"
+    )
 h5py = pytest.importorskip("h5py")
 needs_keras3 = pytest.mark.skipif(
     keras3 is None, reason="Keras 3 oracle: pip install tensorflow-cpu==2.21.0"
