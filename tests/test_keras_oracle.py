@@ -234,6 +234,10 @@ def test_tinynn_json_loads_in_keras2(tmp_path):
     rebuilt = keras2.models.model_from_json(model.to_json())
     rebuilt.load_weights(tmp_path / "m.h5")
     assert_same_predictions(rebuilt, model)
+    model.save_weights(tmp_path / "m.weights.h5")  # Keras 3's layout
+    rebuilt = keras2.models.model_from_json(model.to_json())
+    rebuilt.load_weights(tmp_path / "m.weights.h5")
+    assert_same_predictions(rebuilt, model)
     assert json.loads(model.to_json())["config"]["layers"][0]["class_name"] == (
         "InputLayer"
     )
