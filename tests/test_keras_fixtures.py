@@ -246,7 +246,7 @@ def test_tinynn_round_trip_in_keras_formats(tmp_path, suffix):
 
 
 def test_old_tinynn_keras_named_files_still_load(tmp_path):
-    """tinynn before 0.3 wrote its own format to .keras paths."""
+    """tinynn used to write its own format to .keras paths."""
     model = tinynn_model()
     path = tmp_path / "old.keras"
     model.save(tmp_path / "old.tnn")

@@ -306,7 +306,7 @@ def add_name(root, name):
 
 
 def old_layout(root, iterations):
-    """tinynn < 0.3: flat state datasets and an iterations attribute."""
+    """Older tinynn files: flat state datasets and an iterations attribute."""
     del root["optimizer_weights"]
     opt = root.create_group("optimizer_weights")
     opt.attrs["iterations"] = iterations
@@ -332,7 +332,7 @@ H5_CASES = [
     ("slot wrong size", lambda r: replace(r, "optimizer_weights/Adam/m/dense/kernel:0", np.zeros(3)), r"shape \(3,\) where Adam/m/dense/kernel:0 of shape \(12, 9\)"),
     ("no step count", lambda r: r["optimizer_weights"].attrs.__setitem__("weight_names", [b"Adam/m/dense/kernel:0"]), "step count"),
     ("slot name missing", lambda r: add_name(r, b"nope"), "weight_names"),
-    # the flat layout of tinynn before 0.3 is still read, and checked
+    # the flat layout of older tinynn files is still read, and checked
     ("old iterations -10", lambda r: old_layout(r, -10), "'optimizer.iterations'"),
     ("old iterations 1e30", lambda r: old_layout(r, 1e30), "'optimizer.iterations'"),
     ("kernel int", lambda r: (r["model_weights/dense/dense"].__delitem__("kernel:0"), r["model_weights/dense/dense"].create_dataset("kernel:0", data=np.zeros((12, 9), int))), "has dtype int64"),

@@ -36,8 +36,8 @@ __all__ = [
 
 
 def _is_keras(path: Path) -> bool:
-    """A ``.keras`` path that is not an old tinynn file of that name (tinynn
-    before 0.3 wrote its own format for every suffix but .h5)."""
+    """A ``.keras`` path that is not an older tinynn file of that name (tinynn
+    used to write its own format for every suffix but .h5)."""
     if path.suffix.lower() != ".keras":
         return False
     try:

@@ -233,7 +233,7 @@ def load_model(path: Path, compile: bool = True):
 def _load_optimizer(model, opt, path: Path, where: str) -> None:
     """Optimizer state in Keras 2.x's or 3's layout (weight_names: the step
     count, Keras 3's learning rate, then the per-weight arrays), or in the
-    flat layout of tinynn before 0.3 (attribute iterations)."""
+    flat layout of older tinynn files (attribute iterations)."""
     if "iterations" in opt.attrs:
         iterations = opt.attrs["iterations"]
         names = list(opt)

@@ -235,16 +235,16 @@ def clean_training(training: dict[str, Any]) -> dict[str, Any] | None:
     {loss, metrics, optimizer_config}; None when Keras's optimizer is one
     tinynn has not (the model then loads uncompiled) or is not given."""
     optimizer = training.get("optimizer_config", training.get("optimizer"))
-    if isinstance(optimizer, str):
-        optimizer = {"class_name": optimizer, "config": {}}
+    if isinstance(optimizer, str):  # compile(optimizer="adam")
+        try:
+            optimizer = optimizers.serialize(optimizers.get(optimizer, "load_model"))
+        except ValueError:
+            return None
     if not isinstance(optimizer, dict):
         return None
+    # tf.keras 2.11+ names its optimizers "Custom>Adam"...
     class_name = str(optimizer.get("class_name", "")).removeprefix("Custom>")
     cls = registry.lookup("optimizer", class_name)
-    if cls is None:
-        cls = registry.lookup(
-            "optimizer", {"adam": "Adam", "sgd": "SGD"}.get(class_name.lower())
-        )
     if cls is None:
         return None
     given = optimizer.get("config") or {}
