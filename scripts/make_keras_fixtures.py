@@ -16,7 +16,8 @@ tinynn's own venv):
 For each model of MODELS (together they use every layer, activation, loss
 and optimizer tinynn has) it trains two steps on fixed data, so the optimizer
 state is not trivial, and writes keras<major>_<model>.h5, .weights.h5 and
-.json (``to_json``), plus .keras with Keras 3. keras<major>_expected.json
+.json (``to_json``) and .keras (tf-keras 2.13+ writes it too).
+keras<major>_expected.json
 records the Keras and TensorFlow versions, the fixed input of each model and
 Keras's predictions on it. tests/test_keras_interop.py reads these files
 without TensorFlow.
@@ -156,8 +157,7 @@ def main() -> None:
         stem = OUT / f"keras{MAJOR}_{name}"
         model.save(f"{stem}.h5")
         model.save_weights(f"{stem}.weights.h5")
-        if MAJOR == 3:
-            model.save(f"{stem}.keras")
+        model.save(f"{stem}.keras")
         Path(f"{stem}.json").write_text(model.to_json() + "\n")
         entry = {
             "optimizer": type(model.optimizer).__name__,

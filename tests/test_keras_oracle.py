@@ -256,3 +256,25 @@ def test_keras2_h5_loads_in_tinynn_with_optimizer_state(tmp_path):
     got = [v for _, v in tinynn.saving.keras_config.optimizer_arrays(model)]
     for a, b in zip(got, expected):
         np.testing.assert_allclose(a, b, rtol=0, atol=TOL)
+
+
+@needs_keras2
+def test_keras_files_between_tinynn_and_keras2(tmp_path):
+    """tf-keras 2.x's own .keras (2.13+) loads in tinynn with its optimizer
+    state; tinynn's .keras loads in tf-keras 2.x with architecture, weights
+    and compile config (tf-keras skips Keras 3's optimizer layout, which
+    also lists the learning rate, and starts the optimizer afresh)."""
+    original = keras_model(keras2, keras2.optimizers.Adam(0.01))
+    original.save(tmp_path / "k2.keras")
+    model = tinynn.load_model(tmp_path / "k2.keras")
+    assert_same_predictions(original, model)
+    assert model.optimizer.iterations == 3
+    expected = keras_state(original, 1)
+    got = [v for _, v in tinynn.saving.keras_config.optimizer_arrays(model)]
+    for a, b in zip(got, expected):
+        np.testing.assert_allclose(a, b, rtol=0, atol=TOL)
+    model = trained_tinynn()
+    model.save(tmp_path / "t.keras")
+    loaded = keras2.models.load_model(tmp_path / "t.keras")
+    assert_same_predictions(loaded, model)
+    assert type(loaded.optimizer).__name__ == "Adam"

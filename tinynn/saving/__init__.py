@@ -140,7 +140,7 @@ def to_json(model, **kwargs: Any) -> str:
     keys), which Keras 2.x, Keras 3 and ``model_from_json`` all read (Keras
     2.x and 3 cannot read each other's). `kwargs` go to ``json.dumps``."""
     model._require_built("to_json")
-    config = keras_config.model_config(model, keras=2, modules=True)
+    config = keras_config.model_config(model, modules=True)
     config["keras_version"] = keras_config.KERAS2_VERSION
     config["backend"] = "tensorflow"
     return json.dumps(config, **kwargs)

@@ -63,7 +63,7 @@ def save_model(
             root.attrs["backend"] = "tinynn " + __version__
             if not weights_only:
                 root.attrs["model_config"] = json.dumps(
-                    keras_config.model_config(model, keras=2)
+                    keras_config.model_config(model)
                 )
                 training = keras_config.training_config(model)
                 if training is not None:

@@ -5,9 +5,9 @@ an optimizer's per-weight state.
 
 Each layer's entry is its class's ``get_config()`` (found by name through
 tinynn.registry on the way back, see ``common.model_from_config``); this
-module only adds what Keras puts around it: the explicit InputLayer, and in
-Keras 3's spelling the ``module``/``registered_name`` wrappers, DTypePolicy
-objects and ``build_config``. A layer class added to tinynn.layers with
+module only adds what Keras puts around it: the explicit InputLayer and, for
+Keras 3, the ``module``/``registered_name`` keys and ``build_config``. A
+layer class added to tinynn.layers with
 Keras's argument names is therefore saved and loaded in every format
 without a change here.
 """
@@ -80,101 +80,57 @@ def _wrap3(value: Any, module: str) -> Any:
     return value
 
 
-def _policy(dtype: str) -> dict[str, Any]:
-    return {
-        "module": "keras",
-        "class_name": "DTypePolicy",
-        "config": {"name": dtype},
-        "registered_name": None,
-    }
+def model_config(model, modules: bool = False) -> dict[str, Any]:
+    """`model`'s config as tf.keras 2.x writes it: an explicit InputLayer
+    with ``batch_input_shape``, then each layer's own ``get_config()``.
 
-
-def model_config(model, keras: int, modules: bool = False) -> dict[str, Any]:
-    """`model`'s config as Keras `keras` (2 or 3) writes it: an explicit
-    InputLayer first, then each layer's own ``get_config()``. With
-    `modules`, the Keras 2 form carries Keras 3's ``module`` keys too (as
-    tf.keras 2.13+ ``to_json`` does for layers): both Keras 2.x and Keras 3
-    then read it, while each rejects the other's plain form."""
-    if keras == 2 and modules:
-        config = model_config(model, 2)
-        for entry in config["config"]["layers"]:
-            entry["module"] = "keras.layers"
-            entry["registered_name"] = None
-            for key, value in entry["config"].items():
-                if key.endswith("_initializer"):
-                    entry["config"][key] = _wrap3(value, "keras.initializers")
-        return {"module": "keras", **config, "registered_name": None}
+    With `modules`, every layer and initializer also carries Keras 3's
+    ``module``/``registered_name`` keys, and each layer its
+    ``build_config``: Keras 3 and tf-keras 2.x both read that form (as
+    ``to_json`` and in ``.keras``), while each rejects the other's own (Keras
+    3 writes ``batch_shape`` and DTypePolicy objects, which tf-keras does not
+    know; without ``module`` Keras 3 cannot find the classes). ``.h5`` files
+    get the plain form, as Keras 2.x writes them there.
+    """
     own = model.get_config()
     shape = [None, *model._input_features]
-    dtype = model.dtype.name
     input_name = (
         model._input_layer.name if model._input_layer is not None else "input_layer"
     )
-    if keras == 2:
-        entries = [
-            {
-                "class_name": "InputLayer",
-                "config": {
-                    "batch_input_shape": shape,
-                    "dtype": dtype,
-                    "sparse": False,
-                    "ragged": False,
-                    "name": input_name,
-                },
-            }
-        ]
-        for entry in own["layers"]:
-            config = dict(entry["config"])
-            config.pop("batch_input_shape", None)  # the InputLayer has it
-            entries.append({"class_name": entry["class_name"], "config": config})
-        return {
-            "class_name": "Sequential",
-            "config": {"name": own["name"], "layers": entries},
-        }
     entries = [
         {
-            "module": "keras.layers",
             "class_name": "InputLayer",
             "config": {
-                "batch_shape": shape,
-                "dtype": dtype,
+                "batch_input_shape": shape,
+                "dtype": model.dtype.name,
                 "sparse": False,
                 "ragged": False,
                 "name": input_name,
-                "optional": False,
             },
-            "registered_name": None,
         }
     ]
     for entry, layer in zip(own["layers"], model.layers):
-        config = {}
-        for key, value in entry["config"].items():
-            if key == "batch_input_shape":
-                continue
-            if key == "dtype":
-                value = _policy(value)
-            elif key.endswith("_initializer"):
-                value = _wrap3(value, "keras.initializers")
-            config[key] = value
-        entries.append(
-            {
-                "module": "keras.layers",
-                "class_name": entry["class_name"],
-                "config": config,
-                "registered_name": None,
-                "build_config": {"input_shape": list(layer.input_shape)},
-            }
-        )
+        config = dict(entry["config"])
+        config.pop("batch_input_shape", None)  # the InputLayer has it
+        item = {"class_name": entry["class_name"], "config": config}
+        if modules:
+            for key, value in config.items():
+                if key.endswith("_initializer"):
+                    config[key] = _wrap3(value, "keras.initializers")
+            item["build_config"] = {"input_shape": list(layer.input_shape)}
+        entries.append(item)
+    config = {
+        "class_name": "Sequential",
+        "config": {"name": own["name"], "layers": entries},
+    }
+    if not modules:
+        return config
+    for item in entries:
+        item.update(module="keras.layers", registered_name=None)
+    config["config"]["build_input_shape"] = shape
     return {
         "module": "keras",
-        "class_name": "Sequential",
-        "config": {
-            "name": own["name"],
-            "trainable": True,
-            "dtype": _policy(dtype),
-            "layers": entries,
-            "build_input_shape": shape,
-        },
+        **config,
         "registered_name": None,
         "build_config": {"input_shape": shape},
     }

@@ -66,7 +66,7 @@ def save_weights(model, path: Path, overwrite: bool) -> None:
 def save_model(model, path: Path, overwrite: bool, include_optimizer: bool) -> None:
     """``model.save("x.keras")``: Keras 3's zip format."""
     where = "save"
-    config = keras_config.model_config(model, keras=3)
+    config = keras_config.model_config(model, modules=True)
     config["compile_config"] = keras_config.compile_config(model)
     metadata = {
         "keras_version": keras_config.KERAS3_VERSION,
