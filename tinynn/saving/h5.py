@@ -4,7 +4,11 @@ Layout (tf.keras 2 legacy format): root attributes ``keras_version``,
 ``backend``, ``model_config`` and ``training_config`` (JSON); group
 ``model_weights`` with attribute ``layer_names``, one group per layer whose
 ``weight_names`` attribute lists datasets such as ``dense/kernel:0``; group
-``optimizer_weights`` with tinynn's flat optimizer state and step count.
+``optimizer_weights`` whose ``weight_names`` list the step count
+(``iteration:0``) and then each per-weight state array in Keras's order
+(``Adam/m/dense/kernel:0``...), as tf.keras 2.11+ writes it. Files of Keras
+2.x and 3 are read (Keras 3 also lists its learning rate), as is the flat
+state layout of older tinynn files.
 
 Every dataset tinynn writes carries HDF5's fletcher32 checksum (Keras and
 h5py read such files as usual); HDF5 verifies it on every read, so a flipped
