@@ -359,3 +359,13 @@ def test_bad_keras_file_is_a_value_error(tmp_path):
         ValueError, match="model_from_json: json_string is not valid JSON"
     ):
         tinynn.models.model_from_json("{")
+
+
+def test_input_layer_takes_both_keras_spellings():
+    for layer in (
+        tinynn.keras.layers.InputLayer(batch_shape=(None, 4, 3)),
+        tinynn.keras.layers.InputLayer(batch_input_shape=(None, 4, 3)),
+        tinynn.keras.Input(batch_shape=(None, 4, 3)),
+    ):
+        model = tinynn.keras.Sequential([layer, tinynn.keras.layers.Flatten()])
+        assert model.output_shape == (None, 12)

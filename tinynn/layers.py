@@ -582,7 +582,9 @@ class Dropout(Layer):
 class InputLayer(Layer):
     """Declares the input shape of a Sequential model (not listed in model.layers).
 
-    ``InputLayer(shape=(784,))`` or ``input_shape=(784,)``.
+    ``InputLayer(shape=(784,))`` or ``input_shape=(784,)``; with the batch
+    axis, Keras 2's ``batch_input_shape=(None, 784)`` or Keras 3's
+    ``batch_shape=(None, 784)``.
     """
 
     _buffered = False
@@ -592,9 +594,12 @@ class InputLayer(Layer):
         input_shape: Any = None,
         batch_size: int | None = None,
         shape: Any = None,
+        batch_shape: Any = None,
         **kwargs: Any,
     ):
         given = shape if shape is not None else input_shape
+        if batch_shape is not None:
+            kwargs.setdefault("batch_input_shape", batch_shape)
         if given is None and kwargs.get("batch_input_shape") is None:
             raise ValueError("InputLayer: shape must be given, e.g. shape=(784,)")
         super().__init__(input_shape=given, **kwargs)

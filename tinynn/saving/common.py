@@ -234,15 +234,12 @@ def _accepted(cls: type) -> set[str]:
 
 def _known_arguments(cls: type, config: dict[str, Any]) -> dict[str, Any]:
     """A layer config as `cls.from_config` takes it: Keras 3 wrappers
-    unwrapped, ``batch_shape`` spelt ``batch_input_shape``, and arguments
-    tinynn does not have dropped when Keras wrote their "off" value (an
-    argument set to anything else stays, and the layer rejects it)."""
+    unwrapped, and arguments tinynn does not have dropped when Keras wrote
+    their "off" value (an argument set to anything else stays, and the layer
+    rejects it)."""
     if not isinstance(config, dict):
         raise TypeError(f"must be a JSON object; got {type(config).__name__}")
     cleaned = {key: _keras_object(value) for key, value in config.items()}
-    if "batch_shape" in cleaned:  # Keras 3's spelling
-        shape = cleaned.pop("batch_shape")
-        cleaned.setdefault("batch_input_shape", shape)
     accepted = _accepted(cls)
     for key in list(cleaned):
         if key not in accepted and cleaned[key] in _OFF_VALUES:
