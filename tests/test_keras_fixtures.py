@@ -369,3 +369,46 @@ def test_input_layer_takes_both_keras_spellings():
     ):
         model = tinynn.keras.Sequential([layer, tinynn.keras.layers.Flatten()])
         assert model.output_shape == (None, 12)
+
+
+def rewrite_keras(source, target, change):
+    """Copy the .keras zip `source` to `target`, passing {member: bytes}
+    through `change`."""
+    with zipfile.ZipFile(source) as archive:
+        members = {n: archive.read(n) for n in archive.namelist()}
+    change(members)
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+def test_huge_keras_member_is_refused_before_reading(tmp_path):
+    path = tmp_path / "bomb.keras"
+    rewrite_keras(
+        FIXTURES / "keras2_linear_amsgrad.keras",
+        path,
+        lambda m: m.__setitem__("model.weights.h5", bytes(40 * 2**20)),
+    )
+    assert path.stat().st_size < 2**20  # 40 MB of zeros, deflated
+    with pytest.raises(ValueError, match="'model.weights.h5' declares 41943040 bytes"):
+        tinynn.load_model(path)
+
+
+def test_keras_optimizer_state_of_wrong_shape_is_a_value_error(tmp_path):
+    path = tmp_path / "bad.keras"
+    model = tinynn_model()
+    model.save(path)
+
+    def change(members):
+        (tmp_path / "w.h5").write_bytes(members["model.weights.h5"])
+        with h5py.File(tmp_path / "w.h5", "r+") as root:
+            del root["optimizer/vars/2"]
+            root["optimizer/vars"].create_dataset("2", data=np.zeros(3, "f4"))
+        members["model.weights.h5"] = (tmp_path / "w.h5").read_bytes()
+
+    rewrite_keras(path, path, change)
+    with pytest.raises(
+        ValueError,
+        match=r"bad.keras is damaged: group 'optimizer/vars' holds an array of shape \(3,\) where Adam/m/dense/kernel:0",
+    ):
+        tinynn.load_model(path)

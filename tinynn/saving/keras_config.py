@@ -322,7 +322,7 @@ def restore_optimizer(
         raise damaged(
             where,
             path,
-            f"field {field!r}",
+            field,
             f"holds {len(datasets)} state arrays; {type(model.optimizer).__name__} "
             f"with this configuration keeps {len(slots)} for this model",
         )
@@ -331,7 +331,7 @@ def restore_optimizer(
             raise damaged(
                 where,
                 path,
-                f"field {field!r}",
+                field,
                 f"holds an array of shape {tuple(dataset.shape)} where "
                 f"{keras_name} of shape {shape} belongs",
             )
