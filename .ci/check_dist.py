@@ -28,6 +28,8 @@ SDIST_NEEDS = [
     "tests/conftest.py",
     "tests/reference.py",
     "tests/model_reference.py",
+    "tests/fixtures/keras/keras2_expected.json",
+    "tests/fixtures/keras/keras3_flatten_adam.keras",
     "tinynn/datasets/data/README.md",
     "tinynn/datasets/data/mnist_sample.npz",
     "csrc/tinynn.h",

@@ -327,6 +327,7 @@ def batchnorm_backward(x, gamma, dy, moving_mean, moving_var, eps, training):
     dx = dxhat / std + dvar * 2.0 * (x - mean) / n + dmean / n
     return dx, dgamma, dbeta
 
+
 def adamw(w, g, m, v, vhat, lr, beta_1, beta_2, eps, t, weight_decay):
     """New (w, m, v, vhat): Keras's AdamW, w -= w lr wd, then Adam's step."""
     w = np.asarray(w, np.float64)
@@ -382,6 +383,7 @@ def clip_gradients(grads, clipnorm=None, clipvalue=None, global_clipnorm=None):
         norm = np.sqrt(sum(np.sum(g * g) for g in grads))
         grads = [g * global_clipnorm / max(norm, global_clipnorm) for g in grads]
     return grads
+
 
 def confusion(y_true, y_pred, threshold):
     """(tp, fp, tn, fn) counted one element at a time: positive when > threshold."""

@@ -739,6 +739,30 @@ API = [
     ("load_model folder", lambda: tinynn.load_model("/"), "folder"),
     ("load_model int", lambda: tinynn.load_model(3), "filepath"),
     (
+        "load_model .keras missing",
+        lambda: tinynn.load_model("/nonexistent/m.keras"),
+        "no file",
+    ),
+    (
+        "model_from_json not JSON",
+        lambda: tinynn.models.model_from_json("{"),
+        "json_string",
+    ),
+    ("model_from_json int", lambda: tinynn.models.model_from_json(3), "json_string"),
+    (
+        "model_from_json Conv2D",
+        lambda: tinynn.models.model_from_json(
+            '{"class_name": "Sequential", "config": {"layers": '
+            '[{"class_name": "Conv2D", "config": {}}]}}'
+        ),
+        "class_name",
+    ),
+    (
+        "to_json unbuilt",
+        lambda: tf.keras.Sequential([tf.keras.layers.Dense(2)]).to_json(),
+        "to_json",
+    ),
+    (
         "save to missing folder",
         lambda: model().save("/nonexistent/dir/m.tnn"),
         "folder",

@@ -245,7 +245,10 @@ def test_h5_datasets_carry_fletcher32(tmp_path):
     with h5py.File(path, "r") as root:
         kernel = root["model_weights/dense/dense/kernel:0"]
         assert kernel.fletcher32
-        assert all(root["optimizer_weights"][n].fletcher32 for n in ("m", "v"))
+        opt = root["optimizer_weights"]
+        names = [str(n) for n in opt.attrs["weight_names"]]
+        assert names[0] == "iteration:0" and len(names) == 1 + 2 * 4
+        assert all(opt[n].fletcher32 for n in names[1:])
 
 
 def flip_byte_in_kernel(path, dataset="model_weights/dense/dense/kernel:0"):
@@ -284,6 +287,33 @@ def test_h5_huge_declared_kernel_is_refused_before_reading(tmp_path):
         tinynn.load_model(path)
 
 
+def replace(root, name, value):
+    del root[name]
+    root.create_dataset(name, data=value)
+
+
+def add_slot(root, name, value):
+    root["optimizer_weights"].create_dataset(name, data=value)
+    add_name(root, name.encode())
+
+
+def add_name(root, name):
+    opt = root["optimizer_weights"]
+    opt.attrs["weight_names"] = [
+        *(str(n).encode() for n in opt.attrs["weight_names"]),
+        name,
+    ]
+
+
+def old_layout(root, iterations):
+    """Older tinynn files: flat state datasets and an iterations attribute."""
+    del root["optimizer_weights"]
+    opt = root.create_group("optimizer_weights")
+    opt.attrs["iterations"] = iterations
+    opt.create_dataset("m", data=np.zeros(48, "f4"))
+    opt.create_dataset("v", data=np.zeros(48, "f4"))
+
+
 def h5_edit(path, edit):
     with h5py.File(path, "r+") as root:
         edit(root)
@@ -296,10 +326,15 @@ H5_CASES = [
     ("no model_weights", lambda r: r.__delitem__("model_weights"), "group 'model_weights'"),
     ("no layer_names", lambda r: r["model_weights"].attrs.__delitem__("layer_names"), "weight layout"),
     ("layer missing", lambda r: r["model_weights"].attrs.__setitem__("layer_names", [b"nope"]), "weight layout"),
-    ("iterations -10", lambda r: r["optimizer_weights"].attrs.__setitem__("iterations", -10), "'optimizer.iterations'"),
-    ("iterations 1e30", lambda r: r["optimizer_weights"].attrs.__setitem__("iterations", 1e30), "'optimizer.iterations'"),
-    ("unknown slot", lambda r: r["optimizer_weights"].create_dataset("bogus", data=np.zeros(3)), "'optimizer.state'"),
-    ("slot wrong size", lambda r: (r["optimizer_weights"].__delitem__("m"), r["optimizer_weights"].create_dataset("m", data=np.zeros(3))), "'/optimizer_weights/m' has shape"),
+    ("iteration -10", lambda r: replace(r, "optimizer_weights/iteration:0", np.int64(-10)), "'optimizer.iterations'"),
+    ("iteration float", lambda r: replace(r, "optimizer_weights/iteration:0", 1e30), "expected an integer"),
+    ("unknown slot", lambda r: add_slot(r, "bogus", np.zeros(3)), "holds 9 state arrays"),
+    ("slot wrong size", lambda r: replace(r, "optimizer_weights/Adam/m/dense/kernel:0", np.zeros(3)), r"shape \(3,\) where Adam/m/dense/kernel:0 of shape \(12, 9\)"),
+    ("no step count", lambda r: r["optimizer_weights"].attrs.__setitem__("weight_names", [b"Adam/m/dense/kernel:0"]), "step count"),
+    ("slot name missing", lambda r: add_name(r, b"nope"), "weight_names"),
+    # the flat layout of older tinynn files is still read, and checked
+    ("old iterations -10", lambda r: old_layout(r, -10), "'optimizer.iterations'"),
+    ("old iterations 1e30", lambda r: old_layout(r, 1e30), "'optimizer.iterations'"),
     ("kernel int", lambda r: (r["model_weights/dense/dense"].__delitem__("kernel:0"), r["model_weights/dense/dense"].create_dataset("kernel:0", data=np.zeros((12, 9), int))), "has dtype int64"),
 ]  # fmt: skip
 

@@ -461,9 +461,25 @@ class Flatten(Layer):
     """Reshape (batch, d1, d2, ...) to (batch, d1 * d2 * ...), in C order.
 
     A (batch,) input becomes (batch, 1). No weights, no copy.
+    ``data_format`` is Keras's argument: only 'channels_last' (the default)
+    is supported, since tinynn has no channel axis.
     """
 
     _buffered = False
+
+    def __init__(self, data_format: str | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        if data_format not in (None, "channels_last"):
+            raise ValueError(
+                "Flatten: data_format must be 'channels_last' (the default; "
+                f"tinynn has no channel axis to move first); got {data_format!r}"
+            )
+        self.data_format = "channels_last"
+
+    def get_config(self):
+        config = super().get_config()
+        config["data_format"] = self.data_format
+        return config
 
     def _output_features(self, features):
         return (int(np.prod(features, dtype=np.int64)),)
@@ -795,7 +811,9 @@ class BatchNormalization(Layer):
 class InputLayer(Layer):
     """Declares the input shape of a Sequential model (not listed in model.layers).
 
-    ``InputLayer(shape=(784,))`` or ``input_shape=(784,)``.
+    ``InputLayer(shape=(784,))`` or ``input_shape=(784,)``; with the batch
+    axis, Keras 2's ``batch_input_shape=(None, 784)`` or Keras 3's
+    ``batch_shape=(None, 784)``.
     """
 
     _buffered = False
@@ -805,9 +823,12 @@ class InputLayer(Layer):
         input_shape: Any = None,
         batch_size: int | None = None,
         shape: Any = None,
+        batch_shape: Any = None,
         **kwargs: Any,
     ):
         given = shape if shape is not None else input_shape
+        if batch_shape is not None:
+            kwargs.setdefault("batch_input_shape", batch_shape)
         if given is None and kwargs.get("batch_input_shape") is None:
             raise ValueError("InputLayer: shape must be given, e.g. shape=(784,)")
         super().__init__(input_shape=given, **kwargs)

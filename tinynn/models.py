@@ -340,9 +340,8 @@ class Sequential:
     ) -> None:
         """Write architecture, weights and optimizer state to one file, atomically.
 
-        A path ending in .h5/.hdf5 is written as Keras-layout HDF5 (needs
-        h5py, a dependency of tinynn); any other path in tinynn's
-        own single-file format.
+        The suffix chooses the format, as in Keras: .keras is Keras 3's zip,
+        .h5/.hdf5 Keras-layout HDF5, any other tinynn's own format.
         """
         if self.built:  # lay out for the current trainable flags first, so
             self._parameters()  # the optimizer state saved matches them
@@ -360,8 +359,13 @@ class Sequential:
         """Read weights written by `save_weights` or `save` into this model."""
         saving.load_weights(self, filepath)
 
+    def to_json(self, **kwargs: Any) -> str:
+        """The architecture as Keras's JSON (``models.model_from_json`` reads it)."""
+        return saving.to_json(self, **kwargs)
+
     def __repr__(self) -> str:
         return f"<Sequential name={self.name!r} layers={len(self._layers)} built={self.built}>"
 
 
 Model = Sequential
+model_from_json = saving.model_from_json

@@ -105,6 +105,14 @@ class ParameterStore:
                 return False
         return True
 
+    def offset(self, layer: Any, index: int) -> int:
+        """Where weight `index` of `layer` starts in the buffers."""
+        return self._offsets[id(layer), index]
+
+    def is_trainable(self, layer: Any, index: int) -> bool:
+        """Whether weight `index` of `layer` lies in the trainable part."""
+        return self.offset(layer, index) < self.trainable_size
+
     @property
     def trainable_params(self) -> np.ndarray:
         """The prefix of the parameter buffer that the optimizer updates."""

@@ -8,6 +8,7 @@ package depends on no model, layer or optimizer class.
 
 from __future__ import annotations
 
+import inspect
 import io
 import numbers
 import os
@@ -144,67 +145,127 @@ def _training_config(model) -> dict[str, Any] | None:
     }
 
 
-def model_from_config(config: dict[str, Any], where: str = "load_model"):
-    """Rebuild an (uncompiled, initialised) model from ``get_config`` data,
-    with the model and layer classes the registry knows by name."""
-    class_name = config.get("class_name") if isinstance(config, dict) else config
+def model_from_config(
+    config: dict[str, Any], where: str = "load_model", path: Any = None
+):
+    """Rebuild an (uncompiled, initialised) model from a model config: tinynn's
+    ``get_config`` data or the config Keras 2.x or 3 writes (``to_json``,
+    ``.h5`` ``model_config``, ``.keras`` ``config.json``). Model and layer
+    classes come from the registry by name, each layer from its class's
+    ``from_config``; Keras's wrappers (``module``, ``registered_name``,
+    ``build_config``, DTypePolicy objects) are unwrapped here, for any layer.
+
+    Raises ValueError naming the file (`path`) and the field for a model or
+    layer class tinynn does not have or an argument it does not support.
+    """
+    where_file = f"{where}: {path}" if path is not None else where
+    if not isinstance(config, dict):
+        raise ValueError(
+            f"{where_file}: field 'model_config' must be a JSON object; got "
+            f"{type(config).__name__}"
+        )
+    class_name = config.get("class_name")
     model_class = registry.lookup("model", class_name)
     if model_class is None:
         raise ValueError(
-            f"{where}: only {', '.join(registry.names('model'))} models can be "
-            f"loaded; got {class_name!r}"
+            f"{where_file}: field 'model_config.class_name' is {class_name!r}; "
+            f"tinynn loads only {', '.join(registry.names('model'))} models "
+            "(functional and subclassed Keras models are not supported)"
         )
     body = config.get("config", {})
     model = model_class(name=body.get("name"))
-    for entry in body.get("layers", []):
-        cls = registry.lookup("layer", entry.get("class_name"))
+    for index, entry in enumerate(body.get("layers", [])):
+        field = f"model_config.layers[{index}]"
+        if not isinstance(entry, dict):
+            raise ValueError(f"{where_file}: field {field!r} must be a JSON object")
+        name = entry.get("class_name")
+        cls = registry.lookup("layer", name)
         if cls is None:
             raise ValueError(
-                f"{where}: unknown layer class {entry.get('class_name')!r}; "
-                f"tinynn knows {registry.names('layer')}"
+                f"{where_file}: field '{field}.class_name': layer class {name!r} "
+                f"is not supported by tinynn; it has {registry.names('layer')}"
             )
-        model.add(cls.from_config(_known_arguments(cls, entry.get("config", {}))))
+        try:
+            arguments = _known_arguments(cls, entry.get("config", {}))
+            layer = cls.from_config(arguments)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"{where_file}: field '{field}.config' ({name}): {exc}"
+            ) from None
+        model.add(layer)
     shape = body.get("build_input_shape")
+    if shape is None:
+        shape = (config.get("build_config") or {}).get("input_shape")
     if shape is not None and not model.built:
         model.build(tuple(shape))
     return model
 
 
-# Keras config keys that have no tinynn equivalent and mean "off" when None.
-_IGNORED_KEYS = {
-    "kernel_regularizer",
-    "bias_regularizer",
-    "activity_regularizer",
-    "kernel_constraint",
-    "bias_constraint",
-    "data_format",
-    "noise_shape",
-    "sparse",
-    "ragged",
-}
+# What Keras writes for an option that is off; an argument tinynn does not
+# have is dropped only when it holds one of these.
+_OFF_VALUES = (None, False, "channels_last", [], {})
+
+
+def _keras_object(value: Any) -> Any:
+    """A nested Keras object config ({module, class_name, config,
+    registered_name}) as tinynn's {class_name, config}; a DTypePolicy as its
+    dtype name; anything else unchanged."""
+    if not isinstance(value, dict) or "class_name" not in value:
+        return value
+    if value["class_name"] in ("DTypePolicy", "Policy"):
+        return (value.get("config") or {}).get("name", "float32")
+    return {"class_name": value["class_name"], "config": value.get("config") or {}}
+
+
+def _accepted(cls: type) -> set[str]:
+    """Named constructor parameters of `cls` and its bases."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if "__init__" in vars(klass):
+            parameters = inspect.signature(klass.__init__).parameters.values()
+            names |= {
+                p.name
+                for p in parameters
+                if p.name != "self"
+                and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+            }
+    return names
 
 
 def _known_arguments(cls: type, config: dict[str, Any]) -> dict[str, Any]:
-    cleaned = {
-        k: v for k, v in config.items() if not (k in _IGNORED_KEYS and v is None)
-    }
+    """A layer config as `cls.from_config` takes it: Keras 3 wrappers
+    unwrapped, and arguments tinynn does not have dropped when Keras wrote
+    their "off" value (an argument set to anything else stays, and the layer
+    rejects it)."""
+    if not isinstance(config, dict):
+        raise TypeError(f"must be a JSON object; got {type(config).__name__}")
+    cleaned = {key: _keras_object(value) for key, value in config.items()}
+    accepted = _accepted(cls)
+    for key in list(cleaned):
+        if key not in accepted and cleaned[key] in _OFF_VALUES:
+            del cleaned[key]
     dtype = cleaned.get("dtype")
-    if isinstance(dtype, dict):  # Keras 3 stores a DTypePolicy object
-        cleaned["dtype"] = dtype.get("config", {}).get("name", "float32")
-    if cleaned.get("dtype") not in (None, "float32", "float64"):
-        cleaned["dtype"] = None
-    for key in ("kernel_initializer", "bias_initializer"):
-        value = cleaned.get(key)
-        if (
-            isinstance(value, dict) and "module" in value
-        ):  # Keras 3 adds module/registered_name
-            cleaned[key] = {
-                "class_name": value["class_name"],
-                "config": {
-                    k: v for k, v in value.get("config", {}).items() if k != "seed" or v
-                },
-            }
+    if dtype is not None and dtype not in ("float32", "float64"):
+        raise ValueError(f"dtype {dtype!r} is not supported (float32 or float64)")
+    for key, value in list(cleaned.items()):
+        if key.endswith("_initializer") and isinstance(value, dict):
+            cleaned[key] = _initializer_config(value)
     return cleaned
+
+
+def _initializer_config(value: dict[str, Any]) -> dict[str, Any]:
+    """An initializer config without the arguments Keras 3 adds that tinynn's
+    class lacks (``input_axes``/``output_axes`` when None, a None seed)."""
+    from .. import initializers
+
+    cls = getattr(initializers, str(value["class_name"]), None)
+    config = dict(value.get("config") or {})
+    if isinstance(cls, type):
+        accepted = _accepted(cls)
+        config = {
+            k: v for k, v in config.items() if k in accepted or v not in _OFF_VALUES
+        }
+    return {"class_name": value["class_name"], "config": config}
 
 
 def _compile_from(model, training: dict[str, Any] | None, where: str) -> None:

@@ -4,7 +4,11 @@ Layout (tf.keras 2 legacy format): root attributes ``keras_version``,
 ``backend``, ``model_config`` and ``training_config`` (JSON); group
 ``model_weights`` with attribute ``layer_names``, one group per layer whose
 ``weight_names`` attribute lists datasets such as ``dense/kernel:0``; group
-``optimizer_weights`` with tinynn's flat optimizer state and step count.
+``optimizer_weights`` whose ``weight_names`` list the step count
+(``iteration:0``) and then each per-weight state array in Keras's order
+(``Adam/m/dense/kernel:0``...), as tf.keras 2.11+ writes it. Files of Keras
+2.x and 3 are read (Keras 3 also lists its learning rate), as is the flat
+state layout of older tinynn files.
 
 Every dataset tinynn writes carries HDF5's fletcher32 checksum (Keras and
 h5py read such files as usual); HDF5 verifies it on every read, so a flipped
@@ -15,18 +19,18 @@ are compared with the model before any dataset is read.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .. import losses, registry
+from . import keras_config
 from .._version import __version__
 from .common import (
     _check_optimizer_fields,
     _compile_from,
     _restore_optimizer,
-    _training_config,
     atomic_write,
     damaged,
     model_from_config,
@@ -59,16 +63,18 @@ def save_model(
 
     def write(file):
         with h5py.File(file, "w") as root:
-            root.attrs["keras_version"] = "2.15.0"
+            root.attrs["keras_version"] = keras_config.KERAS2_VERSION
             root.attrs["backend"] = "tinynn " + __version__
             if not weights_only:
                 root.attrs["model_config"] = json.dumps(
-                    {"class_name": "Sequential", "config": model.get_config()}
+                    keras_config.model_config(model)
                 )
-                training = _training_config(model)
+                training = keras_config.training_config(model)
                 if training is not None:
                     root.attrs["training_config"] = json.dumps(training)
             group = root if weights_only else root.create_group("model_weights")
+            group.attrs["keras_version"] = keras_config.KERAS2_VERSION
+            group.attrs["backend"] = "tinynn " + __version__
             group.attrs["layer_names"] = [layer.name.encode() for layer in model.layers]
             for layer in model.layers:
                 layer_group = group.create_group(layer.name)
@@ -76,10 +82,18 @@ def save_model(
                 layer_group.attrs["weight_names"] = names
                 for name, value in zip(names, layer.get_weights()):
                     _dataset(layer_group, name.decode(), value)
+            if not weights_only:
+                group.create_group("top_level_model_weights").attrs["weight_names"] = []
             if include_optimizer and not weights_only and model._compiled:
+                # Keras 2.x's layout: weight_names lists the step count, then
+                # each per-weight state array in Keras's order.
                 opt = root.create_group("optimizer_weights")
-                opt.attrs["iterations"] = model.optimizer.iterations
-                for name, value in model.optimizer.flat_state().items():
+                arrays = [
+                    ("iteration:0", np.array(model.optimizer.iterations, np.int64)),
+                    *keras_config.optimizer_arrays(model),
+                ]
+                opt.attrs["weight_names"] = [name.encode() for name, _ in arrays]
+                for name, value in arrays:
                     _dataset(opt, name, value)
 
     atomic_write(path, write, overwrite, where)
@@ -88,7 +102,7 @@ def save_model(
 def _dataset(group, name: str, value: np.ndarray) -> None:
     """A dataset with a fletcher32 checksum (HDF5 needs chunks for filters,
     and an empty array has no chunk to checksum)."""
-    group.create_dataset(name, data=value, fletcher32=value.size > 0)
+    group.create_dataset(name, data=value, fletcher32=value.ndim > 0 and value.size > 0)
 
 
 def _read(dataset, where: str, path: Path, shape: tuple | None = None) -> np.ndarray:
@@ -163,6 +177,13 @@ def _layer_weights(
     ]
 
 
+def is_keras3_weights(path: Path, where: str) -> bool:
+    """True for Keras 3's weights layout (``layers/<path>/vars``; Keras
+    2.x's ``.weights.h5`` too), False for the layer_names layout."""
+    with _open(path, where) as root:
+        return "layers" in root and "layer_names" not in root.attrs
+
+
 def read_weights(
     path: Path, where: str, shapes: list[tuple] | None = None
 ) -> list[np.ndarray]:
@@ -186,7 +207,7 @@ def load_model(path: Path, compile: bool = True):
             path,
             "attribute 'model_config'",
             lambda: model_from_config(
-                json.loads(_text(root.attrs["model_config"])), where
+                json.loads(_text(root.attrs["model_config"])), where, path
             ),
         )
         if "model_weights" not in root:
@@ -199,7 +220,7 @@ def load_model(path: Path, compile: bool = True):
                 where,
                 path,
                 "attribute 'training_config'",
-                lambda: _keras_training(json.loads(_text(training))),
+                lambda: keras_config.clean_training(json.loads(_text(training))),
             )
             if training is not None:
                 parse_field(
@@ -208,45 +229,64 @@ def load_model(path: Path, compile: bool = True):
                     "attribute 'training_config'",
                     lambda: _compile_from(model, training, where),
                 )
-                if (
-                    "optimizer_weights" in root
-                    and "iterations" in root["optimizer_weights"].attrs
-                ):
-                    opt = root["optimizer_weights"]
-                    iterations = opt.attrs["iterations"]
-                    names = list(opt)
-                    _check_optimizer_fields(model, iterations, names, path, where)
-                    size = (model._trainable_size,)
-                    state = {
-                        name: _read(opt[name], where, path, size) for name in names
-                    }
-                    _restore_optimizer(model, iterations, state, path, where)
+                if "optimizer_weights" in root:
+                    _load_optimizer(model, root["optimizer_weights"], path, where)
     return model
 
 
-def _keras_training(training: dict[str, Any]) -> dict[str, Any] | None:
-    """The training config tinynn can compile from, or None (an optimizer
-    Keras has and tinynn has not: the model loads uncompiled)."""
-    optimizer = training.get("optimizer_config")
-    if (
-        optimizer is None
-        or registry.lookup("optimizer", optimizer.get("class_name")) is None
-    ):
-        return None
-    return _clean_training(training)
+def _load_optimizer(model, opt, path: Path, where: str) -> None:
+    """Optimizer state in Keras 2.x's or 3's layout (weight_names: the step
+    count, Keras 3's learning rate, then the per-weight arrays), or in the
+    flat layout of older tinynn files (attribute iterations)."""
+    if "iterations" in opt.attrs:
+        iterations = opt.attrs["iterations"]
+        names = list(opt)
+        _check_optimizer_fields(model, iterations, names, path, where)
+        size = (model._trainable_size,)
+        state = {name: _read(opt[name], where, path, size) for name in names}
+        _restore_optimizer(model, iterations, state, path, where)
+        return
+    field = "group 'optimizer_weights'"
+    datasets = parse_field(
+        where,
+        path,
+        f"{field} attribute 'weight_names'",
+        lambda: [opt[_text(name)] for name in opt.attrs["weight_names"]],
+    )
+    first = re.sub(r":\d+$", "", _text(datasets[0].name)) if datasets else ""
+    if not first.endswith("iteration"):
+        raise damaged(
+            where,
+            path,
+            field,
+            "does not start with the step count 'iteration' (the layouts of "
+            "Keras 2.x and 3 are read; not that of TF <= 2.10's legacy optimizers)",
+        )
+    iterations = _scalar(datasets[0], where, path)
+    rest = datasets[1:]
+    if rest and _text(rest[0].name).endswith("learning_rate"):
+        rest = rest[1:]  # Keras 3 keeps the learning rate as a variable
+    keras_config.restore_optimizer(
+        model,
+        iterations,
+        rest,
+        lambda dataset, shape: _read(dataset, where, path, shape),
+        path,
+        where,
+        field,
+    )
 
 
-def _clean_training(training: dict[str, Any]) -> dict[str, Any]:
-    """Keep only the optimizer arguments tinynn's class takes (Keras writes
-    more), and a loss given by name as tinynn's config."""
-    optimizer = training["optimizer_config"]
-    cls = registry.lookup("optimizer", optimizer["class_name"])
-    config = registry.constructor_arguments(cls, optimizer.get("config", {}))
-    loss = training["loss"]
-    if isinstance(loss, str):
-        loss = losses.serialize(losses.get(loss))
-    return {
-        **training,
-        "loss": loss,
-        "optimizer_config": {"class_name": optimizer["class_name"], "config": config},
-    }
+def _scalar(dataset, where: str, path: Path) -> Any:
+    """The step count: a scalar integer dataset."""
+    field = f"dataset {dataset.name!r}"
+    if not isinstance(dataset, _h5py(where).Dataset) or dataset.shape != ():
+        raise damaged(where, path, field, "must be a scalar (the step count)")
+    if dataset.dtype.kind not in "iu":
+        raise damaged(
+            where, path, field, f"has dtype {dataset.dtype}; expected an integer"
+        )
+    try:
+        return dataset[()].item()
+    except (OSError, ValueError, TypeError) as exc:
+        raise damaged(where, path, field, f"cannot be read ({exc})") from None

@@ -1,0 +1,345 @@
+"""What Keras reads and writes around the weights: the model config
+(``to_json``, the ``model_config`` of ``.h5``, ``config.json`` of
+``.keras``), the training/compile config, and the order in which Keras lists
+an optimizer's per-weight state.
+
+Each layer's entry is its class's ``get_config()`` (found by name through
+tinynn.registry on the way back, see ``common.model_from_config``); this
+module only adds what Keras puts around it: the explicit InputLayer and, for
+Keras 3, the ``module``/``registered_name`` keys and ``build_config``. A
+layer class added to tinynn.layers with
+Keras's argument names is therefore saved and loaded in every format
+without a change here.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import losses, optimizers, registry
+from .common import _restore_optimizer, _whole, damaged
+
+#: The Keras versions tinynn's files claim to follow (the layouts were
+#: checked against tf-keras 2.21.0 and Keras 3.15.1).
+KERAS2_VERSION = "2.15.0"
+KERAS3_VERSION = "3.15.1"
+
+# Per optimizer class: Keras's per-weight state variables in the order Keras
+# lists them, as groups; within a group Keras interleaves the slots weight by
+# weight (Adam: m, v of the kernel, m, v of the bias, ...; then every vhat).
+# Each slot is (tinynn state name, Keras 2 name). An optimizer class not
+# listed is written slot by slot in the order of its state names.
+_KERAS_SLOTS = {
+    "Adam": ((("m", "m"), ("v", "v")), (("vhat", "vhat"),)),
+    "SGD": ((("velocity", "m"),),),
+    "RMSprop": ((("rms", "velocity"),), (("velocity", "momentum"),)),
+    "Adagrad": ((("accumulator", "accumulator"),),),
+}
+
+# Keras's bookkeeping arguments of optimizers that change nothing when off.
+_OPTIMIZER_OFF = ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "use_ema")
+
+
+def keras_snake_case(class_name: str) -> str:
+    """Keras 3's object-path name of a class (``Dense`` -> ``dense``,
+    ``ReLU`` -> ``re_lu``, ``BatchNormalization`` -> ``batch_normalization``)."""
+    name = re.sub(r"\W+", "", class_name)
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def keras3_layer_paths(model) -> list[str]:
+    """``layers/<name>`` of each layer in a Keras 3 weights file: named by
+    class, numbered in order (``dense``, ``dense_1``), never by layer name."""
+    used: dict[str, int] = {}
+    paths = []
+    for layer in model.layers:
+        name = keras_snake_case(type(layer).__name__)
+        if name in used:
+            used[name] += 1
+            name = f"{name}_{used[name]}"
+        else:
+            used[name] = 0
+        paths.append(f"layers/{name}")
+    return paths
+
+
+# ---- writing ---------------------------------------------------------------------
+def _wrap3(value: Any, module: str) -> Any:
+    if isinstance(value, dict) and "class_name" in value:
+        return {
+            "module": module,
+            "class_name": value["class_name"],
+            "config": value.get("config", {}),
+            "registered_name": None,
+        }
+    return value
+
+
+def model_config(model, modules: bool = False) -> dict[str, Any]:
+    """`model`'s config as tf.keras 2.x writes it: an explicit InputLayer
+    with ``batch_input_shape``, then each layer's own ``get_config()``.
+
+    With `modules`, every layer and initializer also carries Keras 3's
+    ``module``/``registered_name`` keys, and each layer its
+    ``build_config``: Keras 3 and tf-keras 2.x both read that form (as
+    ``to_json`` and in ``.keras``), while each rejects the other's own (Keras
+    3 writes ``batch_shape`` and DTypePolicy objects, which tf-keras does not
+    know; without ``module`` Keras 3 cannot find the classes). ``.h5`` files
+    get the plain form, as Keras 2.x writes them there.
+    """
+    own = model.get_config()
+    shape = [None, *model._input_features]
+    input_name = (
+        model._input_layer.name if model._input_layer is not None else "input_layer"
+    )
+    entries = [
+        {
+            "class_name": "InputLayer",
+            "config": {
+                "batch_input_shape": shape,
+                "dtype": model.dtype.name,
+                "sparse": False,
+                "ragged": False,
+                "name": input_name,
+            },
+        }
+    ]
+    for entry, layer in zip(own["layers"], model.layers):
+        config = dict(entry["config"])
+        config.pop("batch_input_shape", None)  # the InputLayer has it
+        item = {"class_name": entry["class_name"], "config": config}
+        if modules:
+            for key, value in config.items():
+                if key.endswith("_initializer"):
+                    config[key] = _wrap3(value, "keras.initializers")
+            item["build_config"] = {"input_shape": list(layer.input_shape)}
+        entries.append(item)
+    config = {
+        "class_name": "Sequential",
+        "config": {"name": own["name"], "layers": entries},
+    }
+    if not modules:
+        return config
+    for item in entries:
+        item.update(module="keras.layers", registered_name=None)
+    config["config"]["build_input_shape"] = shape
+    return {
+        "module": "keras",
+        **config,
+        "registered_name": None,
+        "build_config": {"input_shape": shape},
+    }
+
+
+def _loss_config(model) -> Any:
+    """The loss by Keras's function name when it has its defaults (what
+    Keras writes for ``loss="mse"``...), else its class config."""
+    loss = model.loss
+    if loss.get_config() == type(loss)().get_config():
+        return loss.name
+    return losses.serialize(loss)
+
+
+def _metric_names(model) -> list[str]:
+    return [m if isinstance(m, str) else m.name for m in model.compiled_metrics]
+
+
+def training_config(model) -> dict[str, Any] | None:
+    """Keras 2.x's ``training_config`` of an ``.h5`` file, or None uncompiled."""
+    if not model._compiled:
+        return None
+    optimizer = optimizers.serialize(model.optimizer)
+    # As tf.keras 2.11+ writes its optimizers; Keras 3 reads this spelling too.
+    optimizer = {
+        "class_name": "Custom>" + optimizer["class_name"],
+        "config": {**optimizer["config"], "is_legacy_optimizer": False},
+    }
+    return {
+        "loss": _loss_config(model),
+        "metrics": _metric_names(model),
+        "weighted_metrics": None,
+        "loss_weights": None,
+        "optimizer_config": optimizer,
+    }
+
+
+def compile_config(model) -> dict[str, Any]:
+    """Keras 3's ``compile_config`` of a ``.keras`` file ({} uncompiled)."""
+    if not model._compiled:
+        return {}
+    loss = _loss_config(model)
+    return {
+        "optimizer": _wrap3(optimizers.serialize(model.optimizer), "keras.optimizers"),
+        "loss": _wrap3(loss, "keras.losses"),
+        "loss_weights": None,
+        "metrics": _metric_names(model),
+        "weighted_metrics": None,
+        "run_eagerly": False,
+        "steps_per_execution": 1,
+        "jit_compile": False,
+    }
+
+
+# ---- reading ---------------------------------------------------------------------
+def clean_training(training: dict[str, Any]) -> dict[str, Any] | None:
+    """A Keras ``training_config``/``compile_config`` as tinynn's
+    {loss, metrics, optimizer_config}; None when Keras's optimizer is one
+    tinynn has not (the model then loads uncompiled) or is not given."""
+    optimizer = training.get("optimizer_config", training.get("optimizer"))
+    if isinstance(optimizer, str):  # compile(optimizer="adam")
+        try:
+            optimizer = optimizers.serialize(optimizers.get(optimizer, "load_model"))
+        except ValueError:
+            return None
+    if not isinstance(optimizer, dict):
+        return None
+    # tf.keras 2.11+ names its optimizers "Custom>Adam"...
+    class_name = str(optimizer.get("class_name", "")).removeprefix("Custom>")
+    cls = registry.lookup("optimizer", class_name)
+    if cls is None:
+        return None
+    given = optimizer.get("config") or {}
+    config = registry.constructor_arguments(cls, given)
+    config.update(
+        {
+            k: v
+            for k, v in given.items()
+            if k in _OPTIMIZER_OFF and v not in (None, False, 0)
+        }
+    )
+    config.pop("name", None)
+    loss = training.get("loss")
+    if isinstance(loss, dict) and "class_name" in loss:
+        loss_cls = registry.lookup("loss", loss["class_name"])
+        if loss_cls is None:
+            raise ValueError(
+                f"loss {loss['class_name']!r} is not supported by tinynn; it has "
+                f"{registry.names('loss')}"
+            )
+        loss = losses.serialize(
+            loss_cls(
+                **registry.constructor_arguments(loss_cls, loss.get("config") or {})
+            )
+        )
+    elif isinstance(loss, str):
+        loss = losses.serialize(losses.get(loss, "load_model"))
+    else:
+        raise ValueError(f"loss must be a name or a loss config; got {loss!r}")
+    return {
+        "loss": loss,
+        "metrics": _metric_list(training.get("metrics")),
+        "optimizer_config": {"class_name": cls.__name__, "config": config},
+    }
+
+
+def _metric_list(metrics: Any) -> list[str]:
+    """Keras 2 writes [[{MeanMetricWrapper config named 'accuracy'}]]; Keras 3
+    and tinynn plain names."""
+    names: list[str] = []
+    pending = list(metrics or [])
+    while pending:
+        item = pending.pop(0)
+        if isinstance(item, (list, tuple)):
+            pending[:0] = list(item)
+        elif isinstance(item, dict):
+            names.append(
+                str((item.get("config") or {}).get("name", item.get("class_name")))
+            )
+        elif item is not None:
+            names.append(str(item))
+    return names
+
+
+# ---- optimizer state -------------------------------------------------------------
+def optimizer_slots(model) -> list[tuple[str, str, str, int, tuple[int, ...]]]:
+    """Keras's list of per-weight optimizer state, in Keras's order:
+    (tinynn state name, Keras 2 variable name, weight path, offset in the
+    flat state, shape) for each entry."""
+    optimizer = model.optimizer
+    active = list(optimizer._active_state_names())
+    groups = _KERAS_SLOTS.get(type(optimizer).__name__)
+    if groups is None:
+        groups = tuple(((name, name),) for name in active)
+    store = model._parameters()  # laid out for the current trainable flags
+    weights = [
+        (f"{layer.name}/{param_name}", store.offset(layer, index), tuple(param.shape))
+        for layer in model.layers
+        for index, (param_name, param) in enumerate(
+            zip(layer._param_names, layer._params)
+        )
+        if store.is_trainable(layer, index)
+    ]
+    prefix = type(optimizer).__name__
+    slots = []
+    for group in groups:
+        group = [slot for slot in group if slot[0] in active]
+        for weight, offset, shape in weights:
+            for state, keras_name in group:
+                slots.append(
+                    (state, f"{prefix}/{keras_name}/{weight}:0", weight, offset, shape)
+                )
+    return slots
+
+
+def optimizer_arrays(model) -> list[tuple[str, np.ndarray]]:
+    """The per-weight state arrays in Keras's order, named as Keras 2 names them."""
+    flat = model.optimizer.flat_state()
+    arrays = []
+    for state, keras_name, _, offset, shape in optimizer_slots(model):
+        size = int(np.prod(shape, dtype=np.int64))
+        if state in flat:
+            value = flat[state][offset : offset + size].reshape(shape)
+        else:  # compiled, never trained: Keras's initial state
+            value = np.zeros(shape, model.dtype)
+            if state == "accumulator":
+                value += model.optimizer.initial_accumulator_value
+        arrays.append((keras_name, np.array(value)))
+    return arrays
+
+
+def restore_optimizer(
+    model,
+    iterations: Any,
+    datasets: list[Any],
+    read,
+    path: Path,
+    where: str,
+    field: str,
+) -> None:
+    """Install Keras-ordered per-weight state: `datasets` (objects with a
+    ``shape``) are checked for count and shapes before `read(dataset,
+    shape)` reads each."""
+    slots = optimizer_slots(model)
+    if len(datasets) != len(slots):
+        raise damaged(
+            where,
+            path,
+            field,
+            f"holds {len(datasets)} state arrays; {type(model.optimizer).__name__} "
+            f"with this configuration keeps {len(slots)} for this model",
+        )
+    for dataset, (_, keras_name, _, _, shape) in zip(datasets, slots):
+        if tuple(dataset.shape) != shape:
+            raise damaged(
+                where,
+                path,
+                field,
+                f"holds an array of shape {tuple(dataset.shape)} where "
+                f"{keras_name} of shape {shape} belongs",
+            )
+    try:
+        steps = _whole(iterations, "optimizer.iterations", 0, 2**62)
+    except ValueError as exc:
+        raise damaged(where, path, "field", str(exc)) from None
+    size = model._trainable_size
+    state: dict[str, np.ndarray] = {}
+    for dataset, (name, _, _, offset, shape) in zip(datasets, slots):
+        flat = state.setdefault(name, np.zeros(size, model.dtype))
+        values = np.asarray(read(dataset, shape))
+        flat[offset : offset + values.size] = values.reshape(-1)
+    _restore_optimizer(model, steps, state, path, where)
