@@ -361,6 +361,311 @@ print('TINYNN_RESULTS', json.dumps(results))""",
 ]
 
 # ---------------------------------------------------------------------------------
+NOTEBOOKS["005_tf_quickstart"] = [
+    (
+        "md",
+        """\
+# TensorFlow 2 quickstart for beginners, run with tinynn
+
+TensorFlow's first tutorial ("TensorFlow 2 quickstart for beginners", tensorflow.org)
+with one change: `import tinynn as tf` instead of `import tensorflow as tf`. It
+trains Flatten-128-Dropout-10 on MNIST for 5 epochs with Adam and a from-logits
+loss, calls the untrained model on one image (`model(x).numpy()`), and wraps the
+trained model in a `Sequential` with a `Softmax` layer. The tutorial reports about
+98% test accuracy. The last cell is ours: it records the figures that
+tests/test_notebooks.py checks.""",
+    ),
+    (
+        "code",
+        """\
+import tinynn as tf
+print("TensorFlow version:", tf.__version__)""",
+    ),
+    (
+        "code",
+        """\
+mnist = tf.keras.datasets.mnist
+
+(x_train, y_train), (x_test, y_test) = mnist.load_data()
+x_train, x_test = x_train / 255.0, x_test / 255.0""",
+    ),
+    (
+        "code",
+        """\
+model = tf.keras.models.Sequential([
+  tf.keras.layers.Flatten(input_shape=(28, 28)),
+  tf.keras.layers.Dense(128, activation='relu'),
+  tf.keras.layers.Dropout(0.2),
+  tf.keras.layers.Dense(10)
+])""",
+    ),
+    (
+        "code",
+        """\
+predictions = model(x_train[:1]).numpy()
+predictions""",
+    ),
+    ("code", "tf.nn.softmax(predictions).numpy()"),
+    (
+        "code",
+        "loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)",
+    ),
+    ("code", "loss_fn(y_train[:1], predictions).numpy()"),
+    (
+        "code",
+        """\
+model.compile(optimizer='adam',
+              loss=loss_fn,
+              metrics=['accuracy'])""",
+    ),
+    ("code", "model.fit(x_train, y_train, epochs=5)"),
+    ("code", "model.evaluate(x_test,  y_test, verbose=2)"),
+    (
+        "code",
+        """\
+probability_model = tf.keras.Sequential([
+  model,
+  tf.keras.layers.Softmax()
+])""",
+    ),
+    ("code", "probability_model(x_test[:5])"),
+    (
+        "code",
+        """\
+# Not in the tutorial: the figures tests/test_notebooks.py checks.
+import json
+import numpy as np
+loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
+probabilities = probability_model(x_test[:5]).numpy()
+results = {
+    'test_accuracy': float(accuracy), 'tutorial_test_accuracy': 0.98,
+    'first_loss': float(model.history.history['loss'][0]),
+    'probabilities_sum_to_one': bool(np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)),
+    'nested_matches_softmax_of_logits': bool(np.allclose(
+        probabilities, tf.nn.softmax(model(x_test[:5])).numpy(), atol=1e-6)),
+}
+print('TINYNN_RESULTS', json.dumps(results))""",
+    ),
+]
+
+# ---------------------------------------------------------------------------------
+NOTEBOOKS["006_tf_basic_classification"] = [
+    (
+        "md",
+        """\
+# Basic classification: Fashion-MNIST (TensorFlow tutorial), run with tinynn
+
+TensorFlow's "Basic classification: Classify images of clothing" tutorial with
+`import tinynn as tf` instead of `import tensorflow as tf`. It trains
+Flatten-128-10 on Fashion-MNIST (`apt-get install dataset-fashion-mnist` puts the
+files where `tf.keras.datasets.fashion_mnist.load_data()` finds them) for 10 epochs
+and plots predictions. The tutorial reports about 0.91 training accuracy and 0.88
+test accuracy. The last cell is ours: it records the figures that
+tests/test_notebooks.py checks.""",
+    ),
+    (
+        "code",
+        """\
+# TensorFlow and tf.keras
+import tinynn as tf
+
+# Helper libraries
+import numpy as np
+import matplotlib.pyplot as plt
+
+print(tf.__version__)""",
+    ),
+    (
+        "code",
+        """\
+fashion_mnist = tf.keras.datasets.fashion_mnist
+
+(train_images, train_labels), (test_images, test_labels) = fashion_mnist.load_data()""",
+    ),
+    (
+        "code",
+        """\
+class_names = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat',
+               'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot']""",
+    ),
+    ("code", "train_images.shape"),
+    ("code", "len(train_labels)"),
+    ("code", "train_labels"),
+    ("code", "test_images.shape"),
+    ("code", "len(test_labels)"),
+    (
+        "code",
+        """\
+plt.figure()
+plt.imshow(train_images[0])
+plt.colorbar()
+plt.grid(False)
+plt.show()""",
+    ),
+    (
+        "code",
+        """\
+train_images = train_images / 255.0
+
+test_images = test_images / 255.0""",
+    ),
+    (
+        "code",
+        """\
+plt.figure(figsize=(10,10))
+for i in range(25):
+    plt.subplot(5,5,i+1)
+    plt.xticks([])
+    plt.yticks([])
+    plt.grid(False)
+    plt.imshow(train_images[i], cmap=plt.cm.binary)
+    plt.xlabel(class_names[train_labels[i]])
+plt.show()""",
+    ),
+    (
+        "code",
+        """\
+model = tf.keras.Sequential([
+    tf.keras.layers.Flatten(input_shape=(28, 28)),
+    tf.keras.layers.Dense(128, activation='relu'),
+    tf.keras.layers.Dense(10)
+])""",
+    ),
+    (
+        "code",
+        """\
+model.compile(optimizer='adam',
+              loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+              metrics=['accuracy'])""",
+    ),
+    ("code", "model.fit(train_images, train_labels, epochs=10)"),
+    (
+        "code",
+        """\
+test_loss, test_acc = model.evaluate(test_images,  test_labels, verbose=2)
+
+print('\\nTest accuracy:', test_acc)""",
+    ),
+    (
+        "code",
+        """\
+probability_model = tf.keras.Sequential([model,
+                                         tf.keras.layers.Softmax()])""",
+    ),
+    ("code", "predictions = probability_model.predict(test_images)"),
+    ("code", "predictions[0]"),
+    ("code", "np.argmax(predictions[0])"),
+    ("code", "test_labels[0]"),
+    (
+        "code",
+        """\
+def plot_image(i, predictions_array, true_label, img):
+  true_label, img = true_label[i], img[i]
+  plt.grid(False)
+  plt.xticks([])
+  plt.yticks([])
+
+  plt.imshow(img, cmap=plt.cm.binary)
+
+  predicted_label = np.argmax(predictions_array)
+  if predicted_label == true_label:
+    color = 'blue'
+  else:
+    color = 'red'
+
+  plt.xlabel("{} {:2.0f}% ({})".format(class_names[predicted_label],
+                                100*np.max(predictions_array),
+                                class_names[true_label]),
+                                color=color)
+
+def plot_value_array(i, predictions_array, true_label):
+  true_label = true_label[i]
+  plt.grid(False)
+  plt.xticks(range(10))
+  plt.yticks([])
+  thisplot = plt.bar(range(10), predictions_array, color="#777777")
+  plt.ylim([0, 1])
+  predicted_label = np.argmax(predictions_array)
+
+  thisplot[predicted_label].set_color('red')
+  thisplot[true_label].set_color('blue')""",
+    ),
+    (
+        "code",
+        """\
+i = 0
+plt.figure(figsize=(6,3))
+plt.subplot(1,2,1)
+plot_image(i, predictions[i], test_labels, test_images)
+plt.subplot(1,2,2)
+plot_value_array(i, predictions[i],  test_labels)
+plt.show()""",
+    ),
+    (
+        "code",
+        """\
+# Plot the first X test images, their predicted labels, and the true labels.
+# Color correct predictions in blue and incorrect predictions in red.
+num_rows = 5
+num_cols = 3
+num_images = num_rows*num_cols
+plt.figure(figsize=(2*2*num_cols, 2*num_rows))
+for i in range(num_images):
+  plt.subplot(num_rows, 2*num_cols, 2*i+1)
+  plot_image(i, predictions[i], test_labels, test_images)
+  plt.subplot(num_rows, 2*num_cols, 2*i+2)
+  plot_value_array(i, predictions[i], test_labels)
+plt.tight_layout()
+plt.show()""",
+    ),
+    (
+        "code",
+        """\
+# Grab an image from the test dataset.
+img = test_images[1]
+
+print(img.shape)""",
+    ),
+    (
+        "code",
+        """\
+# Add the image to a batch where it's the only member.
+img = (np.expand_dims(img,0))
+
+print(img.shape)""",
+    ),
+    (
+        "code",
+        """\
+predictions_single = probability_model.predict(img)
+
+print(predictions_single)""",
+    ),
+    (
+        "code",
+        """\
+plot_value_array(1, predictions_single[0], test_labels)
+_ = plt.xticks(range(10), class_names, rotation=45)
+plt.show()""",
+    ),
+    ("code", "np.argmax(predictions_single[0])"),
+    (
+        "code",
+        """\
+# Not in the tutorial: the figures tests/test_notebooks.py checks.
+import json
+results = {
+    'test_accuracy': float(test_acc), 'tutorial_test_accuracy': 0.88,
+    'train_accuracy': float(model.history.history['accuracy'][-1]),
+    'tutorial_train_accuracy': 0.91,
+    'predictions_are_probabilities': bool(np.allclose(predictions.sum(axis=1), 1, atol=1e-5)),
+    'single_matches_batch': bool(np.allclose(predictions_single[0], predictions[1], atol=1e-6)),
+}
+print('TINYNN_RESULTS', json.dumps(results))""",
+    ),
+]
+
+# ---------------------------------------------------------------------------------
 NOTEBOOKS["000_three_hidden_layers"] = [
     (
         "md",

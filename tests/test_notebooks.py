@@ -54,7 +54,7 @@ def run_notebook(name: str, tmp_path: Path) -> dict:
 
 def test_every_article_has_a_notebook():
     names = sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb"))
-    assert [n[:3] for n in names] == ["000", "001", "002", "003", "004"]
+    assert [n[:3] for n in names] == ["000", "001", "002", "003", "004", "005", "006"]
 
 
 def test_004_one_neuron(tmp_path):
@@ -94,3 +94,28 @@ def test_000_three_hidden_layers(tmp_path):
 def test_003_overfitting_curves(tmp_path):
     r = run_notebook("003_overfitting_curves", tmp_path)
     assert r["test_accuracy"] >= 0.955
+
+
+@pytest.mark.slow
+def test_005_tf_quickstart_runs_verbatim(tmp_path):
+    r = run_notebook("005_tf_quickstart", tmp_path)
+    assert r["test_accuracy"] >= 0.97  # the tutorial: about 0.98
+    assert r["probabilities_sum_to_one"]
+    assert r["nested_matches_softmax_of_logits"]
+
+
+def fashion_mnist_found() -> bool:
+    folders = [Path("/usr/share/datasets/fashion-mnist")]
+    if os.environ.get("TINYNN_DATASETS"):
+        folders.append(Path(os.environ["TINYNN_DATASETS"]) / "fashion-mnist")
+    return any((f / "t10k-labels-idx1-ubyte.gz").is_file() for f in folders)
+
+
+@pytest.mark.slow
+def test_006_tf_basic_classification_runs_verbatim(tmp_path):
+    if not fashion_mnist_found() and not os.environ.get("TINYNN_CI"):
+        pytest.skip("Fashion-MNIST not found: apt-get install dataset-fashion-mnist")
+    r = run_notebook("006_tf_basic_classification", tmp_path)
+    assert r["test_accuracy"] >= 0.87  # the tutorial: about 0.88
+    assert r["predictions_are_probabilities"]
+    assert r["single_matches_batch"]
