@@ -206,3 +206,69 @@ def test_sequential_delegates_training_and_keeps_its_public_signatures():
     signature = inspect.signature(tf.keras.Sequential.fit)
     assert list(signature.parameters)[1:5] == ["x", "y", "batch_size", "epochs"]
     assert signature.parameters["batch_size"].default is None
+
+
+# ---- a model nested in a Sequential (the TensorFlow tutorials' probability_model)
+def test_sequential_given_a_model_applies_its_layers_then_the_next():
+    tf.set_seed(3)
+    inner = tf.Sequential(
+        [
+            tf.layers.InputLayer(shape=(4,)),  # the shape lives in the model only
+            tf.layers.Dense(5, activation="relu"),
+            tf.layers.Dense(3),
+        ]
+    )
+    outer = tf.Sequential([inner, tf.layers.Softmax()])
+    assert outer.built and outer.input_shape == (None, 4)  # from the inner model
+    x = np.random.default_rng(0).normal(size=(7, 4)).astype(np.float32)
+    logits = np.asarray(inner(x), dtype=np.float64)
+    expected = np.exp(logits - logits.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(np.asarray(outer(x)), expected, rtol=1e-5, atol=1e-7)
+    assert outer.input_shape == (None, 4) and outer.output_shape == (None, 3)
+
+
+def test_a_nested_model_shares_its_weights_with_the_outer_one():
+    tf.set_seed(4)
+    inner = tf.Sequential([tf.layers.Dense(3, input_shape=(2,))])
+    outer = tf.Sequential([inner, tf.layers.Softmax()])
+    outer.compile("sgd", "sparse_categorical_crossentropy")
+    before = inner.get_weights()[0].copy()
+    x = np.ones((8, 2), np.float32)
+    outer.fit(x, np.zeros(8, np.int64), epochs=1, verbose=0)
+    after = inner.get_weights()[0]
+    assert not np.array_equal(before, after)  # training the outer trained the inner
+    np.testing.assert_array_equal(after, outer.get_weights()[0])
+
+
+def test_a_model_cannot_be_added_to_itself_or_add_nothing():
+    model = tf.Sequential([tf.layers.Dense(2, input_shape=(3,))])
+    with pytest.raises(ValueError, match="cannot be added to itself"):
+        model.add(model)
+    with pytest.raises(ValueError, match="has no layers"):
+        tf.Sequential([tf.Sequential()])
+
+
+# ---- what tinynn deliberately lacks says so (README: Differences from tf.keras)
+@pytest.mark.parametrize(
+    "owner, name, hint",
+    [
+        ("tf", "GradientTape", "value_and_grad"),
+        ("tf", "data", "NumPy arrays"),
+        ("tf", "function", "@tf.function"),
+        ("tf.keras.layers", "Conv2D", "dense networks only"),
+        ("tf.keras.layers", "LSTM", "recurrent"),
+    ],
+)
+def test_unsupported_tensorflow_names_explain_themselves(owner, name, hint):
+    module = tf if owner == "tf" else tf.keras.layers
+    with pytest.raises(AttributeError, match="Differences from tf.keras") as info:
+        getattr(module, name)
+    assert f"{owner}.{name} is not available in tinynn" in str(info.value)
+    assert hint in str(info.value)
+
+
+def test_other_missing_names_are_plain_attribute_errors():
+    assert not hasattr(tf, "no_such_name") and not hasattr(tf.keras.layers, "Nope")
+    with pytest.raises(AttributeError, match="has no attribute 'no_such_name'"):
+        _ = tf.no_such_name

@@ -11,7 +11,7 @@ import types as _types
 
 from ._version import __version__
 
-from . import _backend
+from . import _backend, _unsupported
 from . import activations, backend, callbacks, initializers, layers, losses, metrics
 from . import nn, optimizers, random, registry, tensor, utils
 from . import datasets
@@ -70,7 +70,10 @@ def __getattr__(name: str):
         import importlib
 
         return importlib.import_module(".plot", __name__)
-    raise AttributeError(f"module 'tinynn' has no attribute {name!r}")
+    return _explain_missing(name)  # raises AttributeError
+
+
+_explain_missing = _unsupported.module_getattr("tinynn", _unsupported.TENSORFLOW, "tf")
 
 
 __all__ = [

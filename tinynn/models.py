@@ -87,7 +87,17 @@ class Sequential:
         return list(self._layers)
 
     def add(self, layer: Layer) -> None:
-        """Append a layer; builds the model at once if the input shape is known."""
+        """Append a layer; builds the model at once if the input shape is known.
+
+        A Sequential given as a layer (``Sequential([model, Softmax()])``, as
+        in the TensorFlow tutorials) contributes its layers, shared: both
+        models then use and train the same weights, as in Keras. Unlike
+        Keras, ``layers`` and ``summary`` list those layers one by one
+        rather than the inner model as one layer.
+        """
+        if isinstance(layer, Sequential):
+            self._add_model(layer)
+            return
         if not isinstance(layer, Layer):
             raise TypeError(
                 f"Sequential.add: layer must be a tinynn layer; got {describe(layer)}"
@@ -110,6 +120,18 @@ class Sequential:
         self._layers.append(layer)
         if self._input_features is not None:
             self._build_layers(self._input_features)
+
+    def _add_model(self, model: Sequential) -> None:
+        if model is self:
+            raise ValueError("Sequential.add: a model cannot be added to itself")
+        if not model._layers:
+            raise ValueError(
+                f"Sequential.add: model {model.name!r} has no layers to add"
+            )
+        if not self._layers and self._input_features is None:
+            self._input_features = model._input_features
+        for inner in model._layers:
+            self.add(inner)
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         """A layer by name or by position in ``layers`` (as in Keras)."""

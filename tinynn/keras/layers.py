@@ -2,3 +2,6 @@
 
 from tinynn.layers import *  # noqa: F401,F403
 from tinynn.layers import __all__  # noqa: F401
+from tinynn._unsupported import LAYERS as _UNSUPPORTED, module_getattr
+
+__getattr__ = module_getattr(__name__, _UNSUPPORTED, "tf.keras.layers")
