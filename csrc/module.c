@@ -488,23 +488,12 @@ static PyObject *relu_clip_call(const char *fn, int backward, PyObject *args,
                  : check_no_overlap(fn, "y", out, "x", x, 1))
         return NULL;
     npy_intp n = PyArray_SIZE(x);
-    Py_BEGIN_ALLOW_THREADS
-        if (dtype == NPY_FLOAT32) {
-            if (backward)
-                tnn_relu_clip_backward_f32(F32(x), F32(dy), F32(out), n, top,
-                                           slope, threshold);
-            else
-                tnn_relu_clip_forward_f32(F32(x), F32(out), n, top, slope,
-                                          threshold);
-        } else {
-            if (backward)
-                tnn_relu_clip_backward_f64(F64(x), F64(dy), F64(out), n, top,
-                                           slope, threshold);
-            else
-                tnn_relu_clip_forward_f64(F64(x), F64(out), n, top, slope,
-                                          threshold);
-        }
-    Py_END_ALLOW_THREADS
+    if (backward)
+        CALL_KERNEL_VOID(dtype, tnn_relu_clip_backward, REAL(x), REAL(dy),
+                         REAL(out), n, top, slope, threshold);
+    else
+        CALL_KERNEL_VOID(dtype, tnn_relu_clip_forward, REAL(x), REAL(out), n,
+                         top, slope, threshold);
     Py_RETURN_NONE;
 }
 
@@ -556,23 +545,12 @@ static PyObject *rescale_call(const char *fn, int backward, PyObject *args)
         check_no_overlap(fn, out_name, out, "scale", scale, 0) ||
         check_no_overlap(fn, out_name, out, "offset", offset, 0))
         return NULL;
-    Py_BEGIN_ALLOW_THREADS
-        if (dtype == NPY_FLOAT32) {
-            if (backward)
-                tnn_rescale_backward_f32(F32(in), F32(scale), F32(out), rows,
-                                         cols);
-            else
-                tnn_rescale_forward_f32(F32(in), F32(scale), F32(offset),
-                                        F32(out), rows, cols);
-        } else {
-            if (backward)
-                tnn_rescale_backward_f64(F64(in), F64(scale), F64(out), rows,
-                                         cols);
-            else
-                tnn_rescale_forward_f64(F64(in), F64(scale), F64(offset),
-                                        F64(out), rows, cols);
-        }
-    Py_END_ALLOW_THREADS
+    if (backward)
+        CALL_KERNEL_VOID(dtype, tnn_rescale_backward, REAL(in), REAL(scale),
+                         REAL(out), rows, cols);
+    else
+        CALL_KERNEL_VOID(dtype, tnn_rescale_forward, REAL(in), REAL(scale),
+                         REAL(offset), REAL(out), rows, cols);
     Py_RETURN_NONE;
 }
 
@@ -770,12 +748,8 @@ static PyObject *core_huber(PyObject *self, PyObject *args)
         return NULL;
     npy_intp n = PyArray_SIZE(p);
     double loss;
-    Py_BEGIN_ALLOW_THREADS
-        if (dtype == NPY_FLOAT32)
-            loss = tnn_huber_f32(F32(p), F32(t), F32_OR_NULL(d), n, delta);
-        else
-            loss = tnn_huber_f64(F64(p), F64(t), F64_OR_NULL(d), n, delta);
-    Py_END_ALLOW_THREADS
+    CALL_KERNEL(loss, dtype, tnn_huber, REAL(p), REAL(t), REAL_OR_NULL(d), n,
+                delta);
     return PyFloat_FromDouble(loss);
 }
 
