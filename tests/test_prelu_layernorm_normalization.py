@@ -427,3 +427,21 @@ def test_matches_tensorflow_when_it_is_installed():
     ours = Norm()
     ours.adapt(x)
     np.testing.assert_allclose(ours(x).numpy(), np.asarray(theirs(x)), atol=1e-5)
+
+
+def test_a_keras2_h5_with_an_integer_count_loads(tmp_path):
+    """tf.keras 2 keeps Normalization's count as an int64 scalar."""
+    h5py = pytest.importorskip("h5py")
+    model, x, _ = model_with_all_three("float32")
+    path = tmp_path / "keras2.h5"
+    model.save(path)
+    norm = model.layers[0].name
+    with h5py.File(path, "r+") as file:
+        group = file["model_weights"][norm][norm]
+        del group["count:0"]
+        group.create_dataset("count:0", data=np.int64(len(x)))
+    loaded = tf.keras.models.load_model(path)
+    assert loaded.layers[0].get_weights()[2] == len(x)
+    np.testing.assert_array_equal(
+        loaded.predict(x, verbose=0), model.predict(x, verbose=0)
+    )
