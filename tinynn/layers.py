@@ -165,6 +165,13 @@ class Layer:
         self._param_names.append(name)
         self._param_trainable.append(bool(trainable))
 
+    def _weight(self, name: str) -> np.ndarray | None:
+        """The live weight called `name`, or None if the layer has none
+        (BatchNormalization without gamma, say)."""
+        if name not in self._param_names:
+            return None
+        return self._params[self._param_names.index(name)]
+
     def _gradients_from_params(self) -> None:
         self._grads = [np.zeros_like(p) for p in self._params]
 
@@ -757,11 +764,6 @@ class BatchNormalization(Layer):
         )
         self._spare = [np.empty(channels, self._dtype) for _ in range(2)]
 
-    def _weight(self, name: str) -> np.ndarray | None:
-        if name not in self._param_names:
-            return None
-        return self._params[self._param_names.index(name)]
-
     def _forward(self, x, training, out):
         channels = x.shape[-1]
         self._batch_statistics = bool(training) and self.trainable
@@ -1208,11 +1210,6 @@ class LayerNormalization(Layer):
         # per-row statistics are sized by the batch, on first use.
         self._spare = [np.empty(channels, self._dtype) for _ in range(2)]
         self._statistics = (np.empty(0, self._dtype), np.empty(0, self._dtype))
-
-    def _weight(self, name: str) -> np.ndarray | None:
-        if name not in self._param_names:
-            return None
-        return self._params[self._param_names.index(name)]
 
     def _row_statistics(self, rows: int) -> tuple[np.ndarray, np.ndarray]:
         """Views of rows entries of the statistics buffers, grown (never
