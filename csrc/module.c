@@ -1094,6 +1094,161 @@ static PyObject *core_batchnorm_backward(PyObject *self, PyObject *args,
     Py_RETURN_NONE;
 }
 
+static PyObject *core_layernorm_forward(PyObject *self, PyObject *args,
+                                        PyObject *kw)
+{
+    (void)self;
+    static char *names[] = {"x",    "gamma",   "beta",    "y",
+                            "mean", "inv_std", "epsilon", NULL};
+    const char *fn = "layernorm_forward";
+    PyObject *o[6], *epsilon_obj;
+    PyArrayObject *a[6];
+    const char *nm[6] = {"x", "gamma", "beta", "y", "mean", "inv_std"};
+    const int role[6] = {
+        ARG_IN, ARG_IN | ARG_OPTIONAL, ARG_IN | ARG_OPTIONAL, ARG_OUT, ARG_OUT,
+        ARG_OUT};
+    double epsilon;
+    int dtype = -1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOO", names, &o[0], &o[1],
+                                     &o[2], &o[3], &o[4], &o[5],
+                                     &epsilon_obj) ||
+        parse_real(fn, "epsilon", epsilon_obj, &epsilon))
+        return NULL;
+    for (int i = 0; i < 6; i++)
+        if (check_array(fn, nm[i], o[i], i == 0 || i == 3 ? 2 : 1, role[i],
+                        &a[i]) ||
+            (a[i] && check_float(fn, nm[i], a[i], &dtype, i ? "x" : "")))
+            return NULL;
+    npy_intp rows = PyArray_DIM(a[0], 0), channels = PyArray_DIM(a[0], 1);
+    char what[96];
+    PyOS_snprintf(what, sizeof what, "x has %zd rows", (Py_ssize_t)rows);
+    if (check_same_shape(fn, "y", a[3], "x", a[0]) ||
+        check_channels(fn, a + 1, nm + 1, 2, channels) ||
+        check_dim(fn, "mean", a[4], 0, rows, what) ||
+        check_dim(fn, "inv_std", a[5], 0, rows, what) ||
+        check_apart(fn, a + 3, nm + 3, 3, a, nm, 3, NULL) ||
+        check_scalar(fn, "epsilon", epsilon, 0, HUGE_VAL, 0))
+        return NULL;
+    if (channels == 0 && rows > 0) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: x has no channels; each row needs at least one value "
+                     "to compute its mean",
+                     fn);
+        return NULL;
+    }
+    CALL_KERNEL_VOID(dtype, tnn_layernorm_forward, REAL(a[0]),
+                     REAL_OR_NULL(a[1]), REAL_OR_NULL(a[2]), REAL(a[3]),
+                     REAL(a[4]), REAL(a[5]), rows, channels, epsilon);
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_layernorm_backward(PyObject *self, PyObject *args,
+                                         PyObject *kw)
+{
+    (void)self;
+    static char *names[] = {"x",  "gamma",  "dy",    "mean", "inv_std",
+                            "dx", "dgamma", "dbeta", NULL};
+    const char *fn = "layernorm_backward";
+    PyObject *o[8];
+    PyArrayObject *a[8];
+    const char *nm[8] = {"x",       "gamma", "dy",     "mean",
+                         "inv_std", "dx",    "dgamma", "dbeta"};
+    const int role[8] = {ARG_IN, ARG_IN | ARG_OPTIONAL,  ARG_IN,  ARG_IN,
+                         ARG_IN, ARG_OUT | ARG_OPTIONAL, ARG_OUT, ARG_OUT};
+    int dtype = -1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOOO", names, &o[0], &o[1],
+                                     &o[2], &o[3], &o[4], &o[5], &o[6], &o[7]))
+        return NULL;
+    for (int i = 0; i < 8; i++)
+        if (check_array(fn, nm[i], o[i], i == 0 || i == 2 || i == 5 ? 2 : 1,
+                        role[i], &a[i]) ||
+            (a[i] && check_float(fn, nm[i], a[i], &dtype, i ? "x" : "")))
+            return NULL;
+    npy_intp rows = PyArray_DIM(a[0], 0), channels = PyArray_DIM(a[0], 1);
+    PyArrayObject *vectors[3] = {a[1], a[6], a[7]};
+    const char *vector_names[3] = {nm[1], nm[6], nm[7]};
+    char what[96];
+    PyOS_snprintf(what, sizeof what, "x has %zd rows", (Py_ssize_t)rows);
+    if (check_same_shape(fn, "dy", a[2], "x", a[0]) ||
+        (a[5] && check_same_shape(fn, "dx", a[5], "x", a[0])) ||
+        check_channels(fn, vectors, vector_names, 3, channels) ||
+        check_dim(fn, "mean", a[3], 0, rows, what) ||
+        check_dim(fn, "inv_std", a[4], 0, rows, what) ||
+        check_apart(fn, a + 5, nm + 5, 3, a, nm, 5, "dy"))
+        return NULL;
+    CALL_KERNEL_VOID(dtype, tnn_layernorm_backward, REAL(a[0]),
+                     REAL_OR_NULL(a[1]), REAL(a[2]), REAL(a[3]), REAL(a[4]),
+                     REAL_OR_NULL(a[5]), REAL(a[6]), REAL(a[7]), rows,
+                     channels);
+    Py_RETURN_NONE;
+}
+
+/* ---- PReLU: x (outer, channels, inner), alpha (channels,) --------------- */
+
+static PyObject *core_prelu_forward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *fn = "prelu_forward";
+    PyObject *o[3];
+    PyArrayObject *a[3];
+    const char *nm[3] = {"x", "alpha", "y"};
+    const int role[3] = {ARG_IN, ARG_IN, ARG_OUT};
+    int dtype = -1;
+    if (!PyArg_ParseTuple(args, "OOO", &o[0], &o[1], &o[2]))
+        return NULL;
+    for (int i = 0; i < 3; i++)
+        if (check_array(fn, nm[i], o[i], i == 1 ? 1 : 3, role[i], &a[i]) ||
+            check_float(fn, nm[i], a[i], &dtype, i ? "x" : ""))
+            return NULL;
+    npy_intp outer = PyArray_DIM(a[0], 0), channels = PyArray_DIM(a[0], 1),
+             inner = PyArray_DIM(a[0], 2);
+    char what[96];
+    PyOS_snprintf(what, sizeof what, "x has %zd channels (axis 1)",
+                  (Py_ssize_t)channels);
+    if (check_same_shape(fn, "y", a[2], "x", a[0]) ||
+        check_dim(fn, "alpha", a[1], 0, channels, what) ||
+        check_no_overlap(fn, "y", a[2], "x", a[0], 1) ||
+        check_no_overlap(fn, "y", a[2], "alpha", a[1], 0))
+        return NULL;
+    CALL_KERNEL_VOID(dtype, tnn_prelu_forward, REAL(a[0]), REAL(a[1]),
+                     REAL(a[2]), outer, channels, inner);
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_prelu_backward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *fn = "prelu_backward";
+    PyObject *o[5];
+    PyArrayObject *a[5];
+    const char *nm[5] = {"x", "alpha", "dy", "dx", "dalpha"};
+    const int role[5] = {ARG_IN, ARG_IN, ARG_IN, ARG_OUT | ARG_OPTIONAL,
+                         ARG_OUT};
+    int dtype = -1;
+    if (!PyArg_ParseTuple(args, "OOOOO", &o[0], &o[1], &o[2], &o[3], &o[4]))
+        return NULL;
+    for (int i = 0; i < 5; i++)
+        if (check_array(fn, nm[i], o[i], i == 1 || i == 4 ? 1 : 3, role[i],
+                        &a[i]) ||
+            (a[i] && check_float(fn, nm[i], a[i], &dtype, i ? "x" : "")))
+            return NULL;
+    npy_intp outer = PyArray_DIM(a[0], 0), channels = PyArray_DIM(a[0], 1),
+             inner = PyArray_DIM(a[0], 2);
+    char what[96];
+    PyOS_snprintf(what, sizeof what, "x has %zd channels (axis 1)",
+                  (Py_ssize_t)channels);
+    if (check_same_shape(fn, "dy", a[2], "x", a[0]) ||
+        (a[3] && check_same_shape(fn, "dx", a[3], "x", a[0])) ||
+        check_dim(fn, "alpha", a[1], 0, channels, what) ||
+        check_dim(fn, "dalpha", a[4], 0, channels, what) ||
+        check_apart(fn, a + 3, nm + 3, 2, a, nm, 3, "dy"))
+        return NULL;
+    CALL_KERNEL_VOID(dtype, tnn_prelu_backward, REAL(a[0]), REAL(a[1]),
+                     REAL(a[2]), REAL_OR_NULL(a[3]), REAL(a[4]), outer,
+                     channels, inner);
+    Py_RETURN_NONE;
+}
+
 static PyObject *core_adadelta_update(PyObject *self, PyObject *args)
 {
     const char *fn = "adadelta_update";
@@ -1254,6 +1409,17 @@ static PyMethodDef core_methods[] = {
     KWARGS(batchnorm_backward,
            "batchnorm_backward(x, gamma, dy, mean, inv_std, dx, dgamma, dbeta, "
            "training): its gradients; dx may be None or dy"),
+    KWARGS(layernorm_forward,
+           "layernorm_forward(x, gamma, beta, y, mean, inv_std, epsilon): "
+           "Keras's layer normalization over each row of x; gamma, beta may "
+           "be None"),
+    KWARGS(layernorm_backward,
+           "layernorm_backward(x, gamma, dy, mean, inv_std, dx, dgamma, "
+           "dbeta): its gradients; dx may be None or dy"),
+    ARGS(prelu_forward, "prelu_forward(x, alpha, y): x (outer, channels, "
+                        "inner), y = x if x > 0 else alpha[c] x; y may be x"),
+    ARGS(prelu_backward, "prelu_backward(x, alpha, dy, dx, dalpha): its "
+                         "gradients; dx may be None or dy"),
     ACT(linear),
     ACT(relu),
     ACT(sigmoid),

@@ -129,6 +129,58 @@ void tnn_batchnorm_backward_f64(const double *x, const double *gamma,
                                 double *dgamma, double *dbeta, ptrdiff_t rows,
                                 ptrdiff_t channels, int training);
 
+/* ---- Layer normalization (batchnorm.inc), Keras's LayerNormalization ---
+ * x, y, dy, dx: (rows, channels); gamma, beta, dgamma, dbeta: (channels,);
+ * mean, inv_std: (rows,).
+ * forward:  per row, mean = mean of x over the channels, var = mean of
+ *           (x - mean)^2 (biased), inv_std = 1 / sqrt(var + epsilon);
+ *           y = (x - mean) inv_std gamma + beta (gamma NULL means 1, beta
+ *           NULL means 0). mean and inv_std are saved for the backward pass.
+ * backward: xhat from the saved statistics; dbeta = column sums of dy,
+ *           dgamma = column sums of dy xhat (always written); dx (or NULL)
+ *           = inv_std (g - mean(g) - xhat mean(g xhat)) per row, g = gamma dy.
+ *           dx may be dy; no other overlap. */
+void tnn_layernorm_forward_f32(const float *x, const float *gamma,
+                               const float *beta, float *y, float *mean,
+                               float *inv_std, ptrdiff_t rows,
+                               ptrdiff_t channels, double epsilon);
+void tnn_layernorm_backward_f32(const float *x, const float *gamma,
+                                const float *dy, const float *mean,
+                                const float *inv_std, float *dx, float *dgamma,
+                                float *dbeta, ptrdiff_t rows,
+                                ptrdiff_t channels);
+void tnn_layernorm_forward_f64(const double *x, const double *gamma,
+                               const double *beta, double *y, double *mean,
+                               double *inv_std, ptrdiff_t rows,
+                               ptrdiff_t channels, double epsilon);
+void tnn_layernorm_backward_f64(const double *x, const double *gamma,
+                                const double *dy, const double *mean,
+                                const double *inv_std, double *dx,
+                                double *dgamma, double *dbeta, ptrdiff_t rows,
+                                ptrdiff_t channels);
+
+/* ---- PReLU (activations.inc), Keras's PReLU layer -----------------------
+ * x, y, dy, dx: (outer, channels, inner); alpha, dalpha: (channels,), one
+ * slope per channel shared by its inner values and every outer index.
+ * forward:  y = x for x > 0, alpha x otherwise; y may be x.
+ * backward: dalpha[c] = sum of dy min(x, 0) over outer and inner (written,
+ *           not accumulated); dx (or NULL) = dy for x > 0, alpha dy for
+ *           x < 0, 0 at x = 0 (TensorFlow's relu gradient at 0). dx may be
+ *           dy; no other overlap. */
+void tnn_prelu_forward_f32(const float *x, const float *alpha, float *y,
+                           ptrdiff_t outer, ptrdiff_t channels,
+                           ptrdiff_t inner);
+void tnn_prelu_backward_f32(const float *x, const float *alpha, const float *dy,
+                            float *dx, float *dalpha, ptrdiff_t outer,
+                            ptrdiff_t channels, ptrdiff_t inner);
+void tnn_prelu_forward_f64(const double *x, const double *alpha, double *y,
+                           ptrdiff_t outer, ptrdiff_t channels,
+                           ptrdiff_t inner);
+void tnn_prelu_backward_f64(const double *x, const double *alpha,
+                            const double *dy, double *dx, double *dalpha,
+                            ptrdiff_t outer, ptrdiff_t channels,
+                            ptrdiff_t inner);
+
 /* ---- Activations (activations.inc) --------------------------------------
  * forward:  y = act(x), element-wise over n values; softmax works row-wise
  *           on (rows, cols) and subtracts the row max so exp never

@@ -436,3 +436,64 @@ def auc(y_true, y_pred, num_thresholds=200, curve="ROC", summation="interpolatio
         )
         total += (x0 - x1) * height
     return total
+
+
+def layernorm_forward(x, gamma, beta, eps):
+    """Keras's LayerNormalization (axis=-1) on x (rows, channels): each row
+    normalised with its own mean and biased variance, then gamma, beta per
+    channel (None: 1 and 0)."""
+    x = np.asarray(x, dtype=np.float64)
+    gamma = 1.0 if gamma is None else np.asarray(gamma, dtype=np.float64)
+    beta = 0.0 if beta is None else np.asarray(beta, dtype=np.float64)
+    mean = x.mean(axis=1, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=1, keepdims=True)
+    return gamma * (x - mean) / np.sqrt(var + eps) + beta
+
+
+def layernorm_backward(x, gamma, dy, eps):
+    """(dx, dgamma, dbeta) of layernorm_forward, by the chain rule through
+    the row's variance and mean (the transpose of batchnorm's training case)."""
+    x = np.asarray(x, dtype=np.float64)
+    dy = np.asarray(dy, dtype=np.float64)
+    gamma = 1.0 if gamma is None else np.asarray(gamma, dtype=np.float64)
+    n = x.shape[1]
+    mean = x.mean(axis=1, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=1, keepdims=True)
+    std = np.sqrt(var + eps)
+    xhat = (x - mean) / std
+    dgamma = (dy * xhat).sum(axis=0)
+    dbeta = dy.sum(axis=0)
+    dxhat = dy * gamma
+    dvar = (dxhat * (x - mean) * -0.5 * (var + eps) ** -1.5).sum(axis=1, keepdims=True)
+    dmean = (-dxhat / std).sum(axis=1, keepdims=True) + dvar * (-2.0 * (x - mean)).mean(
+        axis=1, keepdims=True
+    )
+    dx = dxhat / std + dvar * 2.0 * (x - mean) / n + dmean / n
+    return dx, dgamma, dbeta
+
+
+def prelu_forward(x, alpha):
+    """Keras's PReLU, relu(x) - alpha relu(-x), on x (outer, channels,
+    inner) with one alpha per channel."""
+    x = np.asarray(x, dtype=np.float64)
+    a = np.asarray(alpha, dtype=np.float64)[None, :, None]
+    return np.maximum(x, 0) - a * np.maximum(-x, 0)
+
+
+def prelu_backward(x, alpha, dy):
+    """(dx, dalpha) of prelu_forward; relu's derivative is 0 at 0, as in
+    TensorFlow, so dx is 0 where x == 0."""
+    x = np.asarray(x, dtype=np.float64)
+    dy = np.asarray(dy, dtype=np.float64)
+    a = np.asarray(alpha, dtype=np.float64)[None, :, None]
+    dx = dy * ((x > 0) + a * (x < 0))
+    dalpha = (dy * np.minimum(x, 0)).sum(axis=(0, 2))
+    return dx, dalpha
+
+
+def normalization(x, mean, variance, invert=False):
+    """Keras 2's Normalization on x (rows, features): (x - mean) / std, or
+    mean + x std with invert, where std = max(sqrt(variance), 1e-7)."""
+    x = np.asarray(x, dtype=np.float64)
+    std = np.maximum(np.sqrt(np.asarray(variance, np.float64)), 1e-7)
+    return mean + x * std if invert else (x - mean) / std

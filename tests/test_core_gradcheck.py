@@ -246,3 +246,48 @@ def test_batchnorm_backward_gradients(training, affine):
     if affine:
         assert rel_error(dgamma, numeric_grad(lambda v: loss(x, v, beta), gamma)) < 1e-6
         assert rel_error(dbeta, numeric_grad(lambda v: loss(x, gamma, v), beta)) < 1e-6
+
+
+@pytest.mark.parametrize("affine", [True, False])
+def test_layernorm_backward_gradients(affine):
+    r = np.random.default_rng(6)
+    rows, channels = 5, 7
+    x = r.normal(size=(rows, channels)) * 2 + 1
+    gamma = r.normal(size=channels) if affine else None
+    beta = r.normal(size=channels) if affine else None
+    weight = r.normal(size=(rows, channels))
+
+    def loss(x_, gamma_, beta_):
+        y = np.empty_like(x_)
+        _core.layernorm_forward(
+            x_, gamma_, beta_, y, np.empty(rows), np.empty(rows), 1e-3
+        )
+        return float((weight * y).sum())
+
+    y, mean, inv_std = np.empty_like(x), np.empty(rows), np.empty(rows)
+    _core.layernorm_forward(x, gamma, beta, y, mean, inv_std, 1e-3)
+    dx, dgamma, dbeta = np.empty_like(x), np.empty(channels), np.empty(channels)
+    _core.layernorm_backward(x, gamma, weight, mean, inv_std, dx, dgamma, dbeta)
+    assert rel_error(dx, numeric_grad(lambda v: loss(v, gamma, beta), x)) < 1e-6
+    if affine:
+        assert rel_error(dgamma, numeric_grad(lambda v: loss(x, v, beta), gamma)) < 1e-6
+        assert rel_error(dbeta, numeric_grad(lambda v: loss(x, gamma, v), beta)) < 1e-6
+
+
+@pytest.mark.parametrize("shape", [(5, 3, 1), (2, 3, 4), (3, 1, 7)])
+def test_prelu_backward_gradients(shape):
+    r = np.random.default_rng(7)
+    x = r.normal(size=shape)
+    x[np.abs(x) < 1e-3] = 0.5  # keep away from the kink at 0
+    alpha = r.normal(size=shape[1])
+    weight = r.normal(size=shape)
+
+    def loss(x_, alpha_):
+        y = np.empty_like(x_)
+        _core.prelu_forward(x_, alpha_, y)
+        return float((weight * y).sum())
+
+    dx, dalpha = np.empty_like(x), np.empty(shape[1])
+    _core.prelu_backward(x, alpha, weight, dx, dalpha)
+    assert rel_error(dx, numeric_grad(lambda v: loss(v, alpha), x)) < 1e-6
+    assert rel_error(dalpha, numeric_grad(lambda v: loss(x, v), alpha)) < 1e-6

@@ -708,3 +708,106 @@ def test_batchnorm_backward(simd, threads, dtype, rows, channels, training, affi
         x, gamma, same, mean, inv_std, same, dgamma, dbeta, training
     )
     np.testing.assert_array_equal(same, dx)
+
+
+# ---- layer normalization --------------------------------------------------------
+LAYERNORM_SHAPES = [(1, 1), (3, 2), (13, 7), (5, 97), (67, 13), (131, 257), (512, 32)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("rows,channels", LAYERNORM_SHAPES)
+@pytest.mark.parametrize("affine", [True, False])
+def test_layernorm_forward(simd, threads, dtype, rows, channels, affine):
+    r = rng(rows * 17 + channels)
+    x = (r.normal(size=(rows, channels)) * 3 + r.normal(size=(rows, 1))).astype(dtype)
+    gamma = r.normal(size=channels).astype(dtype) if affine else None
+    beta = r.normal(size=channels).astype(dtype) if affine else None
+    y = np.full_like(x, np.nan)
+    mean, inv_std = np.full(rows, np.nan, dtype), np.full(rows, np.nan, dtype)
+    _core.layernorm_forward(x, gamma, beta, y, mean, inv_std, 1e-3)
+    want = ref.layernorm_forward(x, gamma, beta, 1e-3)
+    x64 = x.astype(np.float64)
+    assert_close(mean, x64.mean(1), np.abs(x64).mean(1), dtype)
+    std = np.sqrt(x64.var(1) + 1e-3)
+    assert_close(1 / inv_std.astype(np.float64), std, std, dtype)
+    g = 1.0 if gamma is None else np.abs(gamma.astype(np.float64))
+    b = 0.0 if beta is None else np.abs(beta.astype(np.float64))
+    # y is built from |x - mean| / std, |gamma| and |beta|; 4 for the
+    # cancellation x - mean when float32 rounds the mean.
+    scale = g * (np.abs(x64) + np.abs(x64).mean(1, keepdims=True)) / std[:, None] * 4
+    assert_close(y, want, scale + b, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("rows,channels", LAYERNORM_SHAPES)
+@pytest.mark.parametrize("affine", [True, False])
+def test_layernorm_backward(simd, threads, dtype, rows, channels, affine):
+    r = rng(rows * 19 + channels)
+    x = (r.normal(size=(rows, channels)) * 3 + r.normal(size=(rows, 1))).astype(dtype)
+    gamma = r.normal(size=channels).astype(dtype) if affine else None
+    y = np.empty_like(x)
+    mean, inv_std = np.empty(rows, dtype), np.empty(rows, dtype)
+    _core.layernorm_forward(x, gamma, None, y, mean, inv_std, 1e-3)
+    dy = r.normal(size=x.shape).astype(dtype)
+    want_dx, want_dgamma, want_dbeta = ref.layernorm_backward(x, gamma, dy, 1e-3)
+    dx = np.full_like(x, np.nan)
+    dgamma, dbeta = np.full(channels, np.nan, dtype), np.full(channels, np.nan, dtype)
+    _core.layernorm_backward(x, gamma, dy, mean, inv_std, dx, dgamma, dbeta)
+    ady = np.abs(dy.astype(np.float64))
+    g = 1.0 if gamma is None else np.abs(gamma.astype(np.float64))
+    xhat = np.abs(ref.layernorm_forward(x, None, None, 1e-3))
+    assert_close(dbeta, want_dbeta, ady.sum(0), dtype)
+    assert_close(dgamma, want_dgamma, (ady * (xhat + 1)).sum(0) * 4, dtype)
+    agy = ady * g
+    inv = inv_std.astype(np.float64)[:, None]
+    dx_scale = inv * (agy + (agy * (xhat + 1)).mean(1, keepdims=True) * (xhat + 1)) * 4
+    assert_close(dx, want_dx, dx_scale, dtype)
+    # dx may be dy itself (in place), with the same result; dx None skips it.
+    same = dy.copy()
+    _core.layernorm_backward(x, gamma, same, mean, inv_std, same, dgamma, dbeta)
+    np.testing.assert_array_equal(same, dx)
+    _core.layernorm_backward(x, gamma, dy, mean, inv_std, None, dgamma, dbeta)
+    assert_close(dbeta, want_dbeta, ady.sum(0), dtype)
+
+
+# ---- PReLU ----------------------------------------------------------------------
+PRELU_SHAPES = [
+    (1, 1, 1),
+    (7, 13, 1),
+    (1, 1, 97),
+    (13, 5, 7),
+    (97, 67, 3),
+    (300, 257, 1),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("outer,channels,inner", PRELU_SHAPES)
+def test_prelu(simd, threads, dtype, outer, channels, inner):
+    r = rng(outer * 7 + channels * 3 + inner)
+    x = r.normal(size=(outer, channels, inner)).astype(dtype)
+    x.flat[::11] = 0  # the kink: y = 0, dx = 0
+    alpha = r.normal(size=channels).astype(dtype)
+    y = np.full_like(x, np.nan)
+    _core.prelu_forward(x, alpha, y)
+    ax = np.abs(x.astype(np.float64))
+    a3 = np.abs(alpha.astype(np.float64))[None, :, None]
+    assert_close(y, ref.prelu_forward(x, alpha), ax * np.maximum(a3, 1), dtype)
+    dy = r.normal(size=x.shape).astype(dtype)
+    want_dx, want_dalpha = ref.prelu_backward(x, alpha, dy)
+    dx = np.full_like(x, np.nan)
+    dalpha = np.full(channels, np.nan, dtype)
+    _core.prelu_backward(x, alpha, dy, dx, dalpha)
+    ady = np.abs(dy.astype(np.float64))
+    assert_close(dx, want_dx, ady * np.maximum(a3, 1), dtype)
+    assert_close(dalpha, want_dalpha, (ady * ax).sum(axis=(0, 2)), dtype)
+    # in place: y may be x, dx may be dy; dx None computes dalpha only
+    inplace = x.copy()
+    _core.prelu_forward(inplace, alpha, inplace)
+    np.testing.assert_array_equal(inplace, y)
+    same = dy.copy()
+    _core.prelu_backward(x, alpha, same, same, dalpha)
+    np.testing.assert_array_equal(same, dx)
+    only = np.full(channels, np.nan, dtype)
+    _core.prelu_backward(x, alpha, dy, None, only)
+    np.testing.assert_array_equal(only, dalpha)

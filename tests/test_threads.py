@@ -78,6 +78,23 @@ def every_kernel(dtype, m, n, k):
     grads = [np.empty(channels, dtype), np.empty(channels, dtype)]
     _core.batchnorm_backward(big, gamma, act, *stats, dnormed, *grads, True)
     outs += [normed, *moving, *stats, dnormed, *grads]
+    rows = big.shape[0]
+    ln_stats = [np.empty(rows, dtype), np.empty(rows, dtype)]
+    ln = np.empty_like(big)
+    _core.layernorm_forward(big, gamma, beta, ln, *ln_stats, 1e-3)
+    dln = np.empty_like(big)
+    ln_grads = [np.empty(channels, dtype), np.empty(channels, dtype)]
+    _core.layernorm_backward(big, gamma, act, *ln_stats, dln, *ln_grads)
+    outs += [ln, *ln_stats, dln, *ln_grads]
+    cube = big.reshape(257, 131, 1)
+    for shape in ((257, 131, 1), (1, 1, 257 * 131)):  # many channels, one
+        x3, dy3 = cube.reshape(shape), act.reshape(shape)
+        alpha = r.normal(size=shape[1]).astype(dtype)
+        pr, dpr = np.empty_like(x3), np.empty_like(x3)
+        dalpha = np.empty(shape[1], dtype)
+        _core.prelu_forward(x3, alpha, pr)
+        _core.prelu_backward(x3, alpha, dy3, dpr, dalpha)
+        outs += [pr, dpr, dalpha]
     size = 3 * 16384 + 17  # several update chunks and a ragged tail
     rules = ("sgd", "rmsprop", "adam", "adamw", "adadelta", "adamax", "nadam")
     for rule in rules:

@@ -148,6 +148,52 @@ def batchnorm_backward(
     _core.batchnorm_backward(x, gamma, dy, mean, inv_std, dx, dgamma, dbeta, training)
 
 
+def layernorm_forward(
+    x: np.ndarray,
+    gamma: np.ndarray | None,
+    beta: np.ndarray | None,
+    y: np.ndarray,
+    mean: np.ndarray,
+    inv_std: np.ndarray,
+    epsilon: float,
+) -> np.ndarray:
+    """y = layer normalization of each row of x (rows, channels); mean and
+    inv_std (rows,) receive the statistics the backward pass needs."""
+    _core.layernorm_forward(x, gamma, beta, y, mean, inv_std, epsilon)
+    return y
+
+
+def layernorm_backward(
+    x: np.ndarray,
+    gamma: np.ndarray | None,
+    dy: np.ndarray,
+    mean: np.ndarray,
+    inv_std: np.ndarray,
+    dx: np.ndarray | None,
+    dgamma: np.ndarray,
+    dbeta: np.ndarray,
+) -> None:
+    """dgamma, dbeta and (unless None) dx of layer normalization."""
+    _core.layernorm_backward(x, gamma, dy, mean, inv_std, dx, dgamma, dbeta)
+
+
+def prelu_forward(x: np.ndarray, alpha: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """y = x if x > 0 else alpha[c] x on x (outer, channels, inner); y may be x."""
+    _core.prelu_forward(x, alpha, y)
+    return y
+
+
+def prelu_backward(
+    x: np.ndarray,
+    alpha: np.ndarray,
+    dy: np.ndarray,
+    dx: np.ndarray | None,
+    dalpha: np.ndarray,
+) -> None:
+    """dalpha and (unless None) dx of PReLU; dx may be dy."""
+    _core.prelu_backward(x, alpha, dy, dx, dalpha)
+
+
 def activation_forward(
     name: str, x: np.ndarray, y: np.ndarray, alpha: float | None = None
 ) -> np.ndarray:

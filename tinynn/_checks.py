@@ -57,7 +57,9 @@ def as_float_array(value: Any, dtype: np.dtype, where: str, name: str) -> np.nda
     Rejects None, strings, objects and complex numbers with a TypeError.
     """
     array = as_numeric_array(value, where, name)
-    return np.ascontiguousarray(array, dtype=dtype)
+    # not np.ascontiguousarray: it turns a 0-d array (Normalization's count)
+    # into shape (1,)
+    return np.asarray(array, dtype=dtype, order="C")
 
 
 # Rows are checked this many values at a time: the temporary mask (and the

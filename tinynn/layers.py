@@ -1,5 +1,6 @@
-"""Layers: Dense, Flatten, Activation, Dropout, InputLayer / Input, and the
-weightless Softmax, ReLU, LeakyReLU, ELU, Rescaling and Reshape.
+"""Layers: Dense, Flatten, Activation, Dropout, InputLayer / Input,
+BatchNormalization, LayerNormalization, PReLU, Normalization (with ``adapt``),
+and the weightless Softmax, ReLU, LeakyReLU, ELU, Rescaling and Reshape.
 
 Every layer has two faces:
 - the Keras face used by `Sequential` (constructor arguments, names,
@@ -32,7 +33,10 @@ __all__ = [
     "Input",
     "InputLayer",
     "Layer",
+    "LayerNormalization",
     "LeakyReLU",
+    "Normalization",
+    "PReLU",
     "ReLU",
     "Rescaling",
     "Reshape",
@@ -160,6 +164,13 @@ class Layer:
         self._params.append(initializers.call(initializer, shape, self._dtype, where))
         self._param_names.append(name)
         self._param_trainable.append(bool(trainable))
+
+    def _weight(self, name: str) -> np.ndarray | None:
+        """The live weight called `name`, or None if the layer has none
+        (BatchNormalization without gamma, say)."""
+        if name not in self._param_names:
+            return None
+        return self._params[self._param_names.index(name)]
 
     def _gradients_from_params(self) -> None:
         self._grads = [np.zeros_like(p) for p in self._params]
@@ -753,11 +764,6 @@ class BatchNormalization(Layer):
         )
         self._spare = [np.empty(channels, self._dtype) for _ in range(2)]
 
-    def _weight(self, name: str) -> np.ndarray | None:
-        if name not in self._param_names:
-            return None
-        return self._params[self._param_names.index(name)]
-
     def _forward(self, x, training, out):
         channels = x.shape[-1]
         self._batch_statistics = bool(training) and self.trainable
@@ -1103,4 +1109,498 @@ class Reshape(Layer):
     def get_config(self):
         config = super().get_config()
         config["target_shape"] = list(self.target_shape)
+        return config
+
+
+def _bool_flag(value: Any, where: str, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{where}: {name} must be True or False; got {value!r}")
+    return bool(value)
+
+
+def _last_axis(axis: Any, where: str) -> int:
+    """An axis argument that may only name the last axis: an int or a
+    one-element list (Keras 2 writes ``[1]`` into configs)."""
+    if isinstance(axis, (list, tuple)) and len(axis) == 1:
+        axis = axis[0]
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{where}: axis must be an int (the last axis); got {axis!r}")
+    return int(axis)
+
+
+def _check_last_axis(axis: int, features: tuple[int, ...], where: str) -> None:
+    if axis not in (-1, len(features)):
+        raise ValueError(
+            f"{where}: axis must be the last axis (-1 or {len(features)} for inputs "
+            f"of shape (batch, {', '.join(map(str, features))})); got {axis}"
+        )
+
+
+# Keras arguments of LayerNormalization tinynn accepts only with their "off"
+# value (Keras 2 writes the first four into every config, Keras 3 the last).
+_LAYERNORM_OFF = {
+    "beta_regularizer": None,
+    "gamma_regularizer": None,
+    "beta_constraint": None,
+    "gamma_constraint": None,
+    "rms_scaling": False,
+}
+
+
+@registry.register("layer")
+class LayerNormalization(Layer):
+    """Normalize each sample over its features (``tf.keras.layers.LayerNormalization``).
+
+    Per row (every axis but the last is folded into rows): ``y = gamma (x -
+    mean) / sqrt(var + epsilon) + beta`` with the row's own mean and biased
+    variance, in training and inference alike.
+
+    Parameters
+    ----------
+    axis : int
+        The normalized axis: the last one (-1, Keras's default) in tinynn.
+    epsilon : float
+        Keras's default 1e-3.
+    center, scale : bool
+        Learn beta (an offset) and gamma (a factor) per feature; False fixes
+        them at 0 and 1.
+    beta_initializer, gamma_initializer
+        Keras's defaults 'zeros' and 'ones'.
+
+    Weights, in Keras's order and names: gamma, beta.
+
+    Example
+    -------
+    >>> layer = LayerNormalization(input_shape=(8,))
+    """
+
+    def __init__(
+        self,
+        axis: Any = -1,
+        epsilon: float = 1e-3,
+        center: bool = True,
+        scale: bool = True,
+        beta_initializer: Any = "zeros",
+        gamma_initializer: Any = "ones",
+        **kwargs: Any,
+    ):
+        where = "LayerNormalization"
+        for key, off in _LAYERNORM_OFF.items():
+            value = kwargs.pop(key, off)
+            if value != off:
+                raise ValueError(f"{where}: {key} is not supported; got {value!r}")
+        super().__init__(**kwargs)
+        self.axis = _last_axis(axis, where)
+        self.epsilon = real_number(epsilon, where, "epsilon", low=0.0)
+        self.center = _bool_flag(center, where, "center")
+        self.scale = _bool_flag(scale, where, "scale")
+        self.beta_initializer = initializers.get(beta_initializer, where)
+        self.gamma_initializer = initializers.get(gamma_initializer, where)
+        self._statistics: tuple[np.ndarray, np.ndarray] | None = None
+        self._spare: list[np.ndarray] = []
+
+    def _build(self, features):
+        _check_last_axis(self.axis, features, "LayerNormalization")
+        channels = (features[-1],)
+        if self.scale:
+            self._add_weight("gamma", channels, self.gamma_initializer)
+        if self.center:
+            self._add_weight("beta", channels, self.beta_initializer)
+        # dgamma/dbeta buffers for the kernel when gamma or beta is off; the
+        # per-row statistics are sized by the batch, on first use.
+        self._spare = [np.empty(channels, self._dtype) for _ in range(2)]
+        self._statistics = (np.empty(0, self._dtype), np.empty(0, self._dtype))
+
+    def _row_statistics(self, rows: int) -> tuple[np.ndarray, np.ndarray]:
+        """Views of rows entries of the statistics buffers, grown (never
+        shrunk) when a batch is larger than any before."""
+        if self._statistics[0].size < rows:
+            self._statistics = (
+                np.empty(rows, self._dtype),
+                np.empty(rows, self._dtype),
+            )
+        return self._statistics[0][:rows], self._statistics[1][:rows]
+
+    def _forward(self, x, training, out):
+        channels = x.shape[-1]
+        x2 = x.reshape(-1, channels)
+        _backend.layernorm_forward(
+            x2,
+            self._weight("gamma"),
+            self._weight("beta"),
+            out.reshape(-1, channels),
+            *self._row_statistics(len(x2)),
+            self.epsilon,
+        )
+        self._last_input, self._last_output = x, out
+        return out
+
+    def _backward(self, dy, dx):
+        channels = dy.shape[-1]
+        x2 = self._last_input.reshape(-1, channels)
+        grads = dict(zip(self._param_names, self._grads))
+        _backend.layernorm_backward(
+            x2,
+            self._weight("gamma"),
+            dy.reshape(-1, channels),
+            *self._row_statistics(len(x2)),
+            None if dx is None else dx.reshape(-1, channels),
+            grads.get("gamma", self._spare[0]),
+            grads.get("beta", self._spare[1]),
+        )
+        return dx
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            axis=self.axis,
+            epsilon=self.epsilon,
+            center=self.center,
+            scale=self.scale,
+            beta_initializer=_init_config(self.beta_initializer),
+            gamma_initializer=_init_config(self.gamma_initializer),
+            beta_regularizer=None,
+            gamma_regularizer=None,
+            beta_constraint=None,
+            gamma_constraint=None,
+        )
+        return config
+
+
+@registry.register("layer")
+class PReLU(Layer):
+    """Parametric ReLU (``tf.keras.layers.PReLU``): ``f(x) = x`` for ``x > 0``,
+    ``alpha * x`` otherwise, with a learned slope ``alpha`` per feature.
+
+    Parameters
+    ----------
+    alpha_initializer : str or callable
+        Keras's default 'zeros' (the layer starts as a ReLU).
+    alpha_regularizer, alpha_constraint
+        Accepted only as None (not supported by tinynn yet).
+    shared_axes : int or list of int, optional
+        Input axes (1 is the first after the batch axis) along which one
+        slope is shared, as in Keras. tinynn supports shared axes that are
+        leading or trailing feature axes (e.g. ``[1, 2]`` for images, channels
+        last), not shared axes between unshared ones.
+
+    The weight ``alpha`` has the input's shape without the batch axis, with
+    1 on each shared axis (Keras's shape).
+
+    Example
+    -------
+    >>> layer = PReLU(input_shape=(10,))
+    """
+
+    def __init__(
+        self,
+        alpha_initializer: Any = "zeros",
+        alpha_regularizer: Any = None,
+        alpha_constraint: Any = None,
+        shared_axes: Any = None,
+        **kwargs: Any,
+    ):
+        where = "PReLU"
+        for key, value in (
+            ("alpha_regularizer", alpha_regularizer),
+            ("alpha_constraint", alpha_constraint),
+        ):
+            if value is not None:
+                raise ValueError(f"{where}: {key} is not supported; got {value!r}")
+        super().__init__(**kwargs)
+        self.alpha_initializer = initializers.get(alpha_initializer, where)
+        if shared_axes is None:
+            self.shared_axes = None
+        else:
+            axes = (
+                [shared_axes]
+                if isinstance(shared_axes, (int, np.integer))
+                else shared_axes
+            )
+            try:
+                axes = list(axes)
+            except TypeError:
+                raise TypeError(
+                    f"{where}: shared_axes must be None, an int or a list of ints; "
+                    f"got {shared_axes!r}"
+                ) from None
+            if any(
+                isinstance(a, bool) or not isinstance(a, (int, np.integer)) or a < 1
+                for a in axes
+            ):
+                raise ValueError(
+                    f"{where}: shared_axes must be input axes >= 1 (axis 0 is the "
+                    f"batch); got {shared_axes!r}"
+                )
+            self.shared_axes = sorted({int(a) for a in axes})
+        self._split = (1, 1, 1)
+
+    def _build(self, features):
+        n = len(features)
+        shared = set(self.shared_axes or ())
+        if shared and max(shared) > n:
+            raise ValueError(
+                f"PReLU: shared_axes {self.shared_axes} name an axis beyond the "
+                f"input's {n} feature axes (inputs of shape (batch, "
+                f"{', '.join(map(str, features))}))"
+            )
+        flags = [i + 1 in shared for i in range(n)]
+        lead = next((i for i, f in enumerate(flags) if not f), n)
+        trail = next((i for i, f in enumerate(reversed(flags)) if not f), n)
+        if lead + trail < n and any(flags[lead : n - trail]):
+            raise ValueError(
+                f"PReLU: shared_axes {self.shared_axes} must be leading or trailing "
+                f"feature axes in tinynn (a shared axis between unshared ones is not "
+                f"supported); inputs have shape (batch, "
+                f"{', '.join(map(str, features))})"
+            )
+        shape = tuple(1 if f else d for f, d in zip(flags, features))
+        self._add_weight("alpha", shape, self.alpha_initializer)
+
+        def prod(dims):
+            return int(np.prod(dims, dtype=np.int64))
+
+        # x is viewed as (batch * outer, channels, inner) for the kernel
+        trail = min(trail, n - lead)
+        self._split = (
+            prod(features[:lead]),
+            prod(features[lead : n - trail]),
+            prod(features[n - trail :]),
+        )
+
+    def _cube(self, array: np.ndarray) -> np.ndarray:
+        outer, channels, inner = self._split
+        return array.reshape(len(array) * outer, channels, inner)
+
+    def _forward(self, x, training, out):
+        _backend.prelu_forward(
+            self._cube(x), self._params[0].reshape(-1), self._cube(out)
+        )
+        self._last_input, self._last_output = x, out
+        return out
+
+    def _backward(self, dy, dx):
+        _backend.prelu_backward(
+            self._cube(self._last_input),
+            self._params[0].reshape(-1),
+            self._cube(dy),
+            None if dx is None else self._cube(dx),
+            self._grads[0].reshape(-1),
+        )
+        return dx
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            alpha_initializer=_init_config(self.alpha_initializer),
+            alpha_regularizer=None,
+            alpha_constraint=None,
+            shared_axes=self.shared_axes,
+        )
+        return config
+
+
+# Keras's backend.epsilon(): the floor of the standard deviation Normalization
+# divides by.
+_NORMALIZATION_EPSILON = 1e-7
+
+
+@registry.register("layer")
+class Normalization(Layer):
+    """Standardize features with a mean and variance computed by ``adapt``
+    (``tf.keras.layers.Normalization``, Keras 2.x).
+
+    ``y = (x - mean) / max(sqrt(variance), 1e-7)`` (Keras's epsilon floor on
+    the standard deviation), or with ``invert=True`` the inverse,
+    ``y = mean + x * max(sqrt(variance), 1e-7)``. One C kernel (Rescaling's)
+    applies it per feature.
+
+    Parameters
+    ----------
+    axis : int or None
+        The axis that keeps its own statistics: the last one (-1, Keras's
+        default), or None for one mean and variance over all values.
+    mean, variance : number or list, optional
+        Given together, they fix the statistics and the layer has no weights
+        (as in Keras); otherwise ``adapt(data)`` computes them.
+    invert : bool
+        Undo a normalization instead (Keras's default False).
+
+    Weights (not trainable, as in Keras 2): mean and variance, shape
+    (features,) for axis=-1 or () for axis=None, and count, the number of
+    values adapt has seen per feature.
+
+    Example
+    -------
+    >>> norm = Normalization()
+    >>> norm.adapt(x_train)
+    """
+
+    def __init__(
+        self,
+        axis: Any = -1,
+        mean: Any = None,
+        variance: Any = None,
+        invert: bool = False,
+        **kwargs: Any,
+    ):
+        where = "Normalization"
+        super().__init__(**kwargs)
+        if isinstance(axis, (list, tuple)) and len(axis) == 0:
+            axis = None  # Keras 2 writes axis=None as ()
+        self.axis = None if axis is None else _last_axis(axis, where)
+        if (mean is None) != (variance is None):
+            raise ValueError(
+                f"{where}: give both mean and variance, or neither (then call "
+                f"adapt); got mean={mean!r}, variance={variance!r}"
+            )
+        self._input_mean = (
+            None if mean is None else _scalar_or_list(mean, where, "mean")
+        )
+        self._input_variance = (
+            None if variance is None else _scalar_or_list(variance, where, "variance")
+        )
+        if self._input_variance is not None and np.any(
+            np.asarray(self._input_variance) < 0
+        ):
+            raise ValueError(
+                f"{where}: variance must be >= 0; got {self._input_variance!r}"
+            )
+        self.invert = _bool_flag(invert, where, "invert")
+        self._stats_shape: tuple[int, ...] = ()
+
+    def _build(self, features):
+        where = "Normalization"
+        if self.axis is not None:
+            _check_last_axis(self.axis, features, where)
+        shape = (features[-1],) if self.axis is not None else ()
+        self._stats_shape = shape
+        if self._input_mean is None:
+            zeros, ones = (
+                initializers.get("zeros", where),
+                initializers.get("ones", where),
+            )
+            self._add_weight("mean", shape, zeros, trainable=False)
+            self._add_weight("variance", shape, ones, trainable=False)
+            self._add_weight("count", (), zeros, trainable=False)
+        else:
+            for name in ("mean", "variance"):
+                value = np.asarray(getattr(self, f"_input_{name}"), self._dtype)
+                try:
+                    np.broadcast_to(value, shape)
+                except ValueError:
+                    raise ValueError(
+                        f"{where}: {name} of shape {value.shape} does not broadcast "
+                        f"to the statistics' shape {shape} (inputs of shape (batch, "
+                        f"{', '.join(map(str, features))}), axis={self.axis})"
+                    ) from None
+        # The kernel's per-column scale and offset, refreshed from the
+        # statistics on each forward pass (they change with adapt and
+        # set_weights); one column per feature, or one for axis=None.
+        size = shape[0] if shape else 1
+        self._scale_array = np.empty(size, self._dtype)
+        self._offset_array = np.empty(size, self._dtype)
+
+    def _statistics(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._input_mean is not None:
+            return (
+                np.asarray(self._input_mean, np.float64),
+                np.asarray(self._input_variance, np.float64),
+            )
+        return self._params[0], self._params[1]
+
+    @property
+    def mean(self) -> Tensor | None:
+        """The mean in Keras's broadcast shape (1, features), after build."""
+        if not self.built:
+            return None
+        mean = np.broadcast_to(self._statistics()[0], self._stats_shape)
+        return as_tensor(np.array(mean, self._dtype).reshape(1, -1))
+
+    @property
+    def variance(self) -> Tensor | None:
+        """The variance in Keras's broadcast shape (1, features), after build."""
+        if not self.built:
+            return None
+        variance = np.broadcast_to(self._statistics()[1], self._stats_shape)
+        return as_tensor(np.array(variance, self._dtype).reshape(1, -1))
+
+    def adapt(self, data: Any, batch_size: Any = None, steps: Any = None) -> None:
+        """Compute mean and variance (biased) of `data` per feature, in float64.
+
+        `data`: an array of samples, shape (n, *features); for axis=None any
+        shape. Replaces the statistics of an earlier adapt, as Keras does.
+        batch_size and steps are accepted for Keras's signature; the whole
+        array is read at once.
+        """
+        where = f"{self.name}.adapt"
+        if self._input_mean is not None:
+            raise ValueError(
+                f"{where}: the layer was given mean and variance; adapt only a "
+                f"layer built without them"
+            )
+        for key, value in (("batch_size", batch_size), ("steps", steps)):
+            if value is not None:
+                positive_int(value, where, key)
+        array = as_float_array(data, np.dtype(np.float64), where, "data")
+        if array.ndim == 0 or array.size == 0:
+            raise ValueError(
+                f"{where}: data must hold at least one sample; got shape {array.shape}"
+            )
+        if array.ndim == 1:
+            array = array.reshape(-1, 1)  # Keras: a vector is one feature
+        if not self.built:
+            self.build((None, *array.shape[1:]))
+        self._check_features(array, where)
+        if self.axis is None:
+            values = array.reshape(-1)
+        else:
+            values = array.reshape(-1, array.shape[-1])
+        mean = values.mean(axis=0)
+        variance = ((values - mean) ** 2).mean(axis=0)
+        np.copyto(self._params[0], mean, casting="unsafe")
+        np.copyto(self._params[1], variance, casting="unsafe")
+        np.copyto(self._params[2], len(values), casting="unsafe")
+
+    def _refresh(self) -> None:
+        mean, variance = self._statistics()
+        # Keras 2: std = maximum(sqrt(variance), backend.epsilon())
+        std = np.maximum(np.sqrt(variance), _NORMALIZATION_EPSILON)
+        std = np.broadcast_to(std, self._scale_array.shape)
+        mean = np.broadcast_to(mean, self._offset_array.shape)
+        if self.invert:
+            np.copyto(self._scale_array, std, casting="unsafe")
+            np.copyto(self._offset_array, mean, casting="unsafe")
+        else:
+            np.divide(1.0, std, out=self._scale_array, casting="unsafe")
+            np.multiply(
+                -mean, self._scale_array, out=self._offset_array, casting="unsafe"
+            )
+
+    def _columns(self, array: np.ndarray) -> np.ndarray:
+        return array.reshape(-1, self._scale_array.size)
+
+    def _forward(self, x, training, out):
+        self._refresh()
+        _backend.rescale_forward(
+            self._columns(x), self._scale_array, self._offset_array, self._columns(out)
+        )
+        self._last_input, self._last_output = x, out
+        return out
+
+    def _backward(self, dy, dx):
+        if dx is not None:
+            _backend.rescale_backward(
+                self._columns(dy), self._scale_array, self._columns(dx)
+            )
+        return dx
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            axis=[] if self.axis is None else [self.axis],
+            mean=self._input_mean,
+            variance=self._input_variance,
+            invert=self.invert,
+        )
         return config

@@ -111,7 +111,10 @@ def _read(dataset, where: str, path: Path, shape: tuple | None = None) -> np.nda
     field = f"dataset {getattr(dataset, 'name', dataset)!r}"
     if not isinstance(dataset, _h5py(where).Dataset):
         raise damaged(where, path, field, "is not a dataset")
-    if dataset.dtype.kind != "f":
+    # A scalar integer weight is a counter Keras keeps as int64
+    # (Normalization's count); tinynn holds it in the model's float dtype.
+    counter = dataset.shape == () and dataset.dtype.kind in "iu"
+    if dataset.dtype.kind != "f" and not counter:
         raise damaged(
             where,
             path,
