@@ -272,3 +272,21 @@ def test_other_missing_names_are_plain_attribute_errors():
     assert not hasattr(tf, "no_such_name") and not hasattr(tf.keras.layers, "Nope")
     with pytest.raises(AttributeError, match="has no attribute 'no_such_name'"):
         _ = tf.no_such_name
+
+
+# Keras 2's default layer names (as its summaries print them).
+@pytest.mark.parametrize(
+    "layer, name",
+    [
+        (lambda: tf.layers.Dense(2), "dense"),
+        (lambda: tf.layers.ReLU(), "re_lu"),
+        (lambda: tf.layers.LeakyReLU(), "leaky_re_lu"),
+        (lambda: tf.layers.PReLU(), "p_re_lu"),
+        (lambda: tf.layers.ELU(), "elu"),
+        (lambda: tf.layers.BatchNormalization(), "batch_normalization"),
+        (lambda: tf.layers.LayerNormalization(), "layer_normalization"),
+    ],
+)
+def test_default_layer_names_follow_keras(layer, name):
+    tf.backend.clear_session()
+    assert layer().name == name

@@ -75,8 +75,12 @@ def unique_name(prefix: str) -> str:
 
 
 def snake_case(class_name: str) -> str:
-    """``Dense`` -> ``dense``, ``InputLayer`` -> ``input_layer``."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", class_name).lower()
+    """Keras's default layer names: ``Dense`` -> ``dense``, ``InputLayer`` ->
+    ``input_layer``, ``ReLU`` -> ``re_lu``, ``PReLU`` -> ``p_re_lu``: a
+    capitalised word starts a new part, and so does a capital after a
+    lowercase letter; a run of capitals stays together."""
+    words = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", class_name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", words).lower()
 
 
 def clear_session() -> None:
