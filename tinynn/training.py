@@ -24,6 +24,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from . import _random, losses, metrics as metrics_module, optimizers
+from .losses import check_sample_weight
 from ._checks import (
     as_numeric_array,
     check_finite,
@@ -315,33 +316,48 @@ class Trainer:
                 return
             dy = dx
 
-    def _train_batch(self, xb: np.ndarray, yb: np.ndarray, mode: str) -> list[float]:
-        """One optimizer step; returns [loss, metric values] of this batch."""
+    def _train_batch(
+        self, xb: np.ndarray, yb: np.ndarray, mode: str, wb: np.ndarray | None = None
+    ) -> list[float]:
+        """One optimizer step; returns [loss, metric values] of this batch.
+        `wb`: one weight per sample (sample_weight times class_weight) or None."""
         with self.lock:
             self._ensure_buffers(len(xb))
-            return self._train_batch_locked(xb, yb, mode)
+            return self._train_batch_locked(xb, yb, mode, wb)
 
     def _train_batch_locked(
-        self, xb: np.ndarray, yb: np.ndarray, mode: str
+        self, xb: np.ndarray, yb: np.ndarray, mode: str, wb: np.ndarray | None = None
     ) -> list[float]:
         outputs = self._forward(xb, True, mode == "fused")
         dout = self._buffers["dout"][0][: len(xb)]
-        loss, correct = self.model.loss.compute(
-            outputs, yb, dout, logits=mode != "probs"
-        )
+        if wb is None:
+            loss, correct = self.model.loss.compute(
+                outputs, yb, dout, logits=mode != "probs"
+            )
+        else:
+            loss, correct = self.model.loss.compute_weighted(
+                outputs, yb, dout, mode != "probs", wb
+            )
         self._backward(dout)
         self._store.apply(self.model.optimizer)
         return [loss] + [
             m.batch_value(yb, outputs, mode != "probs", correct) for m in self._metrics
         ]
 
-    def _test_batch(self, xb: np.ndarray, yb: np.ndarray, mode: str) -> list[float]:
+    def _test_batch(
+        self, xb: np.ndarray, yb: np.ndarray, mode: str, wb: np.ndarray | None = None
+    ) -> list[float]:
         with self.lock:
             self._ensure_buffers(len(xb))
             outputs = self._forward(xb, False, mode == "fused")
-            loss, correct = self.model.loss.compute(
-                outputs, yb, None, logits=mode != "probs"
-            )
+            if wb is None:
+                loss, correct = self.model.loss.compute(
+                    outputs, yb, None, logits=mode != "probs"
+                )
+            else:
+                loss, correct = self.model.loss.compute_weighted(
+                    outputs, yb, None, mode != "probs", wb
+                )
             return [loss] + [
                 m.batch_value(yb, outputs, mode != "probs", correct)
                 for m in self._metrics
@@ -393,8 +409,6 @@ class Trainer:
         where = "fit"
         self._require_compiled(where)
         for key, value in (
-            ("class_weight", class_weight),
-            ("sample_weight", sample_weight),
             ("steps_per_epoch", steps_per_epoch),
             ("validation_steps", validation_steps),
         ):
@@ -422,11 +436,16 @@ class Trainer:
         user_callbacks = _callback_list(callbacks, where)
 
         xs, targets = self._prepare_xy(x, y, where)
+        weights = self._sample_weights(y, len(xs), sample_weight, class_weight, where)
         val = None
         if validation_data is not None:
             val = self._validation_tuple(validation_data)
         elif validation_split:
             xs, targets, val = _split_tail(xs, targets, validation_split)
+            if weights is not None:
+                # Keras splits the sample weights with the samples.
+                val = (*val, weights[len(xs) :])
+                weights = weights[: len(xs)]
         metrics = self._resolve_metrics(targets)
         mode = self.output_mode()
         n = len(xs)
@@ -436,6 +455,7 @@ class Trainer:
         )
         batches = _Batches(xs, self.model.dtype, min(batch_size, n))
         y_batch = np.empty((min(batch_size, n), *targets.shape[1:]), targets.dtype)
+        w_batch = None if weights is None else np.empty(min(batch_size, n))
 
         history = History()
         callback_list = CallbackList(
@@ -456,11 +476,18 @@ class Trainer:
                 order = rng.permutation(n) if shuffle else None
                 sums = _RunningMeans(names, metrics)
                 warned = False
-                for step, xb, yb in _epoch_batches(
-                    batches, targets, y_batch, batch_size, steps, order
+                for step, xb, yb, wb in _epoch_batches(
+                    batches,
+                    targets,
+                    y_batch,
+                    batch_size,
+                    steps,
+                    order,
+                    weights,
+                    w_batch,
                 ):
                     callback_list.on_train_batch_begin(step)
-                    values = self._train_batch(xb, yb, mode)
+                    values = self._train_batch(xb, yb, mode, wb)
                     if not warned and not math.isfinite(values[0]):
                         warned = True
                         warnings.warn(
@@ -480,7 +507,12 @@ class Trainer:
                 # not from initial_epoch.
                 if val is not None and (epoch + 1) % validation_freq == 0:
                     val_values = self._evaluate_arrays(
-                        val[0], val[1], val_batch, mode, callbacks=callback_list
+                        val[0],
+                        val[1],
+                        val_batch,
+                        mode,
+                        callbacks=callback_list,
+                        weights=val[2] if len(val) == 3 else None,
                     )
                     logs.update({f"val_{k}": v for k, v in zip(names, val_values)})
                 history.record_epoch_time(time.perf_counter() - started)
@@ -490,18 +522,31 @@ class Trainer:
             callback_list.on_train_end(logs)
         return history
 
-    def _validation_tuple(self, data: Any) -> tuple[np.ndarray, np.ndarray]:
+    def _validation_tuple(self, data: Any) -> tuple:
         if not isinstance(data, (tuple, list)) or len(data) not in (2, 3):
             raise ValueError(
                 "fit: validation_data must be a tuple or list (x_val, y_val); got "
                 f"{describe(data)}"
                 + (f" of length {len(data)}" if isinstance(data, (tuple, list)) else "")
             )
+        where = "fit (validation_data)"
+        xs, targets = self._prepare_xy(data[0], data[1], where)
         if len(data) == 3 and data[2] is not None:
-            raise ValueError(
-                "fit: validation sample weights are not supported by tinynn"
-            )
-        return self._prepare_xy(data[0], data[1], "fit (validation_data)")
+            return xs, targets, check_sample_weight(data[2], len(xs), where)
+        return xs, targets
+
+    def _sample_weights(
+        self, y: Any, n: int, sample_weight: Any, class_weight: Any, where: str
+    ) -> np.ndarray | None:
+        """One weight per sample: sample_weight times class_weight[class of
+        y] (Keras 2 multiplies the two), or None when neither is given."""
+        weights = None
+        if sample_weight is not None:
+            weights = check_sample_weight(sample_weight, n, where)
+        if class_weight is not None:
+            per_class = _class_weights(class_weight, y, where)
+            weights = per_class if weights is None else weights * per_class
+        return weights
 
     def _evaluate_arrays(
         self,
@@ -511,9 +556,11 @@ class Trainer:
         mode: str,
         progbar: Progbar | None = None,
         callbacks: CallbackList | None = None,
+        weights: np.ndarray | None = None,
     ) -> list[float]:
         """Loss and metrics over the set, calling the on_test_* hooks of
-        `callbacks` as Keras does (evaluate, and fit's validation)."""
+        `callbacks` as Keras does (evaluate, and fit's validation). With
+        `weights`, each batch's loss is sum(w_i loss_i) / batch size."""
         n = len(xs)
         self._ensure_buffers(min(batch_size, n))
         batches = _Batches(xs, self.model.dtype, min(batch_size, n))
@@ -526,7 +573,8 @@ class Trainer:
             hi = min(n, lo + batch_size)
             hooks.on_test_batch_begin(step, {})
             xb = batches.rows(lo, hi)
-            sums.add(self._test_batch(xb, targets[lo:hi], mode), hi - lo)
+            wb = None if weights is None else weights[lo:hi]
+            sums.add(self._test_batch(xb, targets[lo:hi], mode, wb), hi - lo)
             hooks.on_test_batch_end(step, sums.means())
             if progbar is not None:
                 progbar.update(step + 1, list(sums.means().items()))
@@ -553,16 +601,15 @@ class Trainer:
         """
         where = "evaluate"
         self._require_compiled(where)
-        if sample_weight is not None or steps is not None:
-            raise ValueError(
-                "evaluate: sample_weight and steps are not supported by tinynn"
-            )
+        if steps is not None:
+            raise ValueError("evaluate: steps is not supported by tinynn")
         batch_size = (
             32 if batch_size is None else positive_int(batch_size, where, "batch_size")
         )
         verbose = _verbosity(verbose, where)
         user_callbacks = _callback_list(callbacks, where)
         xs, targets = self._prepare_xy(x, y, where)
+        weights = self._sample_weights(y, len(xs), sample_weight, None, where)
         self._resolve_metrics(targets)
         mode = self.output_mode()
         steps_total = math.ceil(len(xs) / batch_size)
@@ -572,7 +619,9 @@ class Trainer:
             model=self.model,
             params={"verbose": verbose, "epochs": 1, "steps": steps_total},
         )
-        values = self._evaluate_arrays(xs, targets, batch_size, mode, progbar, hooks)
+        values = self._evaluate_arrays(
+            xs, targets, batch_size, mode, progbar, hooks, weights
+        )
         names = self.metrics_names[:1] + [m.name for m in self._metrics]
         if return_dict:
             return dict(zip(names, values))
@@ -643,15 +692,12 @@ class Trainer:
         computed before the update."""
         where = "train_on_batch"
         self._require_compiled(where)
-        if sample_weight is not None or class_weight is not None:
-            raise ValueError(
-                f"{where}: sample_weight and class_weight are not supported"
-            )
         xs, targets = self._prepare_xy(x, y, where)
+        weights = self._sample_weights(y, len(xs), sample_weight, class_weight, where)
         xs = self._as_batch(xs)
         self._resolve_metrics(targets)
         with self._training(where):
-            values = self._train_batch(xs, targets, self.output_mode())
+            values = self._train_batch(xs, targets, self.output_mode(), weights)
         return self._batch_result(values, return_dict)
 
     def test_on_batch(
@@ -665,12 +711,11 @@ class Trainer:
         """Loss (and metrics) of this batch without updating the weights."""
         where = "test_on_batch"
         self._require_compiled(where)
-        if sample_weight is not None:
-            raise ValueError(f"{where}: sample_weight is not supported")
         xs, targets = self._prepare_xy(x, y, where)
+        weights = self._sample_weights(y, len(xs), sample_weight, None, where)
         xs = self._as_batch(xs)
         self._resolve_metrics(targets)
-        values = self._test_batch(xs, targets, self.output_mode())
+        values = self._test_batch(xs, targets, self.output_mode(), weights)
         return self._batch_result(values, return_dict)
 
     def _batch_result(self, values: list[float], return_dict: bool):
@@ -724,21 +769,28 @@ def _epoch_batches(
     batch_size: int,
     steps: int,
     order: np.ndarray | None,
-) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-    """One epoch: (step, x batch, y batch) for `steps` steps of `batch_size`
-    samples (fit takes ceil(n / batch_size): the last one is short), in
-    `order` (a permutation) or in sequence. A shuffled batch is gathered into
-    the preallocated buffers, so each batch is valid only until the next one
-    is drawn."""
+    weights: np.ndarray | None = None,
+    w_buffer: np.ndarray | None = None,
+) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray | None]]:
+    """One epoch: (step, x batch, y batch, weights batch or None) for `steps`
+    steps of `batch_size` samples (fit takes ceil(n / batch_size): the last
+    one is short), in `order` (a permutation) or in sequence. A shuffled
+    batch is gathered into the preallocated buffers, so each batch is valid
+    only until the next one is drawn."""
     n = len(targets)
+    wb = None
     for step in range(steps):
         lo, hi = step * batch_size, min(n, (step + 1) * batch_size)
         if order is None:
-            yield step, batches.rows(lo, hi), targets[lo:hi]
+            if weights is not None:
+                wb = weights[lo:hi]
+            yield step, batches.rows(lo, hi), targets[lo:hi], wb
         else:
             yb = y_buffer[: hi - lo]
             np.take(targets, order[lo:hi], axis=0, out=yb)
-            yield step, batches.rows(lo, hi, order[lo:hi]), yb
+            if weights is not None:
+                wb = np.take(weights, order[lo:hi], out=w_buffer[: hi - lo])
+            yield step, batches.rows(lo, hi, order[lo:hi]), yb, wb
 
 
 class _RunningMeans:
@@ -823,3 +875,62 @@ def _split_tail(xs: np.ndarray, targets: np.ndarray, fraction: Any):
             "`validation_split` argument."
         )
     return xs[:split_at], targets[:split_at], (xs[split_at:], targets[split_at:])
+
+
+def _class_weights(class_weight: Any, y: Any, where: str) -> np.ndarray:
+    """Keras 2's class_weight as one weight per sample: the class of a
+    sample is argmax(y) for one-hot targets (rank 2, more than one column),
+    else int(y); the keys must be exactly 0 .. K-1."""
+    if not isinstance(class_weight, dict):
+        raise TypeError(
+            f"{where}: class_weight must be a dict {{class index: weight}}; got "
+            f"{describe(class_weight)}"
+        )
+    keys = sorted(
+        class_weight, key=lambda k: (not isinstance(k, (int, np.integer)), str(k))
+    )
+    if (
+        not keys
+        or any(
+            isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer))
+            for k in keys
+        )
+        or [int(k) for k in keys] != list(range(len(keys)))
+    ):
+        raise ValueError(
+            f"{where}: Expected `class_weight` to be a dict with keys from 0 to one "
+            f"less than the number of classes, found {class_weight!r}"
+        )
+    table = np.empty(len(keys))
+    for k in keys:
+        try:
+            table[int(k)] = float(class_weight[k])
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"{where}: class_weight[{k}] must be a number; got "
+                f"{describe(class_weight[k])}"
+            ) from None
+    bad = np.flatnonzero(~np.isfinite(table) | (table < 0))
+    if bad.size:
+        raise ValueError(
+            f"{where}: class_weight[{int(bad[0])}] = {table[bad[0]]!r}; expected "
+            "finite non-negative weights"
+        )
+    labels = np.asarray(y)
+    if labels.ndim > 2:
+        raise ValueError(
+            f"{where}: class_weight is not supported for 3+ dimensional targets; "
+            f"y has shape {labels.shape}"
+        )
+    if labels.ndim == 2 and labels.shape[1] > 1:
+        classes = np.argmax(labels, axis=1)
+    else:
+        classes = labels.reshape(-1).astype(np.int64)
+    outside = np.flatnonzero((classes < 0) | (classes >= len(table)))
+    if outside.size:
+        i = int(outside[0])
+        raise ValueError(
+            f"{where}: y[{i}] is class {int(classes[i])}, which has no entry in "
+            f"class_weight (keys 0..{len(table) - 1})"
+        )
+    return table[classes]
