@@ -10,7 +10,15 @@ from __future__ import annotations
 import inspect
 from typing import Any, Callable, TypeVar
 
-KINDS = ("layer", "optimizer", "loss", "model", "schedule")
+KINDS = (
+    "layer",
+    "optimizer",
+    "loss",
+    "model",
+    "schedule",
+    "regularizer",
+    "constraint",
+)
 _CLASSES: dict[str, dict[str, type]] = {kind: {} for kind in KINDS}
 
 T = TypeVar("T", bound=type)

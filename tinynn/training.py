@@ -58,6 +58,8 @@ class Trainer:
         self._metrics: list[metrics_module.Metric] | None = None
         self._buffers: dict[str, list[np.ndarray | None]] = {}
         self._buffer_rows = 0
+        self._penalized: list[Any] = []
+        self._constrained: list[Any] = []
         # Thread safety: every batch (a training step, or a forward pass of
         # predict/evaluate) runs holding `lock`, because it uses the
         # trainer's scratch buffers and the layers' saved activations, and an
@@ -289,6 +291,10 @@ class Trainer:
             "dout": [np.empty((rows, *self.model.output_shape[1:]), self.model.dtype)],
         }
         self._buffer_rows = rows
+        # Layers with regularizers or constraints, listed once per layout so
+        # that a model without any pays one truth test per batch, nothing more.
+        self._penalized = [layer for layer in self.model.layers if layer._penalized]
+        self._constrained = [layer for layer in self.model.layers if layer._constrained]
 
     # ---- passes --------------------------------------------------------------
     def _forward(self, x: np.ndarray, training: bool, fuse: bool) -> np.ndarray:
@@ -339,7 +345,12 @@ class Trainer:
                 outputs, yb, dout, mode != "probs", wb
             )
         self._backward(dout)
+        if self._penalized:  # Keras 2: loss + sum of the layers' penalties
+            loss += sum(layer._penalty(gradients=True) for layer in self._penalized)
         self._store.apply(self.model.optimizer)
+        if self._constrained:  # Keras: constraints right after the update
+            for layer in self._constrained:
+                layer._apply_constraints()
         return [loss] + [
             m.batch_value(yb, outputs, mode != "probs", correct) for m in self._metrics
         ]
@@ -357,6 +368,10 @@ class Trainer:
             else:
                 loss, correct = self.model.loss.compute_weighted(
                     outputs, yb, None, mode != "probs", wb
+                )
+            if self._penalized:  # Keras 2's test_step adds them too
+                loss += sum(
+                    layer._penalty(gradients=False) for layer in self._penalized
                 )
             return [loss] + [
                 m.batch_value(yb, outputs, mode != "probs", correct)
