@@ -751,10 +751,6 @@ class Dropout(Layer):
 # Keras arguments of BatchNormalization tinynn accepts only with their "off"
 # value (Keras 2 writes several of them into every saved config).
 _BATCHNORM_OFF = {
-    "beta_regularizer": None,
-    "gamma_regularizer": None,
-    "beta_constraint": None,
-    "gamma_constraint": None,
     "renorm": False,
     "renorm_clipping": None,
     "renorm_momentum": 0.99,
@@ -788,6 +784,8 @@ class BatchNormalization(Layer):
     beta_initializer, gamma_initializer, moving_mean_initializer,
     moving_variance_initializer
         Keras's defaults 'zeros', 'ones', 'zeros', 'ones'.
+    beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint
+        As Dense's kernel_regularizer and kernel_constraint, for beta and gamma.
 
     Weights, in Keras's order and names: gamma, beta (trainable),
     moving_mean, moving_variance (not trainable: fit's optimizer never
@@ -805,6 +803,10 @@ class BatchNormalization(Layer):
         gamma_initializer: Any = "ones",
         moving_mean_initializer: Any = "zeros",
         moving_variance_initializer: Any = "ones",
+        beta_regularizer: Any = None,
+        gamma_regularizer: Any = None,
+        beta_constraint: Any = None,
+        gamma_constraint: Any = None,
         **kwargs: Any,
     ):
         where = "BatchNormalization"
@@ -832,6 +834,18 @@ class BatchNormalization(Layer):
         self.moving_variance_initializer = initializers.get(
             moving_variance_initializer, where
         )
+        self.beta_regularizer = regularizers.get(
+            beta_regularizer, f"{where}: beta_regularizer"
+        )
+        self.gamma_regularizer = regularizers.get(
+            gamma_regularizer, f"{where}: gamma_regularizer"
+        )
+        self.beta_constraint = constraints.get(
+            beta_constraint, f"{where}: beta_constraint"
+        )
+        self.gamma_constraint = constraints.get(
+            gamma_constraint, f"{where}: gamma_constraint"
+        )
         self._statistics: tuple[np.ndarray, np.ndarray] | None = None
         self._spare: list[np.ndarray] = []
         self._batch_statistics = False
@@ -845,9 +859,21 @@ class BatchNormalization(Layer):
             )
         channels = (features[-1],)
         if self.scale:
-            self._add_weight("gamma", channels, self.gamma_initializer)
+            self._add_weight(
+                "gamma",
+                channels,
+                self.gamma_initializer,
+                regularizer=self.gamma_regularizer,
+                constraint=self.gamma_constraint,
+            )
         if self.center:
-            self._add_weight("beta", channels, self.beta_initializer)
+            self._add_weight(
+                "beta",
+                channels,
+                self.beta_initializer,
+                regularizer=self.beta_regularizer,
+                constraint=self.beta_constraint,
+            )
         self._add_weight(
             "moving_mean", channels, self.moving_mean_initializer, trainable=False
         )
@@ -915,6 +941,10 @@ class BatchNormalization(Layer):
             gamma_initializer=_init_config(self.gamma_initializer),
             moving_mean_initializer=_init_config(self.moving_mean_initializer),
             moving_variance_initializer=_init_config(self.moving_variance_initializer),
+            beta_regularizer=regularizers.serialize(self.beta_regularizer),
+            gamma_regularizer=regularizers.serialize(self.gamma_regularizer),
+            beta_constraint=constraints.serialize(self.beta_constraint),
+            gamma_constraint=constraints.serialize(self.gamma_constraint),
         )
         return config
 
