@@ -190,7 +190,7 @@ def check_sample_weight(sample_weight: Any, n: int, where: str) -> np.ndarray:
     if bad.size:
         i = int(bad[0])
         raise ValueError(
-            f"{where}: sample_weight[{i}] = {weights[i]!r}; expected finite "
+            f"{where}: sample_weight[{i}] = {float(weights[i])!r}; expected finite "
             "non-negative weights"
         )
     return np.ascontiguousarray(weights)

@@ -928,7 +928,7 @@ def _class_weights(class_weight: Any, y: Any, where: str) -> np.ndarray:
     bad = np.flatnonzero(~np.isfinite(table) | (table < 0))
     if bad.size:
         raise ValueError(
-            f"{where}: class_weight[{int(bad[0])}] = {table[bad[0]]!r}; expected "
+            f"{where}: class_weight[{int(bad[0])}] = {float(table[bad[0]])!r}; expected "
             "finite non-negative weights"
         )
     labels = np.asarray(y)
