@@ -235,9 +235,13 @@ def test_validation_split_carries_the_weights_and_validation_data_takes_them():
     model.compile(tf.keras.optimizers.SGD(0.0), "sparse_categorical_crossentropy")
     losses_ = -np.log(model.predict(x, verbose=0)[np.arange(10), y])
     history = model.fit(x, y, sample_weight=w, validation_split=0.3, verbose=0)
-    np.testing.assert_allclose(history.history["val_loss"][0], (w * losses_)[7:].sum() / 3)
+    np.testing.assert_allclose(
+        history.history["val_loss"][0], (w * losses_)[7:].sum() / 3
+    )
     history = model.fit(x, y, validation_data=(x[:4], y[:4], w[:4]), verbose=0)
-    np.testing.assert_allclose(history.history["val_loss"][0], (w * losses_)[:4].sum() / 4)
+    np.testing.assert_allclose(
+        history.history["val_loss"][0], (w * losses_)[:4].sum() / 4
+    )
 
 
 @pytest.mark.parametrize(
