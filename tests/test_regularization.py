@@ -499,3 +499,50 @@ def test_to_json_carries_keras_3_module_wrappers():
     again = tf.keras.models.model_from_json(model.to_json())
     assert again.layers[0].kernel_constraint.get_config() == {
         "max_value": MAXN, "axis": 0}  # fmt: skip
+
+
+# ---- weighted_metrics ------------------------------------------------------------------
+def test_weighted_metrics_count_each_sample_w_times_and_metrics_do_not():
+    r = np.random.default_rng(6)
+    x, y = r.standard_normal((23, 4)), r.integers(0, 2, 23)
+    sw = r.uniform(0.0, 2.0, 23)
+    cw = {0: 0.7, 1: 1.9}
+    w = sw * np.array([cw[c] for c in y])
+    tf.set_seed(4)
+    model = tf.keras.Sequential(
+        [tf.keras.layers.Dense(1, "sigmoid", input_dim=4, dtype="float64")]
+    )
+    model.compile(
+        tf.keras.optimizers.SGD(0.0),
+        "binary_crossentropy",
+        metrics=["accuracy", "mse"],
+        weighted_metrics=["accuracy", tf.keras.metrics.Precision(), "mae"],
+    )
+    assert model.metrics_names == [
+        "loss", "accuracy", "mse", "weighted_accuracy", "precision", "mae"]  # fmt: skip
+    p = model.predict(x, verbose=0)[:, 0]
+    right = (p > 0.5) == (y == 1)
+    predicted = p > 0.5
+    tp, fp = (w * (predicted & (y == 1))).sum(), (w * (predicted & (y == 0))).sum()
+    assert 0 < tp / (tp + fp) < 1  # the weights matter for this case
+    expected = {
+        "accuracy": right.mean(),
+        "mse": ((p - y) ** 2).mean(),  # on the probabilities, not the logits
+        "weighted_accuracy": (w * right).sum() / w.sum(),
+        "precision": tp / (tp + fp),
+        "mae": (w * np.abs(p - y)).sum() / w.sum(),
+    }
+    history = model.fit(
+        x, y, sample_weight=sw, class_weight=cw, batch_size=5, verbose=0
+    ).history
+    for name, value in expected.items():
+        np.testing.assert_allclose(history[name][0], value, rtol=1e-12, err_msg=name)
+    got = model.evaluate(
+        x, y, sample_weight=w, batch_size=7, verbose=0, return_dict=True
+    )
+    for name, value in expected.items():
+        np.testing.assert_allclose(got[name], value, rtol=1e-12, err_msg=name)
+    unweighted = model.evaluate(x, y, verbose=0, return_dict=True)
+    np.testing.assert_allclose(unweighted["weighted_accuracy"], right.mean())
+    with pytest.raises(TypeError, match="compile: weighted_metrics must be a list"):
+        model.compile("sgd", "mse", weighted_metrics=5)

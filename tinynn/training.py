@@ -56,6 +56,8 @@ class Trainer:
         self.model = model
         self._compiled = False
         self._metrics: list[metrics_module.Metric] | None = None
+        self._weighted_entries: list[Any] = []
+        self._plain = 0  # how many of _metrics ignore sample weights
         self._buffers: dict[str, list[np.ndarray | None]] = {}
         self._buffer_rows = 0
         self._penalized: list[Any] = []
@@ -107,13 +109,17 @@ class Trainer:
         loss : str or Loss
             e.g. 'sparse_categorical_crossentropy', 'mse', or a loss object.
         metrics : list, optional
-            e.g. ['accuracy'] (the string is the key in History).
+            e.g. ['accuracy'] (the string is the key in History). As in
+            Keras 2, these ignore sample_weight and class_weight.
+        weighted_metrics : list, optional
+            Metrics that count sample i w_i times (sample_weight times
+            class_weight), reported after ``metrics``; a name already in
+            ``metrics`` gets the prefix ``weighted_`` (Keras 2).
 
         Compiling again starts a fresh optimizer state; weights are kept.
         """
         for key, value in (
             ("loss_weights", loss_weights),
-            ("weighted_metrics", weighted_metrics),
             ("steps_per_execution", steps_per_execution),
         ):
             if value is not None:
@@ -129,23 +135,8 @@ class Trainer:
             optimizer_object.iterations = 0
             optimizer_object.reset_state()
         loss_object = losses.get(loss)
-        if metrics is None:
-            metric_list: list[Any] = []
-        elif isinstance(metrics, (str, metrics_module.Metric)):
-            metric_list = [metrics]
-        elif isinstance(metrics, (list, tuple)):
-            metric_list = list(metrics)
-        else:
-            raise TypeError(
-                f"compile: metrics must be a list such as ['accuracy']; got "
-                f"{describe(metrics)}"
-            )
-        for entry in metric_list:
-            if not isinstance(entry, (str, metrics_module.Metric)):
-                raise TypeError(
-                    f"compile: metrics entries must be names or Metric "
-                    f"objects; got {describe(entry)}"
-                )
+        metric_list = _metric_entries(metrics, "metrics")
+        self._weighted_entries = _metric_entries(weighted_metrics, "weighted_metrics")
         self.model.optimizer, self.model.loss = optimizer_object, loss_object
         self.model.compiled_metrics = metric_list
         self._metrics = None
@@ -159,6 +150,9 @@ class Trainer:
         names = ["loss"]
         for entry in self.model.compiled_metrics:
             names.append(entry if isinstance(entry, str) else entry.name)
+        for entry in self._weighted_entries:
+            name = entry if isinstance(entry, str) else entry.name
+            names.append(f"weighted_{name}" if name in names else name)
         return names
 
     def _require_compiled(self, where: str) -> None:
@@ -194,6 +188,13 @@ class Trainer:
                 metrics_module.get(m, sparse, width, "compile")
                 for m in self.model.compiled_metrics
             ]
+            plain = len(self._metrics)
+            for entry, name in zip(
+                self._weighted_entries, self.metrics_names[1 + plain :]
+            ):
+                metric = metrics_module.get(entry, sparse, width, "compile")
+                self._metrics.append(metrics_module.WeightedMetric(metric, name))
+            self._plain = plain
         return self._metrics
 
     # ---- data --------------------------------------------------------------
@@ -351,9 +352,7 @@ class Trainer:
         if self._constrained:  # Keras: constraints right after the update
             for layer in self._constrained:
                 layer._apply_constraints()
-        return [loss] + [
-            m.batch_value(yb, outputs, mode != "probs", correct) for m in self._metrics
-        ]
+        return self._values(loss, yb, outputs, mode, correct, wb)
 
     def _test_batch(
         self, xb: np.ndarray, yb: np.ndarray, mode: str, wb: np.ndarray | None = None
@@ -373,10 +372,18 @@ class Trainer:
                 loss += sum(
                     layer._penalty(gradients=False) for layer in self._penalized
                 )
-            return [loss] + [
-                m.batch_value(yb, outputs, mode != "probs", correct)
-                for m in self._metrics
-            ]
+            return self._values(loss, yb, outputs, mode, correct, wb)
+
+    def _values(self, loss, yb, outputs, mode, correct, wb) -> list[float]:
+        """[loss, each metric's batch value]; weighted_metrics get `wb`."""
+        logits = mode != "probs"
+        values = [loss]
+        for index, m in enumerate(self._metrics):
+            if index < self._plain:
+                values.append(m.batch_value(yb, outputs, logits, correct))
+            else:
+                values.append(m.batch_value(yb, outputs, logits, correct, wb))
+        return values
 
     def _predict_batch(self, xb: np.ndarray, out: np.ndarray, training: bool) -> None:
         """Outputs for one batch, copied into `out` before the buffers are
@@ -949,3 +956,23 @@ def _class_weights(class_weight: Any, y: Any, where: str) -> np.ndarray:
             f"class_weight (keys 0..{len(table) - 1})"
         )
     return table[classes]
+
+
+def _metric_entries(metrics: Any, key: str) -> list[Any]:
+    """compile's `metrics` (or `weighted_metrics`) as a checked list."""
+    if metrics is None:
+        return []
+    if isinstance(metrics, (str, metrics_module.Metric)):
+        return [metrics]
+    if not isinstance(metrics, (list, tuple)):
+        raise TypeError(
+            f"compile: {key} must be a list such as ['accuracy']; got "
+            f"{describe(metrics)}"
+        )
+    for entry in metrics:
+        if not isinstance(entry, (str, metrics_module.Metric)):
+            raise TypeError(
+                f"compile: {key} entries must be names or Metric objects; got "
+                f"{describe(entry)}"
+            )
+    return list(metrics)
