@@ -421,6 +421,14 @@ class Trainer:
         taken before its update, as Keras does. ``validation_split=f`` holds
         out the LAST fraction f of the samples, before shuffling.
 
+        ``sample_weight`` (one non-negative weight per sample) and
+        ``class_weight`` ({class index: weight}, keys 0..K-1; the class of a
+        sample is argmax(y) for one-hot y, else int(y)) multiply; each
+        batch's loss is then Keras 2's sum(w_i loss_i) / batch size and its
+        gradient rows scale by w_i. compile's ``metrics`` ignore the weights
+        (Keras 2), its ``weighted_metrics`` use them. The reported loss
+        includes the layers' regularization penalties.
+
         Raises
         ------
         RuntimeError
