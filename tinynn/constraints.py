@@ -201,18 +201,9 @@ def get(identifier: Any, where: str) -> Constraint | None:
 
 def serialize(constraint: Constraint | None) -> dict[str, Any] | None:
     """Keras's ``{"class_name": ..., "config": ...}`` form, or None."""
-    if constraint is None:
-        return None
-    return {"class_name": type(constraint).__name__, "config": constraint.get_config()}
+    return registry.serialize(constraint)
 
 
 def deserialize(config: dict[str, Any], where: str = "load_model") -> Constraint:
     """Rebuild a constraint from `serialize`'s (or Keras's) output."""
-    name = config.get("class_name")
-    cls = registry.lookup("constraint", name)
-    if cls is None:
-        raise ValueError(
-            f"{where}: unknown constraint {name!r}; tinynn knows "
-            f"{registry.names('constraint')}"
-        )
-    return cls.from_config(dict(config.get("config") or {}))
+    return registry.deserialize("constraint", config, where)

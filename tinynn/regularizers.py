@@ -158,21 +158,9 @@ def get(identifier: Any, where: str) -> Regularizer | None:
 
 def serialize(regularizer: Regularizer | None) -> dict[str, Any] | None:
     """Keras's ``{"class_name": ..., "config": ...}`` form, or None."""
-    if regularizer is None:
-        return None
-    return {
-        "class_name": type(regularizer).__name__,
-        "config": regularizer.get_config(),
-    }
+    return registry.serialize(regularizer)
 
 
 def deserialize(config: dict[str, Any], where: str = "load_model") -> Regularizer:
     """Rebuild a regularizer from `serialize`'s (or Keras's) output."""
-    name = config.get("class_name")
-    cls = registry.lookup("regularizer", name)
-    if cls is None:
-        raise ValueError(
-            f"{where}: unknown regularizer {name!r}; tinynn knows "
-            f"{registry.names('regularizer')}"
-        )
-    return cls.from_config(dict(config.get("config") or {}))
+    return registry.deserialize("regularizer", config, where)
