@@ -214,7 +214,8 @@ def test_a_keras_written_config_loads():
         ({"center": "yes"}, TypeError, "center must be True or False"),
         ({"axis": "last"}, TypeError, "axis must be an int"),
         ({"renorm": True}, ValueError, "renorm is not supported"),
-        ({"gamma_regularizer": "l2"}, ValueError, "gamma_regularizer is not supported"),
+        ({"gamma_regularizer": "l5"}, ValueError, "gamma_regularizer"),
+        ({"beta_constraint": 1.0}, TypeError, "beta_constraint"),
         ({"gamma_initializer": "nope"}, ValueError, "BatchNormalization"),
     ],
 )

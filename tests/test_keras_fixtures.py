@@ -149,7 +149,7 @@ def layer_keys(config):
 def test_tinynn_h5_model_config_has_keras2_layout(tmp_path):
     """The same model as keras2_flatten_adam: the same layers, each with the
     keys Keras 2.x writes (an explicit InputLayer, Flatten's data_format...)
-    but the regularizers and constraints tinynn does not have."""
+    (regularizers and constraints included, as null)."""
     path = tmp_path / "m.h5"
     tinynn_model().save(path)
     with h5py.File(FIXTURES / "keras2_flatten_adam.h5", "r") as keras_file:
@@ -166,11 +166,6 @@ def test_tinynn_h5_model_config_has_keras2_layout(tmp_path):
         assert set(root["model_weights"]) == keras_groups
         assert root["model_weights/dense/dense/kernel:0"].fletcher32
     ignored = {
-        "kernel_regularizer",
-        "bias_regularizer",
-        "activity_regularizer",
-        "kernel_constraint",
-        "bias_constraint",
         "noise_shape",
         "optional",
     }
@@ -303,7 +298,8 @@ def set_arg(index, key, value):
 BAD_CONFIGS = [
     ("conv layer", set_layer(1, "class_name", "Conv2D"), r"layers\[1\]\.class_name': layer class 'Conv2D' is not supported"),
     ("functional", lambda c: c.__setitem__("class_name", "Functional"), r"'model_config\.class_name' is 'Functional'"),
-    ("regularizer", set_arg(2, "kernel_regularizer", {"class_name": "L2", "config": {"l2": 0.01}}), r"layers\[2\]\.config' \(Dense\): .*kernel_regularizer is not supported"),
+    ("regularizer", set_arg(2, "kernel_regularizer", {"class_name": "OrthogonalRegularizer", "config": {"factor": 0.01}}), r"layers\[2\]\.config' \(Dense\): .*unknown regularizer 'OrthogonalRegularizer'"),
+    ("constraint", set_arg(2, "kernel_constraint", {"class_name": "RadialConstraint", "config": {}}), r"layers\[2\]\.config' \(Dense\): .*unknown constraint 'RadialConstraint'"),
     ("mixed precision", set_arg(2, "dtype", {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "mixed_float16"}}), r"layers\[2\]\.config' \(Dense\): dtype 'mixed_float16'"),
     ("channels_first", set_arg(1, "data_format", "channels_first"), r"layers\[1\]\.config' \(Flatten\): Flatten: data_format"),
     ("unknown argument", set_arg(2, "lora_rank", 4), r"layers\[2\]\.config' \(Dense\): .*'lora_rank'"),
@@ -321,6 +317,35 @@ def test_unsupported_keras_config_is_a_value_error_naming_file_and_field(
     with pytest.raises(ValueError, match=message) as info:
         tinynn.load_model(path)
     assert str(path) in str(info.value)
+
+
+def test_keras_regularizers_and_constraints_load(tmp_path):
+    """Keras 3 writes them wrapped with their module, Keras 2 plainly."""
+
+    def edit(config):
+        dense = config["config"]["layers"][2]["config"]
+        dense["kernel_regularizer"] = {
+            "module": "keras.regularizers",
+            "class_name": "L1L2",
+            "config": {"l1": 0.001, "l2": 0.002},
+            "registered_name": None,
+        }
+        dense["bias_regularizer"] = {"class_name": "L2", "config": {"l2": 0.03}}
+        dense["kernel_constraint"] = {
+            "module": "keras.constraints",
+            "class_name": "MaxNorm",
+            "config": {"max_value": 3.0, "axis": 0},
+            "registered_name": None,
+        }
+        dense["bias_constraint"] = {"class_name": "NonNeg", "config": {}}
+
+    model = tinynn.load_model(edited_h5(tmp_path, "keras3_flatten_adam.h5", edit))
+    dense = model.layers[1]
+    assert isinstance(dense.kernel_regularizer, tinynn.regularizers.L1L2)
+    assert (dense.kernel_regularizer.l1, dense.kernel_regularizer.l2) == (0.001, 0.002)
+    assert dense.bias_regularizer.get_config() == {"l2": 0.03}
+    assert dense.kernel_constraint.get_config() == {"max_value": 3.0, "axis": 0}
+    assert isinstance(dense.bias_constraint, tinynn.constraints.NonNeg)
 
 
 def test_keras3_optional_off_arguments_are_accepted(tmp_path):

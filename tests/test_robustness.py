@@ -592,6 +592,16 @@ API = [
         lambda: model().fit(X, Y, class_weight={0: 2}, verbose=0),
         "class_weight",
     ),
+    (
+        "fit sample_weight short",
+        lambda: model().fit(X, Y, sample_weight=np.ones(3), verbose=0),
+        "sample_weight",
+    ),
+    (
+        "fit sample_weight nan",
+        lambda: model().fit(X, Y, sample_weight=np.full(len(X), np.nan), verbose=0),
+        "sample_weight",
+    ),
     ("fit unknown kwarg", lambda: model().fit(X, Y, epoch=2, verbose=0), "epoch"),
     (
         "fit before compile",
@@ -688,9 +698,14 @@ API = [
     ("Dense input_dim 0", lambda: tf.keras.layers.Dense(2, input_dim=0), "input_dim"),
     ("Dense dtype int", lambda: tf.keras.layers.Dense(2, dtype="int32"), "dtype"),
     (
-        "Dense regularizer",
-        lambda: tf.keras.layers.Dense(2, kernel_regularizer="l2"),
+        "Dense regularizer unknown",
+        lambda: tf.keras.layers.Dense(2, kernel_regularizer="l3"),
         "kernel_regularizer",
+    ),
+    (
+        "Dense constraint int",
+        lambda: tf.keras.layers.Dense(2, kernel_constraint=3),
+        "kernel_constraint",
     ),
     ("Dropout rate 1.5", lambda: tf.keras.layers.Dropout(1.5), "rate"),
     ("Dropout rate -0.1", lambda: tf.keras.layers.Dropout(-0.1), "rate"),

@@ -13,7 +13,7 @@ from ._version import __version__
 
 from . import _backend, _unsupported
 from . import activations, backend, callbacks, initializers, layers, losses, metrics
-from . import nn, optimizers, random, registry, tensor, utils
+from . import constraints, nn, optimizers, random, registry, regularizers, tensor, utils
 from . import datasets
 from .backend import clear_session, floatx, set_floatx
 from ._random import set_seed
@@ -104,6 +104,7 @@ __all__ = [
     "backend",
     "callbacks",
     "clear_session",
+    "constraints",
     "datasets",
     "floatx",
     "get_num_threads",
@@ -118,6 +119,7 @@ __all__ = [
     "plot",
     "random",
     "registry",
+    "regularizers",
     "set_floatx",
     "set_num_threads",
     "set_seed",

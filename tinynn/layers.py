@@ -19,7 +19,16 @@ from typing import Any
 
 import numpy as np
 
-from . import _backend, _random, activations, backend, initializers, registry
+from . import (
+    _backend,
+    _random,
+    activations,
+    backend,
+    constraints,
+    initializers,
+    registry,
+    regularizers,
+)
 from ._checks import as_float_array, describe, positive_int, real_number, shape_tuple
 from .tensor import Tensor, as_tensor
 
@@ -123,6 +132,10 @@ class Layer:
         # optimizer (BatchNormalization's moving statistics).
         self._param_trainable: list[bool] = []
         self._initializers: list[Any] = []
+        # Per weight: its regularizer and constraint, or None.
+        self._regularizers: list[Any] = []
+        self._constraints: list[Any] = []
+        self.activity_regularizer: Any = None
         self._last_input: np.ndarray | None = None
         self._last_output: np.ndarray | None = None
 
@@ -159,11 +172,61 @@ class Layer:
         shape: tuple[int, ...],
         initializer: Any,
         trainable: bool = True,
+        regularizer: Any = None,
+        constraint: Any = None,
     ) -> None:
         where = f"{type(self).__name__} {self.name}"
         self._params.append(initializers.call(initializer, shape, self._dtype, where))
         self._param_names.append(name)
         self._param_trainable.append(bool(trainable))
+        self._regularizers.append(regularizer)
+        self._constraints.append(constraint)
+
+    # ---- penalties and constraints (Keras's regularizers/constraints) -------
+    @property
+    def _penalized(self) -> bool:
+        """Whether the layer adds a penalty to the loss."""
+        return self.activity_regularizer is not None or any(
+            r is not None for r in self._regularizers
+        )
+
+    @property
+    def _constrained(self) -> bool:
+        """Whether some weight has a constraint."""
+        return any(c is not None for c in self._constraints)
+
+    def _penalty(self, gradients: bool) -> float:
+        """The layer's penalty for the last forward pass: each regularized
+        weight's, plus the activity regularizer's on the last output divided
+        by the batch size (Keras 2). With `gradients`, each weight's penalty
+        gradient is added to its gradient (the activity term's went into dy
+        in ``_backward``)."""
+        total = 0.0
+        for w, g, reg in zip(self._params, self._grads, self._regularizers):
+            if reg is not None:
+                total += reg.penalty(w)
+                if gradients:
+                    reg.add_gradient(w, g)
+        if self.activity_regularizer is not None and self._last_output is not None:
+            out = self._last_output
+            total += self.activity_regularizer.penalty(out) / len(out)
+        return total
+
+    def _apply_constraints(self) -> None:
+        """Project each trained weight that has a constraint (after a step)."""
+        if not self.trainable:
+            return
+        for w, flag, constraint in zip(
+            self._params, self._param_trainable, self._constraints
+        ):
+            if constraint is not None and flag:
+                constraint.apply(w)
+
+    def _activity_gradient(self, dy: np.ndarray) -> None:
+        """dy += d(activity penalty / batch) / d output, before the layer's own
+        backward pass."""
+        out = self._last_output
+        self.activity_regularizer.add_gradient(out, dy, 1.0 / len(out))
 
     def _weight(self, name: str) -> np.ndarray | None:
         """The live weight called `name`, or None if the layer has none
@@ -352,6 +415,15 @@ class Dense(Layer):
         Whether to add a bias vector.
     kernel_initializer, bias_initializer : str or callable
         Keras defaults: 'glorot_uniform' and 'zeros'.
+    kernel_regularizer, bias_regularizer : str or Regularizer, optional
+        'l1', 'l2', 'l1_l2' or a ``tinynn.regularizers`` object: its penalty
+        is added to the loss (fit's and evaluate's) and its gradient to the
+        weight's before each optimizer step.
+    activity_regularizer : str or Regularizer, optional
+        A penalty on the layer's output, divided by the batch size (Keras 2).
+        A softmax/sigmoid layer with one is not fused into the loss kernel.
+    kernel_constraint, bias_constraint : str or Constraint, optional
+        A ``tinynn.constraints`` object applied after each optimizer step.
 
     The kernel has shape (input_dim, units), the bias (units,). An input of
     rank > 2 is multiplied on its last axis, as Keras does.
@@ -368,10 +440,30 @@ class Dense(Layer):
         use_bias: bool = True,
         kernel_initializer: Any = "glorot_uniform",
         bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        activity_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        bias_constraint: Any = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
         self.units = positive_int(units, "Dense", "units")
+        self.kernel_regularizer = regularizers.get(
+            kernel_regularizer, "Dense: kernel_regularizer"
+        )
+        self.bias_regularizer = regularizers.get(
+            bias_regularizer, "Dense: bias_regularizer"
+        )
+        self.activity_regularizer = regularizers.get(
+            activity_regularizer, "Dense: activity_regularizer"
+        )
+        self.kernel_constraint = constraints.get(
+            kernel_constraint, "Dense: kernel_constraint"
+        )
+        self.bias_constraint = constraints.get(
+            bias_constraint, "Dense: bias_constraint"
+        )
         self._activation = activations.get(activation, "Dense")
         self.activation = activations.function(self._activation)
         if not isinstance(use_bias, (bool, np.bool_)):
@@ -393,16 +485,29 @@ class Dense(Layer):
 
     def _build(self, features):
         fan_in = features[-1]
-        self._add_weight("kernel", (fan_in, self.units), self.kernel_initializer)
+        self._add_weight(
+            "kernel",
+            (fan_in, self.units),
+            self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+        )
         if self.use_bias:
-            self._add_weight("bias", (self.units,), self.bias_initializer)
+            self._add_weight(
+                "bias",
+                (self.units,),
+                self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
 
     def _output_features(self, features):
         return (*features[:-1], self.units)
 
     @property
     def output_activation(self) -> str | None:
-        return self._activation
+        # The activity penalty is on the activation's output: not fusable.
+        return None if self.activity_regularizer is not None else self._activation
 
     def _forward(self, x, training, out, activation: str | None = None):
         # activation="linear" lets the model fuse softmax into the loss kernel.
@@ -432,6 +537,8 @@ class Dense(Layer):
 
     def _backward(self, dy, dx):
         x2 = self._last_input.reshape(-1, self._last_input.shape[-1])
+        if self.activity_regularizer is not None:
+            self._activity_gradient(dy)
         dz = dy.reshape(-1, self.units)
         act = self._last_activation
         if act in _backend.FROM_INPUT_ACTIVATIONS:
@@ -453,6 +560,11 @@ class Dense(Layer):
             use_bias=self.use_bias,
             kernel_initializer=_init_config(self.kernel_initializer),
             bias_initializer=_init_config(self.bias_initializer),
+            kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
+            bias_regularizer=regularizers.serialize(self.bias_regularizer),
+            activity_regularizer=regularizers.serialize(self.activity_regularizer),
+            kernel_constraint=constraints.serialize(self.kernel_constraint),
+            bias_constraint=constraints.serialize(self.bias_constraint),
         )
         return config
 
@@ -650,10 +762,6 @@ class Dropout(Layer):
 # Keras arguments of BatchNormalization tinynn accepts only with their "off"
 # value (Keras 2 writes several of them into every saved config).
 _BATCHNORM_OFF = {
-    "beta_regularizer": None,
-    "gamma_regularizer": None,
-    "beta_constraint": None,
-    "gamma_constraint": None,
     "renorm": False,
     "renorm_clipping": None,
     "renorm_momentum": 0.99,
@@ -687,6 +795,8 @@ class BatchNormalization(Layer):
     beta_initializer, gamma_initializer, moving_mean_initializer,
     moving_variance_initializer
         Keras's defaults 'zeros', 'ones', 'zeros', 'ones'.
+    beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint
+        As Dense's kernel_regularizer and kernel_constraint, for beta and gamma.
 
     Weights, in Keras's order and names: gamma, beta (trainable),
     moving_mean, moving_variance (not trainable: fit's optimizer never
@@ -704,6 +814,10 @@ class BatchNormalization(Layer):
         gamma_initializer: Any = "ones",
         moving_mean_initializer: Any = "zeros",
         moving_variance_initializer: Any = "ones",
+        beta_regularizer: Any = None,
+        gamma_regularizer: Any = None,
+        beta_constraint: Any = None,
+        gamma_constraint: Any = None,
         **kwargs: Any,
     ):
         where = "BatchNormalization"
@@ -731,6 +845,18 @@ class BatchNormalization(Layer):
         self.moving_variance_initializer = initializers.get(
             moving_variance_initializer, where
         )
+        self.beta_regularizer = regularizers.get(
+            beta_regularizer, f"{where}: beta_regularizer"
+        )
+        self.gamma_regularizer = regularizers.get(
+            gamma_regularizer, f"{where}: gamma_regularizer"
+        )
+        self.beta_constraint = constraints.get(
+            beta_constraint, f"{where}: beta_constraint"
+        )
+        self.gamma_constraint = constraints.get(
+            gamma_constraint, f"{where}: gamma_constraint"
+        )
         self._statistics: tuple[np.ndarray, np.ndarray] | None = None
         self._spare: list[np.ndarray] = []
         self._batch_statistics = False
@@ -744,9 +870,21 @@ class BatchNormalization(Layer):
             )
         channels = (features[-1],)
         if self.scale:
-            self._add_weight("gamma", channels, self.gamma_initializer)
+            self._add_weight(
+                "gamma",
+                channels,
+                self.gamma_initializer,
+                regularizer=self.gamma_regularizer,
+                constraint=self.gamma_constraint,
+            )
         if self.center:
-            self._add_weight("beta", channels, self.beta_initializer)
+            self._add_weight(
+                "beta",
+                channels,
+                self.beta_initializer,
+                regularizer=self.beta_regularizer,
+                constraint=self.beta_constraint,
+            )
         self._add_weight(
             "moving_mean", channels, self.moving_mean_initializer, trainable=False
         )
@@ -809,6 +947,10 @@ class BatchNormalization(Layer):
             gamma_initializer=_init_config(self.gamma_initializer),
             moving_mean_initializer=_init_config(self.moving_mean_initializer),
             moving_variance_initializer=_init_config(self.moving_variance_initializer),
+            beta_regularizer=regularizers.serialize(self.beta_regularizer),
+            gamma_regularizer=regularizers.serialize(self.gamma_regularizer),
+            beta_constraint=constraints.serialize(self.beta_constraint),
+            gamma_constraint=constraints.serialize(self.gamma_constraint),
         )
         return config
 

@@ -61,15 +61,21 @@ class Loss:
         self.from_logits = False
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
-        """The batch-mean loss as a 0-d float32/float64 Tensor (``.numpy()``)."""
-        if sample_weight is not None:
-            raise ValueError(
-                f"{self.name}: sample_weight is not supported; got "
-                f"{describe(sample_weight)}"
-            )
-        pred_dtype = _as_pred(y_pred, self.name).dtype
-        value = self.value_and_grad(y_true, y_pred, need_grad=False)[0]
-        return as_tensor(np.asarray(value, pred_dtype))
+        """The batch-mean loss as a 0-d float32/float64 Tensor (``.numpy()``).
+
+        With `sample_weight` (one non-negative weight per sample), Keras's
+        ``sum_over_batch_size``: sum(w_i * loss_i) / batch size.
+        """
+        pred = _as_pred(y_pred, self.name)
+        if sample_weight is None:
+            value = self.value_and_grad(y_true, y_pred, need_grad=False)[0]
+        else:
+            targets = self.prepare_targets(y_true, pred.shape, pred.dtype, self.name)
+            weights = check_sample_weight(sample_weight, len(pred), self.name)
+            value = self.compute_weighted(
+                pred, targets, None, self.from_logits, weights
+            )[0]
+        return as_tensor(np.asarray(value, pred.dtype))
 
     def value_and_grad(
         self, y_true: Any, y_pred: Any, need_grad: bool = True
@@ -124,9 +130,76 @@ class Loss:
         """
         raise NotImplementedError
 
+    def per_sample(
+        self, pred: np.ndarray, targets: np.ndarray, logits: bool
+    ) -> np.ndarray:
+        """Each sample's loss in float64, shape ``pred.shape[:-1]`` (the
+        values whose mean `compute` returns). Only weighted batches use it."""
+        raise NotImplementedError
+
+    def compute_weighted(
+        self,
+        pred: np.ndarray,
+        targets: np.ndarray,
+        grad: np.ndarray | None,
+        logits: bool,
+        weights: np.ndarray,
+    ) -> tuple[float, int | None]:
+        """`compute` with one weight per sample, as Keras 2 reduces
+        (``sum_over_batch_size``): loss = sum(w_i * loss_i) / batch size.
+
+        The C kernel writes the gradient of the unweighted mean; row i of
+        the weighted loss's gradient is that row times w_i, so the rows are
+        scaled in place. `correct` stays unweighted (Keras 2's ``metrics``
+        ignore sample weights).
+        """
+        _, correct = self.compute(pred, targets, grad, logits)
+        if grad is not None:
+            grad *= weights.reshape((-1,) + (1,) * (grad.ndim - 1))
+        values = self.per_sample(pred, targets, logits)
+        scaled = values * weights.reshape((-1,) + (1,) * (values.ndim - 1))
+        return float(scaled.sum() / values.size), correct
+
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments, for saving."""
         return {"name": self.name, "from_logits": self.from_logits}
+
+
+def check_sample_weight(sample_weight: Any, n: int, where: str) -> np.ndarray:
+    """`sample_weight` as a float64 vector of `n` finite, non-negative weights."""
+    if isinstance(sample_weight, (str, bytes, dict)):
+        raise TypeError(
+            f"{where}: sample_weight must be an array of one weight per sample; "
+            f"got {describe(sample_weight)}"
+        )
+    try:
+        weights = np.asarray(sample_weight, np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{where}: sample_weight must be an array of numbers; got "
+            f"{describe(sample_weight)}"
+        ) from None
+    if weights.ndim == 2 and weights.shape[1] == 1:
+        weights = weights[:, 0]
+    if weights.ndim != 1 or len(weights) != n:
+        raise ValueError(
+            f"{where}: sample_weight has shape {weights.shape}; expected ({n},), "
+            "one weight per sample"
+        )
+    bad = np.flatnonzero(~np.isfinite(weights) | (weights < 0))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(
+            f"{where}: sample_weight[{i}] = {float(weights[i])!r}; expected finite "
+            "non-negative weights"
+        )
+    return np.ascontiguousarray(weights)
+
+
+def _log_softmax64(pred: np.ndarray) -> np.ndarray:
+    z = pred.astype(np.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
 
 
 def _fmt_shape(shape: tuple) -> str:
@@ -198,7 +271,7 @@ class SparseCategoricalCrossentropy(Loss):
         total = q.sum(axis=1)
         rows = np.arange(len(targets))
         picked = q[rows, targets]
-        loss = float(np.mean(np.log(total) - np.log(picked)))
+        loss = float(np.mean(self.per_sample(pred, targets, False)))
         if grad is not None:
             # d/dp of log(sum q) - log(q_y), zero where the clip was active.
             g = np.broadcast_to(1.0 / total[:, None], q.shape).copy()
@@ -207,6 +280,13 @@ class SparseCategoricalCrossentropy(Loss):
             np.copyto(grad, g / len(targets), casting="unsafe")
         correct = int(np.sum(np.argmax(pred, axis=1) == targets))
         return loss, correct
+
+    def per_sample(self, pred, targets, logits):
+        rows = np.arange(len(targets))
+        if logits:
+            return -_log_softmax64(pred)[rows, targets]
+        q = np.clip(pred.astype(np.float64), _EPS, 1 - _EPS)
+        return np.log(q.sum(axis=1)) - np.log(q[rows, targets])
 
 
 class _SmoothedCrossentropy(Loss):
@@ -278,6 +358,13 @@ class CategoricalCrossentropy(_SmoothedCrossentropy):
         correct = int(np.sum(np.argmax(pred, axis=1) == np.argmax(targets, axis=1)))
         return loss, correct
 
+    def per_sample(self, pred, targets, logits):
+        if logits:
+            return -(targets * _log_softmax64(pred)).sum(axis=-1)
+        p64 = pred.astype(np.float64)
+        q = np.clip(p64 / p64.sum(axis=-1, keepdims=True), _EPS, 1 - _EPS)
+        return -(targets * np.log(q)).sum(axis=-1)
+
 
 @registry.register("loss")
 class BinaryCrossentropy(_SmoothedCrossentropy):
@@ -308,6 +395,15 @@ class BinaryCrossentropy(_SmoothedCrossentropy):
         )
         return loss, correct
 
+    def per_sample(self, pred, targets, logits):
+        z, t = pred.astype(np.float64), targets.astype(np.float64)
+        if logits:
+            values = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
+        else:
+            q = np.clip(z, _EPS, 1 - _EPS)
+            values = -(t * np.log(q + _EPS) + (1 - t) * np.log(1 - q + _EPS))
+        return values.mean(axis=-1)
+
 
 @registry.register("loss")
 class MeanSquaredError(Loss):
@@ -315,6 +411,9 @@ class MeanSquaredError(Loss):
 
     def compute(self, pred, targets, grad, logits):
         return _backend.mse(pred, targets, grad), None
+
+    def per_sample(self, pred, targets, logits):
+        return ((pred.astype(np.float64) - targets) ** 2).mean(axis=-1)
 
 
 @registry.register("loss")
@@ -326,6 +425,9 @@ class MeanAbsoluteError(Loss):
         if grad is not None:
             np.copyto(grad, np.sign(diff) / diff.size, casting="unsafe")
         return float(np.mean(np.abs(diff))), None
+
+    def per_sample(self, pred, targets, logits):
+        return np.abs(pred.astype(np.float64) - targets).mean(axis=-1)
 
 
 @registry.register("loss")
@@ -353,6 +455,11 @@ class Huber(Loss):
 
     def compute(self, pred, targets, grad, logits):
         return _backend.huber(pred, targets, grad, self.delta), None
+
+    def per_sample(self, pred, targets, logits):
+        a = np.abs(pred.astype(np.float64) - targets)
+        d = self.delta
+        return np.where(a <= d, 0.5 * a * a, d * a - 0.5 * d * d).mean(axis=-1)
 
     def get_config(self):
         config = super().get_config()

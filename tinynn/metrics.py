@@ -28,6 +28,7 @@ from ._checks import describe, positive_int, real_number
 from .tensor import Tensor, as_tensor
 
 __all__ = [
+    "WeightedMetric",
     "AUC",
     "BatchCounts",
     "BinaryAccuracy",
@@ -264,9 +265,9 @@ class MeanSquaredError(_MeanMetric):
     """mean((y - y_pred)^2)."""
 
     def _per_sample(self, y_true, y_pred, logits):
-        diff = np.asarray(y_pred, np.float64) - np.asarray(y_true).reshape(
-            np.shape(y_pred)
-        )
+        # On a fused softmax/sigmoid, Keras's metric sees the probabilities.
+        pred = _probabilities(y_pred, logits)
+        diff = pred - np.asarray(y_true).reshape(pred.shape)
         return np.mean(diff**2, axis=-1)
 
 
@@ -274,9 +275,9 @@ class MeanAbsoluteError(_MeanMetric):
     """mean(|y - y_pred|)."""
 
     def _per_sample(self, y_true, y_pred, logits):
-        diff = np.asarray(y_pred, np.float64) - np.asarray(y_true).reshape(
-            np.shape(y_pred)
-        )
+        # On a fused softmax/sigmoid, Keras's metric sees the probabilities.
+        pred = _probabilities(y_pred, logits)
+        diff = pred - np.asarray(y_true).reshape(pred.shape)
         return np.mean(np.abs(diff), axis=-1)
 
 
@@ -561,6 +562,54 @@ class _Confusion(Metric):
     def value_from_counts(self, counts):
         tp, fp, fn, tn = counts
         return float(np.atleast_1d(self._value(tp, fp, tn, fn))[0])
+
+
+class WeightedMetric(Metric):
+    """An entry of compile's ``weighted_metrics``: `metric` with sample i
+    counted w_i times (sample_weight times class_weight; 1 without them).
+    Keras 2 passes the sample weights to these and not to ``metrics``.
+
+    A mean metric reports sum(w_i v_i) / sum(w_i) over the epoch (Keras's
+    weighted ``Mean``); a confusion-matrix metric (Precision, AUC...) adds
+    w_i to its counts. The per-batch values are counts (``accumulates``).
+    """
+
+    accumulates = True
+
+    def __init__(self, metric: Metric, name: str):
+        if not isinstance(metric, (_MeanMetric, _Confusion)):
+            raise TypeError(
+                f"compile: weighted_metrics supports tinynn's built-in metrics; got "
+                f"{describe(metric)}"
+            )
+        self.metric = metric
+        self.name = name
+
+    def batch_value(self, targets, outputs, logits, correct=None, weights=None):
+        n = len(outputs)
+        w = np.ones(n) if weights is None else weights
+        if logits and not isinstance(self.metric, _FROM_LOGITS):
+            outputs, logits = _probabilities(outputs, True), False
+        if isinstance(self.metric, _Confusion):
+            counts = self.metric._counts(
+                targets, _probabilities(outputs, logits), sample_weight=w
+            )
+        else:
+            values = np.asarray(
+                self.metric._per_sample(targets, outputs, logits), np.float64
+            ).reshape(n, -1)
+            weight = w.reshape(n, 1)
+            counts = (
+                float((values * weight).sum()),
+                float(weight.sum() * values.shape[1]),
+            )
+        return _with_counts(self.value_from_counts(counts), counts)
+
+    def value_from_counts(self, counts):
+        if isinstance(self.metric, _Confusion):
+            return self.metric.value_from_counts(counts)
+        total, weight = counts
+        return total / weight if weight else 0.0
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -917,3 +966,12 @@ def get(
             f"'crossentropy', or one of {sorted(_BY_NAME)}"
         )
     return cls(name=identifier)
+
+
+#: Mean metrics whose per-sample formula takes logits itself.
+_FROM_LOGITS = (
+    _FormulaMetric,
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    SparseCategoricalCrossentropy,
+)

@@ -10,7 +10,15 @@ from __future__ import annotations
 import inspect
 from typing import Any, Callable, TypeVar
 
-KINDS = ("layer", "optimizer", "loss", "model", "schedule")
+KINDS = (
+    "layer",
+    "optimizer",
+    "loss",
+    "model",
+    "schedule",
+    "regularizer",
+    "constraint",
+)
 _CLASSES: dict[str, dict[str, type]] = {kind: {} for kind in KINDS}
 
 T = TypeVar("T", bound=type)
@@ -56,3 +64,22 @@ def constructor_arguments(cls: type, config: dict[str, Any]) -> dict[str, Any]:
         if not any(p.kind == p.VAR_KEYWORD for p in parameters):
             break
     return {k: v for k, v in config.items() if k in named}
+
+
+def serialize(obj: Any) -> dict[str, Any] | None:
+    """Keras's ``{"class_name": ..., "config": obj.get_config()}``, or None."""
+    if obj is None:
+        return None
+    return {"class_name": type(obj).__name__, "config": obj.get_config()}
+
+
+def deserialize(kind: str, config: dict[str, Any], where: str) -> Any:
+    """The object a ``serialize`` dict describes, built with the class
+    registered under its class_name (``from_config``)."""
+    name = config.get("class_name")
+    cls = lookup(kind, name)
+    if cls is None:
+        raise ValueError(
+            f"{where}: unknown {kind} {name!r}; tinynn knows {names(kind)}"
+        )
+    return cls.from_config(dict(config.get("config") or {}))

@@ -24,6 +24,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from . import _random, losses, metrics as metrics_module, optimizers
+from .losses import check_sample_weight
 from ._checks import (
     as_numeric_array,
     check_finite,
@@ -55,8 +56,12 @@ class Trainer:
         self.model = model
         self._compiled = False
         self._metrics: list[metrics_module.Metric] | None = None
+        self._weighted_entries: list[Any] = []
+        self._plain = 0  # how many of _metrics ignore sample weights
         self._buffers: dict[str, list[np.ndarray | None]] = {}
         self._buffer_rows = 0
+        self._penalized: list[Any] = []
+        self._constrained: list[Any] = []
         # Thread safety: every batch (a training step, or a forward pass of
         # predict/evaluate) runs holding `lock`, because it uses the
         # trainer's scratch buffers and the layers' saved activations, and an
@@ -104,13 +109,17 @@ class Trainer:
         loss : str or Loss
             e.g. 'sparse_categorical_crossentropy', 'mse', or a loss object.
         metrics : list, optional
-            e.g. ['accuracy'] (the string is the key in History).
+            e.g. ['accuracy'] (the string is the key in History). As in
+            Keras 2, these ignore sample_weight and class_weight.
+        weighted_metrics : list, optional
+            Metrics that count sample i w_i times (sample_weight times
+            class_weight), reported after ``metrics``; a name already in
+            ``metrics`` gets the prefix ``weighted_`` (Keras 2).
 
         Compiling again starts a fresh optimizer state; weights are kept.
         """
         for key, value in (
             ("loss_weights", loss_weights),
-            ("weighted_metrics", weighted_metrics),
             ("steps_per_execution", steps_per_execution),
         ):
             if value is not None:
@@ -126,23 +135,8 @@ class Trainer:
             optimizer_object.iterations = 0
             optimizer_object.reset_state()
         loss_object = losses.get(loss)
-        if metrics is None:
-            metric_list: list[Any] = []
-        elif isinstance(metrics, (str, metrics_module.Metric)):
-            metric_list = [metrics]
-        elif isinstance(metrics, (list, tuple)):
-            metric_list = list(metrics)
-        else:
-            raise TypeError(
-                f"compile: metrics must be a list such as ['accuracy']; got "
-                f"{describe(metrics)}"
-            )
-        for entry in metric_list:
-            if not isinstance(entry, (str, metrics_module.Metric)):
-                raise TypeError(
-                    f"compile: metrics entries must be names or Metric "
-                    f"objects; got {describe(entry)}"
-                )
+        metric_list = _metric_entries(metrics, "metrics")
+        self._weighted_entries = _metric_entries(weighted_metrics, "weighted_metrics")
         self.model.optimizer, self.model.loss = optimizer_object, loss_object
         self.model.compiled_metrics = metric_list
         self._metrics = None
@@ -156,6 +150,9 @@ class Trainer:
         names = ["loss"]
         for entry in self.model.compiled_metrics:
             names.append(entry if isinstance(entry, str) else entry.name)
+        for entry in self._weighted_entries:
+            name = entry if isinstance(entry, str) else entry.name
+            names.append(f"weighted_{name}" if name in names else name)
         return names
 
     def _require_compiled(self, where: str) -> None:
@@ -191,6 +188,13 @@ class Trainer:
                 metrics_module.get(m, sparse, width, "compile")
                 for m in self.model.compiled_metrics
             ]
+            plain = len(self._metrics)
+            for entry, name in zip(
+                self._weighted_entries, self.metrics_names[1 + plain :]
+            ):
+                metric = metrics_module.get(entry, sparse, width, "compile")
+                self._metrics.append(metrics_module.WeightedMetric(metric, name))
+            self._plain = plain
         return self._metrics
 
     # ---- data --------------------------------------------------------------
@@ -288,6 +292,10 @@ class Trainer:
             "dout": [np.empty((rows, *self.model.output_shape[1:]), self.model.dtype)],
         }
         self._buffer_rows = rows
+        # Layers with regularizers or constraints, listed once per layout so
+        # that a model without any pays one truth test per batch, nothing more.
+        self._penalized = [layer for layer in self.model.layers if layer._penalized]
+        self._constrained = [layer for layer in self.model.layers if layer._constrained]
 
     # ---- passes --------------------------------------------------------------
     def _forward(self, x: np.ndarray, training: bool, fuse: bool) -> np.ndarray:
@@ -315,37 +323,67 @@ class Trainer:
                 return
             dy = dx
 
-    def _train_batch(self, xb: np.ndarray, yb: np.ndarray, mode: str) -> list[float]:
-        """One optimizer step; returns [loss, metric values] of this batch."""
+    def _train_batch(
+        self, xb: np.ndarray, yb: np.ndarray, mode: str, wb: np.ndarray | None = None
+    ) -> list[float]:
+        """One optimizer step; returns [loss, metric values] of this batch.
+        `wb`: one weight per sample (sample_weight times class_weight) or None."""
         with self.lock:
             self._ensure_buffers(len(xb))
-            return self._train_batch_locked(xb, yb, mode)
+            return self._train_batch_locked(xb, yb, mode, wb)
 
     def _train_batch_locked(
-        self, xb: np.ndarray, yb: np.ndarray, mode: str
+        self, xb: np.ndarray, yb: np.ndarray, mode: str, wb: np.ndarray | None = None
     ) -> list[float]:
         outputs = self._forward(xb, True, mode == "fused")
         dout = self._buffers["dout"][0][: len(xb)]
-        loss, correct = self.model.loss.compute(
-            outputs, yb, dout, logits=mode != "probs"
-        )
+        if wb is None:
+            loss, correct = self.model.loss.compute(
+                outputs, yb, dout, logits=mode != "probs"
+            )
+        else:
+            loss, correct = self.model.loss.compute_weighted(
+                outputs, yb, dout, mode != "probs", wb
+            )
         self._backward(dout)
+        if self._penalized:  # Keras 2: loss + sum of the layers' penalties
+            loss += sum(layer._penalty(gradients=True) for layer in self._penalized)
         self._store.apply(self.model.optimizer)
-        return [loss] + [
-            m.batch_value(yb, outputs, mode != "probs", correct) for m in self._metrics
-        ]
+        if self._constrained:  # Keras: constraints right after the update
+            for layer in self._constrained:
+                layer._apply_constraints()
+        return self._values(loss, yb, outputs, mode, correct, wb)
 
-    def _test_batch(self, xb: np.ndarray, yb: np.ndarray, mode: str) -> list[float]:
+    def _test_batch(
+        self, xb: np.ndarray, yb: np.ndarray, mode: str, wb: np.ndarray | None = None
+    ) -> list[float]:
         with self.lock:
             self._ensure_buffers(len(xb))
             outputs = self._forward(xb, False, mode == "fused")
-            loss, correct = self.model.loss.compute(
-                outputs, yb, None, logits=mode != "probs"
-            )
-            return [loss] + [
-                m.batch_value(yb, outputs, mode != "probs", correct)
-                for m in self._metrics
-            ]
+            if wb is None:
+                loss, correct = self.model.loss.compute(
+                    outputs, yb, None, logits=mode != "probs"
+                )
+            else:
+                loss, correct = self.model.loss.compute_weighted(
+                    outputs, yb, None, mode != "probs", wb
+                )
+            if self._penalized:  # Keras 2's test_step adds them too
+                loss += sum(
+                    layer._penalty(gradients=False) for layer in self._penalized
+                )
+            return self._values(loss, yb, outputs, mode, correct, wb)
+
+    def _values(self, loss, yb, outputs, mode, correct, wb) -> list[float]:
+        """[loss, each metric's batch value]; weighted_metrics get `wb`."""
+        logits = mode != "probs"
+        values = [loss]
+        for index, m in enumerate(self._metrics):
+            if index < self._plain:
+                values.append(m.batch_value(yb, outputs, logits, correct))
+            else:
+                values.append(m.batch_value(yb, outputs, logits, correct, wb))
+        return values
 
     def _predict_batch(self, xb: np.ndarray, out: np.ndarray, training: bool) -> None:
         """Outputs for one batch, copied into `out` before the buffers are
@@ -383,6 +421,14 @@ class Trainer:
         taken before its update, as Keras does. ``validation_split=f`` holds
         out the LAST fraction f of the samples, before shuffling.
 
+        ``sample_weight`` (one non-negative weight per sample) and
+        ``class_weight`` ({class index: weight}, keys 0..K-1; the class of a
+        sample is argmax(y) for one-hot y, else int(y)) multiply; each
+        batch's loss is then Keras 2's sum(w_i loss_i) / batch size and its
+        gradient rows scale by w_i. compile's ``metrics`` ignore the weights
+        (Keras 2), its ``weighted_metrics`` use them. The reported loss
+        includes the layers' regularization penalties.
+
         Raises
         ------
         RuntimeError
@@ -393,8 +439,6 @@ class Trainer:
         where = "fit"
         self._require_compiled(where)
         for key, value in (
-            ("class_weight", class_weight),
-            ("sample_weight", sample_weight),
             ("steps_per_epoch", steps_per_epoch),
             ("validation_steps", validation_steps),
         ):
@@ -422,11 +466,16 @@ class Trainer:
         user_callbacks = _callback_list(callbacks, where)
 
         xs, targets = self._prepare_xy(x, y, where)
+        weights = self._sample_weights(y, len(xs), sample_weight, class_weight, where)
         val = None
         if validation_data is not None:
             val = self._validation_tuple(validation_data)
         elif validation_split:
             xs, targets, val = _split_tail(xs, targets, validation_split)
+            if weights is not None:
+                # Keras splits the sample weights with the samples.
+                val = (*val, weights[len(xs) :])
+                weights = weights[: len(xs)]
         metrics = self._resolve_metrics(targets)
         mode = self.output_mode()
         n = len(xs)
@@ -436,6 +485,7 @@ class Trainer:
         )
         batches = _Batches(xs, self.model.dtype, min(batch_size, n))
         y_batch = np.empty((min(batch_size, n), *targets.shape[1:]), targets.dtype)
+        w_batch = None if weights is None else np.empty(min(batch_size, n))
 
         history = History()
         callback_list = CallbackList(
@@ -456,11 +506,18 @@ class Trainer:
                 order = rng.permutation(n) if shuffle else None
                 sums = _RunningMeans(names, metrics)
                 warned = False
-                for step, xb, yb in _epoch_batches(
-                    batches, targets, y_batch, batch_size, steps, order
+                for step, xb, yb, wb in _epoch_batches(
+                    batches,
+                    targets,
+                    y_batch,
+                    batch_size,
+                    steps,
+                    order,
+                    weights,
+                    w_batch,
                 ):
                     callback_list.on_train_batch_begin(step)
-                    values = self._train_batch(xb, yb, mode)
+                    values = self._train_batch(xb, yb, mode, wb)
                     if not warned and not math.isfinite(values[0]):
                         warned = True
                         warnings.warn(
@@ -480,7 +537,12 @@ class Trainer:
                 # not from initial_epoch.
                 if val is not None and (epoch + 1) % validation_freq == 0:
                     val_values = self._evaluate_arrays(
-                        val[0], val[1], val_batch, mode, callbacks=callback_list
+                        val[0],
+                        val[1],
+                        val_batch,
+                        mode,
+                        callbacks=callback_list,
+                        weights=val[2] if len(val) == 3 else None,
                     )
                     logs.update({f"val_{k}": v for k, v in zip(names, val_values)})
                 history.record_epoch_time(time.perf_counter() - started)
@@ -490,18 +552,31 @@ class Trainer:
             callback_list.on_train_end(logs)
         return history
 
-    def _validation_tuple(self, data: Any) -> tuple[np.ndarray, np.ndarray]:
+    def _validation_tuple(self, data: Any) -> tuple:
         if not isinstance(data, (tuple, list)) or len(data) not in (2, 3):
             raise ValueError(
                 "fit: validation_data must be a tuple or list (x_val, y_val); got "
                 f"{describe(data)}"
                 + (f" of length {len(data)}" if isinstance(data, (tuple, list)) else "")
             )
+        where = "fit (validation_data)"
+        xs, targets = self._prepare_xy(data[0], data[1], where)
         if len(data) == 3 and data[2] is not None:
-            raise ValueError(
-                "fit: validation sample weights are not supported by tinynn"
-            )
-        return self._prepare_xy(data[0], data[1], "fit (validation_data)")
+            return xs, targets, check_sample_weight(data[2], len(xs), where)
+        return xs, targets
+
+    def _sample_weights(
+        self, y: Any, n: int, sample_weight: Any, class_weight: Any, where: str
+    ) -> np.ndarray | None:
+        """One weight per sample: sample_weight times class_weight[class of
+        y] (Keras 2 multiplies the two), or None when neither is given."""
+        weights = None
+        if sample_weight is not None:
+            weights = check_sample_weight(sample_weight, n, where)
+        if class_weight is not None:
+            per_class = _class_weights(class_weight, y, where)
+            weights = per_class if weights is None else weights * per_class
+        return weights
 
     def _evaluate_arrays(
         self,
@@ -511,9 +586,11 @@ class Trainer:
         mode: str,
         progbar: Progbar | None = None,
         callbacks: CallbackList | None = None,
+        weights: np.ndarray | None = None,
     ) -> list[float]:
         """Loss and metrics over the set, calling the on_test_* hooks of
-        `callbacks` as Keras does (evaluate, and fit's validation)."""
+        `callbacks` as Keras does (evaluate, and fit's validation). With
+        `weights`, each batch's loss is sum(w_i loss_i) / batch size."""
         n = len(xs)
         self._ensure_buffers(min(batch_size, n))
         batches = _Batches(xs, self.model.dtype, min(batch_size, n))
@@ -526,7 +603,8 @@ class Trainer:
             hi = min(n, lo + batch_size)
             hooks.on_test_batch_begin(step, {})
             xb = batches.rows(lo, hi)
-            sums.add(self._test_batch(xb, targets[lo:hi], mode), hi - lo)
+            wb = None if weights is None else weights[lo:hi]
+            sums.add(self._test_batch(xb, targets[lo:hi], mode, wb), hi - lo)
             hooks.on_test_batch_end(step, sums.means())
             if progbar is not None:
                 progbar.update(step + 1, list(sums.means().items()))
@@ -553,16 +631,15 @@ class Trainer:
         """
         where = "evaluate"
         self._require_compiled(where)
-        if sample_weight is not None or steps is not None:
-            raise ValueError(
-                "evaluate: sample_weight and steps are not supported by tinynn"
-            )
+        if steps is not None:
+            raise ValueError("evaluate: steps is not supported by tinynn")
         batch_size = (
             32 if batch_size is None else positive_int(batch_size, where, "batch_size")
         )
         verbose = _verbosity(verbose, where)
         user_callbacks = _callback_list(callbacks, where)
         xs, targets = self._prepare_xy(x, y, where)
+        weights = self._sample_weights(y, len(xs), sample_weight, None, where)
         self._resolve_metrics(targets)
         mode = self.output_mode()
         steps_total = math.ceil(len(xs) / batch_size)
@@ -572,7 +649,9 @@ class Trainer:
             model=self.model,
             params={"verbose": verbose, "epochs": 1, "steps": steps_total},
         )
-        values = self._evaluate_arrays(xs, targets, batch_size, mode, progbar, hooks)
+        values = self._evaluate_arrays(
+            xs, targets, batch_size, mode, progbar, hooks, weights
+        )
         names = self.metrics_names[:1] + [m.name for m in self._metrics]
         if return_dict:
             return dict(zip(names, values))
@@ -643,15 +722,12 @@ class Trainer:
         computed before the update."""
         where = "train_on_batch"
         self._require_compiled(where)
-        if sample_weight is not None or class_weight is not None:
-            raise ValueError(
-                f"{where}: sample_weight and class_weight are not supported"
-            )
         xs, targets = self._prepare_xy(x, y, where)
+        weights = self._sample_weights(y, len(xs), sample_weight, class_weight, where)
         xs = self._as_batch(xs)
         self._resolve_metrics(targets)
         with self._training(where):
-            values = self._train_batch(xs, targets, self.output_mode())
+            values = self._train_batch(xs, targets, self.output_mode(), weights)
         return self._batch_result(values, return_dict)
 
     def test_on_batch(
@@ -665,12 +741,11 @@ class Trainer:
         """Loss (and metrics) of this batch without updating the weights."""
         where = "test_on_batch"
         self._require_compiled(where)
-        if sample_weight is not None:
-            raise ValueError(f"{where}: sample_weight is not supported")
         xs, targets = self._prepare_xy(x, y, where)
+        weights = self._sample_weights(y, len(xs), sample_weight, None, where)
         xs = self._as_batch(xs)
         self._resolve_metrics(targets)
-        values = self._test_batch(xs, targets, self.output_mode())
+        values = self._test_batch(xs, targets, self.output_mode(), weights)
         return self._batch_result(values, return_dict)
 
     def _batch_result(self, values: list[float], return_dict: bool):
@@ -724,21 +799,28 @@ def _epoch_batches(
     batch_size: int,
     steps: int,
     order: np.ndarray | None,
-) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-    """One epoch: (step, x batch, y batch) for `steps` steps of `batch_size`
-    samples (fit takes ceil(n / batch_size): the last one is short), in
-    `order` (a permutation) or in sequence. A shuffled batch is gathered into
-    the preallocated buffers, so each batch is valid only until the next one
-    is drawn."""
+    weights: np.ndarray | None = None,
+    w_buffer: np.ndarray | None = None,
+) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray | None]]:
+    """One epoch: (step, x batch, y batch, weights batch or None) for `steps`
+    steps of `batch_size` samples (fit takes ceil(n / batch_size): the last
+    one is short), in `order` (a permutation) or in sequence. A shuffled
+    batch is gathered into the preallocated buffers, so each batch is valid
+    only until the next one is drawn."""
     n = len(targets)
+    wb = None
     for step in range(steps):
         lo, hi = step * batch_size, min(n, (step + 1) * batch_size)
         if order is None:
-            yield step, batches.rows(lo, hi), targets[lo:hi]
+            if weights is not None:
+                wb = weights[lo:hi]
+            yield step, batches.rows(lo, hi), targets[lo:hi], wb
         else:
             yb = y_buffer[: hi - lo]
             np.take(targets, order[lo:hi], axis=0, out=yb)
-            yield step, batches.rows(lo, hi, order[lo:hi]), yb
+            if weights is not None:
+                wb = np.take(weights, order[lo:hi], out=w_buffer[: hi - lo])
+            yield step, batches.rows(lo, hi, order[lo:hi]), yb, wb
 
 
 class _RunningMeans:
@@ -823,3 +905,82 @@ def _split_tail(xs: np.ndarray, targets: np.ndarray, fraction: Any):
             "`validation_split` argument."
         )
     return xs[:split_at], targets[:split_at], (xs[split_at:], targets[split_at:])
+
+
+def _class_weights(class_weight: Any, y: Any, where: str) -> np.ndarray:
+    """Keras 2's class_weight as one weight per sample: the class of a
+    sample is argmax(y) for one-hot targets (rank 2, more than one column),
+    else int(y); the keys must be exactly 0 .. K-1."""
+    if not isinstance(class_weight, dict):
+        raise TypeError(
+            f"{where}: class_weight must be a dict {{class index: weight}}; got "
+            f"{describe(class_weight)}"
+        )
+    keys = sorted(
+        class_weight, key=lambda k: (not isinstance(k, (int, np.integer)), str(k))
+    )
+    if (
+        not keys
+        or any(
+            isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer))
+            for k in keys
+        )
+        or [int(k) for k in keys] != list(range(len(keys)))
+    ):
+        raise ValueError(
+            f"{where}: Expected `class_weight` to be a dict with keys from 0 to one "
+            f"less than the number of classes, found {class_weight!r}"
+        )
+    table = np.empty(len(keys))
+    for k in keys:
+        try:
+            table[int(k)] = float(class_weight[k])
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"{where}: class_weight[{k}] must be a number; got "
+                f"{describe(class_weight[k])}"
+            ) from None
+    bad = np.flatnonzero(~np.isfinite(table) | (table < 0))
+    if bad.size:
+        raise ValueError(
+            f"{where}: class_weight[{int(bad[0])}] = {float(table[bad[0]])!r}; expected "
+            "finite non-negative weights"
+        )
+    labels = np.asarray(y)
+    if labels.ndim > 2:
+        raise ValueError(
+            f"{where}: class_weight is not supported for 3+ dimensional targets; "
+            f"y has shape {labels.shape}"
+        )
+    if labels.ndim == 2 and labels.shape[1] > 1:
+        classes = np.argmax(labels, axis=1)
+    else:
+        classes = labels.reshape(-1).astype(np.int64)
+    outside = np.flatnonzero((classes < 0) | (classes >= len(table)))
+    if outside.size:
+        i = int(outside[0])
+        raise ValueError(
+            f"{where}: y[{i}] is class {int(classes[i])}, which has no entry in "
+            f"class_weight (keys 0..{len(table) - 1})"
+        )
+    return table[classes]
+
+
+def _metric_entries(metrics: Any, key: str) -> list[Any]:
+    """compile's `metrics` (or `weighted_metrics`) as a checked list."""
+    if metrics is None:
+        return []
+    if isinstance(metrics, (str, metrics_module.Metric)):
+        return [metrics]
+    if not isinstance(metrics, (list, tuple)):
+        raise TypeError(
+            f"compile: {key} must be a list such as ['accuracy']; got "
+            f"{describe(metrics)}"
+        )
+    for entry in metrics:
+        if not isinstance(entry, (str, metrics_module.Metric)):
+            raise TypeError(
+                f"compile: {key} entries must be names or Metric objects; got "
+                f"{describe(entry)}"
+            )
+    return list(metrics)

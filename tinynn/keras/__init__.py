@@ -9,6 +9,7 @@ from . import (
     activations,
     backend,
     callbacks,
+    constraints,
     datasets,
     initializers,
     layers,
@@ -16,6 +17,7 @@ from . import (
     metrics,
     models,
     optimizers,
+    regularizers,
     utils,
 )
 from .._version import __version__
@@ -27,6 +29,7 @@ __all__ = [
     "activations",
     "backend",
     "callbacks",
+    "constraints",
     "datasets",
     "initializers",
     "layers",
@@ -34,6 +37,7 @@ __all__ = [
     "metrics",
     "models",
     "optimizers",
+    "regularizers",
     "utils",
     "Input",
     "Model",

@@ -117,6 +117,10 @@ def model_config(model, modules: bool = False) -> dict[str, Any]:
             for key, value in config.items():
                 if key.endswith("_initializer"):
                     config[key] = _wrap3(value, "keras.initializers")
+                elif key.endswith("_regularizer") and value is not None:
+                    config[key] = _wrap3(value, "keras.regularizers")
+                elif key.endswith("_constraint") and value is not None:
+                    config[key] = _wrap3(value, "keras.constraints")
             item["build_config"] = {"input_shape": list(layer.input_shape)}
         entries.append(item)
     config = {
