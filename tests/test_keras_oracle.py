@@ -278,3 +278,57 @@ def test_keras_files_between_tinynn_and_keras2(tmp_path):
     loaded = keras2.models.load_model(tmp_path / "t.keras")
     assert_same_predictions(loaded, model)
     assert type(loaded.optimizer).__name__ == "Adam"
+
+
+# ---- the layers added after the interop work, both directions with Keras 3 ----
+NEW_LAYERS_X = np.random.default_rng(5).normal(size=(48, 6)).astype(np.float32)
+NEW_LAYERS_Y = np.random.default_rng(6).integers(0, 3, 48)
+
+
+@needs_keras3
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_normalization_prelu_and_regularized_layers_load_in_keras3(tmp_path, suffix):
+    tinynn.set_seed(0)
+    model = tinynn.Sequential(
+        [
+            tinynn.layers.InputLayer(shape=(6,)),
+            tinynn.layers.Dense(8, kernel_regularizer="l2"),
+            tinynn.layers.BatchNormalization(),
+            tinynn.layers.PReLU(),
+            tinynn.layers.LayerNormalization(),
+            tinynn.layers.LeakyReLU(),
+            tinynn.layers.Dense(3, activation="softmax"),
+        ]
+    )
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(NEW_LAYERS_X, NEW_LAYERS_Y, epochs=2, verbose=0)
+    path = str(tmp_path / f"model{suffix}")
+    model.save(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = keras3.models.load_model(path).predict(NEW_LAYERS_X, verbose=0)
+    mine = model.predict(NEW_LAYERS_X, verbose=0)
+    np.testing.assert_allclose(theirs, mine, atol=TOL, rtol=0)
+
+
+@needs_keras3
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_keras3_normalization_and_prelu_layers_load_in_tinynn(tmp_path, suffix):
+    keras3.utils.set_random_seed(0)
+    model = keras3.Sequential(
+        [
+            keras3.Input((6,)),
+            keras3.layers.Dense(8),
+            keras3.layers.BatchNormalization(),
+            keras3.layers.PReLU(),
+            keras3.layers.LayerNormalization(),
+            keras3.layers.Dense(3, activation="softmax"),
+        ]
+    )
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(NEW_LAYERS_X, NEW_LAYERS_Y, epochs=1, verbose=0)
+    path = str(tmp_path / f"model{suffix}")
+    model.save(path)
+    theirs = model.predict(NEW_LAYERS_X, verbose=0)
+    mine = tinynn.keras.models.load_model(path).predict(NEW_LAYERS_X, verbose=0)
+    np.testing.assert_allclose(mine, theirs, atol=TOL, rtol=0)
