@@ -690,3 +690,15 @@ def test_accumulating_metrics_are_right_under_concurrent_evaluate():
     for t in threads:
         t.join()
     assert got == [want] * 9
+
+
+def test_binary_accuracy_counts_every_element_of_1d_predictions():
+    # Keras (2 and 3) counts each element of a 1-d batch as a sample, so unequal
+    # batches give the accuracy over all samples, not the mean of batch means.
+    rng = np.random.default_rng(2)
+    y = (rng.random(70) < 0.5).astype(np.float64)
+    p = rng.random(70)
+    metric = tf.metrics.BinaryAccuracy()
+    for lo, hi in ((0, 64), (64, 70)):
+        metric.update_state(y[lo:hi], p[lo:hi])
+    assert float(metric.result()) == pytest.approx(np.mean((p > 0.5) == y), rel=1e-6)

@@ -252,6 +252,13 @@ class BinaryAccuracy(_MeanMetric):
         self.threshold = float(threshold)
 
     def _per_sample(self, y_true, y_pred, logits):
+        if np.ndim(y_pred) == 1:
+            # Keras's BinaryAccuracy counts each element of 1-d predictions as a
+            # sample (its mean-squared-error and cross-entropy metrics do not:
+            # there a 1-d batch is one value, in Keras 2 and 3 alike).
+            y_pred = np.reshape(y_pred, (-1, 1))
+            if np.size(y_true) == len(y_pred):
+                y_true = np.reshape(y_true, (-1, 1))
         return binary_accuracy(y_true, y_pred, self.threshold)
 
     def batch_value(self, targets, outputs, logits, correct=None):
