@@ -41,6 +41,11 @@ def run_notebook(name: str, tmp_path: Path) -> dict:
         timeout=1200,
         kernel_name="python3",
         resources={"metadata": {"path": str(tmp_path)}},
+        # On a loaded machine a cell's printed output can arrive after its
+        # reply; nbclient's default (4 s, then drop it silently) lost the
+        # results line once in CI. Wait longer, and fail loudly if it is late.
+        iopub_timeout=120,
+        raise_on_iopub_timeout=True,
     )
     client.execute()  # raises CellExecutionError on any failing cell
     for cell in reversed(notebook.cells):
@@ -49,7 +54,10 @@ def run_notebook(name: str, tmp_path: Path) -> dict:
             for line in text.splitlines():
                 if line.startswith("TINYNN_RESULTS "):
                     return json.loads(line[len("TINYNN_RESULTS ") :])
-    raise AssertionError(f"{name}: no TINYNN_RESULTS line in the outputs")
+    last = notebook.cells[-1].get("outputs", [])
+    raise AssertionError(
+        f"{name}: no TINYNN_RESULTS line in the outputs; the last cell gave {last!r}"
+    )
 
 
 def test_every_article_has_a_notebook():
