@@ -56,80 +56,57 @@ def _positive(value: Any, where: str, name: str) -> float:
     return value
 
 
+class _StepDecay(LearningRateSchedule):
+    """What ExponentialDecay and InverseTimeDecay share: their arguments and
+    the progress step / decay_steps (floored with ``staircase``)."""
+
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        decay_steps: float,
+        decay_rate: float,
+        staircase: bool = False,
+        name: str | None = None,
+    ):
+        where = type(self).__name__
+        self.initial_learning_rate = real_number(
+            initial_learning_rate, where, "initial_learning_rate", low=0.0
+        )
+        self.decay_steps = _positive(decay_steps, where, "decay_steps")
+        self.decay_rate = real_number(decay_rate, where, "decay_rate", low=0.0)
+        self.staircase = bool(staircase)
+        self.name = name
+
+    def _progress(self, step) -> float:
+        p = _step(step, type(self).__name__) / self.decay_steps
+        return math.floor(p) if self.staircase else p
+
+    def get_config(self):
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "decay_rate": self.decay_rate,
+            "staircase": self.staircase,
+            "name": self.name,
+        }
+
+
 @registry.register("schedule")
-class ExponentialDecay(LearningRateSchedule):
+class ExponentialDecay(_StepDecay):
     """initial_learning_rate * decay_rate ** (step / decay_steps); with
     ``staircase`` the exponent is floored (the rate drops every decay_steps)."""
 
-    def __init__(
-        self,
-        initial_learning_rate: float,
-        decay_steps: float,
-        decay_rate: float,
-        staircase: bool = False,
-        name: str | None = None,
-    ):
-        where = "ExponentialDecay"
-        self.initial_learning_rate = real_number(
-            initial_learning_rate, where, "initial_learning_rate", low=0.0
-        )
-        self.decay_steps = _positive(decay_steps, where, "decay_steps")
-        self.decay_rate = real_number(decay_rate, where, "decay_rate", low=0.0)
-        self.staircase = bool(staircase)
-        self.name = name
-
     def __call__(self, step):
-        p = _step(step, "ExponentialDecay") / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return self.initial_learning_rate * self.decay_rate**p
-
-    def get_config(self):
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "decay_rate": self.decay_rate,
-            "staircase": self.staircase,
-            "name": self.name,
-        }
+        return self.initial_learning_rate * self.decay_rate ** self._progress(step)
 
 
 @registry.register("schedule")
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_StepDecay):
     """initial_learning_rate / (1 + decay_rate * step / decay_steps); with
     ``staircase`` step / decay_steps is floored."""
 
-    def __init__(
-        self,
-        initial_learning_rate: float,
-        decay_steps: float,
-        decay_rate: float,
-        staircase: bool = False,
-        name: str | None = None,
-    ):
-        where = "InverseTimeDecay"
-        self.initial_learning_rate = real_number(
-            initial_learning_rate, where, "initial_learning_rate", low=0.0
-        )
-        self.decay_steps = _positive(decay_steps, where, "decay_steps")
-        self.decay_rate = real_number(decay_rate, where, "decay_rate", low=0.0)
-        self.staircase = bool(staircase)
-        self.name = name
-
     def __call__(self, step):
-        p = _step(step, "InverseTimeDecay") / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return self.initial_learning_rate / (1 + self.decay_rate * p)
-
-    def get_config(self):
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "decay_rate": self.decay_rate,
-            "staircase": self.staircase,
-            "name": self.name,
-        }
+        return self.initial_learning_rate / (1 + self.decay_rate * self._progress(step))
 
 
 @registry.register("schedule")
