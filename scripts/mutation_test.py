@@ -520,9 +520,9 @@ MUTANTS: list[Mutant] = [
         "    if seconds > 1e-3:",
         "progress: exactly 1 ms per step printed in microseconds",
     ),
-    # ---- tinynn/layers.py ------------------------------------------------
+    # ---- tinynn/layers/core.py ------------------------------------------------
     M(
-        "tinynn/layers.py",
+        "tinynn/layers/core.py",
         "        np.multiply(keep, 1.0 / (1.0 - self.rate), out=mask)",
         "        np.multiply(keep, 1.0, out=mask)",
         "Dropout: kept units not scaled by 1 / (1 - rate)",
@@ -595,7 +595,7 @@ MUTANTS: list[Mutant] = [
         "_predict_batch: shared buffers used without the batch lock",
     ),
     M(
-        "tinynn/layers.py",
+        "tinynn/layers/core.py",
         "    def output_activation(self) -> str | None:\n"
         "        return self._activation\n"
         "\n"

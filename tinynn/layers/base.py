@@ -1,0 +1,420 @@
+"""The Layer base class: weights, the Keras face and the low-level face.
+
+Every layer has two faces:
+- the Keras face used by `Sequential` (constructor arguments, names,
+  ``get_weights``/``set_weights``, ``get_config``);
+- a low-level face for hand-written training loops (the pure-NumPy article):
+  ``forward(x, training=False)`` and ``backward(dy)`` return new arrays, and
+  ``weights`` / ``gradients`` are the layer's live arrays (writing into
+  ``weights`` changes the layer; ``backward`` fills ``gradients``).
+Shapes: ``input_shape`` arguments exclude the batch axis; ``build`` and
+``output_shape`` include it as None, as in Keras.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import (
+    backend,
+    initializers,
+)
+from .._checks import (
+    as_float_array,
+    describe,
+    positive_int,
+    real_number,
+    shape_tuple,
+)
+from ..tensor import Tensor, as_tensor
+
+
+_UNSUPPORTED_IF_SET = (
+    "kernel_regularizer",
+    "bias_regularizer",
+    "activity_regularizer",
+    "kernel_constraint",
+    "bias_constraint",
+)
+
+
+class Layer:
+    """Base class of all layers.
+
+    Parameters
+    ----------
+    name : str, optional
+        Defaults to the snake_case class name plus a session counter
+        (``dense``, ``dense_1``...), as in Keras.
+    dtype : str, optional
+        'float32' or 'float64'; defaults to ``tinynn.backend.floatx()``.
+    input_shape, input_dim, batch_input_shape : optional
+        The input's shape without the batch axis (``input_dim=n`` means
+        ``input_shape=(n,)``); only the first layer of a model uses it.
+    trainable : bool
+        False freezes the layer's weights during fit.
+    """
+
+    #: True when _forward writes into a preallocated output buffer.
+    _buffered = True
+
+    @property
+    def output_activation(self) -> str | None:
+        """The activation this layer applies last, by name, or None.
+
+        A model whose loss has a fused kernel for that activation (softmax
+        with cross-entropy, sigmoid with binary cross-entropy) calls the
+        layer's ``_forward(..., activation="linear")`` in training and lets
+        the loss apply it. A layer that names an activation here must accept
+        that argument and remember it for ``_backward``.
+        """
+        return None
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        dtype: Any = None,
+        input_shape: Any = None,
+        input_dim: Any = None,
+        batch_input_shape: Any = None,
+        trainable: bool = True,
+        **kwargs: Any,
+    ):
+        cls = type(self).__name__
+        for key, value in kwargs.items():
+            if key in _UNSUPPORTED_IF_SET and value is None:
+                continue
+            if key in _UNSUPPORTED_IF_SET:
+                raise ValueError(
+                    f"{cls}: {key} is not supported by tinynn; got {value!r}"
+                )
+            raise TypeError(f"{cls}: unexpected keyword argument {key!r}")
+        if name is not None and (not isinstance(name, str) or not name):
+            raise TypeError(f"{cls}: name must be a non-empty string; got {name!r}")
+        self.name = name or backend.unique_name(backend.snake_case(cls))
+        self._dtype = backend.resolve_dtype(dtype, cls)
+        self.trainable = bool(trainable)
+        self._declared_input_shape = _declared_shape(
+            cls, input_shape, input_dim, batch_input_shape
+        )
+        self.built = False
+        self.input_shape: tuple | None = None
+        self.output_shape: tuple | None = None
+        self._params: list[np.ndarray] = []
+        self._grads: list[np.ndarray] = []
+        self._param_names: list[str] = []
+        # Per weight: False for state that fit must not update through the
+        # optimizer (BatchNormalization's moving statistics).
+        self._param_trainable: list[bool] = []
+        self._initializers: list[Any] = []
+        # Per weight: its regularizer and constraint, or None.
+        self._regularizers: list[Any] = []
+        self._constraints: list[Any] = []
+        self.activity_regularizer: Any = None
+        self._last_input: np.ndarray | None = None
+        self._last_output: np.ndarray | None = None
+
+    # ---- structure -------------------------------------------------------
+    @property
+    def dtype(self) -> str:
+        """The layer's float dtype name."""
+        return self._dtype.name
+
+    def build(self, input_shape: Any) -> None:
+        """Create the weights for inputs of `input_shape` (batch axis first)."""
+        shape = tuple(input_shape)
+        features = shape_tuple(shape[1:], type(self).__name__, "input_shape")
+        self._build(features)
+        self.input_shape = (None, *features)
+        self.output_shape = (None, *self._output_features(features))
+        self._gradients_from_params()
+        self.built = True
+
+    def _build(self, features: tuple[int, ...]) -> None:
+        """Create weights for inputs of shape (batch, *features); default: none."""
+
+    def _output_features(self, features: tuple[int, ...]) -> tuple[int, ...]:
+        return features
+
+    def compute_output_shape(self, input_shape: Any) -> tuple:
+        """The output shape (batch axis first) for `input_shape`."""
+        shape = tuple(input_shape)
+        return (shape[0], *self._output_features(tuple(shape[1:])))
+
+    def _add_weight(
+        self,
+        name: str,
+        shape: tuple[int, ...],
+        initializer: Any,
+        trainable: bool = True,
+        regularizer: Any = None,
+        constraint: Any = None,
+    ) -> None:
+        where = f"{type(self).__name__} {self.name}"
+        self._params.append(initializers.call(initializer, shape, self._dtype, where))
+        self._param_names.append(name)
+        self._param_trainable.append(bool(trainable))
+        self._regularizers.append(regularizer)
+        self._constraints.append(constraint)
+
+    # ---- penalties and constraints (Keras's regularizers/constraints) -------
+    @property
+    def _penalized(self) -> bool:
+        """Whether the layer adds a penalty to the loss."""
+        return self.activity_regularizer is not None or any(
+            r is not None for r in self._regularizers
+        )
+
+    @property
+    def _constrained(self) -> bool:
+        """Whether some weight has a constraint."""
+        return any(c is not None for c in self._constraints)
+
+    def _penalty(self, gradients: bool) -> float:
+        """The layer's penalty for the last forward pass: each regularized
+        weight's, plus the activity regularizer's on the last output divided
+        by the batch size (Keras 2). With `gradients`, each weight's penalty
+        gradient is added to its gradient (the activity term's went into dy
+        in ``_backward``)."""
+        total = 0.0
+        for w, g, reg in zip(self._params, self._grads, self._regularizers):
+            if reg is not None:
+                total += reg.penalty(w)
+                if gradients:
+                    reg.add_gradient(w, g)
+        if self.activity_regularizer is not None and self._last_output is not None:
+            out = self._last_output
+            total += self.activity_regularizer.penalty(out) / len(out)
+        return total
+
+    def _apply_constraints(self) -> None:
+        """Project each trained weight that has a constraint (after a step)."""
+        if not self.trainable:
+            return
+        for w, flag, constraint in zip(
+            self._params, self._param_trainable, self._constraints
+        ):
+            if constraint is not None and flag:
+                constraint.apply(w)
+
+    def _activity_gradient(self, dy: np.ndarray) -> None:
+        """dy += d(activity penalty / batch) / d output, before the layer's own
+        backward pass."""
+        out = self._last_output
+        self.activity_regularizer.add_gradient(out, dy, 1.0 / len(out))
+
+    def _weight(self, name: str) -> np.ndarray | None:
+        """The live weight called `name`, or None if the layer has none
+        (BatchNormalization without gamma, say)."""
+        if name not in self._param_names:
+            return None
+        return self._params[self._param_names.index(name)]
+
+    def _gradients_from_params(self) -> None:
+        self._grads = [np.zeros_like(p) for p in self._params]
+
+    def _bind(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
+        """Point the layer at views of a model's flat buffers (values copied)."""
+        for old, new in zip(self._params, params):
+            np.copyto(new, old)
+        self._params, self._grads = list(params), list(grads)
+
+    # ---- weights ---------------------------------------------------------
+    @property
+    def weights(self) -> list[np.ndarray]:
+        """The layer's live weight arrays (kernel, then bias)."""
+        return list(self._params)
+
+    @property
+    def trainable_weights(self) -> list[np.ndarray]:
+        """The weights fit updates: none when ``trainable`` is False, else
+        those created trainable (not BatchNormalization's moving statistics)."""
+        if not self.trainable:
+            return []
+        return [p for p, t in zip(self._params, self._param_trainable) if t]
+
+    @property
+    def non_trainable_weights(self) -> list[np.ndarray]:
+        """The weights fit leaves to the layer itself, or all when frozen."""
+        if not self.trainable:
+            return list(self._params)
+        return [p for p, t in zip(self._params, self._param_trainable) if not t]
+
+    @property
+    def gradients(self) -> list[np.ndarray]:
+        """Gradients of the last ``backward`` call, in the order of ``weights``."""
+        return list(self._grads)
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of the weights, kernel then bias."""
+        return [p.copy() for p in self._params]
+
+    def set_weights(self, weights: list[Any]) -> None:
+        """Copy `weights` (same count, shapes as ``get_weights``) into the layer."""
+        set_weight_values(self.name, self._params, weights)
+
+    def count_params(self) -> int:
+        """Number of weight values."""
+        return int(sum(p.size for p in self._params))
+
+    # ---- low-level face --------------------------------------------------
+    def __call__(self, x: Any, training: bool = False) -> Tensor:
+        return as_tensor(self.forward(x, training=training))
+
+    def forward(self, x: Any, training: bool = False) -> np.ndarray:
+        """Output for the batch `x` (a new array); remembers what backward needs."""
+        where = f"{self.name}.forward"
+        array = as_float_array(x, self._dtype, where, "x")
+        if array.ndim < 2:
+            raise ValueError(
+                f"{where}: x must have a batch axis, shape (batch, ...); got shape "
+                f"{array.shape}"
+            )
+        if not self.built:
+            self.build((None, *array.shape[1:]))
+        self._check_features(array, where)
+        out = None
+        if self._buffered:
+            out = np.empty((array.shape[0], *self.output_shape[1:]), self._dtype)
+        return self._forward(array, training, out)
+
+    def backward(self, dy: Any) -> np.ndarray:
+        """Gradient w.r.t. the last forward input; fills ``gradients``."""
+        where = f"{self.name}.backward"
+        if self._last_output is None:
+            raise RuntimeError(f"{where}: call forward before backward")
+        grad = as_float_array(dy, self._dtype, where, "dy").copy()
+        if grad.shape != self._last_output.shape:
+            raise ValueError(
+                f"{where}: dy has shape {grad.shape}; expected the last output's "
+                f"shape {self._last_output.shape}"
+            )
+        dx = np.empty_like(self._last_input)
+        return self._backward(grad, dx)
+
+    def _check_features(self, x: np.ndarray, where: str) -> None:
+        expected = self.input_shape[1:]
+        if tuple(x.shape[1:]) != tuple(expected):
+            raise ValueError(
+                f"{where}: input of layer {self.name!r} is incompatible: expected "
+                f"shape (batch, {', '.join(map(str, expected))}), got {x.shape}"
+            )
+
+    def _forward(
+        self, x: np.ndarray, training: bool, out: np.ndarray | None
+    ) -> np.ndarray:
+        """Compute the output into `out` (preallocated by the caller) and return it."""
+        raise NotImplementedError
+
+    def _backward(self, dy: np.ndarray, dx: np.ndarray | None) -> np.ndarray | None:
+        """Gradients from `dy` (may be overwritten); dx written unless None."""
+        raise NotImplementedError
+
+    # ---- serialisation ---------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments, JSON-able (Keras's get_config)."""
+        config: dict[str, Any] = {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": self.dtype,
+        }
+        if self._declared_input_shape is not None:
+            config["batch_input_shape"] = [None, *self._declared_input_shape]
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Layer:
+        """Rebuild a layer from ``get_config``'s output."""
+        config = dict(config)
+        batch_shape = config.pop("batch_input_shape", None)
+        if batch_shape is not None:
+            config["input_shape"] = tuple(batch_shape[1:])
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
+
+
+def _declared_shape(
+    cls: str, input_shape: Any, input_dim: Any, batch_input_shape: Any
+) -> tuple[int, ...] | None:
+    """The input shape (no batch axis) from whichever Keras argument was given."""
+    if batch_input_shape is not None:
+        dims = tuple(batch_input_shape)
+        return shape_tuple(dims[1:], cls, "batch_input_shape")
+    if input_shape is not None:
+        return shape_tuple(input_shape, cls, "input_shape")
+    if input_dim is not None:
+        return (positive_int(input_dim, cls, "input_dim"),)
+    return None
+
+
+def set_weight_values(owner: str, targets: list[np.ndarray], values: Any) -> None:
+    """Copy `values` into the live arrays `targets`, checking count and shapes."""
+    if not isinstance(values, (list, tuple)):
+        raise TypeError(
+            f"set_weights: weights must be a list of arrays; got {describe(values)}"
+        )
+    if len(values) != len(targets):
+        raise ValueError(
+            f'You called `set_weights(weights)` on layer "{owner}" with a weight list '
+            f"of length {len(values)}, but the layer was expecting {len(targets)} weights."
+        )
+    converted = []
+    for i, (target, value) in enumerate(zip(targets, values)):
+        array = as_float_array(value, target.dtype, "set_weights", f"weights[{i}]")
+        if array.shape != target.shape:
+            raise ValueError(
+                f"set_weights: weights[{i}] of {owner!r} has shape {array.shape}; "
+                f"expected {target.shape}"
+            )
+        converted.append(array)
+    for target, array in zip(targets, converted):
+        np.copyto(target, array)
+
+
+def _init_config(init: Any) -> Any:
+    config = initializers.serialize(init)
+    if config is None:
+        raise ValueError(
+            f"save: the custom initializer {init!r} cannot be saved; use a named "
+            "initializer or set the weights after loading"
+        )
+    return config
+
+
+def _bool_flag(value: Any, where: str, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{where}: {name} must be True or False; got {value!r}")
+    return bool(value)
+
+
+def _last_axis(axis: Any, where: str) -> int:
+    """An axis argument that may only name the last axis: an int or a
+    one-element list (Keras 2 writes ``[1]`` into configs)."""
+    if isinstance(axis, (list, tuple)) and len(axis) == 1:
+        axis = axis[0]
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{where}: axis must be an int (the last axis); got {axis!r}")
+    return int(axis)
+
+
+def _check_last_axis(axis: int, features: tuple[int, ...], where: str) -> None:
+    if axis not in (-1, len(features)):
+        raise ValueError(
+            f"{where}: axis must be the last axis (-1 or {len(features)} for inputs "
+            f"of shape (batch, {', '.join(map(str, features))})); got {axis}"
+        )
+
+
+def _scalar_or_list(value: Any, where: str, name: str) -> float | list:
+    """A number, or a list of numbers broadcast over the input's last axes."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        array = np.asarray(value, dtype=np.float64)
+        if array.dtype.kind != "f" or not np.all(np.isfinite(array)):
+            raise ValueError(f"{where}: {name} must hold finite numbers; got {value!r}")
+        return array.tolist()
+    return real_number(value, where, name)

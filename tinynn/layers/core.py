@@ -1,0 +1,797 @@
+"""Core layers: Dense, Activation, Softmax, ReLU, LeakyReLU, ELU, PReLU, Dropout,
+Flatten, Reshape, Rescaling, and InputLayer / Input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import (
+    _backend,
+    _random,
+    activations,
+    constraints,
+    initializers,
+    registry,
+    regularizers,
+)
+from .._checks import as_float_array, describe, positive_int, real_number
+from .base import (
+    _scalar_or_list,
+    Layer,
+    _init_config,
+)
+
+
+@registry.register("layer")
+class Dense(Layer):
+    """Fully connected layer: ``output = activation(x @ kernel + bias)``.
+
+    Parameters
+    ----------
+    units : int
+        Number of outputs, a positive integer.
+    activation : str or callable, optional
+        'relu', 'sigmoid', 'tanh', 'softmax', 'linear' or None (fused into
+        the C kernel), or 'elu', 'selu', 'softplus', 'leaky_relu',
+        'swish'/'silu', 'gelu' (their C kernel right after it), or the
+        matching ``tinynn.nn`` function.
+    use_bias : bool
+        Whether to add a bias vector.
+    kernel_initializer, bias_initializer : str or callable
+        Keras defaults: 'glorot_uniform' and 'zeros'.
+    kernel_regularizer, bias_regularizer : str or Regularizer, optional
+        'l1', 'l2', 'l1_l2' or a ``tinynn.regularizers`` object: its penalty
+        is added to the loss (fit's and evaluate's) and its gradient to the
+        weight's before each optimizer step.
+    activity_regularizer : str or Regularizer, optional
+        A penalty on the layer's output, divided by the batch size (Keras 2).
+        A softmax/sigmoid layer with one is not fused into the loss kernel.
+    kernel_constraint, bias_constraint : str or Constraint, optional
+        A ``tinynn.constraints`` object applied after each optimizer step.
+
+    The kernel has shape (input_dim, units), the bias (units,). An input of
+    rank > 2 is multiplied on its last axis, as Keras does.
+
+    Example
+    -------
+    >>> layer = Dense(3, activation="relu", input_dim=4)
+    """
+
+    def __init__(
+        self,
+        units: int,
+        activation: Any = None,
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        activity_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        bias_constraint: Any = None,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        self.units = positive_int(units, "Dense", "units")
+        self.kernel_regularizer = regularizers.get(
+            kernel_regularizer, "Dense: kernel_regularizer"
+        )
+        self.bias_regularizer = regularizers.get(
+            bias_regularizer, "Dense: bias_regularizer"
+        )
+        self.activity_regularizer = regularizers.get(
+            activity_regularizer, "Dense: activity_regularizer"
+        )
+        self.kernel_constraint = constraints.get(
+            kernel_constraint, "Dense: kernel_constraint"
+        )
+        self.bias_constraint = constraints.get(
+            bias_constraint, "Dense: bias_constraint"
+        )
+        self._activation = activations.get(activation, "Dense")
+        self.activation = activations.function(self._activation)
+        if not isinstance(use_bias, (bool, np.bool_)):
+            raise TypeError(f"Dense: use_bias must be True or False; got {use_bias!r}")
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer, "Dense")
+        self.bias_initializer = initializers.get(bias_initializer, "Dense")
+        self._last_activation = self._activation
+
+    @property
+    def kernel(self) -> np.ndarray:
+        """The live (input_dim, units) weight matrix."""
+        return self._params[0]
+
+    @property
+    def bias(self) -> np.ndarray | None:
+        """The live (units,) bias vector, or None without bias."""
+        return self._params[1] if self.use_bias else None
+
+    def _build(self, features):
+        fan_in = features[-1]
+        self._add_weight(
+            "kernel",
+            (fan_in, self.units),
+            self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+        )
+        if self.use_bias:
+            self._add_weight(
+                "bias",
+                (self.units,),
+                self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
+
+    def _output_features(self, features):
+        return (*features[:-1], self.units)
+
+    @property
+    def output_activation(self) -> str | None:
+        # The activity penalty is on the activation's output: not fusable.
+        return None if self.activity_regularizer is not None else self._activation
+
+    def _forward(self, x, training, out, activation: str | None = None):
+        # activation="linear" lets the model fuse softmax into the loss kernel.
+        act = self._last_activation = activation or self._activation
+        x2 = x.reshape(-1, x.shape[-1])
+        y2 = out.reshape(-1, self.units)
+        if act in _backend.FUSED_ACTIVATIONS:
+            _backend.dense_forward(x2, self.kernel, self.bias, y2, act)
+        elif act in _backend.FROM_INPUT_ACTIVATIONS:
+            # swish and gelu differentiate from x @ w + b: keep it.
+            z = self._pre_activation(y2.shape)
+            _backend.dense_forward(x2, self.kernel, self.bias, z, "linear")
+            _backend.activation_forward(act, z, y2)
+        else:
+            _backend.dense_forward(x2, self.kernel, self.bias, y2, "linear")
+            _backend.activation_forward(act, y2, y2)
+        self._last_input, self._last_output = x, out
+        return out
+
+    def _pre_activation(self, shape: tuple[int, int]) -> np.ndarray:
+        """The pre-activation buffer, grown (never shrunk) to the largest batch."""
+        size = shape[0] * shape[1]
+        buffer = getattr(self, "_pre_buffer", None)
+        if buffer is None or buffer.size < size or buffer.dtype != self._dtype:
+            buffer = self._pre_buffer = np.empty(size, self._dtype)
+        return buffer[:size].reshape(shape)
+
+    def _backward(self, dy, dx):
+        x2 = self._last_input.reshape(-1, self._last_input.shape[-1])
+        if self.activity_regularizer is not None:
+            self._activity_gradient(dy)
+        dz = dy.reshape(-1, self.units)
+        act = self._last_activation
+        if act in _backend.FROM_INPUT_ACTIVATIONS:
+            z = self._pre_activation(dz.shape)
+            _backend.activation_backward(act, z, dz, dz)
+        elif act != "linear":
+            y2 = self._last_output.reshape(-1, self.units)
+            _backend.activation_backward(act, y2, dz, dz)
+        dx2 = None if dx is None else dx.reshape(-1, x2.shape[1])
+        db = self._grads[1] if self.use_bias else None
+        _backend.dense_backward(x2, self.kernel, dz, dx2, self._grads[0], db)
+        return dx
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            units=self.units,
+            activation=self._activation,
+            use_bias=self.use_bias,
+            kernel_initializer=_init_config(self.kernel_initializer),
+            bias_initializer=_init_config(self.bias_initializer),
+            kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
+            bias_regularizer=regularizers.serialize(self.bias_regularizer),
+            activity_regularizer=regularizers.serialize(self.activity_regularizer),
+            kernel_constraint=constraints.serialize(self.kernel_constraint),
+            bias_constraint=constraints.serialize(self.bias_constraint),
+        )
+        return config
+
+
+@registry.register("layer")
+class Flatten(Layer):
+    """Reshape (batch, d1, d2, ...) to (batch, d1 * d2 * ...), in C order.
+
+    A (batch,) input becomes (batch, 1). No weights, no copy.
+    ``data_format`` is Keras's argument: only 'channels_last' (the default)
+    is supported, since tinynn has no channel axis.
+    """
+
+    _buffered = False
+
+    def __init__(self, data_format: str | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        if data_format not in (None, "channels_last"):
+            raise ValueError(
+                "Flatten: data_format must be 'channels_last' (the default; "
+                f"tinynn has no channel axis to move first); got {data_format!r}"
+            )
+        self.data_format = "channels_last"
+
+    def get_config(self):
+        config = super().get_config()
+        config["data_format"] = self.data_format
+        return config
+
+    def _output_features(self, features):
+        return (int(np.prod(features, dtype=np.int64)),)
+
+    def forward(self, x: Any, training: bool = False) -> np.ndarray:
+        array = as_float_array(x, self._dtype, f"{self.name}.forward", "x")
+        if array.ndim == 1:
+            array = array.reshape(-1, 1)
+        return super().forward(array, training)
+
+    def _forward(self, x, training, out):
+        self._last_input = x
+        self._last_output = x.reshape(x.shape[0], -1)
+        return self._last_output
+
+    def _backward(self, dy, dx):
+        if dx is not None:
+            np.copyto(dx, dy.reshape(dx.shape))
+        return dx
+
+
+@registry.register("layer")
+class Activation(Layer):
+    """Apply an activation function by name ('relu', 'gelu', ...) or tinynn function."""
+
+    #: elu's / leaky_relu's alpha; None is the kernel's default.
+    _alpha: float | None = None
+
+    def __init__(self, activation: Any, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._activation = activations.get(activation, "Activation")
+        self.activation = activations.function(self._activation)
+        self._last_activation = self._activation
+
+    @property
+    def output_activation(self) -> str | None:
+        return self._activation
+
+    def _build(self, features):
+        if self._activation == "softmax" and len(features) != 1:
+            raise ValueError(
+                f"Activation: softmax needs inputs of shape (batch, classes); got "
+                f"(batch, {', '.join(map(str, features))})"
+            )
+
+    def _forward(self, x, training, out, activation: str | None = None):
+        self._last_activation = activation or self._activation
+        _backend.activation_forward(self._last_activation, x, out, self._alpha)
+        self._last_input, self._last_output = x, out
+        return out
+
+    def _backward(self, dy, dx):
+        if dx is not None:
+            act = self._last_activation
+            source = (
+                self._last_input
+                if act in _backend.FROM_INPUT_ACTIVATIONS
+                else self._last_output
+            )
+            _backend.activation_backward(act, source, dy, dx, self._alpha)
+        return dx
+
+    def get_config(self):
+        config = super().get_config()
+        config["activation"] = self._activation
+        return config
+
+
+@registry.register("layer")
+class Softmax(Activation):
+    """Softmax over the last axis (``tf.keras.layers.Softmax``). After a
+    Dense layer and with a cross-entropy loss it fuses into the loss kernel
+    exactly as ``Dense(..., activation="softmax")`` does."""
+
+    def __init__(self, axis: Any = -1, **kwargs: Any):
+        if axis != -1 and axis != [-1]:
+            raise ValueError(
+                f"Softmax: axis must be -1 (the last axis) in tinynn; got {axis!r}"
+            )
+        super().__init__("softmax", **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["activation"]
+        config["axis"] = -1
+        return config
+
+
+@registry.register("layer")
+class Dropout(Layer):
+    """Inverted dropout: in training, zero a `rate` fraction and scale by 1/(1-rate).
+
+    Identity at inference (evaluate, predict, validation). Masks come from
+    tinynn's generator, so ``tinynn.set_seed`` makes them repeatable.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        noise_shape: Any = None,
+        seed: int | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        self.rate = real_number(
+            rate, "Dropout", "rate", low=0.0, high=1.0, high_open=True
+        )
+        if noise_shape is not None:
+            raise ValueError(
+                f"Dropout: noise_shape is not supported; got {noise_shape!r}"
+            )
+        self.seed = seed
+        self._rng = np.random.default_rng(seed) if seed is not None else None
+        self._mask: np.ndarray | None = None
+        self._keep: np.ndarray | None = None
+        self._dropped = False
+
+    def _forward(self, x, training, out):
+        self._last_input = x
+        self._dropped = bool(training) and self.rate > 0
+        if not self._dropped:
+            np.copyto(out, x)
+            self._last_output = out
+            return out
+        mask, keep = self._mask_buffers(x.shape)
+        rng = self._rng or _random.generator()
+        rng.random(out=mask, dtype=mask.dtype)
+        np.greater_equal(mask, self.rate, out=keep)
+        np.multiply(keep, 1.0 / (1.0 - self.rate), out=mask)
+        np.multiply(x, mask, out=out)
+        self._last_output = out
+        return out
+
+    def _mask_buffers(self, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """Mask and keep buffers for `shape`, grown (never shrunk) to the largest batch."""
+        size = int(np.prod(shape))
+        if self._mask is None or self._mask.size < size:
+            self._mask = np.empty(size, self._dtype)
+            self._keep = np.empty(size, bool)
+        return self._mask[:size].reshape(shape), self._keep[:size].reshape(shape)
+
+    def _backward(self, dy, dx):
+        if dx is None:
+            return None
+        if self._dropped:
+            np.multiply(dy, self._mask[: dy.size].reshape(dy.shape), out=dx)
+        else:
+            np.copyto(dx, dy)
+        return dx
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(rate=self.rate, seed=self.seed)
+        return config
+
+
+@registry.register("layer")
+class InputLayer(Layer):
+    """Declares the input shape of a Sequential model (not listed in model.layers).
+
+    ``InputLayer(shape=(784,))`` or ``input_shape=(784,)``; with the batch
+    axis, Keras 2's ``batch_input_shape=(None, 784)`` or Keras 3's
+    ``batch_shape=(None, 784)``.
+    """
+
+    _buffered = False
+
+    def __init__(
+        self,
+        input_shape: Any = None,
+        batch_size: int | None = None,
+        shape: Any = None,
+        batch_shape: Any = None,
+        **kwargs: Any,
+    ):
+        given = shape if shape is not None else input_shape
+        if batch_shape is not None:
+            kwargs.setdefault("batch_input_shape", batch_shape)
+        if given is None and kwargs.get("batch_input_shape") is None:
+            raise ValueError("InputLayer: shape must be given, e.g. shape=(784,)")
+        super().__init__(input_shape=given, **kwargs)
+
+    def _forward(self, x, training, out):
+        return x
+
+    def _backward(self, dy, dx):
+        return dx
+
+
+def Input(
+    shape: Any = None,
+    batch_size: int | None = None,
+    name: str | None = None,
+    dtype: Any = None,
+    **kwargs: Any,
+) -> InputLayer:
+    """``tf.keras.Input``: the first entry of ``Sequential([Input((784,)), ...])``."""
+    return InputLayer(
+        shape=shape, batch_size=batch_size, name=name, dtype=dtype, **kwargs
+    )
+
+
+@registry.register("layer")
+class ReLU(Layer):
+    """``tf.keras.layers.ReLU(max_value=None, negative_slope=0.0, threshold=0.0)``.
+
+    ``f(x) = min(x, max_value)`` for ``x > threshold``, otherwise
+    ``negative_slope * (x - threshold)`` (Keras's formula; all three >= 0).
+    With the defaults it is the relu kernel, with only ``negative_slope`` the
+    leaky_relu kernel, otherwise the relu_clip kernel.
+
+    Example
+    -------
+    >>> layer = ReLU(max_value=6.0)
+    """
+
+    def __init__(
+        self,
+        max_value: float | None = None,
+        negative_slope: float = 0.0,
+        threshold: float = 0.0,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        self.max_value = (
+            None
+            if max_value is None
+            else real_number(max_value, "ReLU", "max_value", low=0.0)
+        )
+        self.negative_slope = real_number(
+            negative_slope, "ReLU", "negative_slope", low=0.0
+        )
+        self.threshold = real_number(threshold, "ReLU", "threshold", low=0.0)
+        self._general = self.max_value is not None or self.threshold != 0
+
+    def _forward(self, x, training, out):
+        self._last_input, self._last_output = x, out
+        if not self._general:
+            if self.negative_slope == 0:
+                return _backend.activation_forward("relu", x, out)
+            return _backend.activation_forward(
+                "leaky_relu", x, out, self.negative_slope
+            )
+        return _backend.relu_clip_forward(
+            x, out, self.max_value, self.negative_slope, self.threshold
+        )
+
+    def _backward(self, dy, dx):
+        if dx is None:
+            return None
+        if not self._general:
+            if self.negative_slope == 0:
+                return _backend.activation_backward("relu", self._last_output, dy, dx)
+            return _backend.activation_backward(
+                "leaky_relu", self._last_output, dy, dx, self.negative_slope
+            )
+        return _backend.relu_clip_backward(
+            self._last_input,
+            dy,
+            dx,
+            self.max_value,
+            self.negative_slope,
+            self.threshold,
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            max_value=self.max_value,
+            negative_slope=self.negative_slope,
+            threshold=self.threshold,
+        )
+        return config
+
+
+@registry.register("layer")
+class LeakyReLU(Activation):
+    """``f(x) = x`` for ``x > 0``, ``alpha * x`` otherwise; Keras 2's default
+    ``alpha=0.3`` (Keras 3 spells it ``negative_slope``; both accepted, >= 0)."""
+
+    def __init__(
+        self,
+        alpha: float | None = None,
+        negative_slope: float | None = None,
+        **kwargs: Any,
+    ):
+        if alpha is not None and negative_slope is not None and alpha != negative_slope:
+            raise ValueError(
+                f"LeakyReLU: give alpha or negative_slope, not both; got {alpha!r} "
+                f"and {negative_slope!r}"
+            )
+        given = alpha if alpha is not None else negative_slope
+        super().__init__("leaky_relu", **kwargs)
+        self.alpha = real_number(
+            0.3 if given is None else given, "LeakyReLU", "alpha", low=0.0
+        )
+        self._alpha = self.alpha
+
+    @property
+    def negative_slope(self) -> float:
+        """Keras 3's name for alpha."""
+        return self.alpha
+
+    def get_config(self):
+        config = super().get_config()
+        del config["activation"]
+        config["alpha"] = self.alpha
+        return config
+
+
+@registry.register("layer")
+class ELU(Activation):
+    """``f(x) = x`` for ``x > 0``, ``alpha * (exp(x) - 1)`` otherwise
+    (``alpha=1.0``, >= 0 in tinynn)."""
+
+    def __init__(self, alpha: float = 1.0, **kwargs: Any):
+        super().__init__("elu", **kwargs)
+        self.alpha = real_number(alpha, "ELU", "alpha", low=0.0)
+        self._alpha = self.alpha
+
+    def get_config(self):
+        config = super().get_config()
+        del config["activation"]
+        config["alpha"] = self.alpha
+        return config
+
+
+@registry.register("layer")
+class Rescaling(Layer):
+    """``output = x * scale + offset`` (Keras's preprocessing layer), e.g.
+    ``Rescaling(1. / 255, input_shape=(28, 28))`` for uint8 images.
+
+    `scale` and `offset` are numbers, or lists broadcastable to the input's
+    feature axes; one C kernel applies them per feature.
+    """
+
+    def __init__(self, scale: Any, offset: Any = 0.0, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.scale = _scalar_or_list(scale, "Rescaling", "scale")
+        self.offset = _scalar_or_list(offset, "Rescaling", "offset")
+
+    def _build(self, features):
+        size = int(np.prod(features, dtype=np.int64))
+        for name in ("scale", "offset"):
+            value = np.asarray(getattr(self, name), self._dtype)
+            try:
+                full = np.broadcast_to(value, tuple(features))
+            except ValueError:
+                raise ValueError(
+                    f"Rescaling: {name} of shape {value.shape} does not broadcast to "
+                    f"the input's features {tuple(features)}"
+                ) from None
+            # One value per flattened feature, for the C kernel's columns.
+            setattr(self, f"_{name}_array", np.ascontiguousarray(full).reshape(size))
+
+    def _forward(self, x, training, out):
+        x2, out2 = x.reshape(len(x), -1), out.reshape(len(out), -1)
+        _backend.rescale_forward(x2, self._scale_array, self._offset_array, out2)
+        self._last_input, self._last_output = x, out
+        return out
+
+    def _backward(self, dy, dx):
+        if dx is not None:
+            _backend.rescale_backward(
+                dy.reshape(len(dy), -1), self._scale_array, dx.reshape(len(dx), -1)
+            )
+        return dx
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(scale=self.scale, offset=self.offset)
+        return config
+
+
+@registry.register("layer")
+class Reshape(Layer):
+    """Reshape each sample to `target_shape` (no batch axis; one entry may be
+    -1, inferred from the rest), in C order, as ``tf.keras.layers.Reshape``."""
+
+    _buffered = False
+
+    def __init__(self, target_shape: Any, **kwargs: Any):
+        super().__init__(**kwargs)
+        if isinstance(target_shape, (int, np.integer)) and not isinstance(
+            target_shape, bool
+        ):
+            target_shape = (target_shape,)
+        try:
+            dims = tuple(target_shape)
+        except TypeError:
+            raise TypeError(
+                f"Reshape: target_shape must be a tuple of integers; got "
+                f"{describe(target_shape)}"
+            ) from None
+        if (
+            not dims
+            or any(
+                isinstance(d, bool)
+                or not isinstance(d, (int, np.integer))
+                or (d < 1 and d != -1)
+                for d in dims
+            )
+            or sum(d == -1 for d in dims) > 1
+        ):
+            raise ValueError(
+                f"Reshape: target_shape must be positive integers with at most one "
+                f"-1; got {target_shape!r}"
+            )
+        self.target_shape = tuple(int(d) for d in dims)
+
+    def _output_features(self, features):
+        total = int(np.prod(features, dtype=np.int64))
+        known = int(np.prod([d for d in self.target_shape if d != -1], dtype=np.int64))
+        if -1 in self.target_shape:
+            if known == 0 or total % known:
+                raise ValueError(
+                    f"Reshape: cannot reshape inputs of shape (batch, "
+                    f"{', '.join(map(str, features))}) to {self.target_shape}: the "
+                    f"total size {total} is not a multiple of {known}"
+                )
+            return tuple(total // known if d == -1 else d for d in self.target_shape)
+        if known != total:
+            raise ValueError(
+                f"Reshape: total size of new array must be unchanged: inputs of shape "
+                f"(batch, {', '.join(map(str, features))}) have {total} values per "
+                f"sample, target_shape {self.target_shape} has {known}"
+            )
+        return self.target_shape
+
+    def _forward(self, x, training, out):
+        self._last_input = x
+        self._last_output = x.reshape(x.shape[0], *self.output_shape[1:])
+        return self._last_output
+
+    def _backward(self, dy, dx):
+        if dx is not None:
+            np.copyto(dx, dy.reshape(dx.shape))
+        return dx
+
+    def get_config(self):
+        config = super().get_config()
+        config["target_shape"] = list(self.target_shape)
+        return config
+
+
+@registry.register("layer")
+class PReLU(Layer):
+    """Parametric ReLU (``tf.keras.layers.PReLU``): ``f(x) = x`` for ``x > 0``,
+    ``alpha * x`` otherwise, with a learned slope ``alpha`` per feature.
+
+    Parameters
+    ----------
+    alpha_initializer : str or callable
+        Keras's default 'zeros' (the layer starts as a ReLU).
+    alpha_regularizer, alpha_constraint
+        Accepted only as None (not supported by tinynn yet).
+    shared_axes : int or list of int, optional
+        Input axes (1 is the first after the batch axis) along which one
+        slope is shared, as in Keras. tinynn supports shared axes that are
+        leading or trailing feature axes (e.g. ``[1, 2]`` for images, channels
+        last), not shared axes between unshared ones.
+
+    The weight ``alpha`` has the input's shape without the batch axis, with
+    1 on each shared axis (Keras's shape).
+
+    Example
+    -------
+    >>> layer = PReLU(input_shape=(10,))
+    """
+
+    def __init__(
+        self,
+        alpha_initializer: Any = "zeros",
+        alpha_regularizer: Any = None,
+        alpha_constraint: Any = None,
+        shared_axes: Any = None,
+        **kwargs: Any,
+    ):
+        where = "PReLU"
+        for key, value in (
+            ("alpha_regularizer", alpha_regularizer),
+            ("alpha_constraint", alpha_constraint),
+        ):
+            if value is not None:
+                raise ValueError(f"{where}: {key} is not supported; got {value!r}")
+        super().__init__(**kwargs)
+        self.alpha_initializer = initializers.get(alpha_initializer, where)
+        if shared_axes is None:
+            self.shared_axes = None
+        else:
+            axes = (
+                [shared_axes]
+                if isinstance(shared_axes, (int, np.integer))
+                else shared_axes
+            )
+            try:
+                axes = list(axes)
+            except TypeError:
+                raise TypeError(
+                    f"{where}: shared_axes must be None, an int or a list of ints; "
+                    f"got {shared_axes!r}"
+                ) from None
+            if any(
+                isinstance(a, bool) or not isinstance(a, (int, np.integer)) or a < 1
+                for a in axes
+            ):
+                raise ValueError(
+                    f"{where}: shared_axes must be input axes >= 1 (axis 0 is the "
+                    f"batch); got {shared_axes!r}"
+                )
+            self.shared_axes = sorted({int(a) for a in axes})
+        self._split = (1, 1, 1)
+
+    def _build(self, features):
+        n = len(features)
+        shared = set(self.shared_axes or ())
+        if shared and max(shared) > n:
+            raise ValueError(
+                f"PReLU: shared_axes {self.shared_axes} name an axis beyond the "
+                f"input's {n} feature axes (inputs of shape (batch, "
+                f"{', '.join(map(str, features))}))"
+            )
+        flags = [i + 1 in shared for i in range(n)]
+        lead = next((i for i, f in enumerate(flags) if not f), n)
+        trail = next((i for i, f in enumerate(reversed(flags)) if not f), n)
+        if lead + trail < n and any(flags[lead : n - trail]):
+            raise ValueError(
+                f"PReLU: shared_axes {self.shared_axes} must be leading or trailing "
+                f"feature axes in tinynn (a shared axis between unshared ones is not "
+                f"supported); inputs have shape (batch, "
+                f"{', '.join(map(str, features))})"
+            )
+        shape = tuple(1 if f else d for f, d in zip(flags, features))
+        self._add_weight("alpha", shape, self.alpha_initializer)
+
+        def prod(dims):
+            return int(np.prod(dims, dtype=np.int64))
+
+        # x is viewed as (batch * outer, channels, inner) for the kernel
+        trail = min(trail, n - lead)
+        self._split = (
+            prod(features[:lead]),
+            prod(features[lead : n - trail]),
+            prod(features[n - trail :]),
+        )
+
+    def _cube(self, array: np.ndarray) -> np.ndarray:
+        outer, channels, inner = self._split
+        return array.reshape(len(array) * outer, channels, inner)
+
+    def _forward(self, x, training, out):
+        _backend.prelu_forward(
+            self._cube(x), self._params[0].reshape(-1), self._cube(out)
+        )
+        self._last_input, self._last_output = x, out
+        return out
+
+    def _backward(self, dy, dx):
+        _backend.prelu_backward(
+            self._cube(self._last_input),
+            self._params[0].reshape(-1),
+            self._cube(dy),
+            None if dx is None else self._cube(dx),
+            self._grads[0].reshape(-1),
+        )
+        return dx
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            alpha_initializer=_init_config(self.alpha_initializer),
+            alpha_regularizer=None,
+            alpha_constraint=None,
+            shared_axes=self.shared_axes,
+        )
+        return config
