@@ -21,3 +21,6 @@
 #include "gemm_entry.inc"
 #include "losses.inc"
 #include "optim_entry.inc"
+
+/* After dense.inc: conv2d reuses its bias helpers. */
+#include "conv.inc"

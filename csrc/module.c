@@ -1352,6 +1352,311 @@ static PyObject *core_nadam_update(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* ---- 2-D convolution (tinynn.h: struct tnn_conv2d_shape) ----------------
+ * Every entry takes strides (sh, sw), dilation (dh, dw) and padding (top,
+ * left, bottom, right) as sequences of ints. The conv-input-shaped array
+ * (`in`: (batch, height, width, channels)) and the conv-output-shaped one
+ * (`out`: (batch, out_h, out_w, filters)) must agree with w (kernel_h,
+ * kernel_w, channels, filters) and the geometry exactly. */
+
+#define CONV_LIMIT 1073741824LL /* 2^30: strides, dilations, paddings */
+
+/* A sequence of `count` integers in [low, CONV_LIMIT], named name[i]. */
+static int parse_int_tuple(const char *fn, const char *name, PyObject *obj,
+                           int count, long long low, long long *out)
+{
+    if (!PyTuple_Check(obj) && !PyList_Check(obj)) {
+        PyErr_Format(PyExc_TypeError,
+                     "%s: %s must be a tuple of %d integers; got %s", fn, name,
+                     count, Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    if (PySequence_Fast_GET_SIZE(obj) != count) {
+        PyErr_Format(PyExc_ValueError, "%s: %s must hold %d integers; got %zd",
+                     fn, name, count,
+                     (Py_ssize_t)PySequence_Fast_GET_SIZE(obj));
+        return -1;
+    }
+    for (int i = 0; i < count; i++) {
+        char item[64];
+        PyOS_snprintf(item, sizeof item, "%s[%d]", name, i);
+        if (parse_int(fn, item, PySequence_Fast_GET_ITEM(obj, i), low,
+                      CONV_LIMIT, &out[i]))
+            return -1;
+    }
+    return 0;
+}
+
+/* Fills *s from w, the conv-input-shaped array `in` and the geometry, and
+ * checks that the conv-output-shaped array `out` has the shape they give. */
+static int conv_shape(const char *fn, PyArrayObject *w, const char *in_name,
+                      PyArrayObject *in, const char *out_name,
+                      PyArrayObject *out, PyObject *strides, PyObject *dilation,
+                      PyObject *padding, struct tnn_conv2d_shape *s)
+{
+    long long st[2], dl[2], pad[4];
+    char what[160];
+    if (parse_int_tuple(fn, "strides", strides, 2, 1, st) ||
+        parse_int_tuple(fn, "dilation", dilation, 2, 1, dl) ||
+        parse_int_tuple(fn, "padding", padding, 4, 0, pad))
+        return -1;
+    for (int a = 0; a < 4; a++)
+        if (PyArray_DIM(w, a) < 1) {
+            PyErr_Format(PyExc_ValueError,
+                         "%s: w must have shape (kernel_h, kernel_w, "
+                         "channels, filters), each at least 1; got %zd along "
+                         "axis %d",
+                         fn, (Py_ssize_t)PyArray_DIM(w, a), a);
+            return -1;
+        }
+    PyOS_snprintf(what, sizeof what, "w has %zd input channels",
+                  (Py_ssize_t)PyArray_DIM(w, 2));
+    if (check_dim(fn, in_name, in, 3, PyArray_DIM(w, 2), what))
+        return -1;
+    PyOS_snprintf(what, sizeof what, "w has %zd filters",
+                  (Py_ssize_t)PyArray_DIM(w, 3));
+    if (check_dim(fn, out_name, out, 3, PyArray_DIM(w, 3), what))
+        return -1;
+    PyOS_snprintf(what, sizeof what, "%s has %zd samples", in_name,
+                  (Py_ssize_t)PyArray_DIM(in, 0));
+    if (check_dim(fn, out_name, out, 0, PyArray_DIM(in, 0), what))
+        return -1;
+    s->batch = PyArray_DIM(in, 0);
+    s->height = PyArray_DIM(in, 1);
+    s->width = PyArray_DIM(in, 2);
+    s->channels = PyArray_DIM(in, 3);
+    s->kernel_h = PyArray_DIM(w, 0);
+    s->kernel_w = PyArray_DIM(w, 1);
+    s->filters = PyArray_DIM(w, 3);
+    s->stride_h = (ptrdiff_t)st[0];
+    s->stride_w = (ptrdiff_t)st[1];
+    s->dilation_h = (ptrdiff_t)dl[0];
+    s->dilation_w = (ptrdiff_t)dl[1];
+    s->pad_top = (ptrdiff_t)pad[0];
+    s->pad_left = (ptrdiff_t)pad[1];
+    /* Every term is below 2^31 * 2^31 or an array dimension: no overflow
+     * in 64 bits. */
+    long long span[2] = {(long long)(s->kernel_h - 1) * dl[0] + 1,
+                         (long long)(s->kernel_w - 1) * dl[1] + 1};
+    long long padded[2] = {(long long)s->height + pad[0] + pad[2],
+                           (long long)s->width + pad[1] + pad[3]};
+    const char *axis_name[2] = {"height", "width"};
+    ptrdiff_t outs[2];
+    for (int a = 0; a < 2; a++) {
+        if (padded[a] < span[a]) {
+            PyErr_Format(PyExc_ValueError,
+                         "%s: the dilated kernel spans %lld along the %s but "
+                         "the padded %s has %lld; expected a kernel no larger "
+                         "than the padded input",
+                         fn, span[a], axis_name[a], in_name, padded[a]);
+            return -1;
+        }
+        outs[a] = (ptrdiff_t)((padded[a] - span[a]) / st[a] + 1);
+        PyOS_snprintf(what, sizeof what,
+                      "%s, w, strides, dilation and padding give %zd along "
+                      "the %s",
+                      in_name, (Py_ssize_t)outs[a], axis_name[a]);
+        if (check_dim(fn, out_name, out, a + 1, outs[a], what))
+            return -1;
+    }
+    s->out_h = outs[0];
+    s->out_w = outs[1];
+    double cols = (double)s->out_w * (double)s->kernel_h * s->kernel_w *
+                  s->channels * 8.0;
+    if (cols > 4.0e18) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: an output line's windows hold too many values "
+                     "(%g bytes); expected a smaller kernel or output",
+                     fn, cols);
+        return -1;
+    }
+    return 0;
+}
+
+/* The calling thread's scratch for this shape, or MemoryError. */
+static int conv_scratch(const struct tnn_conv2d_shape *s, int dtype,
+                        void **scratch)
+{
+    size_t bytes = tnn_conv2d_scratch_bytes(
+        s, dtype == NPY_FLOAT32 ? sizeof(float) : sizeof(double));
+    *scratch = NULL;
+    if (bytes == 0)
+        return 0;
+    *scratch = tnn_scratch_space(bytes);
+    if (!*scratch) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+/* No array of outs may overlap an array of ins or another of outs. */
+static int check_no_overlaps(const char *fn, int n_out, PyArrayObject **outs,
+                             const char **out_names, int n_in,
+                             PyArrayObject **ins, const char **in_names)
+{
+    for (int o = 0; o < n_out; o++) {
+        for (int i = 0; i < n_in; i++)
+            if (check_no_overlap(fn, out_names[o], outs[o], in_names[i], ins[i],
+                                 0))
+                return -1;
+        for (int p = o + 1; p < n_out; p++)
+            if (check_no_overlap(fn, out_names[o], outs[o], out_names[p],
+                                 outs[p], 0))
+                return -1;
+    }
+    return 0;
+}
+
+/* conv2d_forward and conv2d_transpose_forward: (x, w, b, y, strides,
+ * dilation, padding, activation). */
+static PyObject *conv_forward(PyObject *args, PyObject *kw, int transpose)
+{
+    static char *names[] = {"x",        "w",       "b",          "y", "strides",
+                            "dilation", "padding", "activation", NULL};
+    const char *fn = transpose ? "conv2d_transpose_forward" : "conv2d_forward";
+    const char *act_name = "linear";
+    PyObject *x_obj, *w_obj, *b_obj, *y_obj, *st, *dl, *pad;
+    PyArrayObject *x, *w, *b, *y;
+    int dtype = -1, act;
+    struct tnn_conv2d_shape s;
+    void *scratch;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOO|s", names, &x_obj,
+                                     &w_obj, &b_obj, &y_obj, &st, &dl, &pad,
+                                     &act_name))
+        return NULL;
+    if (check_array(fn, "x", x_obj, 4, ARG_IN, &x) ||
+        check_array(fn, "w", w_obj, 4, ARG_IN, &w) ||
+        check_array(fn, "b", b_obj, 1, ARG_IN | ARG_OPTIONAL, &b) ||
+        check_array(fn, "y", y_obj, 4, ARG_OUT, &y) ||
+        check_float(fn, "x", x, &dtype, "") ||
+        check_float(fn, "w", w, &dtype, "x") ||
+        (b && check_float(fn, "b", b, &dtype, "x")) ||
+        check_float(fn, "y", y, &dtype, "x") ||
+        activation_code(fn, act_name, &act))
+        return NULL;
+    if (transpose ? conv_shape(fn, w, "y", y, "x", x, st, dl, pad, &s)
+                  : conv_shape(fn, w, "x", x, "y", y, st, dl, pad, &s))
+        return NULL;
+    char what[96];
+    npy_intp bias_len = transpose ? s.channels : s.filters;
+    PyOS_snprintf(what, sizeof what, "y has %zd channels",
+                  (Py_ssize_t)bias_len);
+    PyArrayObject *ins[] = {x, w, b};
+    const char *in_names[] = {"x", "w", "b"}, *out_names[] = {"y"};
+    if ((b && check_dim(fn, "b", b, 0, bias_len, what)) ||
+        check_no_overlaps(fn, 1, &y, out_names, 3, ins, in_names) ||
+        conv_scratch(&s, dtype, &scratch))
+        return NULL;
+    if (transpose)
+        CALL_KERNEL_VOID(dtype, tnn_conv2d_transpose_forward, REAL(x), REAL(w),
+                         REAL_OR_NULL(b), REAL(y), scratch, &s, act);
+    else
+        CALL_KERNEL_VOID(dtype, tnn_conv2d_forward, REAL(x), REAL(w),
+                         REAL_OR_NULL(b), REAL(y), scratch, &s, act);
+    Py_RETURN_NONE;
+}
+
+/* conv2d_backward and conv2d_transpose_backward: (x, w, dy, dx, dw, db,
+ * strides, dilation, padding, accumulate). */
+static PyObject *conv_backward(PyObject *args, PyObject *kw, int transpose)
+{
+    static char *names[] = {"x",       "w",          "dy",      "dx",
+                            "dw",      "db",         "strides", "dilation",
+                            "padding", "accumulate", NULL};
+    const char *fn =
+        transpose ? "conv2d_transpose_backward" : "conv2d_backward";
+    PyObject *x_obj, *w_obj, *dy_obj, *dx_obj, *dw_obj, *db_obj, *st, *dl, *pad;
+    PyArrayObject *x, *w, *dy, *dx, *dw, *db;
+    int dtype = -1, accumulate = 0;
+    struct tnn_conv2d_shape s;
+    void *scratch;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOOOO|p", names, &x_obj,
+                                     &w_obj, &dy_obj, &dx_obj, &dw_obj, &db_obj,
+                                     &st, &dl, &pad, &accumulate))
+        return NULL;
+    if (check_array(fn, "x", x_obj, 4, ARG_IN, &x) ||
+        check_array(fn, "w", w_obj, 4, ARG_IN, &w) ||
+        check_array(fn, "dy", dy_obj, 4, ARG_IN, &dy) ||
+        check_array(fn, "dx", dx_obj, 4, ARG_OUT | ARG_OPTIONAL, &dx) ||
+        check_array(fn, "dw", dw_obj, 4, ARG_OUT, &dw) ||
+        check_array(fn, "db", db_obj, 1, ARG_OUT | ARG_OPTIONAL, &db) ||
+        check_float(fn, "x", x, &dtype, "") ||
+        check_float(fn, "w", w, &dtype, "x") ||
+        check_float(fn, "dy", dy, &dtype, "x") ||
+        (dx && check_float(fn, "dx", dx, &dtype, "x")) ||
+        check_float(fn, "dw", dw, &dtype, "x") ||
+        (db && check_float(fn, "db", db, &dtype, "x")))
+        return NULL;
+    if (transpose ? conv_shape(fn, w, "dy", dy, "x", x, st, dl, pad, &s)
+                  : conv_shape(fn, w, "x", x, "dy", dy, st, dl, pad, &s))
+        return NULL;
+    char what[96];
+    npy_intp bias_len = transpose ? s.channels : s.filters;
+    PyOS_snprintf(what, sizeof what, "dy has %zd channels",
+                  (Py_ssize_t)bias_len);
+    PyArrayObject *outs[] = {dx, dw, db}, *ins[] = {x, w, dy};
+    const char *out_names[] = {"dx", "dw", "db"},
+               *in_names[] = {"x", "w", "dy"};
+    if ((dx && check_same_shape(fn, "dx", dx, "x", x)) ||
+        check_same_shape(fn, "dw", dw, "w", w) ||
+        (db && check_dim(fn, "db", db, 0, bias_len, what)) ||
+        check_no_overlaps(fn, 3, outs, out_names, 3, ins, in_names) ||
+        conv_scratch(&s, dtype, &scratch))
+        return NULL;
+    if (transpose)
+        CALL_KERNEL_VOID(dtype, tnn_conv2d_transpose_backward, REAL(x), REAL(w),
+                         REAL(dy), REAL_OR_NULL(dx), REAL(dw), REAL_OR_NULL(db),
+                         scratch, &s, accumulate);
+    else
+        CALL_KERNEL_VOID(dtype, tnn_conv2d_backward, REAL(x), REAL(w), REAL(dy),
+                         REAL_OR_NULL(dx), REAL(dw), REAL_OR_NULL(db), scratch,
+                         &s, accumulate);
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_conv2d_forward(PyObject *self, PyObject *args,
+                                     PyObject *kw)
+{
+    (void)self;
+    return conv_forward(args, kw, 0);
+}
+
+static PyObject *core_conv2d_backward(PyObject *self, PyObject *args,
+                                      PyObject *kw)
+{
+    (void)self;
+    return conv_backward(args, kw, 0);
+}
+
+static PyObject *core_conv2d_transpose_forward(PyObject *self, PyObject *args,
+                                               PyObject *kw)
+{
+    (void)self;
+    return conv_forward(args, kw, 1);
+}
+
+static PyObject *core_conv2d_transpose_backward(PyObject *self, PyObject *args,
+                                                PyObject *kw)
+{
+    (void)self;
+    return conv_backward(args, kw, 1);
+}
+
+static PyObject *core_conv2d_panel_lines(PyObject *self, PyObject *args)
+{
+    (void)self;
+    struct tnn_conv2d_shape s = {0};
+    int itemsize;
+    if (!PyArg_ParseTuple(args, "nnnnnni", &s.batch, &s.out_h, &s.out_w,
+                          &s.kernel_h, &s.kernel_w, &s.channels, &itemsize))
+        return NULL;
+    s.height = s.out_h + 1; /* never pointwise: the im2col panel size */
+    s.width = s.out_w;
+    s.stride_h = s.stride_w = s.dilation_h = s.dilation_w = 1;
+    return PyLong_FromSsize_t(tnn_conv2d_panel_lines(&s, (size_t)itemsize));
+}
+
 /* ---- module
  * -----------------------------------------------------------------------------
  */
@@ -1402,6 +1707,25 @@ static PyMethodDef core_methods[] = {
     KWARGS(dense_backward, "dense_backward(x, w, dy, dx, dw, db, "
                            "accumulate=False): dx = dy @ w.T, dw (+)= x.T @ "
                            "dy, db (+)= dy.sum(0); dx, db may be None"),
+    KWARGS(conv2d_forward,
+           "conv2d_forward(x, w, b, y, strides, dilation, padding, "
+           "activation='linear'): y = act(conv(x, w) + b), NHWC, w (kh, kw, "
+           "in, out), padding (top, left, bottom, right); b may be None"),
+    KWARGS(conv2d_backward,
+           "conv2d_backward(x, w, dy, dx, dw, db, strides, dilation, padding, "
+           "accumulate=False): dx = conv input gradient, dw (+)= kernel "
+           "gradient, db (+)= dy summed per filter; dx, db may be None"),
+    KWARGS(conv2d_transpose_forward,
+           "conv2d_transpose_forward(x, w, b, y, strides, dilation, padding, "
+           "activation='linear'): y = act(conv^T(x, w) + b): x shaped like "
+           "the convolution's output, y like its input; b may be None"),
+    KWARGS(conv2d_transpose_backward,
+           "conv2d_transpose_backward(x, w, dy, dx, dw, db, strides, "
+           "dilation, padding, accumulate=False): dx = conv(dy, w), dw (+)= "
+           "kernel gradient, db (+)= dy summed per channel"),
+    ARGS(conv2d_panel_lines,
+         "conv2d_panel_lines(batch, out_h, out_w, kernel_h, kernel_w, "
+         "channels, itemsize) -> output lines per im2col panel (for tests)"),
     KWARGS(batchnorm_forward,
            "batchnorm_forward(x, gamma, beta, moving_mean, moving_variance, "
            "y, mean, inv_std, momentum, epsilon, training): Keras 2's "

@@ -393,6 +393,122 @@ void tnn_nadam_update_f64(double *w, const double *g, double *m, double *v,
                           ptrdiff_t n, double lr, double beta1, double beta2,
                           double epsilon, int64_t step, double u_product);
 
+/* ---- 2-D convolution (conv.inc), Keras's Conv2D / Conv1D / Conv2DTranspose -
+ * NHWC layout. The geometry of one convolution, in the terms of its forward
+ * pass (a Conv2DTranspose is described by the convolution it transposes):
+ *   x: (batch, height, width, channels)       the convolution's input
+ *   w: (kernel_h, kernel_w, channels, filters) Keras's kernel; in row order
+ *      it IS a (kernel_h kernel_w channels, filters) matrix, Dense's kernel
+ *   y: (batch, out_h, out_w, filters)          the convolution's output
+ *   y[n, oh, ow, f] = b[f] + sum over i < kernel_h, j < kernel_w,
+ *       c < channels of x[n, oh stride_h - pad_top + i dilation_h,
+ *       ow stride_w - pad_left + j dilation_w, c] w[i, j, c, f],
+ *   reading 0 where the row or column falls outside x (zero padding).
+ * The callers guarantee out_h = (height + pad_top + pad_bottom - (kernel_h -
+ * 1) dilation_h - 1) / stride_h + 1 (floor, >= 1), and likewise out_w.
+ *
+ * Work goes through the GEMM as im2col panels: a panel is `lines` output
+ * lines (one (n, oh) pair each, out_w output pixels), its columns matrix
+ * (lines out_w, kernel_h kernel_w channels) is built in `scratch`, and
+ * Dense's kernels multiply it with w. Panel size depends on the shapes and
+ * the dtype only (TNN_CONV_PANEL_BYTES), never on the thread count, so every
+ * sum keeps one order and results are bit-identical for any thread count.
+ * scratch: tnn_conv2d_scratch_bytes(shape, sizeof(real)) bytes (0 for a 1x1
+ * stride-1 unpadded convolution, whose columns are x itself), owned by the
+ * caller; the kernels never allocate.
+ *
+ * conv2d_forward:   y = act(conv(x, w) + b); b may be NULL; act as
+ *                   dense_forward (0-4; softmax over the filters).
+ * conv2d_backward:  dy is the gradient of the pre-activation output:
+ *                   dx (or NULL) = the input gradient (overwritten);
+ *                   dw (+)= the kernel gradient; db (or NULL) (+)= sums of
+ *                   dy over batch, out_h, out_w; add when accumulate = 1.
+ * conv2d_transpose_forward:  the input gradient of the convolution as a
+ *                   layer: x: (batch, out_h, out_w, filters), y: (batch,
+ *                   height, width, channels) = act(conv^T(x, w) + b), b:
+ *                   (channels,) or NULL.
+ * conv2d_transpose_backward: dy (batch, height, width, channels), the
+ *                   gradient of the transpose's pre-activation output;
+ *                   dx (or NULL): (batch, out_h, out_w, filters) =
+ *                   conv(dy, w) (a conv2d forward); dw (+)= conv2d's kernel
+ *                   gradient with dy as its input and x as its output
+ *                   gradient; db (or NULL) (+)= sums of dy over batch,
+ *                   height, width.
+ * No output may overlap an input or another output. */
+#define TNN_CONV_PANEL_BYTES ((size_t)2 << 20)
+struct tnn_conv2d_shape {
+    ptrdiff_t batch, height, width, channels;
+    ptrdiff_t kernel_h, kernel_w, filters;
+    ptrdiff_t out_h, out_w;
+    ptrdiff_t stride_h, stride_w, dilation_h, dilation_w;
+    ptrdiff_t pad_top, pad_left;
+};
+/* 1 when x itself is the columns matrix (1x1 kernel, stride 1, no
+ * padding): one panel, no scratch, no im2col. */
+static inline int tnn_conv2d_is_pointwise(const struct tnn_conv2d_shape *s)
+{
+    return s->kernel_h == 1 && s->kernel_w == 1 && s->stride_h == 1 &&
+           s->stride_w == 1 && s->pad_top == 0 && s->pad_left == 0 &&
+           s->out_h == s->height && s->out_w == s->width;
+}
+/* Output lines per im2col panel: as many as fit in TNN_CONV_PANEL_BYTES,
+ * at least 1, at most batch out_h. */
+static inline ptrdiff_t tnn_conv2d_panel_lines(const struct tnn_conv2d_shape *s,
+                                               size_t real_size)
+{
+    ptrdiff_t total = s->batch * s->out_h;
+    if (tnn_conv2d_is_pointwise(s))
+        return total > 0 ? total : 1;
+    size_t line = (size_t)s->out_w * (size_t)s->kernel_h * (size_t)s->kernel_w *
+                  (size_t)s->channels * real_size;
+    size_t fit = line ? TNN_CONV_PANEL_BYTES / line : 1;
+    ptrdiff_t lines =
+        fit < 1 ? 1 : (fit > (size_t)total ? total : (ptrdiff_t)fit);
+    return lines > 0 ? lines : 1;
+}
+/* Bytes of scratch the conv2d kernels need for this shape and dtype. */
+static inline size_t tnn_conv2d_scratch_bytes(const struct tnn_conv2d_shape *s,
+                                              size_t real_size)
+{
+    if (tnn_conv2d_is_pointwise(s))
+        return 0;
+    return (size_t)tnn_conv2d_panel_lines(s, real_size) * (size_t)s->out_w *
+           (size_t)s->kernel_h * (size_t)s->kernel_w * (size_t)s->channels *
+           real_size;
+}
+void tnn_conv2d_forward_f32(const float *x, const float *w, const float *b,
+                            float *y, float *scratch,
+                            const struct tnn_conv2d_shape *s, int activation);
+void tnn_conv2d_backward_f32(const float *x, const float *w, const float *dy,
+                             float *dx, float *dw, float *db, float *scratch,
+                             const struct tnn_conv2d_shape *s, int accumulate);
+void tnn_conv2d_transpose_forward_f32(const float *x, const float *w,
+                                      const float *b, float *y, float *scratch,
+                                      const struct tnn_conv2d_shape *s,
+                                      int activation);
+void tnn_conv2d_transpose_backward_f32(const float *x, const float *w,
+                                       const float *dy, float *dx, float *dw,
+                                       float *db, float *scratch,
+                                       const struct tnn_conv2d_shape *s,
+                                       int accumulate);
+void tnn_conv2d_forward_f64(const double *x, const double *w, const double *b,
+                            double *y, double *scratch,
+                            const struct tnn_conv2d_shape *s, int activation);
+void tnn_conv2d_backward_f64(const double *x, const double *w, const double *dy,
+                             double *dx, double *dw, double *db,
+                             double *scratch, const struct tnn_conv2d_shape *s,
+                             int accumulate);
+void tnn_conv2d_transpose_forward_f64(const double *x, const double *w,
+                                      const double *b, double *y,
+                                      double *scratch,
+                                      const struct tnn_conv2d_shape *s,
+                                      int activation);
+void tnn_conv2d_transpose_backward_f64(const double *x, const double *w,
+                                       const double *dy, double *dx, double *dw,
+                                       double *db, double *scratch,
+                                       const struct tnn_conv2d_shape *s,
+                                       int accumulate);
+
 /* ---- Threads (threads_posix.c) ------------------------------------------
  * Kernels split their OUTPUT over a pool of worker threads (never a sum),
  * so results are bit-identical for any thread count. */

@@ -497,3 +497,103 @@ def normalization(x, mean, variance, invert=False):
     x = np.asarray(x, dtype=np.float64)
     std = np.maximum(np.sqrt(np.asarray(variance, np.float64)), 1e-7)
     return mean + x * std if invert else (x - mean) / std
+
+
+def conv_output_size(size, kernel, stride, dilation, pad_before, pad_after):
+    """Output pixels along one axis of a convolution with explicit padding."""
+    span = (kernel - 1) * dilation + 1
+    return (size + pad_before + pad_after - span) // stride + 1
+
+
+def _act_last_axis(name, z):
+    """An activation applied over the last axis (softmax per pixel)."""
+    return ACTIVATIONS[name](z.reshape(-1, z.shape[-1])).reshape(z.shape)
+
+
+def conv2d_forward(x, w, b, strides, dilation, padding, activation="linear"):
+    """NHWC convolution with Keras's (kh, kw, in, out) kernel:
+    y[n, oh, ow, f] = b[f] + sum over i, j, c of
+    x[n, oh*sh - top + i*dh, ow*sw - left + j*dw, c] * w[i, j, c, f],
+    where a row or column outside x reads 0 (zero padding)."""
+    x, w = np.asarray(x, np.float64), np.asarray(w, np.float64)
+    batch, height, width, _ = x.shape
+    kh, kw, _, filters = w.shape
+    (sh, sw), (dh, dw), (top, left, bottom, right) = strides, dilation, padding
+    out_h = conv_output_size(height, kh, sh, dh, top, bottom)
+    out_w = conv_output_size(width, kw, sw, dw, left, right)
+    y = np.zeros((batch, out_h, out_w, filters))
+    for oh in range(out_h):
+        for ow in range(out_w):
+            for i in range(kh):
+                for j in range(kw):
+                    row, col = oh * sh - top + i * dh, ow * sw - left + j * dw
+                    if 0 <= row < height and 0 <= col < width:
+                        y[:, oh, ow, :] += x[:, row, col, :] @ w[i, j]
+    if b is not None:
+        y += b
+    return _act_last_axis(activation, y)
+
+
+def conv2d_backward(x, w, dy, strides, dilation, padding):
+    """(dx, dw, db) of y = conv2d_forward(x, w, b, ...) (linear), from dy:
+    each term x[n, row, col, c] w[i, j, c, f] of y[n, oh, ow, f] sends
+    dy * w to dx[n, row, col, c] and dy * x to dw[i, j, c, f]."""
+    x, w, dy = (np.asarray(v, np.float64) for v in (x, w, dy))
+    _, height, width, _ = x.shape
+    kh, kw, _, _ = w.shape
+    (sh, sw), (dh, dw_), (top, left, _, _) = strides, dilation, padding
+    dx, dw = np.zeros_like(x), np.zeros_like(w)
+    for oh in range(dy.shape[1]):
+        for ow in range(dy.shape[2]):
+            for i in range(kh):
+                for j in range(kw):
+                    row, col = oh * sh - top + i * dh, ow * sw - left + j * dw_
+                    if 0 <= row < height and 0 <= col < width:
+                        dx[:, row, col, :] += dy[:, oh, ow, :] @ w[i, j].T
+                        dw[i, j] += x[:, row, col, :].T @ dy[:, oh, ow, :]
+    return dx, dw, dy.sum(axis=(0, 1, 2))
+
+
+def conv2d_transpose_forward(
+    x, w, b, out_hw, strides, dilation, padding, activation="linear"
+):
+    """Keras's Conv2DTranspose with kernel w (kh, kw, filters, in): every
+    input pixel x[n, oh, ow, :] paints w[i, j] @ x[n, oh, ow, :] onto
+    y[n, oh*sh - top + i*dh, ow*sw - left + j*dw, :] (dropped outside y);
+    y has out_hw = (height, width) pixels, then bias and activation."""
+    x, w = np.asarray(x, np.float64), np.asarray(w, np.float64)
+    batch, in_h, in_w, _ = x.shape
+    kh, kw, filters, _ = w.shape
+    (sh, sw), (dh, dw), (top, left, _, _) = strides, dilation, padding
+    height, width = out_hw
+    y = np.zeros((batch, height, width, filters))
+    for oh in range(in_h):
+        for ow in range(in_w):
+            for i in range(kh):
+                for j in range(kw):
+                    row, col = oh * sh - top + i * dh, ow * sw - left + j * dw
+                    if 0 <= row < height and 0 <= col < width:
+                        y[:, row, col, :] += x[:, oh, ow, :] @ w[i, j].T
+    if b is not None:
+        y += b
+    return _act_last_axis(activation, y)
+
+
+def conv2d_transpose_backward(x, w, dy, strides, dilation, padding):
+    """(dx, dw, db) of y = conv2d_transpose_forward(x, w, b, ...) (linear):
+    the painting above read backwards, term by term."""
+    x, w, dy = (np.asarray(v, np.float64) for v in (x, w, dy))
+    _, in_h, in_w, _ = x.shape
+    kh, kw, _, _ = w.shape
+    _, height, width, _ = dy.shape
+    (sh, sw), (dh, dw_), (top, left, _, _) = strides, dilation, padding
+    dx, dw = np.zeros_like(x), np.zeros_like(w)
+    for oh in range(in_h):
+        for ow in range(in_w):
+            for i in range(kh):
+                for j in range(kw):
+                    row, col = oh * sh - top + i * dh, ow * sw - left + j * dw_
+                    if 0 <= row < height and 0 <= col < width:
+                        dx[:, oh, ow, :] += dy[:, row, col, :] @ w[i, j]
+                        dw[i, j] += dy[:, row, col, :].T @ x[:, oh, ow, :]
+    return dx, dw, dy.sum(axis=(0, 1, 2))

@@ -101,6 +101,77 @@ def dense_backward(
     _core.dense_backward(x, w, dy, dx, dw, db, accumulate=False)
 
 
+def conv2d_forward(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    y: np.ndarray,
+    strides: tuple[int, int],
+    dilation: tuple[int, int],
+    padding: tuple[int, int, int, int],
+    activation: str = "linear",
+) -> np.ndarray:
+    """y = activation(conv(x, w) + b) in NHWC, written into y; w is Keras's
+    (kh, kw, in, out) kernel, padding (top, left, bottom, right) zeros."""
+    _core.conv2d_forward(x, w, b, y, strides, dilation, padding, activation=activation)
+    return y
+
+
+def conv2d_backward(
+    x: np.ndarray,
+    w: np.ndarray,
+    dy: np.ndarray,
+    dx: np.ndarray | None,
+    dw: np.ndarray,
+    db: np.ndarray | None,
+    strides: tuple[int, int],
+    dilation: tuple[int, int],
+    padding: tuple[int, int, int, int],
+    accumulate: bool = False,
+) -> None:
+    """dx = the convolution's input gradient, dw (+)= its kernel gradient,
+    db (+)= dy summed per filter; dy is the pre-activation gradient."""
+    _core.conv2d_backward(
+        x, w, dy, dx, dw, db, strides, dilation, padding, accumulate=accumulate
+    )
+
+
+def conv2d_transpose_forward(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    y: np.ndarray,
+    strides: tuple[int, int],
+    dilation: tuple[int, int],
+    padding: tuple[int, int, int, int],
+    activation: str = "linear",
+) -> np.ndarray:
+    """y = activation(conv_transpose(x, w) + b): the input gradient of the
+    convolution (geometry as conv2d's) of a y-shaped input to an x-shaped one."""
+    _core.conv2d_transpose_forward(
+        x, w, b, y, strides, dilation, padding, activation=activation
+    )
+    return y
+
+
+def conv2d_transpose_backward(
+    x: np.ndarray,
+    w: np.ndarray,
+    dy: np.ndarray,
+    dx: np.ndarray | None,
+    dw: np.ndarray,
+    db: np.ndarray | None,
+    strides: tuple[int, int],
+    dilation: tuple[int, int],
+    padding: tuple[int, int, int, int],
+    accumulate: bool = False,
+) -> None:
+    """Gradients of conv2d_transpose_forward: dx = conv(dy, w), dw (+)=, db (+)=."""
+    _core.conv2d_transpose_backward(
+        x, w, dy, dx, dw, db, strides, dilation, padding, accumulate=accumulate
+    )
+
+
 def batchnorm_forward(
     x: np.ndarray,
     gamma: np.ndarray | None,
