@@ -26,16 +26,14 @@ TENSORFLOW = {
     "Module": "tinynn has no tf.Module; build models with Sequential",
 }
 
-_NOT_YET = "tinynn has dense networks only (no convolutions, pooling, recurrent "
-_NOT_YET += "or embedding layers yet)"
+_NOT_YET = "tinynn has dense, normalization and Conv1D/Conv2D/Conv2DTranspose "
+_NOT_YET += "layers only (no other convolutions, pooling, recurrent or embedding layers "
+_NOT_YET += "yet)"
 
 #: tf.keras.layers names of layer kinds tinynn does not have
 LAYERS = dict.fromkeys(
     [
-        "Conv1D",
-        "Conv2D",
         "Conv3D",
-        "Conv2DTranspose",
         "DepthwiseConv2D",
         "SeparableConv2D",
         "MaxPooling1D",

@@ -10,7 +10,7 @@ Every layer has two faces:
 Shapes: ``input_shape`` arguments exclude the batch axis; ``build`` and
 ``output_shape`` include it as None, as in Keras.
 
-Modules: ``base`` (Layer), ``core``, ``normalization``.
+Modules: ``base`` (Layer), ``core``, ``convolutional``, ``normalization``.
 """
 
 from .base import Layer, set_weight_values  # noqa: F401 (models import it here)
@@ -29,12 +29,16 @@ from .core import (
     Reshape,
     Softmax,
 )
+from .convolutional import Conv1D, Conv2D, Conv2DTranspose
 from .normalization import BatchNormalization, LayerNormalization, Normalization
 
 __all__ = [
     "ELU",
     "Activation",
     "BatchNormalization",
+    "Conv1D",
+    "Conv2D",
+    "Conv2DTranspose",
     "Dense",
     "Dropout",
     "Flatten",
