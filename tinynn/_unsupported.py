@@ -27,7 +27,9 @@ TENSORFLOW = {
 }
 
 _NOT_YET = "tinynn has dense, normalization and Conv1D/Conv2D/Conv2DTranspose "
-_NOT_YET += "layers only (no other convolutions, pooling, recurrent or embedding layers "
+_NOT_YET += (
+    "layers only (no other convolutions, pooling, recurrent or embedding layers "
+)
 _NOT_YET += "yet)"
 
 #: tf.keras.layers names of layer kinds tinynn does not have
