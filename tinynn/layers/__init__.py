@@ -10,7 +10,7 @@ Every layer has two faces:
 Shapes: ``input_shape`` arguments exclude the batch axis; ``build`` and
 ``output_shape`` include it as None, as in Keras.
 
-Modules: ``base`` (Layer), ``core``, ``normalization``.
+Modules: ``base`` (Layer), ``core``, ``normalization``, ``pooling``.
 """
 
 from .base import Layer, set_weight_values  # noqa: F401 (models import it here)
@@ -30,19 +30,53 @@ from .core import (
     Softmax,
 )
 from .normalization import BatchNormalization, LayerNormalization, Normalization
+from .pooling import (
+    AveragePooling1D,
+    AveragePooling2D,
+    AvgPool1D,
+    AvgPool2D,
+    GlobalAveragePooling1D,
+    GlobalAveragePooling2D,
+    GlobalAvgPool1D,
+    GlobalAvgPool2D,
+    GlobalMaxPool1D,
+    GlobalMaxPool2D,
+    GlobalMaxPooling1D,
+    GlobalMaxPooling2D,
+    MaxPool1D,
+    MaxPool2D,
+    MaxPooling1D,
+    MaxPooling2D,
+)
 
 __all__ = [
     "ELU",
     "Activation",
+    "AveragePooling1D",
+    "AveragePooling2D",
+    "AvgPool1D",
+    "AvgPool2D",
     "BatchNormalization",
     "Dense",
     "Dropout",
     "Flatten",
+    "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D",
+    "GlobalAvgPool1D",
+    "GlobalAvgPool2D",
+    "GlobalMaxPool1D",
+    "GlobalMaxPool2D",
+    "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D",
     "Input",
     "InputLayer",
     "Layer",
     "LayerNormalization",
     "LeakyReLU",
+    "MaxPool1D",
+    "MaxPool2D",
+    "MaxPooling1D",
+    "MaxPooling2D",
     "Normalization",
     "PReLU",
     "ReLU",
