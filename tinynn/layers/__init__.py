@@ -10,7 +10,9 @@ Every layer has two faces:
 Shapes: ``input_shape`` arguments exclude the batch axis; ``build`` and
 ``output_shape`` include it as None, as in Keras.
 
-Modules: ``base`` (Layer), ``core``, ``normalization``, ``pooling``.
+Modules: ``base`` (Layer), ``core``, ``normalization``, ``pooling``,
+``reshaping`` (padding, cropping, upsampling), ``embedding``, ``regularization``
+(SpatialDropout2D).
 """
 
 from .base import Layer, set_weight_values  # noqa: F401 (models import it here)
@@ -29,6 +31,7 @@ from .core import (
     Reshape,
     Softmax,
 )
+from .embedding import Embedding
 from .normalization import BatchNormalization, LayerNormalization, Normalization
 from .pooling import (
     AveragePooling1D,
@@ -48,6 +51,8 @@ from .pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
+from .regularization import SpatialDropout2D
+from .reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
 
 __all__ = [
     "ELU",
@@ -57,8 +62,10 @@ __all__ = [
     "AvgPool1D",
     "AvgPool2D",
     "BatchNormalization",
+    "Cropping2D",
     "Dense",
     "Dropout",
+    "Embedding",
     "Flatten",
     "GlobalAveragePooling1D",
     "GlobalAveragePooling2D",
@@ -83,4 +90,7 @@ __all__ = [
     "Rescaling",
     "Reshape",
     "Softmax",
+    "SpatialDropout2D",
+    "UpSampling2D",
+    "ZeroPadding2D",
 ]
