@@ -631,3 +631,11 @@ def embedding_backward(ids, dy, input_dim):
     for index in np.ndindex(*ids.shape):
         dtable[int(ids[index])] += dy[index]
     return dtable
+
+
+def pool_geometry(size, pool, stride, padding):
+    """(output size, padding before) along one axis, TensorFlow's rule."""
+    if padding == "valid":
+        return (size - pool) // stride + 1, 0
+    out = -(-size // stride)
+    return out, max((out - 1) * stride + pool - size, 0) // 2
