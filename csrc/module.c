@@ -1661,6 +1661,563 @@ static PyObject *core_conv2d_panel_lines(PyObject *self, PyObject *args)
  * -----------------------------------------------------------------------------
  */
 
+/* ---- pooling, padding, upsampling, embedding (NHWC) ---------------------
+ * Geometry is read from the arrays' shapes and the integer arguments, and
+ * checked in full here: the kernels trust it (every window holds an input
+ * cell, every copy stays inside both arrays, every id and argmax is in
+ * range). */
+
+/* Integer argument `name` in [low, 2^31 - 1] into *value. */
+static int parse_size(const char *fn, const char *name, PyObject *obj,
+                      long long low, ptrdiff_t *value)
+{
+    long long v;
+    if (parse_int(fn, name, obj, low, INT_MAX, &v))
+        return -1;
+    *value = (ptrdiff_t)v;
+    return 0;
+}
+
+/* Sizes of an NHWC array: each of height, width and channels >= 1. */
+static int check_nhwc(const char *fn, const char *name, PyArrayObject *arr)
+{
+    for (int axis = 1; axis < 4; axis++)
+        if (PyArray_DIM(arr, axis) < 1) {
+            PyErr_Format(PyExc_ValueError,
+                         "%s: %s must have height, width and channels >= 1 "
+                         "(batch, height, width, channels); got size 0 along "
+                         "axis %d",
+                         fn, name, axis);
+            return -1;
+        }
+    return 0;
+}
+
+/* small and big share batch and channels. */
+static int check_batch_channels(const char *fn, const char *name,
+                                PyArrayObject *arr, const char *ref_name,
+                                PyArrayObject *ref)
+{
+    char what[96];
+    PyOS_snprintf(what, sizeof what, "%s has batch %zd", ref_name,
+                  (Py_ssize_t)PyArray_DIM(ref, 0));
+    if (check_dim(fn, name, arr, 0, PyArray_DIM(ref, 0), what))
+        return -1;
+    PyOS_snprintf(what, sizeof what, "%s has %zd channels", ref_name,
+                  (Py_ssize_t)PyArray_DIM(ref, 3));
+    return check_dim(fn, name, arr, 3, PyArray_DIM(ref, 3), what);
+}
+
+/* int32 or int64 argmax indices: *type gets TNN_I32 or TNN_I64. */
+static int check_index_array(const char *fn, const char *name,
+                             PyArrayObject *arr, int *type)
+{
+    int t;
+    if (check_labels(fn, name, arr, &t))
+        return -1;
+    if (t != TNN_I32 && t != TNN_I64) {
+        PyErr_Format(PyExc_TypeError,
+                     "%s: %s must have dtype int32 or int64; "
+                     "got %s",
+                     fn, name, PyArray_DESCR(arr)->typeobj->tp_name);
+        return -1;
+    }
+    *type = t;
+    return 0;
+}
+
+/* The window geometry of x (input) and y (output) with the six integer
+ * arguments (pool_h, pool_w, stride_h, stride_w, pad_top, pad_left). */
+static int pool_geometry(const char *fn, PyArrayObject *x, const char *x_name,
+                         PyArrayObject *y, const char *y_name, PyObject **ints,
+                         struct tnn_pool2d *g)
+{
+    static const char *nm[6] = {"pool_h",   "pool_w",  "stride_h",
+                                "stride_w", "pad_top", "pad_left"};
+    ptrdiff_t v[6];
+    for (int i = 0; i < 6; i++)
+        if (parse_size(fn, nm[i], ints[i], i < 4 ? 1 : 0, &v[i]))
+            return -1;
+    if (check_batch_channels(fn, y_name, y, x_name, x) ||
+        check_nhwc(fn, x_name, x) || check_nhwc(fn, y_name, y))
+        return -1;
+    *g = (struct tnn_pool2d){.batch = PyArray_DIM(x, 0),
+                             .height = PyArray_DIM(x, 1),
+                             .width = PyArray_DIM(x, 2),
+                             .channels = PyArray_DIM(x, 3),
+                             .out_height = PyArray_DIM(y, 1),
+                             .out_width = PyArray_DIM(y, 2),
+                             .pool_h = v[0],
+                             .pool_w = v[1],
+                             .stride_h = v[2],
+                             .stride_w = v[3],
+                             .pad_top = v[4],
+                             .pad_left = v[5]};
+    if (g->pad_top >= g->pool_h || g->pad_left >= g->pool_w) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: pad_top and pad_left must be smaller than the pool "
+                     "(%zd, %zd); got (%zd, %zd)",
+                     fn, (Py_ssize_t)g->pool_h, (Py_ssize_t)g->pool_w,
+                     (Py_ssize_t)g->pad_top, (Py_ssize_t)g->pad_left);
+        return -1;
+    }
+    /* The last window must start inside the input:
+     * (out - 1) stride - pad < size. */
+    if (g->out_height - 1 > (g->height - 1 + g->pad_top) / g->stride_h ||
+        g->out_width - 1 > (g->width - 1 + g->pad_left) / g->stride_w) {
+        PyErr_Format(
+            PyExc_ValueError,
+            "%s: %s has %zd x %zd outputs but windows of stride "
+            "(%zd, %zd) from padding (%zd, %zd) leave the %zd x %zd "
+            "input %s before the last one; expected at most %zd x %zd",
+            fn, y_name, (Py_ssize_t)g->out_height, (Py_ssize_t)g->out_width,
+            (Py_ssize_t)g->stride_h, (Py_ssize_t)g->stride_w,
+            (Py_ssize_t)g->pad_top, (Py_ssize_t)g->pad_left,
+            (Py_ssize_t)g->height, (Py_ssize_t)g->width, x_name,
+            (Py_ssize_t)((g->height - 1 + g->pad_top) / g->stride_h + 1),
+            (Py_ssize_t)((g->width - 1 + g->pad_left) / g->stride_w + 1));
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *core_max_pool2d_forward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *fn = "max_pool2d_forward";
+    PyObject *x_obj, *y_obj, *i_obj, *ints[6];
+    PyArrayObject *x, *y, *argmax;
+    int dtype = -1, index_type = TNN_I64;
+    struct tnn_pool2d g;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOO", &x_obj, &y_obj, &i_obj, &ints[0],
+                          &ints[1], &ints[2], &ints[3], &ints[4], &ints[5]))
+        return NULL;
+    if (check_array(fn, "x", x_obj, 4, ARG_IN, &x) ||
+        check_array(fn, "y", y_obj, 4, ARG_OUT, &y) ||
+        check_array(fn, "argmax", i_obj, 4, ARG_OUT | ARG_OPTIONAL, &argmax) ||
+        check_float(fn, "x", x, &dtype, "") ||
+        check_float(fn, "y", y, &dtype, "x") ||
+        (argmax && check_index_array(fn, "argmax", argmax, &index_type)) ||
+        pool_geometry(fn, x, "x", y, "y", ints, &g) ||
+        (argmax && check_same_shape(fn, "argmax", argmax, "y", y)) ||
+        check_no_overlap(fn, "y", y, "x", x, 0) ||
+        check_no_overlap(fn, "argmax", argmax, "x", x, 0) ||
+        check_no_overlap(fn, "argmax", argmax, "y", y, 0))
+        return NULL;
+    if (argmax && index_type == TNN_I32 &&
+        (double)g.height * g.width > (double)INT32_MAX) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: argmax must be int64 for inputs of more than 2^31 "
+                     "cells per channel; got int32 for %zd x %zd",
+                     fn, (Py_ssize_t)g.height, (Py_ssize_t)g.width);
+        return NULL;
+    }
+    CALL_KERNEL_VOID(dtype, tnn_max_pool2d_forward, REAL(x), REAL(y),
+                     argmax ? PyArray_DATA(argmax) : NULL, index_type, &g);
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_max_pool2d_backward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *fn = "max_pool2d_backward";
+    PyObject *dy_obj, *i_obj, *dx_obj;
+    PyArrayObject *dy, *argmax, *dx;
+    int dtype = -1, index_type;
+    if (!PyArg_ParseTuple(args, "OOO", &dy_obj, &i_obj, &dx_obj))
+        return NULL;
+    if (check_array(fn, "dy", dy_obj, 4, ARG_IN, &dy) ||
+        check_array(fn, "argmax", i_obj, 4, ARG_IN, &argmax) ||
+        check_array(fn, "dx", dx_obj, 4, ARG_OUT, &dx) ||
+        check_float(fn, "dy", dy, &dtype, "") ||
+        check_index_array(fn, "argmax", argmax, &index_type) ||
+        check_float(fn, "dx", dx, &dtype, "dy") ||
+        check_same_shape(fn, "argmax", argmax, "dy", dy) ||
+        check_batch_channels(fn, "dy", dy, "dx", dx) ||
+        check_nhwc(fn, "dx", dx) || check_nhwc(fn, "dy", dy) ||
+        check_no_overlap(fn, "dx", dx, "dy", dy, 0) ||
+        check_no_overlap(fn, "dx", dx, "argmax", argmax, 0))
+        return NULL;
+    struct tnn_pool2d g = {.batch = PyArray_DIM(dx, 0),
+                           .height = PyArray_DIM(dx, 1),
+                           .width = PyArray_DIM(dx, 2),
+                           .channels = PyArray_DIM(dx, 3),
+                           .out_height = PyArray_DIM(dy, 1),
+                           .out_width = PyArray_DIM(dy, 2)};
+    /* Every index is checked before any memory is written. */
+    const void *at = PyArray_DATA(argmax);
+    npy_intp count = PyArray_SIZE(argmax);
+    int64_t cells = (int64_t)g.height * g.width;
+    for (npy_intp i = 0; i < count; i++) {
+        int64_t v = tnn_label_at(at, index_type, i);
+        if (v < 0 || v >= cells) {
+            PyErr_Format(PyExc_ValueError,
+                         "%s: argmax holds %lld at flat position %zd; expected "
+                         "a spatial index in [0, %lld) (dx is %zd x %zd)",
+                         fn, (long long)v, (Py_ssize_t)i, (long long)cells,
+                         (Py_ssize_t)g.height, (Py_ssize_t)g.width);
+            return NULL;
+        }
+    }
+    CALL_KERNEL_VOID(dtype, tnn_max_pool2d_backward, REAL(dy), at, index_type,
+                     REAL(dx), &g);
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_avg_pool2d_forward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *fn = "avg_pool2d_forward";
+    PyObject *x_obj, *y_obj, *ints[6];
+    PyArrayObject *x, *y;
+    int dtype = -1;
+    struct tnn_pool2d g;
+    if (!PyArg_ParseTuple(args, "OOOOOOOO", &x_obj, &y_obj, &ints[0], &ints[1],
+                          &ints[2], &ints[3], &ints[4], &ints[5]))
+        return NULL;
+    if (check_array(fn, "x", x_obj, 4, ARG_IN, &x) ||
+        check_array(fn, "y", y_obj, 4, ARG_OUT, &y) ||
+        check_float(fn, "x", x, &dtype, "") ||
+        check_float(fn, "y", y, &dtype, "x") ||
+        pool_geometry(fn, x, "x", y, "y", ints, &g) ||
+        check_no_overlap(fn, "y", y, "x", x, 0))
+        return NULL;
+    CALL_KERNEL_VOID(dtype, tnn_avg_pool2d_forward, REAL(x), REAL(y), &g);
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_avg_pool2d_backward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *fn = "avg_pool2d_backward";
+    PyObject *dy_obj, *dx_obj, *ints[6];
+    PyArrayObject *dy, *dx;
+    int dtype = -1;
+    struct tnn_pool2d g;
+    if (!PyArg_ParseTuple(args, "OOOOOOOO", &dy_obj, &dx_obj, &ints[0],
+                          &ints[1], &ints[2], &ints[3], &ints[4], &ints[5]))
+        return NULL;
+    if (check_array(fn, "dy", dy_obj, 4, ARG_IN, &dy) ||
+        check_array(fn, "dx", dx_obj, 4, ARG_OUT, &dx) ||
+        check_float(fn, "dy", dy, &dtype, "") ||
+        check_float(fn, "dx", dx, &dtype, "dy") ||
+        pool_geometry(fn, dx, "dx", dy, "dy", ints, &g) ||
+        check_no_overlap(fn, "dx", dx, "dy", dy, 0))
+        return NULL;
+    CALL_KERNEL_VOID(dtype, tnn_avg_pool2d_backward, REAL(dy), REAL(dx), &g);
+    Py_RETURN_NONE;
+}
+
+/* x (batch, steps, channels) and y (batch, channels), steps >= 1. */
+static int global_shapes(const char *fn, PyArrayObject *x, const char *x_name,
+                         PyArrayObject *y, const char *y_name)
+{
+    char what[96];
+    PyOS_snprintf(what, sizeof what, "%s has batch %zd", x_name,
+                  (Py_ssize_t)PyArray_DIM(x, 0));
+    if (check_dim(fn, y_name, y, 0, PyArray_DIM(x, 0), what))
+        return -1;
+    PyOS_snprintf(what, sizeof what, "%s has %zd channels", x_name,
+                  (Py_ssize_t)PyArray_DIM(x, 2));
+    if (check_dim(fn, y_name, y, 1, PyArray_DIM(x, 2), what))
+        return -1;
+    if (PyArray_DIM(x, 1) < 1) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: %s must have at least one step (axis 1) to pool; "
+                     "got 0",
+                     fn, x_name);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *core_global_pool_forward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *fn = "global_pool_forward";
+    PyObject *x_obj, *y_obj;
+    PyArrayObject *x, *y;
+    int dtype = -1, maximum;
+    if (!PyArg_ParseTuple(args, "OOp", &x_obj, &y_obj, &maximum))
+        return NULL;
+    if (check_array(fn, "x", x_obj, 3, ARG_IN, &x) ||
+        check_array(fn, "y", y_obj, 2, ARG_OUT, &y) ||
+        check_float(fn, "x", x, &dtype, "") ||
+        check_float(fn, "y", y, &dtype, "x") ||
+        global_shapes(fn, x, "x", y, "y") ||
+        check_no_overlap(fn, "y", y, "x", x, 0))
+        return NULL;
+    CALL_KERNEL_VOID(dtype, tnn_global_pool_forward, REAL(x), REAL(y),
+                     PyArray_DIM(x, 0), PyArray_DIM(x, 1), PyArray_DIM(x, 2),
+                     maximum);
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_global_avg_pool_backward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *fn = "global_avg_pool_backward";
+    PyObject *dy_obj, *dx_obj;
+    PyArrayObject *dy, *dx;
+    int dtype = -1;
+    if (!PyArg_ParseTuple(args, "OO", &dy_obj, &dx_obj))
+        return NULL;
+    if (check_array(fn, "dy", dy_obj, 2, ARG_IN, &dy) ||
+        check_array(fn, "dx", dx_obj, 3, ARG_OUT, &dx) ||
+        check_float(fn, "dy", dy, &dtype, "") ||
+        check_float(fn, "dx", dx, &dtype, "dy") ||
+        global_shapes(fn, dx, "dx", dy, "dy") ||
+        check_no_overlap(fn, "dx", dx, "dy", dy, 0))
+        return NULL;
+    CALL_KERNEL_VOID(dtype, tnn_global_avg_pool_backward, REAL(dy), REAL(dx),
+                     PyArray_DIM(dx, 0), PyArray_DIM(dx, 1),
+                     PyArray_DIM(dx, 2));
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_global_max_pool_backward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *fn = "global_max_pool_backward";
+    PyObject *o[4];
+    PyArrayObject *a[4];
+    const char *nm[4] = {"x", "y", "dy", "dx"};
+    int dtype = -1;
+    if (!PyArg_ParseTuple(args, "OOOO", &o[0], &o[1], &o[2], &o[3]))
+        return NULL;
+    for (int i = 0; i < 4; i++)
+        if (check_array(fn, nm[i], o[i], i == 0 || i == 3 ? 3 : 2,
+                        i == 3 ? ARG_OUT : ARG_IN, &a[i]) ||
+            check_float(fn, nm[i], a[i], &dtype, "x"))
+            return NULL;
+    if (global_shapes(fn, a[0], "x", a[1], "y") ||
+        check_same_shape(fn, "dy", a[2], "y", a[1]) ||
+        check_same_shape(fn, "dx", a[3], "x", a[0]) ||
+        check_apart(fn, a + 3, nm + 3, 1, a, nm, 3, NULL))
+        return NULL;
+    CALL_KERNEL_VOID(dtype, tnn_global_max_pool_backward, REAL(a[0]),
+                     REAL(a[1]), REAL(a[2]), REAL(a[3]), PyArray_DIM(a[0], 0),
+                     PyArray_DIM(a[0], 1), PyArray_DIM(a[0], 2));
+    Py_RETURN_NONE;
+}
+
+/* pad2d (pad = 1) and crop2d (pad = 0): a (batch, h, w, c) window at
+ * (top, left) of a large array; `small` and `big` name the two. */
+static PyObject *window_copy(const char *fn, int pad, PyObject *args)
+{
+    PyObject *x_obj, *y_obj, *top_obj, *left_obj;
+    PyArrayObject *x, *y;
+    ptrdiff_t top, left;
+    int dtype = -1;
+    if (!PyArg_ParseTuple(args, "OOOO", &x_obj, &y_obj, &top_obj, &left_obj))
+        return NULL;
+    if (check_array(fn, "x", x_obj, 4, ARG_IN, &x) ||
+        check_array(fn, "y", y_obj, 4, ARG_OUT, &y) ||
+        check_float(fn, "x", x, &dtype, "") ||
+        check_float(fn, "y", y, &dtype, "x") ||
+        parse_size(fn, "top", top_obj, 0, &top) ||
+        parse_size(fn, "left", left_obj, 0, &left) ||
+        check_batch_channels(fn, "y", y, "x", x) ||
+        check_no_overlap(fn, "y", y, "x", x, 0))
+        return NULL;
+    PyArrayObject *small = pad ? x : y, *big = pad ? y : x;
+    const char *small_name = pad ? "x" : "y", *big_name = pad ? "y" : "x";
+    npy_intp h = PyArray_DIM(small, 1), w = PyArray_DIM(small, 2);
+    npy_intp H = PyArray_DIM(big, 1), W = PyArray_DIM(big, 2);
+    if (top + h > H || left + w > W) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: the %zd x %zd %s at (top, left) = (%zd, %zd) does "
+                     "not fit in the %zd x %zd %s; expected top + %zd <= %zd "
+                     "and left + %zd <= %zd",
+                     fn, (Py_ssize_t)h, (Py_ssize_t)w, small_name,
+                     (Py_ssize_t)top, (Py_ssize_t)left, (Py_ssize_t)H,
+                     (Py_ssize_t)W, big_name, (Py_ssize_t)h, (Py_ssize_t)H,
+                     (Py_ssize_t)w, (Py_ssize_t)W);
+        return NULL;
+    }
+    if (pad)
+        CALL_KERNEL_VOID(dtype, tnn_pad2d, REAL(x), REAL(y), PyArray_DIM(x, 0),
+                         h, w, PyArray_DIM(x, 3), H, W, top, left);
+    else
+        CALL_KERNEL_VOID(dtype, tnn_crop2d, REAL(x), REAL(y), PyArray_DIM(x, 0),
+                         H, W, PyArray_DIM(x, 3), h, w, top, left);
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_pad2d(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return window_copy("pad2d", 1, args);
+}
+
+static PyObject *core_crop2d(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return window_copy("crop2d", 0, args);
+}
+
+/* Nearest upsampling: the small array (x, or dx) and the large one (y, or
+ * dy), whose height and width are whole multiples of the small one's. */
+static PyObject *upsample_call(const char *fn, int backward, PyObject *args)
+{
+    PyObject *in_obj, *out_obj;
+    PyArrayObject *in, *out;
+    const char *in_name = backward ? "dy" : "x";
+    const char *out_name = backward ? "dx" : "y";
+    int dtype = -1;
+    if (!PyArg_ParseTuple(args, "OO", &in_obj, &out_obj))
+        return NULL;
+    if (check_array(fn, in_name, in_obj, 4, ARG_IN, &in) ||
+        check_array(fn, out_name, out_obj, 4, ARG_OUT, &out) ||
+        check_float(fn, in_name, in, &dtype, "") ||
+        check_float(fn, out_name, out, &dtype, in_name) ||
+        check_batch_channels(fn, out_name, out, in_name, in) ||
+        check_no_overlap(fn, out_name, out, in_name, in, 0))
+        return NULL;
+    PyArrayObject *small = backward ? out : in, *big = backward ? in : out;
+    const char *small_name = backward ? out_name : in_name;
+    const char *big_name = backward ? in_name : out_name;
+    if (check_nhwc(fn, small_name, small))
+        return NULL;
+    npy_intp h = PyArray_DIM(small, 1), w = PyArray_DIM(small, 2);
+    npy_intp H = PyArray_DIM(big, 1), W = PyArray_DIM(big, 2);
+    if (H % h || W % w || H < h || W < w) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: %s is %zd x %zd, not a whole multiple of %s's %zd x "
+                     "%zd; expected (%zd s, %zd t) for integer scales s, t "
+                     ">= 1",
+                     fn, big_name, (Py_ssize_t)H, (Py_ssize_t)W, small_name,
+                     (Py_ssize_t)h, (Py_ssize_t)w, (Py_ssize_t)h,
+                     (Py_ssize_t)w);
+        return NULL;
+    }
+    if (backward)
+        CALL_KERNEL_VOID(dtype, tnn_upsample2d_backward, REAL(in), REAL(out),
+                         PyArray_DIM(out, 0), h, w, PyArray_DIM(out, 3), H / h,
+                         W / w);
+    else
+        CALL_KERNEL_VOID(dtype, tnn_upsample2d_forward, REAL(in), REAL(out),
+                         PyArray_DIM(in, 0), h, w, PyArray_DIM(in, 3), H / h,
+                         W / w);
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_upsample2d_forward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return upsample_call("upsample2d_forward", 0, args);
+}
+
+static PyObject *core_upsample2d_backward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return upsample_call("upsample2d_backward", 1, args);
+}
+
+/* ids (any integer dtype, any shape) against the (input_dim, output_dim)
+ * table and the rows array `rows` of shape ids.shape + (output_dim,); then
+ * every id checked in [0, input_dim), the first bad one named with its
+ * position. */
+static int check_embedding(const char *fn, PyArrayObject *ids, int *id_type,
+                           PyArrayObject *table, const char *table_name,
+                           PyArrayObject *rows, const char *rows_name)
+{
+    char what[128];
+    int nd = PyArray_NDIM(ids);
+    if (check_labels(fn, "ids", ids, id_type))
+        return -1;
+    if (PyArray_NDIM(rows) != nd + 1) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: %s must have %d dimensions (the shape of ids plus "
+                     "output_dim); got %d",
+                     fn, rows_name, nd + 1, PyArray_NDIM(rows));
+        return -1;
+    }
+    for (int axis = 0; axis < nd; axis++) {
+        PyOS_snprintf(what, sizeof what, "ids has %zd along axis %d",
+                      (Py_ssize_t)PyArray_DIM(ids, axis), axis);
+        if (check_dim(fn, rows_name, rows, axis, PyArray_DIM(ids, axis), what))
+            return -1;
+    }
+    PyOS_snprintf(what, sizeof what, "%s has %zd columns (output_dim)",
+                  table_name, (Py_ssize_t)PyArray_DIM(table, 1));
+    if (check_dim(fn, rows_name, rows, nd, PyArray_DIM(table, 1), what) ||
+        check_no_overlap(fn, "ids", ids, table_name, table, 0) ||
+        check_no_overlap(fn, "ids", ids, rows_name, rows, 0) ||
+        check_no_overlap(fn, rows_name, rows, table_name, table, 0))
+        return -1;
+    const void *data = PyArray_DATA(ids);
+    npy_intp count = PyArray_SIZE(ids), input_dim = PyArray_DIM(table, 0);
+    for (npy_intp i = 0; i < count; i++) {
+        int64_t id = tnn_label_at(data, *id_type, i);
+        if (id >= 0 && id < input_dim)
+            continue;
+        /* The position as an index of ids' shape, e.g. "[1, 4]". */
+        char where[160] = "[";
+        npy_intp rest = i;
+        for (int axis = nd - 1; axis >= 0; axis--) {
+            char part[48], tail[160];
+            npy_intp dim = PyArray_DIM(ids, axis);
+            PyOS_snprintf(part, sizeof part, "%zd", (Py_ssize_t)(rest % dim));
+            rest /= dim;
+            PyOS_snprintf(tail, sizeof tail, "%s%s%s", part,
+                          axis == nd - 1 ? "" : ", ", where + 1);
+            PyOS_snprintf(where, sizeof where, "[%s", tail);
+        }
+        PyErr_Format(PyExc_ValueError,
+                     "%s: ids%s] = %lld is outside [0, %zd) (input_dim, the "
+                     "rows of %s); expected ids in [0, %zd)",
+                     fn, where, (long long)id, (Py_ssize_t)input_dim,
+                     table_name, (Py_ssize_t)input_dim);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *core_embedding_forward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *fn = "embedding_forward";
+    PyObject *ids_obj, *table_obj, *y_obj;
+    PyArrayObject *ids, *table, *y;
+    int dtype = -1, id_type;
+    if (!PyArg_ParseTuple(args, "OOO", &ids_obj, &table_obj, &y_obj))
+        return NULL;
+    if (check_array(fn, "ids", ids_obj, -1, ARG_IN, &ids) ||
+        check_array(fn, "table", table_obj, 2, ARG_IN, &table) ||
+        check_array(fn, "y", y_obj, -1, ARG_OUT, &y) ||
+        check_float(fn, "table", table, &dtype, "") ||
+        check_float(fn, "y", y, &dtype, "table") ||
+        check_embedding(fn, ids, &id_type, table, "table", y, "y"))
+        return NULL;
+    CALL_KERNEL_VOID(dtype, tnn_embedding_forward, PyArray_DATA(ids), id_type,
+                     REAL(table), REAL(y), PyArray_SIZE(ids),
+                     PyArray_DIM(table, 0), PyArray_DIM(table, 1));
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_embedding_backward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *fn = "embedding_backward";
+    PyObject *ids_obj, *dy_obj, *dtable_obj;
+    PyArrayObject *ids, *dy, *dtable;
+    int dtype = -1, id_type;
+    if (!PyArg_ParseTuple(args, "OOO", &ids_obj, &dy_obj, &dtable_obj))
+        return NULL;
+    if (check_array(fn, "ids", ids_obj, -1, ARG_IN, &ids) ||
+        check_array(fn, "dy", dy_obj, -1, ARG_IN, &dy) ||
+        check_array(fn, "dtable", dtable_obj, 2, ARG_OUT, &dtable) ||
+        check_float(fn, "dy", dy, &dtype, "") ||
+        check_float(fn, "dtable", dtable, &dtype, "dy") ||
+        check_embedding(fn, ids, &id_type, dtable, "dtable", dy, "dy"))
+        return NULL;
+    CALL_KERNEL_VOID(dtype, tnn_embedding_backward, PyArray_DATA(ids), id_type,
+                     REAL(dy), REAL(dtable), PyArray_SIZE(ids),
+                     PyArray_DIM(dtable, 0), PyArray_DIM(dtable, 1));
+    Py_RETURN_NONE;
+}
+
 #define ARGS(name, doc) {#name, (PyCFunction)core_##name, METH_VARARGS, doc}
 #define KWARGS(name, doc)                                                      \
     {#name, (PyCFunction)(void (*)(void))core_##name,                          \
@@ -1796,6 +2353,39 @@ static PyMethodDef core_methods[] = {
     ARGS(nadam_update, "nadam_update(w, g, m, v, learning_rate, beta_1, "
                        "beta_2, epsilon, step, u_product): u_product = "
                        "u_1 ... u_step of Keras's momentum schedule"),
+    ARGS(max_pool2d_forward,
+         "max_pool2d_forward(x, y, argmax, pool_h, pool_w, stride_h, "
+         "stride_w, pad_top, pad_left): NHWC max pooling, the first maximum "
+         "of each window; argmax (int32/int64 or None) gets its spatial "
+         "index"),
+    ARGS(max_pool2d_backward, "max_pool2d_backward(dy, argmax, dx): dx = 0, "
+                              "then dy added at each stored argmax"),
+    ARGS(avg_pool2d_forward,
+         "avg_pool2d_forward(x, y, pool_h, pool_w, stride_h, stride_w, "
+         "pad_top, pad_left): NHWC average over the input cells of each "
+         "window"),
+    ARGS(avg_pool2d_backward,
+         "avg_pool2d_backward(dy, dx, pool_h, pool_w, stride_h, stride_w, "
+         "pad_top, pad_left): its gradient"),
+    ARGS(global_pool_forward, "global_pool_forward(x, y, maximum): y = mean "
+                              "(or max) of x (batch, steps, channels) over "
+                              "the steps"),
+    ARGS(global_avg_pool_backward, "global_avg_pool_backward(dy, dx): dx = "
+                                   "dy / steps on every step"),
+    ARGS(global_max_pool_backward,
+         "global_max_pool_backward(x, y, dy, dx): dy shared by the steps "
+         "holding the maximum y"),
+    ARGS(pad2d, "pad2d(x, y, top, left): y = 0 with x copied at (top, left)"),
+    ARGS(crop2d, "crop2d(x, y, top, left): y = the window of x at (top, "
+                 "left)"),
+    ARGS(upsample2d_forward, "upsample2d_forward(x, y): nearest upsampling by "
+                             "y's size over x's (whole multiples)"),
+    ARGS(upsample2d_backward, "upsample2d_backward(dy, dx): each dx cell = "
+                              "the sum of its block of dy"),
+    ARGS(embedding_forward, "embedding_forward(ids, table, y): y = "
+                            "table[ids]; ids of any integer dtype"),
+    ARGS(embedding_backward, "embedding_backward(ids, dy, dtable): dtable = "
+                             "0, then dy rows added at their ids in order"),
     {NULL, NULL, 0, NULL},
 };
 

@@ -597,3 +597,145 @@ def conv2d_transpose_backward(x, w, dy, strides, dilation, padding):
                         dx[:, oh, ow, :] += dy[:, row, col, :] @ w[i, j]
                         dw[i, j] += dy[:, row, col, :].T @ x[:, oh, ow, :]
     return dx, dw, dy.sum(axis=(0, 1, 2))
+
+
+# ---- pooling, padding, upsampling, embedding (NHWC, explicit loops) ------------
+def pool_window(o, stride, pad, pool, size):
+    """Input rows [r0, r1) under output row o, clipped to the input."""
+    start = o * stride - pad
+    return max(start, 0), min(start + pool, size)
+
+
+def max_pool2d(x, out_hw, window):
+    """y and argmax (spatial index of the FIRST maximum, row-major order)."""
+    ph, pw, sh, sw, pt, pl = window
+    n, h, w, c = x.shape
+    oh, ow = out_hw
+    y = np.empty((n, oh, ow, c))
+    argmax = np.empty((n, oh, ow, c), np.int64)
+    for b in range(n):
+        for i in range(oh):
+            r0, r1 = pool_window(i, sh, pt, ph, h)
+            for j in range(ow):
+                s0, s1 = pool_window(j, sw, pl, pw, w)
+                for ch in range(c):
+                    best, at = None, None
+                    for r in range(r0, r1):
+                        for s in range(s0, s1):
+                            v = float(x[b, r, s, ch])
+                            if best is None or v > best:
+                                best, at = v, r * w + s
+                    y[b, i, j, ch], argmax[b, i, j, ch] = best, at
+    return y, argmax
+
+
+def max_pool2d_backward(dy, argmax, in_hw):
+    n, oh, ow, c = dy.shape
+    h, w = in_hw
+    dx = np.zeros((n, h * w, c))
+    for b in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                for ch in range(c):
+                    dx[b, argmax[b, i, j, ch], ch] += dy[b, i, j, ch]
+    return dx.reshape(n, h, w, c)
+
+
+def avg_pool2d(x, out_hw, window):
+    """Mean over each window's input cells (padding not counted)."""
+    ph, pw, sh, sw, pt, pl = window
+    n, h, w, c = x.shape
+    oh, ow = out_hw
+    y = np.zeros((n, oh, ow, c))
+    for b in range(n):
+        for i in range(oh):
+            r0, r1 = pool_window(i, sh, pt, ph, h)
+            for j in range(ow):
+                s0, s1 = pool_window(j, sw, pl, pw, w)
+                cells = x[b, r0:r1, s0:s1, :].astype(np.float64)
+                y[b, i, j] = cells.sum(axis=(0, 1)) / ((r1 - r0) * (s1 - s0))
+    return y
+
+
+def avg_pool2d_backward(dy, in_hw, window):
+    ph, pw, sh, sw, pt, pl = window
+    n, oh, ow, c = dy.shape
+    h, w = in_hw
+    dx = np.zeros((n, h, w, c))
+    for b in range(n):
+        for i in range(oh):
+            r0, r1 = pool_window(i, sh, pt, ph, h)
+            for j in range(ow):
+                s0, s1 = pool_window(j, sw, pl, pw, w)
+                count = (r1 - r0) * (s1 - s0)
+                dx[b, r0:r1, s0:s1, :] += dy[b, i, j, :] / count
+    return dx
+
+
+def global_pool(x, maximum):
+    """x (batch, steps, channels) -> mean or max over the steps."""
+    x = np.asarray(x, np.float64)
+    return x.max(axis=1) if maximum else x.sum(axis=1) / x.shape[1]
+
+
+def global_max_pool_backward(x, dy):
+    """dy shared equally by the steps equal to the maximum."""
+    x = np.asarray(x, np.float64)
+    ties = x == x.max(axis=1, keepdims=True)
+    return ties * (dy[:, None, :] / ties.sum(axis=1, keepdims=True))
+
+
+def pad2d(x, out_hw, top, left):
+    n, h, w, c = x.shape
+    y = np.zeros((n, *out_hw, c))
+    y[:, top : top + h, left : left + w, :] = x
+    return y
+
+
+def crop2d(x, out_hw, top, left):
+    return np.asarray(x, np.float64)[
+        :, top : top + out_hw[0], left : left + out_hw[1], :
+    ].copy()
+
+
+def upsample2d(x, scale_h, scale_w):
+    n, h, w, c = x.shape
+    y = np.empty((n, h * scale_h, w * scale_w, c))
+    for i in range(h * scale_h):
+        for j in range(w * scale_w):
+            y[:, i, j, :] = x[:, i // scale_h, j // scale_w, :]
+    return y
+
+
+def upsample2d_backward(dy, scale_h, scale_w):
+    n, hh, ww, c = dy.shape
+    dx = np.zeros((n, hh // scale_h, ww // scale_w, c))
+    for i in range(hh):
+        for j in range(ww):
+            dx[:, i // scale_h, j // scale_w, :] += dy[:, i, j, :]
+    return dx
+
+
+def embedding(ids, table):
+    ids = np.asarray(ids)
+    y = np.empty((*ids.shape, table.shape[1]))
+    for index in np.ndindex(*ids.shape):
+        y[index] = table[int(ids[index])]
+    return y
+
+
+def embedding_backward(ids, dy, input_dim):
+    """Table gradient: dy rows added at their ids, in order."""
+    ids = np.asarray(ids)
+    dtable = np.zeros((input_dim, dy.shape[-1]))
+    for index in np.ndindex(*ids.shape):
+        dtable[int(ids[index])] += dy[index]
+    return dtable
+
+
+def pool_geometry(size, pool, stride, padding):
+    """(output size, padding before) along one axis, TensorFlow's rule."""
+    if padding == "valid":
+        return (size - pool) // stride + 1, 0
+    out = -(-size // stride)
+    return out, max((out - 1) * stride + pool - size, 0) // 2

@@ -421,6 +421,97 @@ def nadam_update(
     )
 
 
+# ---- pooling, padding, upsampling, embedding (NHWC) --------------------------
+# `window` is (pool_h, pool_w, stride_h, stride_w, pad_top, pad_left).
+
+
+def max_pool2d_forward(
+    x: np.ndarray, y: np.ndarray, argmax: np.ndarray | None, window: tuple
+) -> np.ndarray:
+    """y = max of each window (the first maximum); argmax (int32/int64, or
+    None at inference) gets its spatial index for the backward pass."""
+    _core.max_pool2d_forward(x, y, argmax, *window)
+    return y
+
+
+def max_pool2d_backward(
+    dy: np.ndarray, argmax: np.ndarray, dx: np.ndarray
+) -> np.ndarray:
+    """dx = 0, then dy added at each window's stored argmax."""
+    _core.max_pool2d_backward(dy, argmax, dx)
+    return dx
+
+
+def avg_pool2d_forward(x: np.ndarray, y: np.ndarray, window: tuple) -> np.ndarray:
+    """y = mean of each window's input cells (padding not counted)."""
+    _core.avg_pool2d_forward(x, y, *window)
+    return y
+
+
+def avg_pool2d_backward(dy: np.ndarray, dx: np.ndarray, window: tuple) -> np.ndarray:
+    """dx = each window's dy / count spread over its input cells."""
+    _core.avg_pool2d_backward(dy, dx, *window)
+    return dx
+
+
+def global_pool_forward(x: np.ndarray, y: np.ndarray, maximum: bool) -> np.ndarray:
+    """y (batch, channels) = mean or max of x (batch, steps, channels)."""
+    _core.global_pool_forward(x, y, maximum)
+    return y
+
+
+def global_avg_pool_backward(dy: np.ndarray, dx: np.ndarray) -> np.ndarray:
+    """dx[n, s, c] = dy[n, c] / steps."""
+    _core.global_avg_pool_backward(dy, dx)
+    return dx
+
+
+def global_max_pool_backward(
+    x: np.ndarray, y: np.ndarray, dy: np.ndarray, dx: np.ndarray
+) -> np.ndarray:
+    """dy shared equally by the steps of x equal to the maximum y."""
+    _core.global_max_pool_backward(x, y, dy, dx)
+    return dx
+
+
+def pad2d(x: np.ndarray, y: np.ndarray, top: int, left: int) -> np.ndarray:
+    """y = zeros with x copied at (top, left)."""
+    _core.pad2d(x, y, top, left)
+    return y
+
+
+def crop2d(x: np.ndarray, y: np.ndarray, top: int, left: int) -> np.ndarray:
+    """y = the window of x at (top, left) with y's height and width."""
+    _core.crop2d(x, y, top, left)
+    return y
+
+
+def upsample2d_forward(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Nearest upsampling of x to y's size (whole multiples)."""
+    _core.upsample2d_forward(x, y)
+    return y
+
+
+def upsample2d_backward(dy: np.ndarray, dx: np.ndarray) -> np.ndarray:
+    """Each dx cell = the sum of its block of dy."""
+    _core.upsample2d_backward(dy, dx)
+    return dx
+
+
+def embedding_forward(ids: np.ndarray, table: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """y = table[ids], ids of any integer dtype read in place."""
+    _core.embedding_forward(ids, table, y)
+    return y
+
+
+def embedding_backward(
+    ids: np.ndarray, dy: np.ndarray, dtable: np.ndarray
+) -> np.ndarray:
+    """dtable = 0, then each dy row added at its id, in order."""
+    _core.embedding_backward(ids, dy, dtable)
+    return dtable
+
+
 def set_num_threads(n: int) -> None:
     """Threads used by every kernel (results are reproducible per count)."""
     _core.set_num_threads(n)

@@ -26,11 +26,9 @@ TENSORFLOW = {
     "Module": "tinynn has no tf.Module; build models with Sequential",
 }
 
-_NOT_YET = "tinynn has dense, normalization and Conv1D/Conv2D/Conv2DTranspose "
-_NOT_YET += (
-    "layers only (no other convolutions, pooling, recurrent or embedding layers "
-)
-_NOT_YET += "yet)"
+_NOT_YET = "tinynn has dense, normalization, Conv1D/Conv2D/Conv2DTranspose, pooling "
+_NOT_YET += "and embedding layers (no other convolutions, recurrent or attention "
+_NOT_YET += "layers yet)"
 
 #: tf.keras.layers names of layer kinds tinynn does not have
 LAYERS = dict.fromkeys(
@@ -38,15 +36,6 @@ LAYERS = dict.fromkeys(
         "Conv3D",
         "DepthwiseConv2D",
         "SeparableConv2D",
-        "MaxPooling1D",
-        "MaxPooling2D",
-        "MaxPool2D",
-        "AveragePooling2D",
-        "GlobalAveragePooling2D",
-        "GlobalMaxPooling2D",
-        "UpSampling2D",
-        "ZeroPadding2D",
-        "Embedding",
         "SimpleRNN",
         "LSTM",
         "GRU",
