@@ -20,4 +20,5 @@
 #include "dense.inc"
 #include "gemm_entry.inc"
 #include "losses.inc"
+#include "merge.inc"
 #include "optim_entry.inc"
