@@ -1409,8 +1409,8 @@ static PyObject *merge_forward_call(const char *fn, int op, PyObject *args,
     if (op == TNN_MERGE_ADD
             ? !PyArg_ParseTupleAndKeywords(args, kw, "OO|p", names, &in_obj,
                                            &out_obj, &accumulate)
-            : !PyArg_ParseTupleAndKeywords(args, kw, "OO", fold_names,
-                                           &in_obj, &out_obj))
+            : !PyArg_ParseTupleAndKeywords(args, kw, "OO", fold_names, &in_obj,
+                                           &out_obj))
         return NULL;
     if (parse_array_list(fn, "inputs", in_obj, ARG_IN, -1, NULL, &dtype,
                          "inputs[0]", &xs))
@@ -1441,17 +1441,15 @@ static PyObject *merge_backward_call(const char *fn, int op, int with_inputs,
     PyArrayObject *dy;
     int dtype = -1;
     struct array_list xs = {0}, dxs = {0};
-    if (with_inputs
-            ? !PyArg_ParseTuple(args, "OOO", &in_obj, &dy_obj, &dxs_obj)
-            : !PyArg_ParseTuple(args, "OO", &dy_obj, &dxs_obj))
+    if (with_inputs ? !PyArg_ParseTuple(args, "OOO", &in_obj, &dy_obj, &dxs_obj)
+                    : !PyArg_ParseTuple(args, "OO", &dy_obj, &dxs_obj))
         return NULL;
     if (check_array(fn, "dy", dy_obj, -1, ARG_IN, &dy) ||
         check_float(fn, "dy", dy, &dtype, ""))
         return NULL;
-    if (with_inputs &&
-        (parse_array_list(fn, "inputs", in_obj, ARG_IN, -1, NULL, &dtype, "dy",
-                          &xs) ||
-         list_same_shape(fn, &xs, "dy", dy)))
+    if (with_inputs && (parse_array_list(fn, "inputs", in_obj, ARG_IN, -1, NULL,
+                                         &dtype, "dy", &xs) ||
+                        list_same_shape(fn, &xs, "dy", dy)))
         goto fail;
     if (parse_array_list(fn, "dxs", dxs_obj, ARG_OUT | ARG_OPTIONAL,
                          with_inputs ? xs.count : -1, "one per input", &dtype,
@@ -1488,8 +1486,8 @@ MERGE_ENTRIES(minimum, TNN_MERGE_MINIMUM)
 static PyObject *core_merge_multiply_backward(PyObject *self, PyObject *args)
 {
     (void)self;
-    return merge_backward_call("merge_multiply_backward", TNN_MERGE_MULTIPLY,
-                               1, args);
+    return merge_backward_call("merge_multiply_backward", TNN_MERGE_MULTIPLY, 1,
+                               args);
 }
 
 static PyObject *core_merge_maximum_backward(PyObject *self, PyObject *args)
@@ -1561,11 +1559,9 @@ static PyObject *core_merge_subtract_backward(PyObject *self, PyObject *args)
     if (check_apart(fn, a + 1, nm + 1, 2, a, nm, 1, NULL))
         return NULL;
     npy_intp n = PyArray_SIZE(a[0]);
-    CALL_KERNEL_VOID(dtype, tnn_merge_backward, TNN_MERGE_SUBTRACT, NULL, 2,
-                     REAL(a[0]),
-                     ((real_t *const[2]){REAL_OR_NULL(a[1]),
-                                         REAL_OR_NULL(a[2])}),
-                     n);
+    CALL_KERNEL_VOID(
+        dtype, tnn_merge_backward, TNN_MERGE_SUBTRACT, NULL, 2, REAL(a[0]),
+        ((real_t *const[2]){REAL_OR_NULL(a[1]), REAL_OR_NULL(a[2])}), n);
     Py_RETURN_NONE;
 }
 
@@ -1599,8 +1595,7 @@ static PyObject *core_scale(PyObject *self, PyObject *args)
  * with the widths' sum along the axis. Sets widths, *outer, *inner. */
 static int concat_geometry(const char *fn, struct array_list *parts,
                            PyArrayObject *whole, const char *whole_name,
-                           PyObject *axis_obj, npy_intp *outer,
-                           npy_intp *inner)
+                           PyObject *axis_obj, npy_intp *outer, npy_intp *inner)
 {
     PyArrayObject *ref = parts->arr[0];
     int nd = PyArray_NDIM(ref);
@@ -1677,9 +1672,8 @@ static PyObject *core_concatenate(PyObject *self, PyObject *args)
         free_array_list(&xs);
         return NULL;
     }
-    CALL_KERNEL_VOID(dtype, tnn_concat_forward,
-                     (const real_t *const *)LIST(xs), xs.widths, xs.count,
-                     REAL(out), outer, inner);
+    CALL_KERNEL_VOID(dtype, tnn_concat_forward, (const real_t *const *)LIST(xs),
+                     xs.widths, xs.count, REAL(out), outer, inner);
     free_array_list(&xs);
     Py_RETURN_NONE;
 }
@@ -1695,8 +1689,7 @@ static PyObject *core_concatenate_backward(PyObject *self, PyObject *args)
     int dtype = -1;
     npy_intp outer, inner;
     struct array_list xs = {0}, dxs = {0};
-    if (!PyArg_ParseTuple(args, "OOOO", &in_obj, &dy_obj, &dxs_obj,
-                          &axis_obj))
+    if (!PyArg_ParseTuple(args, "OOOO", &in_obj, &dy_obj, &dxs_obj, &axis_obj))
         return NULL;
     if (check_array(fn, "dy", dy_obj, -1, ARG_IN, &dy) ||
         check_float(fn, "dy", dy, &dtype, ""))
@@ -1709,10 +1702,9 @@ static PyObject *core_concatenate_backward(PyObject *self, PyObject *args)
         goto fail;
     for (Py_ssize_t k = 0; k < dxs.count; k++) {
         char nm[64], ref[64];
-        if (dxs.arr[k] && check_same_shape(fn, item_name(&dxs, k, nm, sizeof nm),
-                                           dxs.arr[k],
-                                           item_name(&xs, k, ref, sizeof ref),
-                                           xs.arr[k]))
+        if (dxs.arr[k] &&
+            check_same_shape(fn, item_name(&dxs, k, nm, sizeof nm), dxs.arr[k],
+                             item_name(&xs, k, ref, sizeof ref), xs.arr[k]))
             goto fail;
     }
     if (gradients_apart(fn, &dxs, NULL, "dy", dy))
@@ -1745,12 +1737,12 @@ static PyObject *dot_call(const char *fn, int backward, PyObject *args,
     const char **nm = backward ? bwd_nm : fwd_nm;
     int normalize = 0, dtype = -1, count = backward ? 5 : 3;
     double epsilon = 1e-12;
-    if (backward ? !PyArg_ParseTupleAndKeywords(args, kw, "OOOOO|pO", bwd_names,
-                                                &o[0], &o[1], &o[2], &o[3],
-                                                &o[4], &normalize, &eps_obj)
-                 : !PyArg_ParseTupleAndKeywords(args, kw, "OOO|pO", fwd_names,
-                                                &o[0], &o[1], &o[2],
-                                                &normalize, &eps_obj))
+    if (backward
+            ? !PyArg_ParseTupleAndKeywords(args, kw, "OOOOO|pO", bwd_names,
+                                           &o[0], &o[1], &o[2], &o[3], &o[4],
+                                           &normalize, &eps_obj)
+            : !PyArg_ParseTupleAndKeywords(args, kw, "OOO|pO", fwd_names, &o[0],
+                                           &o[1], &o[2], &normalize, &eps_obj))
         return NULL;
     if (eps_obj && (parse_real(fn, "epsilon", eps_obj, &epsilon) ||
                     check_scalar(fn, "epsilon", epsilon, 0, HUGE_VAL, 0)))
@@ -1794,8 +1786,7 @@ static PyObject *core_dot(PyObject *self, PyObject *args, PyObject *kw)
     return dot_call("dot", 0, args, kw);
 }
 
-static PyObject *core_dot_backward(PyObject *self, PyObject *args,
-                                   PyObject *kw)
+static PyObject *core_dot_backward(PyObject *self, PyObject *args, PyObject *kw)
 {
     (void)self;
     return dot_call("dot_backward", 1, args, kw);

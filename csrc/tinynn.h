@@ -273,9 +273,8 @@ void tnn_rescale_backward_f64(const double *dy, const double *scale, double *dx,
  *             max(m, x_k) routes to m where m >= x_k, else to x_k. So ties
  *             go to the earliest input, and wherever any input is NaN
  *             (count >= 2) dy goes to the last one. minimum: m <= x_k.
- *   xs is read by multiply, maximum and minimum only (the others may pass
- *   NULL entries, not a NULL xs). dxs must not overlap xs, dy or each
- *   other. */
+ *   xs is read by multiply, maximum and minimum only (add, subtract and
+ *   average may pass NULL). dxs must not overlap xs, dy or each other. */
 enum tnn_merge {
     TNN_MERGE_ADD = 0,
     TNN_MERGE_SUBTRACT = 1,

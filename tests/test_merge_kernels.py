@@ -207,7 +207,9 @@ def test_maximum_minimum_ties_and_nan_follow_tensorflow(simd, case, dtype):
     for k in range(count):
         np.testing.assert_array_equal(dxs[k], np.where(np.array(owner) == k, dy, 0))
     # the reference states the same rule
-    _, which = ref.merge_select([np.array(row) for row in TIE_X[:count]], op == "maximum")
+    _, which = ref.merge_select(
+        [np.array(row) for row in TIE_X[:count]], op == "maximum"
+    )
     np.testing.assert_array_equal(which, owner)
 
 
@@ -274,7 +276,9 @@ def test_concatenate(simd, threads, case, dtype):
             dx, np.take(dy, np.arange(bounds[k], bounds[k + 1]), axis=axis)
         )
     # None entries are skipped
-    some = [None if k % 2 else np.full(x.shape, np.nan, dtype) for k, x in enumerate(xs)]
+    some = [
+        None if k % 2 else np.full(x.shape, np.nan, dtype) for k, x in enumerate(xs)
+    ]
     _core.concatenate_backward(xs, dy, some, axis)
     for k in range(0, len(xs), 2):
         np.testing.assert_array_equal(some[k], dxs[k])
@@ -318,20 +322,32 @@ def test_dot(simd, threads, shape, normalize, dtype):
 
 
 def test_dot_normalize_matches_tensorflow_near_the_epsilon():
-    """Values real tf_keras 2.21 gave for Dot(axes=1, normalize=True) on
-    x0 = [[s, 0]], x1 = [[1, 1]], dy = 1 (docs/merge-kernels.md)."""
+    """Values real tf_keras 2.21 and Keras 3.15 gave for Dot(axes=1,
+    normalize=True) on x0 = [[s, 0]], x1 = [[1, 1]], dy = 1
+    (scripts/merge_tf_evidence.py, docs/merge-kernels.md)."""
     tf_keras = {  # s: (out, dx0)
         1e-3: (0.7071067811865475, [-1.1368683772161603e-13, 707.10678118654744]),
         1e-7: (0.07071067811865474, [707106.7811865475, 707106.7811865475]),
         1e-8: (0.00707106781186547, [707106.7811865475, 707106.7811865475]),
     }
-    for s, (out_tf, dx_tf) in tf_keras.items():
+    # Keras 3 caps 1 / norm at 1 / 1e-7 instead: about epsilon = 1e-14 here
+    keras_3 = {
+        1e-3: (0.7071067811865475, [-1.1368683772161603e-13, 707.10678118654744]),
+        5e-8: (0.35355339059327373, [7071067.811865475, 7071067.811865475]),
+        1e-8: (0.07071067811865475, [7071067.811865475, 7071067.811865475]),
+    }
+    cases = [(s, 1e-12, *v) for s, v in tf_keras.items()]
+    cases += [(s, 1e-14, *v) for s, v in keras_3.items()]
+    for s, epsilon, out_tf, dx_tf in cases:
         x0, x1 = np.array([[s, 0.0]]), np.array([[1.0, 1.0]])
         out, dx0, dx1 = np.empty((1, 1)), np.empty((1, 2)), np.empty((1, 2))
-        _core.dot(x0, x1, out, normalize=True)
-        _core.dot_backward(x0, x1, np.ones((1, 1)), dx0, dx1, normalize=True)
+        _core.dot(x0, x1, out, normalize=True, epsilon=epsilon)
+        dy = np.ones((1, 1))
+        _core.dot_backward(x0, x1, dy, dx0, dx1, normalize=True, epsilon=epsilon)
         np.testing.assert_allclose(out[0, 0], out_tf, rtol=1e-12)
-        np.testing.assert_allclose(dx0[0], dx_tf, rtol=1e-12, atol=1e-12 * abs(dx_tf[1]))
+        np.testing.assert_allclose(
+            dx0[0], dx_tf, rtol=1e-12, atol=1e-12 * abs(dx_tf[1])
+        )
 
 
 # ---- central differences (float64) ----------------------------------------------
@@ -461,7 +477,11 @@ def test_bad_list_arguments_name_the_entry(case):
             "None": lambda: None,
             "too long": lambda: items + items,
         }[label]()
-        if label == "too long" and position == 0 and name in ("merge_add", "concatenate"):
+        if (
+            label == "too long"
+            and position == 0
+            and name in ("merge_add", "concatenate")
+        ):
             pytest.skip("any number of inputs is valid")
         if label == "too long" and name == "merge_multiply_backward" and position == 0:
             arg = "dxs"
