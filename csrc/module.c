@@ -1792,6 +1792,119 @@ static PyObject *core_dot_backward(PyObject *self, PyObject *args, PyObject *kw)
     return dot_call("dot_backward", 1, args, kw);
 }
 
+/* One of Dot's axes on a 3-D input: 1 or 2 (-2 or -1), not the batch. */
+static int parse_dot_axis(const char *fn, const char *name, PyObject *obj,
+                          int *axis)
+{
+    long long value;
+    if (parse_int(fn, name, obj, -2, 2, &value))
+        return -1;
+    if (value == 0) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: %s must be 1 or 2 (-2 or -1); got 0, the batch axis",
+                     fn, name);
+        return -1;
+    }
+    *axis = value < 0 ? (int)value + 3 : (int)value;
+    return 0;
+}
+
+/* batch_dot(x0, x1, out, axes=2) and batch_dot_backward(x0, x1, dy, dx0,
+ * dx1, axes=2): Keras's Dot on (batch, a1, a2) and (batch, b1, b2); axes an
+ * int or a pair. */
+static PyObject *batch_dot_call(const char *fn, int backward, PyObject *args,
+                                PyObject *kw)
+{
+    static char *fwd_names[] = {"x0", "x1", "out", "axes", NULL};
+    static char *bwd_names[] = {"x0", "x1", "dy", "dx0", "dx1", "axes", NULL};
+    PyObject *o[5] = {NULL, NULL, NULL, NULL, NULL}, *axes_obj = NULL;
+    PyArrayObject *a[5] = {NULL, NULL, NULL, NULL, NULL};
+    const char *fwd_nm[3] = {"x0", "x1", "out"};
+    const char *bwd_nm[5] = {"x0", "x1", "dy", "dx0", "dx1"};
+    const char **nm = backward ? bwd_nm : fwd_nm;
+    int dtype = -1, count = backward ? 5 : 3, axis0 = 2, axis1 = 2;
+    if (backward ? !PyArg_ParseTupleAndKeywords(args, kw, "OOOOO|O", bwd_names,
+                                                &o[0], &o[1], &o[2], &o[3],
+                                                &o[4], &axes_obj)
+                 : !PyArg_ParseTupleAndKeywords(args, kw, "OOO|O", fwd_names,
+                                                &o[0], &o[1], &o[2], &axes_obj))
+        return NULL;
+    if (axes_obj && PyTuple_Check(axes_obj)) {
+        if (PyTuple_GET_SIZE(axes_obj) != 2) {
+            PyErr_Format(PyExc_ValueError,
+                         "%s: axes must be an integer or a pair; got a tuple "
+                         "of %zd",
+                         fn, PyTuple_GET_SIZE(axes_obj));
+            return NULL;
+        }
+        if (parse_dot_axis(fn, "axes[0]", PyTuple_GET_ITEM(axes_obj, 0),
+                           &axis0) ||
+            parse_dot_axis(fn, "axes[1]", PyTuple_GET_ITEM(axes_obj, 1),
+                           &axis1))
+            return NULL;
+    } else if (axes_obj) {
+        if (parse_dot_axis(fn, "axes", axes_obj, &axis0))
+            return NULL;
+        axis1 = axis0;
+    }
+    for (int i = 0; i < count; i++) {
+        int role = i < 2 || (backward && i == 2) ? ARG_IN
+                   : backward                    ? ARG_OUT | ARG_OPTIONAL
+                                                 : ARG_OUT;
+        if (check_array(fn, nm[i], o[i], 3, role, &a[i]) ||
+            (a[i] && check_float(fn, nm[i], a[i], &dtype, "x0")))
+            return NULL;
+    }
+    npy_intp batch = PyArray_DIM(a[0], 0);
+    npy_intp a1 = PyArray_DIM(a[0], 1), a2 = PyArray_DIM(a[0], 2);
+    npy_intp b1 = PyArray_DIM(a[1], 1), b2 = PyArray_DIM(a[1], 2);
+    npy_intp summed = axis0 == 2 ? a2 : a1;
+    npy_intp m = axis0 == 2 ? a1 : a2, n = axis1 == 2 ? b1 : b2;
+    char what[96];
+    PyOS_snprintf(what, sizeof what, "x0 has %zd there (batch, and axis %d)",
+                  (Py_ssize_t)batch, axis0);
+    if (check_dim(fn, "x1", a[1], 0, batch, what))
+        return NULL;
+    PyOS_snprintf(what, sizeof what, "x0 has %zd along its axis %d",
+                  (Py_ssize_t)summed, axis0);
+    if (check_dim(fn, "x1", a[1], axis1, summed, what))
+        return NULL;
+    PyOS_snprintf(what, sizeof what, "the output is (batch, %zd, %zd)",
+                  (Py_ssize_t)m, (Py_ssize_t)n);
+    if (check_dim(fn, nm[2], a[2], 0, batch, what) ||
+        check_dim(fn, nm[2], a[2], 1, m, what) ||
+        check_dim(fn, nm[2], a[2], 2, n, what))
+        return NULL;
+    if (backward) {
+        if ((a[3] && check_same_shape(fn, "dx0", a[3], "x0", a[0])) ||
+            (a[4] && check_same_shape(fn, "dx1", a[4], "x1", a[1])) ||
+            check_apart(fn, a + 3, nm + 3, 2, a, nm, 3, NULL))
+            return NULL;
+        CALL_KERNEL_VOID(dtype, tnn_batch_dot_backward, REAL(a[0]), REAL(a[1]),
+                         REAL(a[2]), REAL_OR_NULL(a[3]), REAL_OR_NULL(a[4]),
+                         batch, a1, a2, b1, b2, axis0, axis1);
+    } else {
+        if (check_apart(fn, a + 2, nm + 2, 1, a, nm, 2, NULL))
+            return NULL;
+        CALL_KERNEL_VOID(dtype, tnn_batch_dot_forward, REAL(a[0]), REAL(a[1]),
+                         REAL(a[2]), batch, a1, a2, b1, b2, axis0, axis1);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_batch_dot(PyObject *self, PyObject *args, PyObject *kw)
+{
+    (void)self;
+    return batch_dot_call("batch_dot", 0, args, kw);
+}
+
+static PyObject *core_batch_dot_backward(PyObject *self, PyObject *args,
+                                         PyObject *kw)
+{
+    (void)self;
+    return batch_dot_call("batch_dot_backward", 1, args, kw);
+}
+
 static PyObject *core_adadelta_update(PyObject *self, PyObject *args)
 {
     const char *fn = "adadelta_update";
@@ -2021,6 +2134,10 @@ static PyMethodDef core_methods[] = {
                 "Dot(axes=1) on (batch, d); out (batch, 1)"),
     KWARGS(dot_backward, "dot_backward(x0, x1, dy, dx0, dx1, normalize=False, "
                          "epsilon=1e-12): its gradients; dx0, dx1 may be None"),
+    KWARGS(batch_dot, "batch_dot(x0, x1, out, axes=2): Keras's Dot on 3-D "
+                      "inputs, summed over axes (an int or a pair of 1/2)"),
+    KWARGS(batch_dot_backward, "batch_dot_backward(x0, x1, dy, dx0, dx1, "
+                               "axes=2): its gradients; dx0, dx1 may be None"),
     ARGS(softmax_xent, "softmax_xent(logits, labels, dlogits) -> (mean loss, "
                        "correct); dlogits = (softmax - onehot) / batch"),
     ARGS(softmax_xent_dense, "softmax_xent_dense(logits, targets, dlogits) -> "

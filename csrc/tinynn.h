@@ -335,6 +335,31 @@ void tnn_dot_backward_f64(const double *x0, const double *x1, const double *dy,
                           double *dx0, double *dx1, ptrdiff_t rows,
                           ptrdiff_t cols, int normalize, double epsilon);
 
+/* batch_dot: Keras's Dot on 3-D inputs, x0 (batch, a1, a2) and x1 (batch,
+ * b1, b2), summed over x0's axis axis0 and x1's axis1 (each 1 or 2; the
+ * summed dims equal): out[b] = A_b B_b (batch, m, n) with A_b x0[b] as
+ * (free, summed) and B_b x1[b] as (summed, free), one tnn_gemm per batch
+ * entry (no normalize). backward: dx0 (or NULL) = dy B^T, dx1 (or NULL) =
+ * A^T dy, laid out as x0 and x1. No output may overlap an input. */
+void tnn_batch_dot_forward_f32(const float *x0, const float *x1, float *out,
+                               ptrdiff_t batch, ptrdiff_t a1, ptrdiff_t a2,
+                               ptrdiff_t b1, ptrdiff_t b2, int axis0,
+                               int axis1);
+void tnn_batch_dot_backward_f32(const float *x0, const float *x1,
+                                const float *dy, float *dx0, float *dx1,
+                                ptrdiff_t batch, ptrdiff_t a1, ptrdiff_t a2,
+                                ptrdiff_t b1, ptrdiff_t b2, int axis0,
+                                int axis1);
+void tnn_batch_dot_forward_f64(const double *x0, const double *x1, double *out,
+                               ptrdiff_t batch, ptrdiff_t a1, ptrdiff_t a2,
+                               ptrdiff_t b1, ptrdiff_t b2, int axis0,
+                               int axis1);
+void tnn_batch_dot_backward_f64(const double *x0, const double *x1,
+                                const double *dy, double *dx0, double *dx1,
+                                ptrdiff_t batch, ptrdiff_t a1, ptrdiff_t a2,
+                                ptrdiff_t b1, ptrdiff_t b2, int axis0,
+                                int axis1);
+
 /* ---- Losses (losses.inc); each returns the batch MEAN, summed in double -
  * softmax_xent:       logits (batch, classes), labels (batch,) integer ids
  *                     read through tnn_label_at (type: enum tnn_label_type),

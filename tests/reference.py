@@ -583,3 +583,34 @@ def dot_backward(x0, x1, dy, normalize=False, epsilon=1e-12):
     dx0 = dy * i0 * np.where(s0 >= epsilon, n1 - n0 * c, n1)
     dx1 = dy * i1 * np.where(s1 >= epsilon, n0 - n1 * c, n0)
     return dx0, dx1
+
+
+def _dot_axes(axes):
+    pair = axes if isinstance(axes, tuple) else (axes, axes)
+    return tuple(a + 3 if a < 0 else a for a in pair)
+
+
+def batch_dot(x0, x1, axes=2):
+    """Keras's Dot on 3-D inputs: out[b, i, j] = sum_p A[b, i, p] B[b, p, j], A = x0
+    with its summed axis last, B = x1 with its summed axis first."""
+    a0, a1 = _dot_axes(axes)
+    a = np.asarray(x0, np.float64)
+    b = np.asarray(x1, np.float64)
+    a = a if a0 == 2 else a.transpose(0, 2, 1)
+    b = b if a1 == 1 else b.transpose(0, 2, 1)
+    return a @ b
+
+
+def batch_dot_backward(x0, x1, dy, axes=2):
+    """(dx0, dx1) of batch_dot, laid out as x0 and x1."""
+    a0, a1 = _dot_axes(axes)
+    a = np.asarray(x0, np.float64)
+    b = np.asarray(x1, np.float64)
+    a = a if a0 == 2 else a.transpose(0, 2, 1)
+    b = b if a1 == 1 else b.transpose(0, 2, 1)
+    dy = np.asarray(dy, np.float64)
+    da = dy @ b.transpose(0, 2, 1)
+    db = a.transpose(0, 2, 1) @ dy
+    da = da if a0 == 2 else da.transpose(0, 2, 1)
+    db = db if a1 == 1 else db.transpose(0, 2, 1)
+    return da, db

@@ -350,6 +350,54 @@ def test_dot_normalize_matches_tensorflow_near_the_epsilon():
         )
 
 
+BATCH_DOT_CASES = [
+    # (x0 shape, x1 shape, axes)
+    ((1, 1, 1), (1, 1, 1), 2),
+    ((3, 5, 7), (3, 2, 7), (2, 2)),
+    ((3, 5, 7), (3, 7, 2), (2, 1)),
+    ((2, 13, 3), (2, 13, 11), (1, 1)),
+    ((2, 13, 3), (2, 5, 13), (1, 2)),
+    ((4, 9, 17), (4, 31, 17), -1),
+    ((2, 97, 64), (2, 97, 131), (-2, -2)),  # big enough for the GEMM's threads
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", BATCH_DOT_CASES, ids=str)
+def test_batch_dot(simd, threads, case, dtype):
+    shape0, shape1, axes = case
+    r = rng(sum(shape0))
+    x0 = r.normal(size=shape0).astype(dtype)
+    x1 = r.normal(size=shape1).astype(dtype)
+    want = ref.batch_dot(x0, x1, axes)
+    out = np.full(want.shape, np.nan, dtype)
+    _core.batch_dot(x0, x1, out, axes=axes)
+    scale = ref.batch_dot(np.abs(x0), np.abs(x1), axes)
+    assert_close(out, want, scale, dtype)
+    dy = r.normal(size=want.shape).astype(dtype)
+    dx0, dx1 = np.full_like(x0, np.nan), np.full_like(x1, np.nan)
+    _core.batch_dot_backward(x0, x1, dy, dx0, dx1, axes=axes)
+    want0, want1 = ref.batch_dot_backward(x0, x1, dy, axes)
+    scale0, scale1 = ref.batch_dot_backward(np.abs(x0), np.abs(x1), np.abs(dy), axes)
+    assert_close(dx0, want0, scale0, dtype)
+    assert_close(dx1, want1, scale1, dtype)
+    only = np.full_like(x0, np.nan)
+    _core.batch_dot_backward(x0, x1, dy, only, None, axes=axes)
+    np.testing.assert_array_equal(only, dx0)
+
+
+def test_batch_dot_axes_are_checked():
+    x0, x1, out = np.ones((2, 3, 4)), np.ones((2, 5, 4)), np.empty((2, 3, 5))
+    with pytest.raises(ValueError, match="batch axis"):
+        _core.batch_dot(x0, x1, out, axes=0)
+    with pytest.raises(ValueError, match="axes"):
+        _core.batch_dot(x0, x1, out, axes=(2, 2, 2))
+    with pytest.raises(ValueError, match="x1"):
+        _core.batch_dot(x0, x1, out, axes=(2, 1))
+    with pytest.raises(TypeError, match=r"axes\[1\]"):
+        _core.batch_dot(x0, x1, out, axes=(2, "2"))
+
+
 # ---- central differences (float64) ----------------------------------------------
 def numeric_gradient(f, x, h=1e-6):
     g = np.empty_like(x)

@@ -156,7 +156,13 @@ def merge_kernels(dtype, r):
         _core.dot(a, c, d, normalize=normalize)
         _core.dot_backward(a, c, d, da, dc, normalize=normalize)
         outs += [d, da, dc]
-    return outs
+    x3, y3 = r.normal(size=(3, 97, 64)).astype(dtype), r.normal(size=(3, 131, 64))
+    y3 = y3.astype(dtype)
+    bd = np.empty((3, 97, 131), dtype)
+    _core.batch_dot(x3, y3, bd, axes=2)
+    dx3, dy3 = np.empty_like(x3), np.empty_like(y3)
+    _core.batch_dot_backward(x3, y3, bd, dx3, dy3, axes=(2, 2))
+    return outs + [bd, dx3, dy3]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

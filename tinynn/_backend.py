@@ -415,6 +415,26 @@ def dot_backward(
     _core.dot_backward(x0, x1, dy, dx0, dx1, normalize=normalize, epsilon=epsilon)
 
 
+def batch_dot(x0: np.ndarray, x1: np.ndarray, out: np.ndarray, axes=2) -> np.ndarray:
+    """Keras's Dot on 3-D inputs (batch, a1, a2) and (batch, b1, b2): out (batch,
+    free of x0, free of x1) summed over axes (an int or a pair, each 1 or 2, or
+    -2 / -1); no normalize."""
+    _core.batch_dot(x0, x1, out, axes=axes)
+    return out
+
+
+def batch_dot_backward(
+    x0: np.ndarray,
+    x1: np.ndarray,
+    dy: np.ndarray,
+    dx0: np.ndarray | None,
+    dx1: np.ndarray | None,
+    axes=2,
+) -> None:
+    """The gradients of batch_dot; dx0 or dx1 may be None."""
+    _core.batch_dot_backward(x0, x1, dy, dx0, dx1, axes=axes)
+
+
 def sgd_update(w, g, velocity, learning_rate, momentum, nesterov) -> None:
     """In-place SGD step (Keras rule)."""
     _core.sgd_update(w, g, velocity, learning_rate, momentum, nesterov)
