@@ -14,7 +14,7 @@ from ._version import __version__
 from . import _backend, _unsupported
 from . import activations, backend, callbacks, initializers, layers, losses, metrics
 from . import constraints, nn, optimizers, random, registry, regularizers, tensor, utils
-from . import datasets
+from . import data, datasets
 from .backend import clear_session, floatx, set_floatx
 from ._random import set_seed
 from .models import Model, Sequential
@@ -105,6 +105,7 @@ __all__ = [
     "callbacks",
     "clear_session",
     "constraints",
+    "data",
     "datasets",
     "floatx",
     "get_num_threads",
