@@ -34,6 +34,7 @@ from ._checks import (
     positive_int,
 )
 from .callbacks import Callback, CallbackList, History, ProgbarLogger
+from ._call_context import CallContext
 from .progress import Progbar
 from .tensor import as_tensor
 
@@ -289,12 +290,17 @@ class Trainer:
         self._buffers = {
             "out": outs,
             "dx": grads,
+            "contexts": [CallContext() for _ in self.model.layers],
             "dout": [np.empty((rows, *self.model.output_shape[1:]), self.model.dtype)],
         }
         self._buffer_rows = rows
         # Layers with regularizers or constraints, listed once per layout so
         # that a model without any pays one truth test per batch, nothing more.
-        self._penalized = [layer for layer in self.model.layers if layer._penalized]
+        self._penalized = [
+            (layer, [ctx])
+            for layer, ctx in zip(self.model.layers, self._buffers["contexts"])
+            if layer._penalized
+        ]
         self._constrained = [layer for layer in self.model.layers if layer._constrained]
 
     # ---- passes --------------------------------------------------------------
@@ -305,10 +311,11 @@ class Trainer:
         for index, layer in enumerate(layers):
             buffer = self._buffers["out"][index]
             out = None if buffer is None else buffer[:n]
+            ctx = self._buffers["contexts"][index]
             if index == last and fuse:
-                x = layer._forward(x, training, out, activation="linear")
+                x = layer._forward(x, training, out, ctx, activation="linear")
             else:
-                x = layer._forward(x, training, out)
+                x = layer._forward(x, training, out, ctx)
         return x
 
     def _backward(self, dout: np.ndarray) -> None:
@@ -318,7 +325,7 @@ class Trainer:
         for index in range(len(layers) - 1, -1, -1):
             buffer = self._buffers["dx"][index]
             dx = None if buffer is None else buffer[:n]
-            layers[index]._backward(dy, dx)
+            layers[index]._backward(dy, dx, self._buffers["contexts"][index])
             if dx is None:  # no layer below has trainable weights
                 return
             dy = dx
@@ -347,7 +354,9 @@ class Trainer:
             )
         self._backward(dout)
         if self._penalized:  # Keras 2: loss + sum of the layers' penalties
-            loss += sum(layer._penalty(gradients=True) for layer in self._penalized)
+            loss += sum(
+                layer._penalty(True, contexts) for layer, contexts in self._penalized
+            )
         self._store.apply(self.model.optimizer)
         if self._constrained:  # Keras: constraints right after the update
             for layer in self._constrained:
@@ -370,7 +379,8 @@ class Trainer:
                 )
             if self._penalized:  # Keras 2's test_step adds them too
                 loss += sum(
-                    layer._penalty(gradients=False) for layer in self._penalized
+                    layer._penalty(False, contexts)
+                    for layer, contexts in self._penalized
                 )
             return self._values(loss, yb, outputs, mode, correct, wb)
 

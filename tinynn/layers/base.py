@@ -28,6 +28,7 @@ from .._checks import (
     real_number,
     shape_tuple,
 )
+from .._call_context import CallContext
 from ..tensor import Tensor, as_tensor
 
 
@@ -114,8 +115,8 @@ class Layer:
         self._regularizers: list[Any] = []
         self._constraints: list[Any] = []
         self.activity_regularizer: Any = None
-        self._last_input: np.ndarray | None = None
-        self._last_output: np.ndarray | None = None
+        # The context of the low-level forward/backward calls.
+        self._eager_context = CallContext()
 
     # ---- structure -------------------------------------------------------
     @property
@@ -173,21 +174,23 @@ class Layer:
         """Whether some weight has a constraint."""
         return any(c is not None for c in self._constraints)
 
-    def _penalty(self, gradients: bool) -> float:
+    def _penalty(self, gradients: bool, contexts: Any = ()) -> float:
         """The layer's penalty for the last forward pass: each regularized
-        weight's, plus the activity regularizer's on the last output divided
-        by the batch size (Keras 2). With `gradients`, each weight's penalty
-        gradient is added to its gradient (the activity term's went into dy
-        in ``_backward``)."""
+        weight's, plus the activity regularizer's on the output of each call
+        (`contexts`) divided by the batch size (Keras 2). With `gradients`,
+        each weight's penalty gradient is added to its gradient (the activity
+        term's went into dy in ``_backward``)."""
         total = 0.0
         for w, g, reg in zip(self._params, self._grads, self._regularizers):
             if reg is not None:
                 total += reg.penalty(w)
                 if gradients:
                     reg.add_gradient(w, g)
-        if self.activity_regularizer is not None and self._last_output is not None:
-            out = self._last_output
-            total += self.activity_regularizer.penalty(out) / len(out)
+        if self.activity_regularizer is not None:
+            for ctx in contexts:
+                if ctx.output is not None:
+                    out = ctx.output
+                    total += self.activity_regularizer.penalty(out) / len(out)
         return total
 
     def _apply_constraints(self) -> None:
@@ -200,11 +203,31 @@ class Layer:
             if constraint is not None and flag:
                 constraint.apply(w)
 
-    def _activity_gradient(self, dy: np.ndarray) -> None:
+    def _activity_gradient(self, dy: np.ndarray, ctx: CallContext) -> None:
         """dy += d(activity penalty / batch) / d output, before the layer's own
         backward pass."""
-        out = self._last_output
+        out = ctx.output
         self.activity_regularizer.add_gradient(out, dy, 1.0 / len(out))
+
+    def _gradient_targets(self, ctx: CallContext, accumulate: bool) -> list:
+        """Where a backward kernel that always overwrites writes the weight
+        gradients: the layer's own, or with `accumulate` (a second call of a
+        shared layer in one pass) staging buffers that ``_add_staged`` then
+        adds to them."""
+        if not accumulate:
+            return self._grads
+        staged = []
+        for i, gradient in enumerate(self._grads):
+            buffer = ctx.buffer(f"staged_gradient_{i}", gradient.shape, gradient.dtype)
+            buffer.fill(0)  # a kernel may leave some (non-trainable) ones unwritten
+            staged.append(buffer)
+        return staged
+
+    def _add_staged(self, targets: list, accumulate: bool) -> None:
+        """Add what ``_gradient_targets`` staged into the layer's gradients."""
+        if accumulate:
+            for gradient, staged in zip(self._grads, targets):
+                gradient += staged
 
     def _weight(self, name: str) -> np.ndarray | None:
         """The live weight called `name`, or None if the layer has none
@@ -279,21 +302,24 @@ class Layer:
         out = None
         if self._buffered:
             out = np.empty((array.shape[0], *self.output_shape[1:]), self._dtype)
-        return self._forward(array, training, out)
+        # A fresh context per call: the arrays it keeps are this call's.
+        self._eager_context = CallContext()
+        return self._forward(array, training, out, self._eager_context)
 
     def backward(self, dy: Any) -> np.ndarray:
         """Gradient w.r.t. the last forward input; fills ``gradients``."""
         where = f"{self.name}.backward"
-        if self._last_output is None:
+        ctx = self._eager_context
+        if ctx.output is None:
             raise RuntimeError(f"{where}: call forward before backward")
         grad = as_float_array(dy, self._dtype, where, "dy").copy()
-        if grad.shape != self._last_output.shape:
+        if grad.shape != ctx.output.shape:
             raise ValueError(
                 f"{where}: dy has shape {grad.shape}; expected the last output's "
-                f"shape {self._last_output.shape}"
+                f"shape {ctx.output.shape}"
             )
-        dx = np.empty_like(self._last_input)
-        return self._backward(grad, dx)
+        dx = np.empty_like(ctx.input)
+        return self._backward(grad, dx, ctx)
 
     def _check_features(self, x: np.ndarray, where: str) -> None:
         expected = self.input_shape[1:]
@@ -304,13 +330,22 @@ class Layer:
             )
 
     def _forward(
-        self, x: np.ndarray, training: bool, out: np.ndarray | None
+        self, x: np.ndarray, training: bool, out: np.ndarray | None, ctx: CallContext
     ) -> np.ndarray:
-        """Compute the output into `out` (preallocated by the caller) and return it."""
+        """Compute the output into `out` (preallocated by the caller) and
+        return it; record in `ctx` what ``_backward`` will need."""
         raise NotImplementedError
 
-    def _backward(self, dy: np.ndarray, dx: np.ndarray | None) -> np.ndarray | None:
-        """Gradients from `dy` (may be overwritten); dx written unless None."""
+    def _backward(
+        self,
+        dy: np.ndarray,
+        dx: np.ndarray | None,
+        ctx: CallContext,
+        accumulate: bool = False,
+    ) -> np.ndarray | None:
+        """Gradients from `dy` (may be overwritten) for the call `ctx`
+        recorded: the weights' into ``self._grads`` (added to them with
+        `accumulate`, written otherwise), dx written unless None."""
         raise NotImplementedError
 
     # ---- serialisation ---------------------------------------------------
