@@ -40,8 +40,59 @@ from .tensor import (
     zeros,
 )
 from .tensor import bool_ as bool  # noqa: A004  (tf.bool)
+from .tensor import (  # noqa: A004  (TensorFlow's names)
+    abs,
+    add,
+    clip_by_value,
+    concat,
+    divide,
+    equal,
+    exp,
+    expand_dims,
+    greater,
+    less,
+    linspace,
+    log,
+    matmul,
+    maximum,
+    minimum,
+    multiply,
+    negative,
+    not_equal,
+    one_hot,
+    pow,
+    range,
+    reduce_max,
+    reduce_min,
+    reduce_prod,
+    reshape,
+    round,
+    shape,
+    sigmoid,
+    sqrt,
+    square,
+    squeeze,
+    stack,
+    subtract,
+    tanh,
+    transpose,
+    where,
+)
 from . import keras  # noqa: E402  (needs everything above)
 
+
+#: ``tf.math``: the element-wise and reduction functions under their math names.
+math = _types.SimpleNamespace(
+    **{
+        name: getattr(tensor, name)
+        for name in (
+            "abs add argmax divide equal exp greater less log maximum minimum "
+            "multiply negative not_equal pow reduce_max reduce_mean reduce_min "
+            "reduce_prod reduce_std reduce_sum reduce_variance round sigmoid sqrt "
+            "square subtract tanh"
+        ).split()
+    }
+)
 
 #: ``tf.version.VERSION`` (tinynn's version, like ``tf.__version__``).
 version = _types.SimpleNamespace(VERSION=__version__)
@@ -77,6 +128,42 @@ _explain_missing = _unsupported.module_getattr("tinynn", _unsupported.TENSORFLOW
 
 
 __all__ = [
+    "abs",
+    "add",
+    "clip_by_value",
+    "concat",
+    "divide",
+    "equal",
+    "exp",
+    "expand_dims",
+    "greater",
+    "less",
+    "linspace",
+    "log",
+    "matmul",
+    "maximum",
+    "minimum",
+    "multiply",
+    "negative",
+    "not_equal",
+    "one_hot",
+    "pow",
+    "range",
+    "reduce_max",
+    "reduce_min",
+    "reduce_prod",
+    "reshape",
+    "round",
+    "shape",
+    "sigmoid",
+    "sqrt",
+    "square",
+    "squeeze",
+    "stack",
+    "subtract",
+    "tanh",
+    "transpose",
+    "where",
     "Model",
     "Sequential",
     "Tensor",
@@ -111,6 +198,7 @@ __all__ = [
     "get_num_threads",
     "initializers",
     "keras",
+    "math",
     "layers",
     "load_model",
     "losses",

@@ -285,6 +285,19 @@ class Sequential:
         return [w for layer in self._layers for w in layer.trainable_weights]
 
     @property
+    def variables(self) -> list[Any]:
+        """Every layer's weights as Variables ('dense/kernel:0'...)."""
+        return [v for layer in self._layers for v in layer.variables]
+
+    @property
+    def trainable_variables(self) -> list[Any]:
+        return [v for layer in self._layers for v in layer.trainable_variables]
+
+    @property
+    def non_trainable_variables(self) -> list[Any]:
+        return [v for layer in self._layers for v in layer.non_trainable_variables]
+
+    @property
     def non_trainable_weights(self) -> list[np.ndarray]:
         """The weights fit does not update (frozen layers, moving statistics)."""
         return [w for layer in self._layers for w in layer.non_trainable_weights]

@@ -1053,6 +1053,8 @@ def _metric_entries(metrics: Any, key: str) -> list[Any]:
     """compile's `metrics` (or `weighted_metrics`) as a checked list."""
     if metrics is None:
         return []
+    if callable(metrics) and not isinstance(metrics, (metrics_module.Metric, type)):
+        metrics = [metrics]  # a metric function: Keras names it fn.__name__
     if isinstance(metrics, (str, metrics_module.Metric)):
         return [metrics]
     if not isinstance(metrics, (list, tuple)):
@@ -1060,10 +1062,14 @@ def _metric_entries(metrics: Any, key: str) -> list[Any]:
             f"compile: {key} must be a list such as ['accuracy']; got "
             f"{describe(metrics)}"
         )
+    entries = []
     for entry in metrics:
+        if callable(entry) and not isinstance(entry, (metrics_module.Metric, type)):
+            entry = metrics_module.MeanMetricWrapper(entry)
         if not isinstance(entry, (str, metrics_module.Metric)):
             raise TypeError(
-                f"compile: {key} entries must be names or Metric objects; got "
-                f"{describe(entry)}"
+                f"compile: {key} entries must be names, Metric objects or functions "
+                f"(y_true, y_pred); got {describe(entry)}"
             )
-    return list(metrics)
+        entries.append(entry)
+    return entries
