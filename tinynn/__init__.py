@@ -14,7 +14,7 @@ from ._version import __version__
 from . import _backend, _unsupported
 from . import activations, backend, callbacks, initializers, layers, losses, metrics
 from . import constraints, nn, optimizers, random, registry, regularizers, tensor, utils
-from . import data, datasets
+from . import data, datasets, text
 from .backend import clear_session, floatx, set_floatx
 from ._random import set_seed
 from .models import Model, Sequential
@@ -184,6 +184,7 @@ __all__ = [
     "reduce_mean",
     "reduce_sum",
     "tensor",
+    "text",
     "uint8",
     "version",
     "zeros",

@@ -8,8 +8,9 @@ import numpy as np
 
 from ._checks import describe
 from ._random import set_seed
+from .text import pad_sequences
 
-__all__ = ["Sequence", "to_categorical", "set_random_seed", "set_seed"]
+__all__ = ["Sequence", "pad_sequences", "to_categorical", "set_random_seed", "set_seed"]
 
 
 def to_categorical(
