@@ -216,3 +216,11 @@ def test_pipelines_match_tensorflow(pipeline):
         tf.data._leaves(ours_spec), real.nest.flatten(their_spec), strict=True
     ):
         assert a.shape == tuple(b.shape.as_list()) and a.dtype == b.dtype.as_numpy_dtype
+
+
+def test_element_spec_after_map_keeps_an_unknown_batch_axis():
+    ds = Dataset.from_tensor_slices(np.zeros((10, 3), np.uint8)).batch(4)
+    spec = ds.map(lambda a: tf.cast(a, tf.float32)).element_spec
+    assert spec.shape == (None, 3) and spec.dtype == np.float32
+    spec = Dataset.range(4).map(lambda a: a * 2.0).element_spec
+    assert spec.shape == ()

@@ -766,6 +766,13 @@ class _Map(Dataset):
     def _count(self) -> int:
         return self.source._count()
 
+    def _spec(self) -> Any:
+        # Read off the first result; a batch axis the input leaves unknown
+        # (batch without drop_remainder) stays unknown.
+        source = _leaves(self.source._spec())
+        batched = all(len(s.shape) and s.shape[0] is None for s in source)
+        return _spec_of(self._first("element_spec"), batched)
+
 
 class _Filter(Dataset):
     def __init__(self, source: Dataset, fn: Callable[..., Any]):
