@@ -181,3 +181,65 @@ def test_hashing_trick_md5_matches_keras():
     assert text_to_word_sequence(text) == (
         keras.preprocessing.text.text_to_word_sequence(text)
     )
+
+
+# ---- TextVectorization ------------------------------------------------------------------
+TV_TEXTS = [
+    "The cat sat, on the mat!",
+    "the dog; ate my homework",
+    "cat dog",
+    "zz yy xx",
+    "b a",
+]
+TV_CASES = [
+    {},
+    {"max_tokens": 6},
+    {"output_mode": "multi_hot", "max_tokens": 6},
+    {"output_mode": "count"},
+    {"output_mode": "tf_idf", "max_tokens": 6},
+    {"output_sequence_length": 4},
+    {"standardize": "lower", "split": "character", "max_tokens": 8},
+]
+
+
+def test_text_vectorization_documented_behaviour():
+    v = tf.keras.layers.TextVectorization(output_sequence_length=4)
+    v.adapt(["the cat sat", "the dog"])
+    # 'the' twice, then ties by the token in descending order
+    assert v.get_vocabulary() == ["", "[UNK]", "the", "sat", "dog", "cat"]
+    assert v(["the dog ran"]).tolist() == [[2, 4, 1, 0]]
+    assert v(np.array([["the cat"]])).tolist() == [[2, 5, 0, 0]]
+    fixed = tf.keras.layers.TextVectorization(vocabulary=["a", "b"])
+    assert fixed.get_vocabulary() == ["", "[UNK]", "a", "b"]
+    assert fixed(["b c a"]).tolist() == [[3, 1, 2]]
+    hot = tf.keras.layers.TextVectorization(
+        vocabulary=["a", "b"], output_mode="multi_hot"
+    )
+    assert hot(["b b c"]).tolist() == [[1.0, 0.0, 1.0]]
+
+
+def test_text_vectorization_adapts_on_a_dataset_and_keeps_its_config():
+    texts = tf.data.Dataset.from_tensor_slices(np.array(TV_TEXTS)).batch(2)
+    v = tf.keras.layers.TextVectorization(output_mode="tf_idf", max_tokens=6)
+    v.adapt(texts)
+    config = v.get_config()
+    assert config["vocabulary"] == v.get_vocabulary()[1:]
+    again = tf.keras.layers.TextVectorization.from_config(config)
+    np.testing.assert_allclose(again(TV_TEXTS), v(TV_TEXTS))
+    ids = tf.keras.layers.TextVectorization(output_sequence_length=3)
+    ids.adapt(TV_TEXTS)
+    mapped = tf.data.Dataset.from_tensor_slices(np.array(TV_TEXTS)).batch(2).map(ids)
+    assert next(mapped.as_numpy_iterator()).shape == (2, 3)
+
+
+@pytest.mark.parametrize("kwargs", TV_CASES)
+def test_text_vectorization_matches_keras(kwargs):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    keras = pytest.importorskip("keras")
+    theirs = keras.layers.TextVectorization(**kwargs)
+    theirs.adapt(TV_TEXTS)
+    ours = tf.keras.layers.TextVectorization(**kwargs)
+    ours.adapt(TV_TEXTS)
+    assert ours.get_vocabulary() == [str(t) for t in theirs.get_vocabulary()]
+    probe = np.array(["the cat ate a zebra", "mat", "ZZ top, dog!"])
+    np.testing.assert_allclose(ours(probe), np.asarray(theirs(probe)), rtol=1e-6)
