@@ -863,6 +863,125 @@ print('TINYNN_RESULTS', json.dumps(results))""",
     ),
 ]
 
+# ---------------------------------------------------------------------------------
+NOTEBOOKS["007_tf_data_mnist"] = [
+    (
+        "md",
+        """\
+# tf.data on MNIST, run with tinynn
+
+TensorFlow's "Training a neural network on MNIST with Keras" feeds the model through a
+`tf.data` pipeline: normalize each image with `map`, `cache`, `shuffle`, `batch`,
+`prefetch`, then `model.fit(ds_train, validation_data=ds_test)`. It loads MNIST with
+`tensorflow_datasets`; here `tf.keras.datasets.mnist.load_data()` gives the same
+images as NumPy arrays and `tf.data.Dataset.from_tensor_slices` turns them into a
+dataset. Everything else is the tutorial's code with `import tinynn as tf`. It
+reports about 97-98% test accuracy after 6 epochs.
+
+tinynn's pipelines are lazy and run in Python on NumPy arrays; the second half shows
+the fast order (batch first, then map), a generator with an unknown length, and the
+last cell records the figures tests/test_notebooks.py checks.""",
+    ),
+    (
+        "code",
+        """\
+import tinynn as tf
+
+(x_train, y_train), (x_test, y_test) = tf.keras.datasets.mnist.load_data()
+ds_train = tf.data.Dataset.from_tensor_slices((x_train, y_train))
+ds_test = tf.data.Dataset.from_tensor_slices((x_test, y_test))
+print(ds_train.element_spec, ds_train.cardinality().numpy())""",
+    ),
+    (
+        "code",
+        """\
+def normalize_img(image, label):
+  \"\"\"Normalizes images: `uint8` -> `float32`.\"\"\"
+  return tf.cast(image, tf.float32) / 255., label
+
+ds_train = ds_train.map(
+    normalize_img, num_parallel_calls=tf.data.AUTOTUNE)
+ds_train = ds_train.cache()
+ds_train = ds_train.shuffle(60000)
+ds_train = ds_train.batch(128)
+ds_train = ds_train.prefetch(tf.data.AUTOTUNE)""",
+    ),
+    (
+        "code",
+        """\
+ds_test = ds_test.map(
+    normalize_img, num_parallel_calls=tf.data.AUTOTUNE)
+ds_test = ds_test.batch(128)
+ds_test = ds_test.cache()
+ds_test = ds_test.prefetch(tf.data.AUTOTUNE)""",
+    ),
+    (
+        "code",
+        """\
+model = tf.keras.models.Sequential([
+  tf.keras.layers.Flatten(input_shape=(28, 28)),
+  tf.keras.layers.Dense(128, activation='relu'),
+  tf.keras.layers.Dense(10)
+])
+model.compile(
+    optimizer=tf.keras.optimizers.Adam(0.001),
+    loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    metrics=[tf.keras.metrics.SparseCategoricalAccuracy()],
+)
+
+history = model.fit(
+    ds_train,
+    epochs=6,
+    validation_data=ds_test,
+)""",
+    ),
+    (
+        "md",
+        """\
+## Beyond the tutorial: batch first, generators, unknown lengths
+
+`map` calls its function once per element, in Python. Batching first calls it once
+per batch instead, and a batch of a `from_tensor_slices` dataset is one slice (or,
+shuffled, one `np.take`) of the original uint8 array: nothing is copied up front. A
+Python generator works too; its length is unknown until the first epoch ends, so the
+first progress bar counts `N/Unknown`, as in Keras.""",
+    ),
+    (
+        "code",
+        """\
+import time
+fast = (tf.data.Dataset.from_tensor_slices((x_train, y_train))
+        .shuffle(60000).batch(128).map(normalize_img))
+started = time.perf_counter()
+batches = sum(1 for _ in fast)
+print(f'{batches} batches in {time.perf_counter() - started:.2f} s')""",
+    ),
+    (
+        "code",
+        """\
+def batches(x, y, size=256):
+    for start in range(0, len(x), size):
+        yield x[start:start + size] / 255.0, y[start:start + size]
+
+model.fit(batches(x_train, y_train), epochs=1)
+print(model.evaluate(batches(x_test, y_test), verbose=0))""",
+    ),
+    (
+        "code",
+        """\
+# Not in the tutorial: the figures tests/test_notebooks.py checks.
+import json
+loss, accuracy = model.evaluate(ds_test, verbose=0)
+results = {
+    'tutorial_val_accuracy': float(history.history['val_sparse_categorical_accuracy'][-1]),
+    'test_accuracy': float(accuracy),
+    'train_cardinality': int(ds_train.cardinality()),
+    'history_keys': sorted(history.history),
+}
+print('TINYNN_RESULTS', json.dumps(results))""",
+    ),
+]
+
 
 def as_displayed(text: str) -> str:
     """`text` as a notebook front end shows it: a carriage return rewinds to the

@@ -254,7 +254,7 @@ def test_a_model_cannot_be_added_to_itself_or_add_nothing():
     "owner, name, hint",
     [
         ("tf", "GradientTape", "value_and_grad"),
-        ("tf", "data", "NumPy arrays"),
+        ("tf", "Variable", "NumPy arrays"),
         ("tf", "function", "@tf.function"),
         ("tf.keras.layers", "SeparableConv2D", "other convolutions"),
         ("tf.keras.layers", "LSTM", "recurrent"),

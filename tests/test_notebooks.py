@@ -62,7 +62,16 @@ def run_notebook(name: str, tmp_path: Path) -> dict:
 
 def test_every_article_has_a_notebook():
     names = sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb"))
-    assert [n[:3] for n in names] == ["000", "001", "002", "003", "004", "005", "006"]
+    assert [n[:3] for n in names] == [
+        "000",
+        "001",
+        "002",
+        "003",
+        "004",
+        "005",
+        "006",
+        "007",
+    ]
 
 
 def test_004_one_neuron(tmp_path):
@@ -127,3 +136,17 @@ def test_006_tf_basic_classification_runs_verbatim(tmp_path):
     assert r["test_accuracy"] >= 0.87  # the tutorial: about 0.88
     assert r["predictions_are_probabilities"]
     assert r["single_matches_batch"]
+
+
+@pytest.mark.slow
+def test_007_tf_data_mnist(tmp_path):
+    r = run_notebook("007_tf_data_mnist", tmp_path)
+    assert r["tutorial_val_accuracy"] >= 0.97  # the tutorial: about 0.975
+    assert r["test_accuracy"] >= 0.97
+    assert r["train_cardinality"] == 469
+    assert r["history_keys"] == [
+        "loss",
+        "sparse_categorical_accuracy",
+        "val_loss",
+        "val_sparse_categorical_accuracy",
+    ]

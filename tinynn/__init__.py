@@ -14,7 +14,7 @@ from ._version import __version__
 from . import _backend, _unsupported
 from . import activations, backend, callbacks, initializers, layers, losses, metrics
 from . import constraints, nn, optimizers, random, registry, regularizers, tensor, utils
-from . import datasets
+from . import data, datasets, text
 from .backend import clear_session, floatx, set_floatx
 from ._random import set_seed
 from .models import Model, Sequential
@@ -40,8 +40,59 @@ from .tensor import (
     zeros,
 )
 from .tensor import bool_ as bool  # noqa: A004  (tf.bool)
+from .tensor import (  # noqa: A004  (TensorFlow's names)
+    abs,
+    add,
+    clip_by_value,
+    concat,
+    divide,
+    equal,
+    exp,
+    expand_dims,
+    greater,
+    less,
+    linspace,
+    log,
+    matmul,
+    maximum,
+    minimum,
+    multiply,
+    negative,
+    not_equal,
+    one_hot,
+    pow,
+    range,
+    reduce_max,
+    reduce_min,
+    reduce_prod,
+    reshape,
+    round,
+    shape,
+    sigmoid,
+    sqrt,
+    square,
+    squeeze,
+    stack,
+    subtract,
+    tanh,
+    transpose,
+    where,
+)
 from . import keras  # noqa: E402  (needs everything above)
 
+
+#: ``tf.math``: the element-wise and reduction functions under their math names.
+math = _types.SimpleNamespace(
+    **{
+        name: getattr(tensor, name)
+        for name in (
+            "abs add argmax divide equal exp greater less log maximum minimum "
+            "multiply negative not_equal pow reduce_max reduce_mean reduce_min "
+            "reduce_prod reduce_std reduce_sum reduce_variance round sigmoid sqrt "
+            "square subtract tanh"
+        ).split()
+    }
+)
 
 #: ``tf.version.VERSION`` (tinynn's version, like ``tf.__version__``).
 version = _types.SimpleNamespace(VERSION=__version__)
@@ -77,6 +128,42 @@ _explain_missing = _unsupported.module_getattr("tinynn", _unsupported.TENSORFLOW
 
 
 __all__ = [
+    "abs",
+    "add",
+    "clip_by_value",
+    "concat",
+    "divide",
+    "equal",
+    "exp",
+    "expand_dims",
+    "greater",
+    "less",
+    "linspace",
+    "log",
+    "matmul",
+    "maximum",
+    "minimum",
+    "multiply",
+    "negative",
+    "not_equal",
+    "one_hot",
+    "pow",
+    "range",
+    "reduce_max",
+    "reduce_min",
+    "reduce_prod",
+    "reshape",
+    "round",
+    "shape",
+    "sigmoid",
+    "sqrt",
+    "square",
+    "squeeze",
+    "stack",
+    "subtract",
+    "tanh",
+    "transpose",
+    "where",
     "Model",
     "Sequential",
     "Tensor",
@@ -97,6 +184,7 @@ __all__ = [
     "reduce_mean",
     "reduce_sum",
     "tensor",
+    "text",
     "uint8",
     "version",
     "zeros",
@@ -105,11 +193,13 @@ __all__ = [
     "callbacks",
     "clear_session",
     "constraints",
+    "data",
     "datasets",
     "floatx",
     "get_num_threads",
     "initializers",
     "keras",
+    "math",
     "layers",
     "load_model",
     "losses",

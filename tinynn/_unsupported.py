@@ -19,8 +19,6 @@ TENSORFLOW = {
     "loss.value_and_grad, layer.backward and optimizer.apply_gradients",
     "function": "tinynn runs eagerly and has no graph compiler; remove the "
     "@tf.function decorator",
-    "data": "tinynn has no tf.data pipelines; pass NumPy arrays to fit, evaluate "
-    "and predict, which batch and shuffle them",
     "Variable": "tinynn's weights are NumPy arrays (layer.weights, "
     "model.get_weights/set_weights)",
     "Module": "tinynn has no tf.Module; build models with Sequential",

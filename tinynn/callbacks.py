@@ -192,13 +192,16 @@ class ProgbarLogger(Callback):
         super().__init__()
         self.verbose = verbose
         self._bar: Progbar | None = None
+        self._seen: int | None = None
 
     def on_epoch_begin(self, epoch, logs=None):
         epochs = self.params.get("epochs", 1)
         if epochs > 1:
             print(f"Epoch {epoch + 1}/{epochs}", flush=True)
         if self.verbose in (1, 2):
-            self._bar = Progbar(self.params.get("steps"), verbose=self.verbose)
+            # An unknown length ('N/Unknown') is known after the first epoch (Keras 2).
+            steps = self.params.get("steps") or self._seen
+            self._bar = Progbar(steps, verbose=self.verbose)
 
     def on_train_batch_end(self, batch, logs=None):
         if self._bar is not None:  # verbose 2 counts steps but draws at the end
@@ -207,7 +210,9 @@ class ProgbarLogger(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if self._bar is not None:
-            done = self._bar.current or self.params.get("steps")
+            done = self._bar.current or self._bar.target or 0
+            if self._bar.target is None:
+                self._seen = self._bar.current
             self._bar.update(done, list((logs or {}).items()), finalize=True)
             self._bar = None
 

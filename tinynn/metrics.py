@@ -28,6 +28,7 @@ from ._checks import describe, positive_int, real_number
 from .tensor import Tensor, as_tensor
 
 __all__ = [
+    "MeanMetricWrapper",
     "WeightedMetric",
     "AUC",
     "BatchCounts",
@@ -216,6 +217,30 @@ class _MeanMetric(Metric):
 
     def batch_value(self, targets, outputs, logits, correct=None):
         return float(np.mean(self._per_sample(targets, outputs, logits)))
+
+
+class MeanMetricWrapper(_MeanMetric):
+    """A metric function ``fn(y_true, y_pred, **kwargs)`` (one value per
+    sample, or per element) as a mean metric, named ``fn.__name__`` as Keras
+    names it: ``compile(metrics=[tf.keras.metrics.binary_accuracy])`` logs
+    'binary_accuracy'. ``fn`` sees probabilities, never logits."""
+
+    def __init__(self, fn: Any, name: str | None = None, dtype: Any = None, **kwargs):
+        if not callable(fn):
+            raise TypeError(
+                f"MeanMetricWrapper: fn must be callable; got {describe(fn)}"
+            )
+        self._fn, self._fn_kwargs = fn, kwargs
+        super().__init__(
+            name=name or getattr(fn, "__name__", type(fn).__name__), dtype=dtype
+        )
+
+    def _per_sample(self, y_true, y_pred, logits):
+        pred = _probabilities(y_pred, logits) if logits else y_pred
+        values = np.asarray(self._fn(y_true, pred, **self._fn_kwargs), np.float64)
+        if values.ndim == 0 and len(pred):
+            values = np.full(len(pred), float(values))
+        return values
 
 
 class SparseCategoricalAccuracy(_MeanMetric):
@@ -949,6 +974,8 @@ def get(
         return identifier
     if isinstance(identifier, type) and issubclass(identifier, Metric):
         return identifier()
+    if callable(identifier) and not isinstance(identifier, (str, type)):
+        return MeanMetricWrapper(identifier)
     if not isinstance(identifier, str):
         raise TypeError(
             f"{where}: metrics entries must be names or tinynn.metrics."

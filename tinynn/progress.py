@@ -147,7 +147,7 @@ class Progbar:
         elapsed = now - self._start
         target = self.target
         if target is None:
-            counter = f"{self._current}/Unknown"
+            counter = f"{self._current:7d}/Unknown"  # Keras 2's width
         else:
             digits = len(str(target))
             counter = f"{self._current:{digits}d}/{target}"
@@ -165,7 +165,7 @@ class Progbar:
             if filled > 0:
                 bar = "=" * (filled - 1) + ("=" if self._current >= target else ">")
             bar = "[" + bar + "." * (self.width - filled) + "]"
-        line = f"{counter} {bar}"
+        line = f"{counter} {bar}" if bar else counter
         if finalize:
             line += f" - {elapsed:.0f}s {format_per_step(per_step, self.unit_name)}"
         else:

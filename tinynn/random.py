@@ -1,10 +1,12 @@
-"""``tf.random.set_seed``: seeds tinynn's generator (and Python's and NumPy's)."""
+"""``tf.random``: ``set_seed`` seeds tinynn's generator (and Python's and
+NumPy's); ``normal`` and ``uniform`` draw Tensors from it (or from `seed`)."""
 
 from __future__ import annotations
 
 from ._random import set_seed
+from .tensor import random_normal as normal, random_uniform as uniform
 
-__all__ = ["generator", "set_seed"]
+__all__ = ["generator", "normal", "set_seed", "uniform"]
 
 
 def generator():

@@ -17,6 +17,46 @@ import numpy as np
 from ._checks import describe
 
 __all__ = [
+    "square",
+    "sqrt",
+    "exp",
+    "log",
+    "abs",
+    "negative",
+    "sigmoid",
+    "tanh",
+    "round",
+    "add",
+    "subtract",
+    "multiply",
+    "divide",
+    "maximum",
+    "minimum",
+    "pow",
+    "equal",
+    "not_equal",
+    "greater",
+    "less",
+    "matmul",
+    "linspace",
+    "range",
+    "stack",
+    "concat",
+    "expand_dims",
+    "squeeze",
+    "reshape",
+    "transpose",
+    "one_hot",
+    "reduce_max",
+    "reduce_min",
+    "reduce_prod",
+    "reduce_std",
+    "reduce_variance",
+    "clip_by_value",
+    "where",
+    "shape",
+    "random_normal",
+    "random_uniform",
     "Tensor",
     "argmax",
     "as_tensor",
@@ -232,3 +272,312 @@ def cast(x: Any, dtype: Any, name: Any = None) -> Tensor:
 def get_logger() -> logging.Logger:
     """``tf.get_logger()``: tinynn's logger (``setLevel('ERROR')`` works)."""
     return logging.getLogger("tinynn")
+
+
+# ---- more TensorFlow functions beginner code calls ------------------------------
+# Dtype rules (checked against TensorFlow 2.21): a Python float is float32 and
+# a Python int int32; NumPy arrays keep their dtype; in a function of several
+# values, Python numbers and lists take the dtype of the first array among
+# them (tf.maximum(x32, 1.5) is float32), as TensorFlow converts them.
+
+
+def _value(value: Any, where: str, name: str, dtype: Any = None) -> np.ndarray:
+    array = _numeric(value, where, name)
+    if dtype is not None and not isinstance(value, np.ndarray):
+        return array.astype(dtype)
+    return _tf_default(array, value)
+
+
+def _values(where: str, *values: Any) -> list[np.ndarray]:
+    """Several operands, Python values converted to the first array's dtype."""
+    first = next((v for v in values if isinstance(v, np.ndarray)), None)
+    dtype = None if first is None else first.dtype
+    return [_value(v, where, f"argument {i}", dtype) for i, v in enumerate(values)]
+
+
+def _unary(name: str, fn: Any, floats_only: bool = False) -> Any:
+    def op(x: Any, name: Any = None) -> Tensor:
+        array = _value(x, name_, "x")
+        if floats_only and array.dtype.kind != "f":
+            raise TypeError(
+                f"{name_}: x must be floating point (TensorFlow does not promote "
+                f"integers); got dtype {array.dtype}: use tf.cast(x, tf.float32)"
+            )
+        return as_tensor(np.asarray(fn(array)).astype(array.dtype, copy=False))
+
+    name_ = name
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"``tf.{name}``: element-wise, in x's dtype."
+    return op
+
+
+square = _unary("square", np.square)
+sqrt = _unary("sqrt", np.sqrt, floats_only=True)
+exp = _unary("exp", np.exp, floats_only=True)
+log = _unary("log", np.log, floats_only=True)
+abs = _unary("abs", np.abs)  # noqa: A001  (tf.abs)
+negative = _unary("negative", np.negative)
+sigmoid = _unary("sigmoid", lambda a: 1 / (1 + np.exp(-a)), floats_only=True)
+tanh = _unary("tanh", np.tanh, floats_only=True)
+round = _unary("round", np.round)  # noqa: A001  (tf.round: half to even)
+
+
+def _binary(name: str, fn: Any) -> Any:
+    def op(x: Any, y: Any, name: Any = None) -> Tensor:
+        a, b = _values(name_, x, y)
+        if a.dtype != b.dtype:
+            raise TypeError(
+                f"{name_}: x and y must have the same dtype (TensorFlow does not "
+                f"promote); got {a.dtype} and {b.dtype}: use tf.cast"
+            )
+        return as_tensor(np.asarray(fn(a, b)))
+
+    name_ = name
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"``tf.{name}``: element-wise with broadcasting, same dtypes."
+    return op
+
+
+add = _binary("add", np.add)
+subtract = _binary("subtract", np.subtract)
+multiply = _binary("multiply", np.multiply)
+divide = _binary(
+    "divide",
+    lambda a, b: (
+        np.true_divide(a, b).astype(a.dtype)
+        if a.dtype.kind == "f"
+        else np.true_divide(a, b)
+    ),
+)
+maximum = _binary("maximum", np.maximum)
+minimum = _binary("minimum", np.minimum)
+pow = _binary("pow", np.power)  # noqa: A001  (tf.pow)
+equal = _binary("equal", np.equal)
+not_equal = _binary("not_equal", np.not_equal)
+greater = _binary("greater", np.greater)
+less = _binary("less", np.less)
+
+
+def matmul(
+    a: Any,
+    b: Any,
+    transpose_a: bool = False,
+    transpose_b: bool = False,
+    name: Any = None,
+) -> Tensor:
+    """``tf.matmul``: matrix product of the last two axes."""
+    x, y = _values("matmul", a, b)
+    if x.ndim < 2 or y.ndim < 2:
+        raise ValueError(
+            f"matmul: a and b must have rank >= 2; got shapes {x.shape} and {y.shape}"
+        )
+    if transpose_a:
+        x = np.swapaxes(x, -1, -2)
+    if transpose_b:
+        y = np.swapaxes(y, -1, -2)
+    if x.shape[-1] != y.shape[-2]:
+        raise ValueError(
+            f"matmul: a has {x.shape[-1]} columns but b has {y.shape[-2]} rows "
+            f"(shapes {x.shape} and {y.shape})"
+        )
+    return as_tensor(np.matmul(x, y))
+
+
+def linspace(
+    start: Any, stop: Any, num: int, name: Any = None, axis: int = 0
+) -> Tensor:
+    """``tf.linspace``: `num` evenly spaced values from start to stop
+    (float32 for Python floats; integers give float64, as TensorFlow)."""
+    a, b = _values("linspace", start, stop)
+    dtype = a.dtype if a.dtype.kind == "f" else np.float64
+    return as_tensor(np.linspace(a, b, int(num), axis=axis).astype(dtype))
+
+
+def range(
+    start: Any,
+    limit: Any = None,
+    delta: Any = 1,
+    dtype: Any = None,
+    name: Any = "range",
+) -> Tensor:  # noqa: A001  (tf.range)
+    """``tf.range``: int32 for Python ints, float32 if any bound is a float."""
+    if limit is None:
+        start, limit = 0, start
+    values = [_value(v, "range", "bound") for v in (start, limit, delta)]
+    wanted = _tf_dtype(dtype, "range")
+    if wanted is None:  # TensorFlow: the widest float among the bounds, if any
+        floats = [v.dtype for v in values if v.dtype.kind == "f"]
+        wanted = np.result_type(*(floats or [v.dtype for v in values]))
+    return as_tensor(np.arange(*(v.item() for v in values)).astype(wanted))
+
+
+def _many(values: Any, where: str) -> list[np.ndarray]:
+    if not isinstance(values, (list, tuple)) or not values:
+        raise TypeError(f"{where}: values must be a non-empty list of tensors")
+    return _values(where, *values)
+
+
+def stack(values: Any, axis: int = 0, name: Any = "stack") -> Tensor:
+    """``tf.stack``: the tensors (same shape) along a new axis."""
+    return as_tensor(np.stack(_many(values, "stack"), axis=axis))
+
+
+def concat(values: Any, axis: int, name: Any = "concat") -> Tensor:
+    """``tf.concat``: the tensors joined along an existing axis."""
+    return as_tensor(np.concatenate(_many(values, "concat"), axis=axis))
+
+
+def expand_dims(input: Any, axis: int, name: Any = None) -> Tensor:  # noqa: A002
+    """``tf.expand_dims``: a new axis of length 1 at `axis`."""
+    return as_tensor(np.expand_dims(_value(input, "expand_dims", "input"), axis))
+
+
+def squeeze(input: Any, axis: Any = None, name: Any = None) -> Tensor:  # noqa: A002
+    """``tf.squeeze``: drop axes of length 1 (all of them, or those in `axis`)."""
+    array = _value(input, "squeeze", "input")
+    if axis is not None:
+        axis = tuple(axis) if isinstance(axis, (list, tuple)) else axis
+    return as_tensor(np.squeeze(array, axis=axis))
+
+
+def reshape(tensor: Any, shape: Any, name: Any = None) -> Tensor:
+    """``tf.reshape`` (one dimension may be -1)."""
+    array = _value(tensor, "reshape", "tensor")
+    dims = tuple(int(d) for d in np.atleast_1d(np.asarray(shape)))
+    try:
+        return as_tensor(array.reshape(dims))
+    except ValueError:
+        raise ValueError(
+            f"reshape: a tensor of shape {array.shape} ({array.size} values) cannot "
+            f"be reshaped to {dims}"
+        ) from None
+
+
+def transpose(
+    a: Any, perm: Any = None, conjugate: bool = False, name: Any = None
+) -> Tensor:
+    """``tf.transpose``: axes reversed, or permuted by `perm`."""
+    return as_tensor(np.transpose(_value(a, "transpose", "a"), perm))
+
+
+def one_hot(
+    indices: Any,
+    depth: int,
+    on_value: Any = None,
+    off_value: Any = None,
+    axis: int = -1,
+    dtype: Any = np.float32,
+    name: Any = None,
+) -> Tensor:
+    """``tf.one_hot``: float32 rows with 1 at each index (ids outside
+    [0, depth) give all-zero rows, as in TensorFlow)."""
+    ids = _value(indices, "one_hot", "indices")
+    if ids.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: indices must be integers; got dtype {ids.dtype}")
+    wanted = _tf_dtype(dtype, "one_hot")
+    on = 1 if on_value is None else on_value
+    off = 0 if off_value is None else off_value
+    hot = ids[..., None] == np.arange(int(depth))
+    out = np.where(hot, on, off).astype(wanted)
+    if axis != -1:
+        out = np.moveaxis(out, -1, axis)
+    return as_tensor(out)
+
+
+def _reduce(name: str, fn: Any, floats_only: bool = False) -> Any:
+    def op(
+        input_tensor: Any, axis: Any = None, keepdims: bool = False, name: Any = None
+    ) -> Tensor:
+        array = _value(input_tensor, name_, "input_tensor")
+        if floats_only and array.dtype.kind != "f":
+            raise TypeError(
+                f"{name_}: input_tensor must be floating point; got dtype {array.dtype}"
+            )
+        axis = _axis(axis, array.ndim, name_)
+        result = fn(array, axis=axis, keepdims=keepdims)
+        return as_tensor(np.asarray(result).astype(array.dtype))
+
+    name_ = name
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = (
+        f"``tf.{name}`` over `axis` (all axes by default), in the input's dtype."
+    )
+    return op
+
+
+reduce_max = _reduce("reduce_max", np.max)
+reduce_min = _reduce("reduce_min", np.min)
+reduce_prod = _reduce("reduce_prod", np.prod)
+reduce_std = _reduce("reduce_std", np.std, floats_only=True)
+reduce_variance = _reduce("reduce_variance", np.var, floats_only=True)
+
+
+def clip_by_value(
+    t: Any, clip_value_min: Any, clip_value_max: Any, name: Any = None
+) -> Tensor:
+    """``tf.clip_by_value``: values limited to [min, max], in t's dtype."""
+    a, lo, hi = _values("clip_by_value", t, clip_value_min, clip_value_max)
+    return as_tensor(np.clip(a, lo, hi).astype(a.dtype))
+
+
+def where(condition: Any, x: Any = None, y: Any = None, name: Any = None) -> Tensor:
+    """``tf.where``: x where condition else y; with condition alone, the
+    int64 coordinates of its True entries (one row each)."""
+    cond = np.asarray(condition)
+    if cond.dtype != np.bool_:
+        raise TypeError(f"where: condition must be boolean; got dtype {cond.dtype}")
+    if x is None and y is None:
+        return as_tensor(np.argwhere(cond).astype(np.int64))
+    if x is None or y is None:
+        raise ValueError("where: give both x and y, or neither")
+    a, b = _values("where", x, y)
+    return as_tensor(np.where(cond, a, b))
+
+
+def shape(input: Any, out_type: Any = np.int32, name: Any = None) -> Tensor:  # noqa: A002
+    """``tf.shape``: the shape as an int32 tensor."""
+    return as_tensor(np.asarray(np.shape(input), _tf_dtype(out_type, "shape")))
+
+
+def _generator(seed: Any) -> np.random.Generator:
+    if seed is None:
+        from . import _random
+
+        return _random.generator()
+    return np.random.default_rng(int(seed))
+
+
+def random_normal(
+    shape: Any,
+    mean: Any = 0.0,
+    stddev: Any = 1.0,
+    dtype: Any = np.float32,
+    seed: Any = None,
+    name: Any = None,
+) -> Tensor:
+    """``tf.random.normal``: from tinynn's generator (``tf.random.set_seed``), or
+    from `seed` alone when given. Values differ from TensorFlow's."""
+    wanted = _tf_dtype(dtype, "random.normal")
+    draw = _generator(seed).normal(mean, stddev, _shape(shape, "random.normal"))
+    return as_tensor(draw.astype(wanted))
+
+
+def random_uniform(
+    shape: Any,
+    minval: Any = 0,
+    maxval: Any = None,
+    dtype: Any = np.float32,
+    seed: Any = None,
+    name: Any = None,
+) -> Tensor:
+    """``tf.random.uniform``: [minval, maxval) (maxval 1 for floats; required
+    for integer dtypes, as in TensorFlow)."""
+    wanted = _tf_dtype(dtype, "random.uniform")
+    dims = _shape(shape, "random.uniform")
+    rng = _generator(seed)
+    if wanted.kind in "iu":
+        if maxval is None:
+            raise ValueError("random.uniform: maxval must be given for integer dtypes")
+        return as_tensor(rng.integers(minval, maxval, dims).astype(wanted))
+    high = 1.0 if maxval is None else maxval
+    return as_tensor(rng.uniform(minval, high, dims).astype(wanted))

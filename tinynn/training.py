@@ -23,7 +23,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from . import _random, losses, metrics as metrics_module, optimizers
+from . import _random, data_adapter, losses, metrics as metrics_module, optimizers
 from .losses import check_sample_weight
 from ._checks import (
     as_numeric_array,
@@ -426,13 +426,16 @@ class Trainer:
         """
         where = "fit"
         self._require_compiled(where)
-        for key, value in (
-            ("steps_per_epoch", steps_per_epoch),
-            ("validation_steps", validation_steps),
+        stream = data_adapter.is_stream(x)
+        val_stream = data_adapter.is_stream(validation_data)
+        for key, value, given in (
+            ("steps_per_epoch", steps_per_epoch, stream),
+            ("validation_steps", validation_steps, val_stream),
         ):
-            if value is not None:
+            if value is not None and not given:
                 raise ValueError(
-                    f"fit: {key} is not supported by tinynn; got {describe(value)}"
+                    f"fit: {key} is supported with a Dataset, generator or Sequence "
+                    f"only (arrays are batched by batch_size); got {describe(value)}"
                 )
         for key in kwargs:
             if key not in ("max_queue_size", "workers", "use_multiprocessing"):
@@ -453,10 +456,36 @@ class Trainer:
         )
         user_callbacks = _callback_list(callbacks, where)
 
-        xs, targets = self._prepare_xy(x, y, where)
-        weights = self._sample_weights(y, len(xs), sample_weight, class_weight, where)
+        handler = None
+        if stream:  # a Dataset, generator or Sequence (tinynn.data_adapter)
+            data_adapter.check_stream_arguments(
+                where, x, y, sample_weight, validation_split
+            )
+            handler = data_adapter.StreamHandler(
+                x,
+                self,
+                where,
+                steps_per_epoch,
+                shuffle=shuffle,
+                class_weight=class_weight,
+                steps_name="steps_per_epoch",
+            )
+            targets = handler.peek()[1]
+        else:
+            xs, targets = self._prepare_xy(x, y, where)
+            weights = self._sample_weights(
+                y, len(xs), sample_weight, class_weight, where
+            )
         val = None
-        if validation_data is not None:
+        if val_stream:
+            val = data_adapter.StreamHandler(
+                validation_data,
+                self,
+                "fit (validation_data)",
+                validation_steps,
+                steps_name="validation_steps",
+            )
+        elif validation_data is not None:
             val = self._validation_tuple(validation_data)
         elif validation_split:
             xs, targets, val = _split_tail(xs, targets, validation_split)
@@ -466,14 +495,21 @@ class Trainer:
                 weights = weights[: len(xs)]
         metrics = self._resolve_metrics(targets)
         mode = self.output_mode()
-        n = len(xs)
-        steps = math.ceil(n / batch_size)
-        self._ensure_buffers(
-            max(min(batch_size, n), min(val_batch, len(val[0])) if val else 0)
-        )
-        batches = _Batches(xs, self._input_dtype(xs), min(batch_size, n))
-        y_batch = np.empty((min(batch_size, n), *targets.shape[1:]), targets.dtype)
-        w_batch = None if weights is None else np.empty(min(batch_size, n))
+        handler_val = isinstance(val, data_adapter.StreamHandler)
+        if handler is None:
+            n = len(xs)
+            steps = math.ceil(n / batch_size)
+            self._ensure_buffers(
+                max(
+                    min(batch_size, n),
+                    min(val_batch, len(val[0])) if isinstance(val, tuple) else 0,
+                )
+            )
+            batches = _Batches(xs, self._input_dtype(xs), min(batch_size, n))
+            y_batch = np.empty((min(batch_size, n), *targets.shape[1:]), targets.dtype)
+            w_batch = None if weights is None else np.empty(min(batch_size, n))
+        else:
+            steps = handler.steps  # None: unknown until the first epoch ends
 
         history = History()
         callback_list = CallbackList(
@@ -491,19 +527,23 @@ class Trainer:
             for epoch in range(initial_epoch, epochs):
                 started = time.perf_counter()
                 callback_list.on_epoch_begin(epoch)
-                order = rng.permutation(n) if shuffle else None
                 sums = _RunningMeans(names, metrics)
                 warned = False
-                for step, xb, yb, wb in _epoch_batches(
-                    batches,
-                    targets,
-                    y_batch,
-                    batch_size,
-                    steps,
-                    order,
-                    weights,
-                    w_batch,
-                ):
+                if handler is None:
+                    order = rng.permutation(n) if shuffle else None
+                    epoch_batches = _epoch_batches(
+                        batches,
+                        targets,
+                        y_batch,
+                        batch_size,
+                        steps,
+                        order,
+                        weights,
+                        w_batch,
+                    )
+                else:
+                    epoch_batches = handler.epoch()
+                for step, xb, yb, wb in epoch_batches:
                     callback_list.on_train_batch_begin(step)
                     values = self._train_batch(xb, yb, mode, wb)
                     if not warned and not math.isfinite(values[0]):
@@ -520,17 +560,21 @@ class Trainer:
                     callback_list.on_train_batch_end(step, sums.means())
                     if self.model.stop_training:
                         break
+                if handler is not None and handler.exhausted:
+                    self.model.stop_training = True  # Keras: ran out of data
+                    if not sums.count:  # nothing to report for this epoch
+                        break
                 logs = sums.means()
                 # Keras: every validation_freq-th epoch counted from epoch 0,
                 # not from initial_epoch.
                 if val is not None and (epoch + 1) % validation_freq == 0:
                     val_values = self._evaluate_arrays(
-                        val[0],
-                        val[1],
+                        val if handler_val else val[0],
+                        None if handler_val else val[1],
                         val_batch,
                         mode,
                         callbacks=callback_list,
-                        weights=val[2] if len(val) == 3 else None,
+                        weights=val[2] if not handler_val and len(val) == 3 else None,
                     )
                     logs.update({f"val_{k}": v for k, v in zip(names, val_values)})
                 history.record_epoch_time(time.perf_counter() - started)
@@ -578,24 +622,25 @@ class Trainer:
     ) -> list[float]:
         """Loss and metrics over the set, calling the on_test_* hooks of
         `callbacks` as Keras does (evaluate, and fit's validation). With
-        `weights`, each batch's loss is sum(w_i loss_i) / batch size."""
-        n = len(xs)
-        self._ensure_buffers(min(batch_size, n))
-        batches = _Batches(xs, self._input_dtype(xs), min(batch_size, n))
+        `weights`, each batch's loss is sum(w_i loss_i) / batch size.
+        `xs` may be a data_adapter.StreamHandler, which gives the batches."""
+        if isinstance(xs, data_adapter.StreamHandler):
+            test_batches = xs.epoch()
+        else:
+            test_batches = _array_batches(xs, targets, batch_size, weights, self)
         sums = _RunningMeans(
             self.metrics_names[:1] + [m.name for m in self._metrics], self._metrics
         )
         hooks = callbacks or CallbackList([])
         hooks.on_test_begin({})
-        for step, lo in enumerate(range(0, n, batch_size)):
-            hi = min(n, lo + batch_size)
+        for step, xb, yb, wb in test_batches:
             hooks.on_test_batch_begin(step, {})
-            xb = batches.rows(lo, hi)
-            wb = None if weights is None else weights[lo:hi]
-            sums.add(self._test_batch(xb, targets[lo:hi], mode, wb), hi - lo)
+            sums.add(self._test_batch(xb, yb, mode, wb), len(xb))
             hooks.on_test_batch_end(step, sums.means())
             if progbar is not None:
                 progbar.update(step + 1, list(sums.means().items()))
+        if progbar is not None and progbar.target is None:  # length was unknown
+            progbar.update(progbar.current, list(sums.means().items()), finalize=True)
         hooks.on_test_end(sums.means())
         return list(sums.means().values())
 
@@ -619,18 +664,28 @@ class Trainer:
         """
         where = "evaluate"
         self._require_compiled(where)
-        if steps is not None:
-            raise ValueError("evaluate: steps is not supported by tinynn")
+        stream = data_adapter.is_stream(x)
+        if steps is not None and not stream:
+            raise ValueError(
+                "evaluate: steps is supported with a Dataset, generator or Sequence "
+                "only (arrays are batched by batch_size)"
+            )
         batch_size = (
             32 if batch_size is None else positive_int(batch_size, where, "batch_size")
         )
         verbose = _verbosity(verbose, where)
         user_callbacks = _callback_list(callbacks, where)
-        xs, targets = self._prepare_xy(x, y, where)
-        weights = self._sample_weights(y, len(xs), sample_weight, None, where)
+        if stream:  # a Dataset, generator or Sequence (tinynn.data_adapter)
+            data_adapter.check_stream_arguments(where, x, y, sample_weight)
+            xs = data_adapter.StreamHandler(x, self, where, steps)
+            targets, weights = xs.peek()[1], None
+            steps_total = xs.steps
+        else:
+            xs, targets = self._prepare_xy(x, y, where)
+            weights = self._sample_weights(y, len(xs), sample_weight, None, where)
+            steps_total = math.ceil(len(xs) / batch_size)
         self._resolve_metrics(targets)
         mode = self.output_mode()
-        steps_total = math.ceil(len(xs) / batch_size)
         progbar = Progbar(steps_total, verbose=verbose) if verbose else None
         hooks = CallbackList(
             user_callbacks,
@@ -656,13 +711,20 @@ class Trainer:
     ) -> np.ndarray:
         """Outputs for `x` (probabilities after a softmax), in batches, dropout off."""
         where = "predict"
-        if steps is not None:
-            raise ValueError("predict: steps is not supported by tinynn")
+        stream = data_adapter.is_stream(x)
+        if steps is not None and not stream:
+            raise ValueError(
+                "predict: steps is supported with a Dataset, generator or Sequence "
+                "only (arrays are batched by batch_size)"
+            )
         batch_size = (
             32 if batch_size is None else positive_int(batch_size, where, "batch_size")
         )
         verbose = _verbosity(verbose, where)
         user_callbacks = _callback_list(callbacks, where)
+        if stream:  # a Dataset, generator or Sequence (tinynn.data_adapter)
+            handler = data_adapter.StreamHandler(x, self, where, steps, targets=False)
+            return data_adapter.predict(self, handler, verbose, user_callbacks)
         xs = self._prepare_x(x, where)
         n = len(xs)
         self._ensure_buffers(min(batch_size, n))
@@ -742,6 +804,17 @@ class Trainer:
             names = self.metrics_names[:1] + [m.name for m in self._metrics]
             return dict(zip(names, values))
         return values[0] if len(values) == 1 else values
+
+
+def _array_batches(xs, targets, batch_size, weights, trainer):
+    """(step, x batch, y batch, w batch) over arrays, in order."""
+    n = len(xs)
+    trainer._ensure_buffers(min(batch_size, n))
+    batches = _Batches(xs, trainer._input_dtype(xs), min(batch_size, n))
+    for step, lo in enumerate(range(0, n, batch_size)):
+        hi = min(n, lo + batch_size)
+        wb = None if weights is None else weights[lo:hi]
+        yield step, batches.rows(lo, hi), targets[lo:hi], wb
 
 
 class _Batches:
@@ -959,6 +1032,8 @@ def _metric_entries(metrics: Any, key: str) -> list[Any]:
     """compile's `metrics` (or `weighted_metrics`) as a checked list."""
     if metrics is None:
         return []
+    if callable(metrics) and not isinstance(metrics, (metrics_module.Metric, type)):
+        metrics = [metrics]  # a metric function: Keras names it fn.__name__
     if isinstance(metrics, (str, metrics_module.Metric)):
         return [metrics]
     if not isinstance(metrics, (list, tuple)):
@@ -966,10 +1041,14 @@ def _metric_entries(metrics: Any, key: str) -> list[Any]:
             f"compile: {key} must be a list such as ['accuracy']; got "
             f"{describe(metrics)}"
         )
+    entries = []
     for entry in metrics:
+        if callable(entry) and not isinstance(entry, (metrics_module.Metric, type)):
+            entry = metrics_module.MeanMetricWrapper(entry)
         if not isinstance(entry, (str, metrics_module.Metric)):
             raise TypeError(
-                f"compile: {key} entries must be names or Metric objects; got "
-                f"{describe(entry)}"
+                f"compile: {key} entries must be names, Metric objects or functions "
+                f"(y_true, y_pred); got {describe(entry)}"
             )
-    return list(metrics)
+        entries.append(entry)
+    return entries

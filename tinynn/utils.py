@@ -8,8 +8,9 @@ import numpy as np
 
 from ._checks import describe
 from ._random import set_seed
+from .text import pad_sequences
 
-__all__ = ["to_categorical", "set_random_seed", "set_seed"]
+__all__ = ["Sequence", "pad_sequences", "to_categorical", "set_random_seed", "set_seed"]
 
 
 def to_categorical(
@@ -59,3 +60,50 @@ def to_categorical(
 def set_random_seed(seed: int) -> None:
     """Seed every source of randomness tinynn uses (alias of tinynn.set_seed)."""
     set_seed(seed)
+
+
+class Sequence:
+    """Base class for batches computed on demand (``keras.utils.Sequence``).
+
+    Subclass it with ``__len__`` (number of batches) and ``__getitem__(index)``
+    (batch `index` as ``(x, y)``, ``(x, y, sample_weight)`` or ``x``), and
+    optionally ``on_epoch_end``; pass an instance to fit, evaluate or
+    predict. fit visits the batches in a new random order each epoch when
+    ``shuffle=True`` (Keras 2) and calls ``on_epoch_end`` after each epoch.
+
+    Example
+    -------
+    >>> class Halves(Sequence):
+    ...     def __init__(self, x, y):
+    ...         self.x, self.y = x, y
+    ...     def __len__(self):
+    ...         return 2
+    ...     def __getitem__(self, i):
+    ...         n = len(self.x) // 2
+    ...         return self.x[i * n : (i + 1) * n], self.y[i * n : (i + 1) * n]
+    """
+
+    def __init__(
+        self,
+        workers: int = 1,
+        use_multiprocessing: bool = False,
+        max_queue_size: int = 10,
+    ):
+        # Keras 3's PyDataset arguments, accepted; tinynn loads in the
+        # calling thread.
+        self.workers = workers
+        self.use_multiprocessing = use_multiprocessing
+        self.max_queue_size = max_queue_size
+
+    def __getitem__(self, index: int) -> Any:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def on_epoch_end(self) -> None:
+        """Called by fit after each epoch (reshuffle your data here)."""
+
+    def __iter__(self) -> Any:
+        for index in range(len(self)):
+            yield self[index]

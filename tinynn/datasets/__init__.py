@@ -1,7 +1,27 @@
-"""Dataset loaders: ``mnist``, ``fashion_mnist`` (tf.keras's API) and ``toy``."""
+"""Dataset loaders with tf.keras's ``load_data`` API: ``mnist``,
+``fashion_mnist``, ``cifar10``, ``cifar100``, ``imdb``, ``reuters``,
+``boston_housing``; and ``toy``."""
 
 from __future__ import annotations
 
-from . import fashion_mnist, mnist, toy
+from . import (
+    boston_housing,
+    cifar10,
+    cifar100,
+    fashion_mnist,
+    imdb,
+    mnist,
+    reuters,
+    toy,
+)
 
-__all__ = ["fashion_mnist", "mnist", "toy"]
+__all__ = [
+    "boston_housing",
+    "cifar10",
+    "cifar100",
+    "fashion_mnist",
+    "imdb",
+    "mnist",
+    "reuters",
+    "toy",
+]

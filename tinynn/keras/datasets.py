@@ -1,5 +1,21 @@
-"""``tf.keras.datasets``: mnist and fashion_mnist loaders."""
+"""``tf.keras.datasets``: the loaders of tinynn.datasets."""
 
-from tinynn.datasets import fashion_mnist, mnist
+from tinynn.datasets import (
+    boston_housing,
+    cifar10,
+    cifar100,
+    fashion_mnist,
+    imdb,
+    mnist,
+    reuters,
+)
 
-__all__ = ["fashion_mnist", "mnist"]
+__all__ = [
+    "boston_housing",
+    "cifar10",
+    "cifar100",
+    "fashion_mnist",
+    "imdb",
+    "mnist",
+    "reuters",
+]

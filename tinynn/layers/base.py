@@ -32,6 +32,7 @@ from .._checks import (
 from .._call_context import CallContext
 from ..symbolic import KerasTensor, Node, flatten, is_symbolic
 from ..tensor import as_tensor
+from ..variables import Variable, variables_of
 
 
 _UNSUPPORTED_IF_SET = (
@@ -272,6 +273,20 @@ class Layer:
         if not self.trainable:
             return list(self._params)
         return [p for p, t in zip(self._params, self._param_trainable) if not t]
+
+    # tf.Variable views of the weights (tinynn.variables): name 'dense/kernel:0'.
+    @property
+    def variables(self) -> list[Variable]:
+        """The weights as Variables (name, shape, dtype, trainable, numpy, assign)."""
+        return variables_of(self)
+
+    @property
+    def trainable_variables(self) -> list[Variable]:
+        return [v for v in variables_of(self) if v.trainable]
+
+    @property
+    def non_trainable_variables(self) -> list[Variable]:
+        return [v for v in variables_of(self) if not v.trainable]
 
     @property
     def gradients(self) -> list[np.ndarray]:

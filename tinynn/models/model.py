@@ -212,6 +212,21 @@ class Model:
         """The weights fit does not update (frozen layers, moving statistics)."""
         return [w for layer in self._weight_layers for w in layer.non_trainable_weights]
 
+    @property
+    def variables(self) -> list[Any]:
+        """Every layer's weights as Variables ('dense/kernel:0'...)."""
+        return [v for layer in self._weight_layers for v in layer.variables]
+
+    @property
+    def trainable_variables(self) -> list[Any]:
+        return [v for layer in self._weight_layers for v in layer.trainable_variables]
+
+    @property
+    def non_trainable_variables(self) -> list[Any]:
+        return [
+            v for layer in self._weight_layers for v in layer.non_trainable_variables
+        ]
+
     def get_weights(self) -> list[np.ndarray]:
         """Copies of all weights in layer order: [W0, b0, W1, b1, ...]."""
         return [w.copy() for w in self.weights]
