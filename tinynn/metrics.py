@@ -508,6 +508,7 @@ class _Confusion(Metric):
             w = None if w is None else w[..., self.class_id]
         t = t.reshape(-1) != 0
         p = p.reshape(-1)
+        _check_unit_interval(p, type(self).__name__)
         w = np.ones(p.shape) if w is None else np.asarray(w, np.float64).reshape(-1)
         pos, neg = w * t, w * ~t
         # Each prediction is above exactly the thresholds smaller than it: with
@@ -617,6 +618,62 @@ class WeightedMetric(Metric):
             return self.metric.value_from_counts(counts)
         total, weight = counts
         return total / weight if weight else 0.0
+
+
+def _check_unit_interval(p: np.ndarray, where: str) -> None:
+    """Confusion-matrix metrics count probabilities: scores below 0 or above 1
+    (logits fed without ``from_logits``) would be counted against fixed
+    thresholds in [0, 1] and give a silently wrong value. TensorFlow's
+    confusion-matrix update asserted the same range with these messages."""
+    known = p[~np.isnan(p)]
+    if known.size == 0:
+        return
+    low, high = known.min(), known.max()
+    if low < 0:
+        raise ValueError(
+            f"{where}: predictions must be >= 0; got {float(low)!r} (the metric "
+            "expects probabilities: pass from_logits=True to AUC, or add a "
+            "sigmoid/softmax to the model)"
+        )
+    if high > 1:
+        raise ValueError(
+            f"{where}: predictions must be <= 1; got {float(high)!r} (the metric "
+            "expects probabilities: pass from_logits=True to AUC, or add a "
+            "sigmoid/softmax to the model)"
+        )
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """`names` with each repeat renamed as Keras names a second object of a
+    class: ``precision``, ``precision_1``, ``precision_2``... (a suffix
+    already taken is skipped)."""
+    taken = set(names)
+    seen: set[str] = set()
+    out = []
+    for name in names:
+        if name in seen:
+            suffix = 1
+            while f"{name}_{suffix}" in taken:
+                suffix += 1
+            name = f"{name}_{suffix}"
+            taken.add(name)
+        seen.add(name)
+        out.append(name)
+    return out
+
+
+def check_identifier(identifier: Any, where: str = "compile") -> None:
+    """Raise at compile time for a metric name tinynn does not know (the
+    same ValueError `get` would raise at the first fit)."""
+    if isinstance(identifier, str):
+        key = identifier.lower()
+        if key not in ("accuracy", "acc", "crossentropy", "ce") and not (
+            _BY_NAME.get(key) or _CLASS_BY_NAME.get(key)
+        ):
+            raise ValueError(
+                f"{where}: unknown metric {identifier!r}; expected 'accuracy', "
+                f"'acc', 'crossentropy', or one of {sorted(_BY_NAME)}"
+            )
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ from . import backend, losses, optimizers, registry, saving, summary as summary_
 from ._checks import describe
 from .callbacks import History
 from .layers import InputLayer, Layer, set_weight_values
-from .parameters import ParameterStore
+from .parameters import ParameterStore, set_trainable
 from .training import Trainer
 
 
@@ -117,6 +117,8 @@ class Sequential:
             )
         if not self._layers and self._input_features is None:
             self._input_features = layer._declared_input_shape
+        if not self.trainable:
+            layer.trainable = False
         self._layers.append(layer)
         if self._input_features is not None:
             self._build_layers(self._input_features)
@@ -274,6 +276,21 @@ class Sequential:
             )
 
     # ---- weights -----------------------------------------------------------
+    @property
+    def trainable(self) -> bool:
+        """Whether fit updates this model's weights (Keras's ``model.trainable``).
+
+        Setting it sets ``trainable`` on every layer of the model, as Keras
+        does, so the transfer-learning idiom ``base.trainable = False`` then
+        ``Sequential([base, Dense(1)])`` trains only the new head (the outer
+        model shares base's layers); a layer added to a frozen model is
+        frozen too."""
+        return getattr(self, "_trainable", True)
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        set_trainable(self, self._layers, value)
+
     @property
     def weights(self) -> list[np.ndarray]:
         """Every layer's live weights, in layer order (kernel, bias, ...)."""
