@@ -209,3 +209,100 @@ def test_auc_from_logits_accepts_logits():
     y = np.array([0.0, 0.0, 1.0, 1.0])
     value = metrics.AUC(from_logits=True)(y, np.array([-3.0, -1.0, 1.0, 3.0]))
     assert float(value) == pytest.approx(1.0)
+
+
+# ---- 6. every metric and loss object round-trips its config through every format ----
+FORMATS = ["model.keras", "model.h5", "model.tinynn"]
+
+
+def _all_metrics():
+    """One object of each metric class, with arguments off their defaults."""
+    return [
+        metrics.AUC(curve="PR", num_thresholds=50, name="pr_auc"),
+        metrics.AUC(summation_method="minoring", from_logits=False),
+        metrics.Precision(0.3, name="prec"),
+        metrics.Precision(thresholds=[0.2, 0.7]),
+        metrics.Recall(0.6),
+        metrics.TruePositives(0.4),
+        metrics.FalsePositives(),
+        metrics.TrueNegatives(),
+        metrics.FalseNegatives(0.8),
+        metrics.BinaryAccuracy(threshold=0.3, name="acc3"),
+        metrics.BinaryCrossentropy(label_smoothing=0.1),
+        metrics.MeanSquaredError(name="m_s_e"),
+        metrics.MeanAbsoluteError(),
+        metrics.MeanAbsolutePercentageError(),
+        metrics.MeanSquaredLogarithmicError(),
+        metrics.Hinge(),
+        metrics.SquaredHinge(),
+        metrics.Poisson(),
+        metrics.LogCoshError(),
+        metrics.CosineSimilarity(),
+        metrics.KLDivergence(),
+    ]
+
+
+@pytest.mark.parametrize("filename", FORMATS)
+def test_every_metric_round_trips_its_config(tmp_path, filename):
+    x, y = _binary_data()
+    model = Sequential([layers.Dense(1, activation="sigmoid", input_shape=(3,))])
+    compiled = _all_metrics()
+    model.compile(
+        "adam", losses.BinaryCrossentropy(label_smoothing=0.15), metrics=compiled
+    )
+    expected = model.evaluate(x, y, verbose=0)
+    model.save(tmp_path / filename)
+    loaded = tf.keras.models.load_model(tmp_path / filename)
+    assert loaded.metrics_names == model.metrics_names
+    for before, after in zip(compiled, loaded.compiled_metrics):
+        assert type(after) is type(before)
+        assert after.get_config() == before.get_config()
+    assert loaded.loss.get_config() == model.loss.get_config()
+    np.testing.assert_allclose(loaded.evaluate(x, y, verbose=0), expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("filename", FORMATS)
+def test_pr_auc_stays_pr_after_reload(tmp_path, filename):
+    x, y = _binary_data()
+    model = Sequential([layers.Dense(1, activation="sigmoid", input_shape=(3,))])
+    model.compile("sgd", "binary_crossentropy", metrics=[metrics.AUC(curve="PR")])
+    pr = model.evaluate(x, y, verbose=0)[1]
+    model.save(tmp_path / filename)
+    loaded = tf.keras.models.load_model(tmp_path / filename)
+    assert loaded.evaluate(x, y, verbose=0)[1] == pytest.approx(pr, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "loss",
+    [
+        losses.BinaryCrossentropy(from_logits=True, label_smoothing=0.2, name="b"),
+        losses.MeanSquaredError(name="sq"),
+        losses.MeanAbsoluteError(),
+        losses.Huber(delta=0.4),
+    ],
+)
+@pytest.mark.parametrize("filename", FORMATS)
+def test_every_loss_round_trips_its_config(tmp_path, filename, loss):
+    model = Sequential([layers.Dense(1, input_shape=(3,))])
+    model.compile("sgd", loss)
+    model.save(tmp_path / filename)
+    loaded = tf.keras.models.load_model(tmp_path / filename)
+    assert type(loaded.loss) is type(loss)
+    assert loaded.loss.get_config() == loss.get_config()
+
+
+@pytest.mark.parametrize(
+    "loss",
+    [
+        losses.CategoricalCrossentropy(label_smoothing=0.3, name="cce"),
+        losses.SparseCategoricalCrossentropy(from_logits=True),
+    ],
+)
+@pytest.mark.parametrize("filename", FORMATS)
+def test_categorical_losses_round_trip(tmp_path, filename, loss):
+    model = Sequential([layers.Dense(3, input_shape=(3,))])
+    model.compile("sgd", loss, metrics=[metrics.TopKCategoricalAccuracy(k=2)])
+    model.save(tmp_path / filename)
+    loaded = tf.keras.models.load_model(tmp_path / filename)
+    assert loaded.loss.get_config() == loss.get_config()
+    assert loaded.compiled_metrics[0].get_config()["k"] == 2

@@ -20,6 +20,7 @@ a sigmoid for one output column, a softmax for several.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
@@ -152,6 +153,34 @@ class Metric:
     def value_from_counts(self, counts: tuple) -> float:
         """The metric of summed BatchCounts (accumulating metrics only)."""
         raise NotImplementedError
+
+    def __new__(cls, *args: Any, **kwargs: Any):
+        # The constructor's arguments, kept for get_config: every metric
+        # round-trips exactly what it was built with through the files.
+        obj = super().__new__(cls)
+        obj._init_arguments = (args, kwargs)
+        return obj
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor's arguments (Keras's names; defaults filled in,
+        ``name`` as the metric is called), JSON-able, for saving."""
+        args, kwargs = getattr(self, "_init_arguments", ((), {}))
+        signature = inspect.signature(type(self).__init__)
+        bound = signature.bind_partial(self, *args, **kwargs)
+        bound.apply_defaults()
+        config = {
+            key: _jsonable(value)
+            for key, value in list(bound.arguments.items())[1:]
+            if signature.parameters[key].kind
+            in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+            and not key.startswith("_")
+        }
+        config["name"] = self.name
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Metric:
+        return cls(**config)
 
     def __init__(self, name: str | None = None, dtype: Any = None):
         self.name = name or _DEFAULT_NAMES[type(self)]
@@ -1039,3 +1068,67 @@ _FROM_LOGITS = (
     CategoricalCrossentropy,
     SparseCategoricalCrossentropy,
 )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.dtype):
+        return value.name
+    if isinstance(value, type) and issubclass(value, np.generic):
+        return np.dtype(value).name
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+_CLASSES = {cls.__name__: cls for cls in _DEFAULT_NAMES}
+
+
+def known_class(name: Any) -> bool:
+    """Whether `name` is one of tinynn's metric classes (as files name them)."""
+    return isinstance(name, str) and name in _CLASSES
+
+
+def serialize(metric: Any) -> Any:
+    """A compile ``metrics`` entry as files store it: a name stays a name, a
+    metric object becomes {"class_name", "config"} with its full config
+    (so AUC(curve='PR') reloads as PR and Precision(name='prec') as itself)."""
+    if isinstance(metric, str):
+        return metric
+    return {"class_name": type(metric).__name__, "config": metric.get_config()}
+
+
+def deserialize(entry: Any, where: str = "load_model") -> Any:
+    """`serialize`'s output back to a name or a metric object.
+
+    Raises ValueError for an entry that is neither, an unknown class or an
+    argument the class rejects."""
+    if isinstance(entry, str):
+        check_identifier(entry, where)
+        return entry
+    if not isinstance(entry, dict) or not isinstance(entry.get("config", {}), dict):
+        raise ValueError(
+            f"{where}: a metric must be a name or {{class_name, config}}; got "
+            f"{describe(entry)}"
+        )
+    cls = _CLASSES.get(str(entry.get("class_name")))
+    if cls is None:
+        raise ValueError(
+            f"{where}: unknown metric class {entry.get('class_name')!r}; tinynn "
+            f"has {sorted(_CLASSES)}"
+        )
+    config = dict(entry.get("config") or {})
+    parameters = inspect.signature(cls.__init__).parameters
+    unknown = [key for key in config if key not in parameters or key == "self"]
+    for key in unknown:  # what Keras writes and tinynn does not take, when off
+        if config[key] in (None, False, [], {}):
+            del config[key]
+    if not isinstance(config.get("dtype"), (str, type(None))):
+        config.pop("dtype")  # a Keras 3 DTypePolicy
+    try:
+        return cls(**config)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: metric {cls.__name__}: {exc}") from None

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .. import losses, optimizers, registry
+from .. import losses, metrics as metrics_module, optimizers, registry
 
 # Optimizer step counts are 64-bit in the C core.
 _MAX_ITERATIONS = 2**62
@@ -138,9 +138,7 @@ def _training_config(model) -> dict[str, Any] | None:
         return None
     return {
         "loss": losses.serialize(model.loss),
-        "metrics": [
-            m if isinstance(m, str) else m.name for m in model.compiled_metrics
-        ],
+        "metrics": [metrics_module.serialize(m) for m in model.compiled_metrics],
         "optimizer_config": optimizers.serialize(model.optimizer),
     }
 
@@ -274,7 +272,9 @@ def _compile_from(model, training: dict[str, Any] | None, where: str) -> None:
     model.compile(
         optimizer=optimizers.deserialize(training["optimizer_config"]),
         loss=losses.deserialize(training["loss"]),
-        metrics=list(training.get("metrics", [])),
+        metrics=[
+            metrics_module.deserialize(m, where) for m in training.get("metrics") or []
+        ],
     )
 
 
