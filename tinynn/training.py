@@ -600,9 +600,7 @@ class Trainer:
         n = len(xs)
         self._ensure_buffers(min(batch_size, n))
         batches = _Batches(xs, self.model.dtype, min(batch_size, n))
-        sums = _RunningMeans(
-            self.metrics_names, self._metrics
-        )
+        sums = _RunningMeans(self.metrics_names, self._metrics)
         hooks = callbacks or CallbackList([])
         hooks.on_test_begin({})
         for step, lo in enumerate(range(0, n, batch_size)):

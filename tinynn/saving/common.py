@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import io
+import json
 import numbers
 import os
 import re
@@ -122,6 +123,75 @@ def remove_stale_temp_files(folder: Path) -> list[Path]:
 def damaged(where: str, path: Path, field: str, problem: str) -> ValueError:
     """The one error of a bad file: names the file and the field."""
     return ValueError(f"{where}: {path} is damaged: {field} {problem}")
+
+
+# A model's config is a few KB and nests about ten levels; far beyond these
+# limits a file is damaged or hostile (deep nesting makes recursive code
+# raise RecursionError, a huge text costs memory before any check runs).
+JSON_SIZE_LIMIT = 16 * 2**20
+JSON_DEPTH_LIMIT = 100
+
+
+def load_json(text: Any, where: str, path: Any, field: str) -> Any:
+    """`text` (str or bytes) parsed as JSON, or the damaged-file ValueError:
+    not JSON, larger than JSON_SIZE_LIMIT, or nested deeper than
+    JSON_DEPTH_LIMIT."""
+    if len(text) > JSON_SIZE_LIMIT:
+        raise damaged(
+            where,
+            path,
+            field,
+            f"is {len(text)} bytes; expected at most {JSON_SIZE_LIMIT}",
+        )
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        value = None
+        deep = True
+    except (ValueError, TypeError) as exc:
+        raise damaged(where, path, field, f"is not valid JSON ({exc})") from None
+    else:
+        deep = _depth_exceeds(value, JSON_DEPTH_LIMIT)
+    if deep:
+        raise damaged(
+            where, path, field, f"nests deeper than {JSON_DEPTH_LIMIT} levels"
+        )
+    return value
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether lists/objects in `value` nest more than `limit` deep (an
+    explicit stack, so the check itself cannot recurse too deeply)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def guard_loader(where: str, path: Any, load: Callable[[], Any]) -> Any:
+    """`load()`, with any exception but ValueError and OSError (a KeyError,
+    IndexError or RecursionError from a damaged file that a check missed)
+    reported as the damaged-file ValueError naming `path`: loaders promise
+    only those two."""
+    try:
+        return load()
+    except (ValueError, OSError, ImportError):  # ImportError: h5py missing
+        raise
+    except RecursionError:
+        raise damaged(where, path, "content", "nests too deeply") from None
+    except Exception as exc:  # noqa: BLE001 (the promise above)
+        raise damaged(
+            where, path, "content", f"is malformed ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def parse_field(where: str, path: Path, field: str, parse: Callable[[], Any]) -> Any:

@@ -33,6 +33,7 @@ from .common import (
     _restore_optimizer,
     atomic_write,
     damaged,
+    load_json,
     model_from_config,
     parse_field,
 )
@@ -210,7 +211,14 @@ def load_model(path: Path, compile: bool = True):
             path,
             "attribute 'model_config'",
             lambda: model_from_config(
-                json.loads(_text(root.attrs["model_config"])), where, path
+                load_json(
+                    _text(root.attrs["model_config"]),
+                    where,
+                    path,
+                    "attribute 'model_config'",
+                ),
+                where,
+                path,
             ),
         )
         if "model_weights" not in root:
@@ -223,7 +231,11 @@ def load_model(path: Path, compile: bool = True):
                 where,
                 path,
                 "attribute 'training_config'",
-                lambda: keras_config.clean_training(json.loads(_text(training))),
+                lambda: keras_config.clean_training(
+                    load_json(
+                        _text(training), where, path, "attribute 'training_config'"
+                    )
+                ),
             )
             if training is not None:
                 parse_field(

@@ -24,7 +24,14 @@ import numpy as np
 
 from .._version import __version__
 from . import keras_config
-from .common import _compile_from, atomic_write, damaged, model_from_config, parse_field
+from .common import (
+    _compile_from,
+    atomic_write,
+    damaged,
+    load_json,
+    model_from_config,
+    parse_field,
+)
 from .h5 import _dataset, _h5py, _open, _read, _scalar
 
 _CONFIG = "config.json"
@@ -129,9 +136,7 @@ def load_model(path: Path, compile: bool = True):
     where = "load_model"
     with _archive(path, where) as archive:
         text = _member(archive, _CONFIG, _JSON_LIMIT, path, where)
-        config = parse_field(
-            where, path, f"member {_CONFIG!r}", lambda: json.loads(text)
-        )
+        config = load_json(text, where, path, f"member {_CONFIG!r}")
         model = parse_field(
             where,
             path,

@@ -26,6 +26,7 @@ from .common import (
     _whole,
     atomic_write,
     damaged,
+    load_json,
     model_from_config,
     parse_field,
 )
@@ -152,7 +153,7 @@ def _open_archive(path: Path, where: str) -> tuple[zipfile.ZipFile, dict[str, An
                 _MANIFEST,
                 f"declares {info.file_size} bytes; expected at most {_MANIFEST_LIMIT}",
             )
-        manifest = json.loads(archive.read(info))
+        manifest = load_json(archive.read(info), where, path, _MANIFEST)
     except KeyError:
         archive.close()
         raise ValueError(
