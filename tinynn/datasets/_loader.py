@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .._files import new_file_mode
 from . import _idx
 
 FILES = (
@@ -153,6 +154,7 @@ def _download(dataset: Dataset, stem: str, folder: Path) -> Path:
     target = folder / f"{stem}.gz"
     handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
     try:
+        os.chmod(temp, new_file_mode(target))
         with os.fdopen(handle, "wb") as file:
             file.write(raw)
         os.replace(temp, target)

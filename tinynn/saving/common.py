@@ -22,6 +22,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import losses, metrics as metrics_module, optimizers, registry
+from .._files import new_file_mode
 
 # Optimizer step counts are 64-bit in the C core.
 _MAX_ITERATIONS = 2**62
@@ -59,6 +60,9 @@ def atomic_write(
         prefix=f".{path.name}.tinynn-{_HOST}-{os.getpid()}-", suffix=".tmp", dir=folder
     )
     try:
+        # mkstemp makes the file 0600; give it the mode open() would (or the
+        # mode of the file it replaces), before any byte is written.
+        os.chmod(temp_name, new_file_mode(path))
         with os.fdopen(handle, "wb") as file:
             write(file)
             file.flush()
