@@ -100,9 +100,7 @@ def _check(kind: str, path, data: bytes, seed: int, what: str) -> None:
     except (ValueError, OSError):
         pass
     except Exception as exc:  # noqa: BLE001 (the point of the test)
-        pytest.fail(
-            f"{kind} case {seed} ({what}): {type(exc).__name__} escaped: {exc}"
-        )
+        pytest.fail(f"{kind} case {seed} ({what}): {type(exc).__name__} escaped: {exc}")
 
 
 # ---- random byte damage -------------------------------------------------------
@@ -249,7 +247,9 @@ def _json_case(kind: str, data: bytes, path, rng) -> tuple[bytes, str]:
                 what = f"deleted {item}"
             else:
                 del root[item]
-                shape = tuple(int(d) for d in rng.integers(0, 4, int(rng.integers(0, 3))))
+                shape = tuple(
+                    int(d) for d in rng.integers(0, 4, int(rng.integers(0, 3)))
+                )
                 dtype = [np.float32, np.float64, np.int8, "S3"][int(rng.integers(0, 4))]
                 root.create_dataset(item, data=np.zeros(shape, dtype))
                 what = f"replaced {item} by {dtype} {shape}"
