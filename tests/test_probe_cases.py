@@ -306,3 +306,32 @@ def test_categorical_losses_round_trip(tmp_path, filename, loss):
     loaded = tf.keras.models.load_model(tmp_path / filename)
     assert loaded.loss.get_config() == loss.get_config()
     assert loaded.compiled_metrics[0].get_config()["k"] == 2
+
+
+# ---- helpful AttributeErrors for what old articles call -------------------------------
+@pytest.mark.parametrize(
+    "reach, hint",
+    [
+        (lambda: tf.config, "set_num_threads"),
+        (lambda: tf.math, "NumPy"),
+        (lambda: tf.keras.callbacks.TensorBoard, "CSVLogger"),
+        (lambda: tf.keras.optimizers.legacy, "Adam"),
+        (lambda: tf.keras.utils.plot_model, "summary()"),
+        (lambda: Sequential().predict_classes, "np.argmax(model.predict(x)"),
+        (lambda: Sequential().predict_proba, "model.predict(x)"),
+        (lambda: Sequential().fit_generator, "model.fit"),
+    ],
+)
+def test_removed_and_missing_names_explain_themselves(reach, hint):
+    with pytest.raises(AttributeError) as info:
+        reach()
+    assert hint in str(info.value)
+    assert "not available in tinynn" in str(info.value) or "removed" in str(
+        info.value
+    )
+
+
+def test_other_missing_attributes_stay_plain():
+    with pytest.raises(AttributeError, match="has no attribute 'nothing'$"):
+        Sequential().nothing
+    assert not hasattr(Sequential(), "predict_classes")

@@ -14,7 +14,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import backend, losses, optimizers, registry, saving, summary as summary_module
+from . import _unsupported, backend, losses, optimizers, registry, saving
+from . import summary as summary_module
 from ._checks import describe
 from .callbacks import History
 from .layers import InputLayer, Layer, set_weight_values
@@ -401,6 +402,11 @@ class Sequential:
     def to_json(self, **kwargs: Any) -> str:
         """The architecture as Keras's JSON (``models.model_from_json`` reads it)."""
         return saving.to_json(self, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for names the model does not have: explain the
+        # tf.keras methods removed since the articles were written.
+        raise _unsupported.missing_method(self, name)
 
     def __repr__(self) -> str:
         return f"<Sequential name={self.name!r} layers={len(self._layers)} built={self.built}>"
