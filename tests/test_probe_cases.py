@@ -335,3 +335,31 @@ def test_other_missing_attributes_stay_plain():
     with pytest.raises(AttributeError, match="has no attribute 'nothing'$"):
         Sequential().nothing
     assert not hasattr(Sequential(), "predict_classes")
+
+
+# ---- optimizer moments parked for a frozen layer are saved --------------------------
+def _freeze_run(tmp_path, filename):
+    """train both layers, freeze the first, train, [save + load], unfreeze,
+    train: the final weights."""
+    tf.keras.utils.set_random_seed(5)
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(32, 3)).astype(np.float32)
+    y = rng.normal(size=(32, 1)).astype(np.float32)
+    model = Sequential([layers.Dense(4, input_shape=(3,)), layers.Dense(1)])
+    model.compile(optimizers.Adam(0.01), "mse")
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0, shuffle=False)
+    model.layers[0].trainable = False
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0, shuffle=False)
+    if filename is not None:
+        model.save(tmp_path / filename)
+        model = tf.keras.models.load_model(tmp_path / filename)
+    model.layers[0].trainable = True
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0, shuffle=False)
+    return model.get_weights()
+
+
+@pytest.mark.parametrize("filename", ["m.tinynn", "m.keras", "m.h5"])
+def test_parked_moments_of_a_frozen_layer_survive_saving(tmp_path, filename):
+    expected = _freeze_run(tmp_path, None)
+    for a, b in zip(expected, _freeze_run(tmp_path, filename)):
+        np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-7)

@@ -407,3 +407,71 @@ def _restore_optimizer(
     model.optimizer.set_flat_state(
         int(iterations), {k: v.astype(model.dtype) for k, v in state.items()}
     )
+
+
+# ---- optimizer moments set aside for frozen weights -------------------------------
+#: The HDF5 group (.h5, and the weights file of .keras) holding them; Keras's
+#: loaders ignore groups they do not know.
+PARKED_GROUP = "tinynn_parked_moments"
+
+
+def parked_moments(model) -> list[tuple[int, int, str, np.ndarray]]:
+    """(layer position, weight index, state name, moments) of every weight
+    frozen since it was trained: the parameter store sets their optimizer
+    moments aside (parameters.ParameterStore.carry_optimizer_state), and a
+    save keeps them so that unfreezing after a load continues them."""
+    store = getattr(model, "_store", None)
+    if store is None or not model._compiled:
+        return []
+    position = {id(layer): p for p, layer in enumerate(model.layers)}
+    entries = []
+    for (layer_id, index), state in store._parked.items():
+        if layer_id in position:
+            for name, array in state.items():
+                entries.append((position[layer_id], index, name, array))
+    return sorted(entries, key=lambda e: e[:3])
+
+
+def parked_name(position: int, index: int, name: str) -> str:
+    return f"{position}_{index}_{name}"
+
+
+def parse_parked_name(text: str) -> tuple[int, int, str]:
+    position, index, name = str(text).split("_", 2)
+    return int(position), int(index), name
+
+
+def restore_parked(
+    model, entries: list[tuple[int, int, str, Any]], read, path: Path, where: str
+) -> None:
+    """Check and install `entries` (position, index, name, source), reading
+    each array with ``read(source, shape)``, as the store's parked moments."""
+    field = "optimizer state of frozen weights"
+    store = model._parameters()
+    names = set(model.optimizer._active_state_names())
+    parked: dict[tuple[int, int], dict[str, np.ndarray]] = {}
+    layers = model.layers
+    for position, index, name, source in entries:
+        if not (0 <= position < len(layers)) or not (
+            0 <= index < len(layers[position]._params)
+        ):
+            raise damaged(
+                where, path, field, f"names weight {index} of layer {position}"
+            )
+        if name not in names:
+            raise damaged(where, path, field, f"names state {name!r}")
+        layer = layers[position]
+        array = read(source, (layer._params[index].size,))
+        if array.dtype.kind != "f" or not np.isfinite(array).all():
+            raise damaged(where, path, field, "holds non-finite or non-float values")
+        parked.setdefault((position, index), {})[name] = np.array(
+            array, dtype=model.dtype
+        )
+    for (position, index), state in parked.items():
+        layer = layers[position]
+        if set(state) != names:
+            raise damaged(
+                where, path, field, f"has {sorted(state)}; expected {sorted(names)}"
+            )
+        if not store.is_trainable(layer, index):
+            store._parked[id(layer), index] = state

@@ -32,7 +32,7 @@ from .common import (
     model_from_config,
     parse_field,
 )
-from .h5 import _dataset, _h5py, _open, _read, _scalar
+from .h5 import _dataset, _h5py, _open, _read, _scalar, read_parked, write_parked
 
 _CONFIG = "config.json"
 _METADATA = "metadata.json"
@@ -61,6 +61,7 @@ def _weights_h5(model, include_optimizer: bool, where: str) -> bytes:
             ]
             for index, value in enumerate(arrays):
                 _dataset(group, str(index), value)
+            write_parked(root, model)
     return buffer.getvalue()
 
 
@@ -197,6 +198,7 @@ def _compile(model, compile_config: dict[str, Any], root, path: Path, where: str
             where,
             "group 'optimizer/vars'",
         )
+        read_parked(root, model, path, where)
 
 
 def _open_bytes(data: bytes, path: Path, where: str):
