@@ -333,7 +333,7 @@ def test_removed_and_missing_names_explain_themselves(reach, hint):
 
 def test_other_missing_attributes_stay_plain():
     with pytest.raises(AttributeError, match="has no attribute 'nothing'$"):
-        Sequential().nothing
+        _ = Sequential().nothing
     assert not hasattr(Sequential(), "predict_classes")
 
 
