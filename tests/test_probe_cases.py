@@ -363,3 +363,28 @@ def test_parked_moments_of_a_frozen_layer_survive_saving(tmp_path, filename):
     expected = _freeze_run(tmp_path, None)
     for a, b in zip(expected, _freeze_run(tmp_path, filename)):
         np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-7)
+
+
+# ---- the low-level backward says what is missing --------------------------------------
+def test_backward_before_forward_says_so():
+    layer = layers.Dense(2, input_shape=(3,))
+    layer.build((None, 3))
+    with pytest.raises(RuntimeError, match="call forward before backward"):
+        layer.backward(np.ones((1, 2)))
+
+
+def test_backward_names_what_forward_did_not_record():
+    class Forgetful(layers.Layer):
+        def _forward(self, x, training, out, ctx):
+            return x * 2.0  # records nothing on ctx
+
+        def _backward(self, dy, dx, ctx, accumulate=False):
+            return dy * 2.0
+
+    layer = Forgetful()
+    layer.forward(np.ones((2, 3)))
+    with pytest.raises(RuntimeError) as info:
+        layer.backward(np.ones((2, 3)))
+    message = str(info.value)
+    assert "forward ran" in message and "ctx.input and ctx.output" in message
+    assert "call forward before backward" not in message
