@@ -179,14 +179,18 @@ def test_ctrl_c_prints_one_line_and_plots_finished_epochs(user):
     small = small_mnist(clone / "small", train=300, test=100)
     environment = {k: v for k, v in os.environ.items() if k != "TINYNN_DATASETS"}
     environment.update(HOME=str(home), MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
+    errors = open(clone / "stderr.txt", "w+")  # a file: no pipe to fill
     process = subprocess.Popen(
         [sys.executable, "-m", "tinynn", "--data", str(small), "--epochs", "100000"]
         + ["--verbose", "2", "--plot", "h.png"],
         cwd=clone,
         env=environment,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=errors,
         text=True,
+        # a shell's background job starts with SIGINT ignored, and Python then
+        # installs no KeyboardInterrupt handler: give the child the default
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 300
     lines = []
@@ -196,7 +200,10 @@ def test_ctrl_c_prints_one_line_and_plots_finished_epochs(user):
         if line.startswith("Epoch 3/"):
             break
     process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=300)
+    out, _ = process.communicate(timeout=300)
+    errors.seek(0)
+    err = errors.read()
+    errors.close()
     assert process.returncode == 130, err
     assert "Traceback" not in err
     interrupted = [x for x in out.splitlines() if "interrupted" in x]

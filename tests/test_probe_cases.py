@@ -326,9 +326,7 @@ def test_removed_and_missing_names_explain_themselves(reach, hint):
     with pytest.raises(AttributeError) as info:
         reach()
     assert hint in str(info.value)
-    assert "not available in tinynn" in str(info.value) or "removed" in str(
-        info.value
-    )
+    assert "not available in tinynn" in str(info.value) or "removed" in str(info.value)
 
 
 def test_other_missing_attributes_stay_plain():

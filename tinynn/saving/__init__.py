@@ -170,7 +170,7 @@ def model_from_json(json_string: Any, custom_objects: Any = None):
         raise TypeError(
             f"{where}: json_string must be a str; got {type(json_string).__name__}"
         )
-    config = load_json(json_string, where, "the JSON string", "json_string")
+    config = load_json(json_string, where, None, "json_string")
     return guard_loader(
         where,
         "the JSON string",

@@ -129,6 +129,9 @@ def damaged(where: str, path: Path, field: str, problem: str) -> ValueError:
     return ValueError(f"{where}: {path} is damaged: {field} {problem}")
 
 
+damaged_file = damaged
+
+
 # A model's config is a few KB and nests about ten levels; far beyond these
 # limits a file is damaged or hostile (deep nesting makes recursive code
 # raise RecursionError, a huge text costs memory before any check runs).
@@ -139,7 +142,14 @@ JSON_DEPTH_LIMIT = 100
 def load_json(text: Any, where: str, path: Any, field: str) -> Any:
     """`text` (str or bytes) parsed as JSON, or the damaged-file ValueError:
     not JSON, larger than JSON_SIZE_LIMIT, or nested deeper than
-    JSON_DEPTH_LIMIT."""
+    JSON_DEPTH_LIMIT. With `path` None (a string argument, not a file) the
+    message names only `field`."""
+
+    def damaged(where, path, field, problem):
+        if path is None:
+            return ValueError(f"{where}: {field} {problem}")
+        return damaged_file(where, path, field, problem)
+
     if len(text) > JSON_SIZE_LIMIT:
         raise damaged(
             where,
