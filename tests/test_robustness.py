@@ -1034,10 +1034,10 @@ API = [
     ),
     ("model_from_json int", lambda: tinynn.models.model_from_json(3), "json_string"),
     (
-        "model_from_json Conv2D",
+        "model_from_json Conv3D",
         lambda: tinynn.models.model_from_json(
             '{"class_name": "Sequential", "config": {"layers": '
-            '[{"class_name": "Conv2D", "config": {}}]}}'
+            '[{"class_name": "Conv3D", "config": {}}]}}'
         ),
         "class_name",
     ),
