@@ -26,7 +26,8 @@ address)
     export UBSAN_OPTIONS=print_stacktrace=1
     tests=(tests/test_core_kernels.py tests/test_core_errors.py
            tests/test_core_gradcheck.py tests/test_models.py tests/test_threads.py
-           tests/test_conv_kernels.py tests/test_conv_layers.py)
+           tests/test_merge_kernels.py tests/test_conv_kernels.py
+           tests/test_conv_layers.py)
     ;;
 thread)
     build=thread
@@ -37,7 +38,8 @@ thread)
     # NumPy's OpenBLAS (the tests' reference products) has a thread pool of
     # its own that TSan cannot follow; it is not under test here.
     export OPENBLAS_NUM_THREADS=1
-    tests=(tests/test_core_kernels.py tests/test_threads.py tests/test_conv_kernels.py)
+    tests=(tests/test_core_kernels.py tests/test_threads.py
+           tests/test_merge_kernels.py tests/test_conv_kernels.py)
     ;;
 *)
     echo "sanitize.sh: mode must be 'address' or 'thread'; got '$mode'" >&2

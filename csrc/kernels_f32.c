@@ -21,6 +21,7 @@
 #include "embedding.inc"
 #include "gemm_entry.inc"
 #include "losses.inc"
+#include "merge.inc"
 #include "optim_entry.inc"
 #include "pool.inc"
 

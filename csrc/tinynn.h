@@ -247,6 +247,119 @@ void tnn_rescale_forward_f64(const double *x, const double *scale,
 void tnn_rescale_backward_f64(const double *dy, const double *scale, double *dx,
                               ptrdiff_t rows, ptrdiff_t cols);
 
+/* ---- Merge layers (merge.inc): Keras's Add, Subtract, Multiply, Average,
+ * Maximum, Minimum, Concatenate and Dot --------------------------------------
+ * Element-wise merges: xs holds count >= 1 pointers to n values each (the
+ * inputs x0, x1, ...), out, dy and every dxs[k] n values. Every n-ary fold
+ * runs left to right, x0 first, in the arrays' dtype:
+ *   add:      out = x0 + x1 + ... ; accumulate = 1: out = out + x0 + x1 +
+ *             ... (out is the first term; the executor's g += scratch).
+ *   subtract: out = x0 - x1 (count = 2).
+ *   multiply: out = x0 * x1 * ...
+ *   average:  out = (x0 + x1 + ...) / count  (a division, as Keras does).
+ *   maximum:  m = x0, then m = max(m, x_k) for k = 1, 2, ...: equal values
+ *             take x_k (TensorFlow's float64 result: only a zero's sign
+ *             differs), a NaN anywhere gives NaN.
+ *   minimum:  the same with min.
+ *   accumulate is read by add only. out may be one of the inputs (each
+ *   element reads all inputs before it is written); no partial overlap.
+ * backward: dxs[k] (NULL: not wanted) for every input:
+ *   add:      dx_k = dy.            subtract: dx0 = dy, dx1 = -dy.
+ *   multiply: dx_k = dy * (product of x_m, m != k, left to right); no
+ *             division, so zeros are fine.
+ *   average:  dx_k = dy / count.
+ *   maximum:  dy goes to exactly one input per element, the one
+ *             TensorFlow's gradient of the left fold picks: each step
+ *             max(m, x_k) routes to m where m >= x_k, else to x_k. So ties
+ *             go to the earliest input, and wherever any input is NaN
+ *             (count >= 2) dy goes to the last one. minimum: m <= x_k.
+ *   xs is read by multiply, maximum and minimum only (add, subtract and
+ *   average may pass NULL). dxs must not overlap xs, dy or each other. */
+enum tnn_merge {
+    TNN_MERGE_ADD = 0,
+    TNN_MERGE_SUBTRACT = 1,
+    TNN_MERGE_MULTIPLY = 2,
+    TNN_MERGE_AVERAGE = 3,
+    TNN_MERGE_MAXIMUM = 4,
+    TNN_MERGE_MINIMUM = 5
+};
+void tnn_merge_forward_f32(int op, const float *const *xs, ptrdiff_t count,
+                           float *out, ptrdiff_t n, int accumulate);
+void tnn_merge_backward_f32(int op, const float *const *xs, ptrdiff_t count,
+                            const float *dy, float *const *dxs, ptrdiff_t n);
+void tnn_merge_forward_f64(int op, const double *const *xs, ptrdiff_t count,
+                           double *out, ptrdiff_t n, int accumulate);
+void tnn_merge_backward_f64(int op, const double *const *xs, ptrdiff_t count,
+                            const double *dy, double *const *dxs, ptrdiff_t n);
+/* scale: out = alpha * x over n values (alpha -1: Subtract's dx1, 1: a
+ * copy); out may be x. */
+void tnn_scale_f32(const float *x, float *out, ptrdiff_t n, double alpha);
+void tnn_scale_f64(const double *x, double *out, ptrdiff_t n, double alpha);
+/* concat: input k viewed as (outer, widths[k], inner), out (or dy) as
+ * (outer, W, inner), W = sum of widths: out[o, off_k + w, i] = x_k[o, w, i]
+ * with off_k = widths[0] + ... + widths[k - 1] (any axis: outer = product
+ * of the dims before it, inner after it). backward copies the other way,
+ * dxs[k] (NULL: skipped) = dy's slice. Plain copies; no overlap. */
+void tnn_concat_forward_f32(const float *const *xs, const ptrdiff_t *widths,
+                            ptrdiff_t count, float *out, ptrdiff_t outer,
+                            ptrdiff_t inner);
+void tnn_concat_backward_f32(const float *dy, const ptrdiff_t *widths,
+                             ptrdiff_t count, float *const *dxs,
+                             ptrdiff_t outer, ptrdiff_t inner);
+void tnn_concat_forward_f64(const double *const *xs, const ptrdiff_t *widths,
+                            ptrdiff_t count, double *out, ptrdiff_t outer,
+                            ptrdiff_t inner);
+void tnn_concat_backward_f64(const double *dy, const ptrdiff_t *widths,
+                             ptrdiff_t count, double *const *dxs,
+                             ptrdiff_t outer, ptrdiff_t inner);
+/* dot: Keras's Dot(axes=1) on x0, x1: (rows, cols); out, dy: rows values.
+ * forward:  out[r] = sum_k x0[r, k] x1[r, k], summed over k in order, in
+ *           double. normalize = 1: each row first l2-normalized as
+ *           tf.linalg.l2_normalize does: xn = x / sqrt(max(sum x^2,
+ *           epsilon)) (Keras 2: epsilon = 1e-12; Keras 3 caps 1 / norm at
+ *           1e7, about epsilon = 1e-14).
+ * backward: dx0 = dy x1, dx1 = dy x0; normalize = 1: dx0 = dy / n0 (x1n -
+ *           x0n out) where sum x0^2 >= epsilon, dy / n0 x1n where the norm
+ *           was clamped (n0 the clamped norm); likewise dx1. dx0, dx1 may
+ *           be NULL; no output may overlap an input or the other. */
+void tnn_dot_forward_f32(const float *x0, const float *x1, float *out,
+                         ptrdiff_t rows, ptrdiff_t cols, int normalize,
+                         double epsilon);
+void tnn_dot_backward_f32(const float *x0, const float *x1, const float *dy,
+                          float *dx0, float *dx1, ptrdiff_t rows,
+                          ptrdiff_t cols, int normalize, double epsilon);
+void tnn_dot_forward_f64(const double *x0, const double *x1, double *out,
+                         ptrdiff_t rows, ptrdiff_t cols, int normalize,
+                         double epsilon);
+void tnn_dot_backward_f64(const double *x0, const double *x1, const double *dy,
+                          double *dx0, double *dx1, ptrdiff_t rows,
+                          ptrdiff_t cols, int normalize, double epsilon);
+
+/* batch_dot: Keras's Dot on 3-D inputs, x0 (batch, a1, a2) and x1 (batch,
+ * b1, b2), summed over x0's axis axis0 and x1's axis1 (each 1 or 2; the
+ * summed dims equal): out[b] = A_b B_b (batch, m, n) with A_b x0[b] as
+ * (free, summed) and B_b x1[b] as (summed, free), one tnn_gemm per batch
+ * entry (no normalize). backward: dx0 (or NULL) = dy B^T, dx1 (or NULL) =
+ * A^T dy, laid out as x0 and x1. No output may overlap an input. */
+void tnn_batch_dot_forward_f32(const float *x0, const float *x1, float *out,
+                               ptrdiff_t batch, ptrdiff_t a1, ptrdiff_t a2,
+                               ptrdiff_t b1, ptrdiff_t b2, int axis0,
+                               int axis1);
+void tnn_batch_dot_backward_f32(const float *x0, const float *x1,
+                                const float *dy, float *dx0, float *dx1,
+                                ptrdiff_t batch, ptrdiff_t a1, ptrdiff_t a2,
+                                ptrdiff_t b1, ptrdiff_t b2, int axis0,
+                                int axis1);
+void tnn_batch_dot_forward_f64(const double *x0, const double *x1, double *out,
+                               ptrdiff_t batch, ptrdiff_t a1, ptrdiff_t a2,
+                               ptrdiff_t b1, ptrdiff_t b2, int axis0,
+                               int axis1);
+void tnn_batch_dot_backward_f64(const double *x0, const double *x1,
+                                const double *dy, double *dx0, double *dx1,
+                                ptrdiff_t batch, ptrdiff_t a1, ptrdiff_t a2,
+                                ptrdiff_t b1, ptrdiff_t b2, int axis0,
+                                int axis1);
+
 /* ---- Losses (losses.inc); each returns the batch MEAN, summed in double -
  * softmax_xent:       logits (batch, classes), labels (batch,) integer ids
  *                     read through tnn_label_at (type: enum tnn_label_type),

@@ -321,6 +321,45 @@ CORE = [
         {2},
         set(),
     ),
+    # merge kernels taking single arrays (those taking lists of arrays have
+    # their bad calls in tests/test_merge_kernels.py)
+    (
+        "merge_subtract",
+        lambda: [f64(3, 4), f64(3, 4), f64(3, 4)],
+        ["x0", "x1", "out"],
+        {2},
+        set(),
+    ),
+    (
+        "merge_subtract_backward",
+        lambda: [f64(3, 4), f64(3, 4), f64(3, 4)],
+        ["dy", "dx0", "dx1"],
+        {1, 2},
+        {1, 2},
+    ),
+    ("scale", lambda: [f64(3, 4), f64(3, 4)], ["x", "out"], {1}, set()),
+    ("dot", lambda: [f64(3, 4), f64(3, 4), f64(3, 1)], ["x0", "x1", "out"], {2}, set()),
+    (
+        "dot_backward",
+        lambda: [f64(3, 4), f64(3, 4), f64(3, 1), f64(3, 4), f64(3, 4)],
+        ["x0", "x1", "dy", "dx0", "dx1"],
+        {3, 4},
+        {3, 4},
+    ),
+    (
+        "batch_dot",
+        lambda: [f64(2, 3, 4), f64(2, 5, 4), f64(2, 3, 5)],
+        ["x0", "x1", "out"],
+        {2},
+        set(),
+    ),
+    (
+        "batch_dot_backward",
+        lambda: [f64(2, 3, 4), f64(2, 5, 4), f64(2, 3, 5), f64(2, 3, 4), f64(2, 5, 4)],
+        ["x0", "x1", "dy", "dx0", "dx1"],
+        {3, 4},
+        {3, 4},
+    ),
 ]
 CORE += [
     (
@@ -388,6 +427,7 @@ SCALARS = {
     "sgd_update": [0.1, 0.9, False],
     "batchnorm_forward": [0.99, 1e-3, True],
     "batchnorm_backward": [True],
+    "scale": [-1.0],
 }
 
 

@@ -141,7 +141,52 @@ def every_kernel(dtype, m, n, k):
         else:
             _core.nadam_update(p, g, s1, s2, 0.01, 0.9, 0.999, 1e-7, 3, 0.3)
         outs += [p, s1, s2]
-    return outs
+    return outs + merge_kernels(dtype, r)
+
+
+def merge_kernels(dtype, r):
+    """Outputs of the merge kernels, on sizes above the threading threshold."""
+    size = 8 * 4096 * 3 + 17  # several chunks and a ragged tail, 3 inputs
+    xs = [r.normal(size=size).astype(dtype) for _ in range(3)]
+    xs[1][::7] = xs[0][::7]  # ties for maximum and minimum
+    dy = r.normal(size=size).astype(dtype)
+    outs = []
+    for op in ("add", "multiply", "average", "maximum", "minimum"):
+        out = np.empty(size, dtype)
+        getattr(_core, f"merge_{op}")(xs, out)
+        outs.append(out)
+        if op in ("multiply", "maximum", "minimum"):
+            dxs = [np.empty(size, dtype) for _ in xs]
+            getattr(_core, f"merge_{op}_backward")(xs, dy, dxs)
+            outs += dxs
+    acc = dy.copy()
+    _core.merge_add(xs, acc, accumulate=True)
+    dxs = [np.empty(size, dtype) for _ in xs]
+    _core.merge_average_backward(dy, dxs)
+    sub, neg = np.empty(size, dtype), np.empty(size, dtype)
+    _core.merge_subtract(xs[0], xs[1], sub)
+    _core.scale(dy, neg, -1.0)
+    outs += [acc, *dxs, sub, neg]
+    a, b = r.normal(size=(331, 409)).astype(dtype), r.normal(size=(331, 400))
+    b = b.astype(dtype)
+    whole = np.empty((331, 809), dtype)
+    _core.concatenate([a, b], whole, 1)
+    parts = [np.empty_like(a), np.empty_like(b)]
+    _core.concatenate_backward([a, b], whole, parts, 1)
+    outs += [whole, *parts]
+    c = r.normal(size=a.shape).astype(dtype)
+    for normalize in (False, True):
+        d, da, dc = np.empty((331, 1), dtype), np.empty_like(a), np.empty_like(c)
+        _core.dot(a, c, d, normalize=normalize)
+        _core.dot_backward(a, c, d, da, dc, normalize=normalize)
+        outs += [d, da, dc]
+    x3, y3 = r.normal(size=(3, 97, 64)).astype(dtype), r.normal(size=(3, 131, 64))
+    y3 = y3.astype(dtype)
+    bd = np.empty((3, 97, 131), dtype)
+    _core.batch_dot(x3, y3, bd, axes=2)
+    dx3, dy3 = np.empty_like(x3), np.empty_like(y3)
+    _core.batch_dot_backward(x3, y3, bd, dx3, dy3, axes=(2, 2))
+    return outs + [bd, dx3, dy3]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

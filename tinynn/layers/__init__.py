@@ -10,7 +10,7 @@ Every layer has two faces:
 Shapes: ``input_shape`` arguments exclude the batch axis; ``build`` and
 ``output_shape`` include it as None, as in Keras.
 
-Modules: ``base`` (Layer), ``core``, ``convolutional``, ``normalization``,
+Modules: ``base`` (Layer), ``core``, ``convolutional``, ``merging``, ``normalization``,
 ``pooling``, ``reshaping`` (padding, cropping, upsampling), ``embedding``,
 ``regularization`` (SpatialDropout2D).
 """
@@ -30,6 +30,24 @@ from .core import (
     Rescaling,
     Reshape,
     Softmax,
+)
+from .merging import (
+    Add,
+    Average,
+    Concatenate,
+    Dot,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    dot,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
 )
 from .convolutional import Conv1D, Conv2D, Conv2DTranspose
 from .embedding import Embedding
@@ -58,6 +76,22 @@ from .reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
 __all__ = [
     "ELU",
     "Activation",
+    "Add",
+    "Average",
+    "Concatenate",
+    "Dot",
+    "Maximum",
+    "Minimum",
+    "Multiply",
+    "Subtract",
+    "add",
+    "average",
+    "concatenate",
+    "dot",
+    "maximum",
+    "minimum",
+    "multiply",
+    "subtract",
     "AveragePooling1D",
     "AveragePooling2D",
     "AvgPool1D",

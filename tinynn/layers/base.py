@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .. import (
+    _backend,
     backend,
     initializers,
 )
@@ -29,7 +30,8 @@ from .._checks import (
     shape_tuple,
 )
 from .._call_context import CallContext
-from ..tensor import Tensor, as_tensor
+from ..symbolic import KerasTensor, Node, flatten, is_symbolic
+from ..tensor import as_tensor
 
 
 _UNSUPPORTED_IF_SET = (
@@ -60,6 +62,9 @@ class Layer:
 
     #: True when _forward writes into a preallocated output buffer.
     _buffered = True
+    #: True for layers called on a list of tensors (merge layers): their
+    #: _forward gets a list of arrays and _backward a list of dx targets.
+    _takes_list = False
 
     @property
     def output_activation(self) -> str | None:
@@ -117,6 +122,8 @@ class Layer:
         self.activity_regularizer: Any = None
         # The context of the low-level forward/backward calls.
         self._eager_context = CallContext()
+        # One Node per call on symbolic tensors (tinynn.symbolic).
+        self._inbound_nodes: list[Node] = []
 
     # ---- structure -------------------------------------------------------
     @property
@@ -227,7 +234,7 @@ class Layer:
         """Add what ``_gradient_targets`` staged into the layer's gradients."""
         if accumulate:
             for gradient, staged in zip(self._grads, targets):
-                gradient += staged
+                _backend.add_inplace(gradient, staged)
 
     def _weight(self, name: str) -> np.ndarray | None:
         """The live weight called `name`, or None if the layer has none
@@ -283,9 +290,95 @@ class Layer:
         """Number of weight values."""
         return int(sum(p.size for p in self._params))
 
+    # ---- calls -----------------------------------------------------------
+    def __call__(self, x: Any, training: Any = None, **kwargs: Any) -> Any:
+        """On symbolic tensors (``keras.Input`` and what layers return from
+        it): record a node of a model's graph and return the output tensor.
+        On arrays: the output for the batch `x` (dropout on if `training`)."""
+        if kwargs:
+            raise TypeError(
+                f"{self.name}: unexpected keyword argument {next(iter(kwargs))!r}"
+            )
+        if is_symbolic(x):
+            return self._call_symbolic(x)
+        return as_tensor(self.forward(x, training=bool(training)))
+
+    def _call_symbolic(self, x: Any) -> KerasTensor:
+        where = f"{self.name}"
+        as_list = isinstance(x, (list, tuple))
+        tensors = list(flatten(x))
+        for t in tensors:
+            if not isinstance(t, KerasTensor):
+                raise TypeError(
+                    f"{where}: called on a mix of symbolic tensors and "
+                    f"{describe(t)}; every input must be a symbolic tensor"
+                )
+        if not self._takes_list and len(tensors) != 1:
+            raise ValueError(
+                f'Layer "{self.name}" expects 1 input, but it received '
+                f"{len(tensors)} input tensors."
+            )
+        if self._takes_list and not as_list:
+            raise ValueError(
+                f'Layer "{self.name}" expects a list of input tensors; got one tensor'
+            )
+        shapes = [tuple(t.shape) for t in tensors]
+        if self._takes_list:
+            self._build_or_check(shapes)
+        else:
+            self._build_or_check(shapes[0])
+            as_list = False
+        node = Node(self, tensors, as_list)
+        out = KerasTensor(self.output_shape, self.dtype, self, node.index)
+        node.outputs.append(out)
+        return out
+
+    def _build_or_check(self, shape: Any) -> None:
+        """Build for `shape` (batch axis first) or check it matches the build."""
+        if not self.built:
+            self.build(shape)
+            return
+        if tuple(shape[1:]) != tuple(self.input_shape[1:]):
+            raise ValueError(
+                f'Input 0 of layer "{self.name}" is incompatible with the layer: '
+                f"expected shape {self.input_shape}, but received input with shape "
+                f"{tuple(shape)}"
+            )
+
+    @property
+    def input(self) -> Any:
+        """The symbolic input of the layer's one call in a graph."""
+        node = self._only_node("input")
+        return node.inputs if node.as_list else node.inputs[0]
+
+    @property
+    def output(self) -> Any:
+        """The symbolic output of the layer's one call in a graph."""
+        return self._only_node("output").outputs[0]
+
+    def _only_node(self, what: str) -> Node:
+        if not self._inbound_nodes:
+            raise AttributeError(
+                f"Layer {self.name} is not connected, no {what} to return."
+            )
+        if len(self._inbound_nodes) > 1:
+            raise AttributeError(
+                f"Layer {self.name} has multiple inbound nodes, hence the notion of "
+                f'"layer {what}" is ill-defined. Use `get_{what}_at(node_index)` '
+                "instead."
+            )
+        return self._inbound_nodes[0]
+
+    def get_input_at(self, node_index: int) -> Any:
+        """The symbolic input of call number `node_index`."""
+        node = self._inbound_nodes[node_index]
+        return node.inputs if node.as_list else node.inputs[0]
+
+    def get_output_at(self, node_index: int) -> Any:
+        """The symbolic output of call number `node_index`."""
+        return self._inbound_nodes[node_index].outputs[0]
+
     # ---- low-level face --------------------------------------------------
-    def __call__(self, x: Any, training: bool = False) -> Tensor:
-        return as_tensor(self.forward(x, training=training))
 
     def forward(self, x: Any, training: bool = False) -> np.ndarray:
         """Output for the batch `x` (a new array); remembers what backward needs."""

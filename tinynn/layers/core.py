@@ -10,6 +10,7 @@ import numpy as np
 from .. import (
     _backend,
     _random,
+    backend,
     activations,
     constraints,
     initializers,
@@ -17,6 +18,7 @@ from .. import (
     regularizers,
 )
 from .._checks import as_float_array, describe, positive_int, real_number
+from ..symbolic import KerasTensor, Node
 from .base import (
     _scalar_or_list,
     Layer,
@@ -414,11 +416,14 @@ class Dropout(Layer):
 
 @registry.register("layer")
 class InputLayer(Layer):
-    """Declares the input shape of a Sequential model (not listed in model.layers).
+    """The entry of a model: ``keras.Input(shape)`` makes one and returns its
+    symbolic output tensor. In a Sequential it only declares the input shape
+    (and is not listed in ``model.layers``, as in Keras).
 
     ``InputLayer(shape=(784,))`` or ``input_shape=(784,)``; with the batch
     axis, Keras 2's ``batch_input_shape=(None, 784)`` or Keras 3's
-    ``batch_shape=(None, 784)``.
+    ``batch_shape=(None, 784)``. ``dtype`` may be an integer dtype for
+    inputs of ids (the tensor keeps it; the layer has no weights).
     """
 
     _buffered = False
@@ -429,6 +434,7 @@ class InputLayer(Layer):
         batch_size: int | None = None,
         shape: Any = None,
         batch_shape: Any = None,
+        dtype: Any = None,
         **kwargs: Any,
     ):
         given = shape if shape is not None else input_shape
@@ -436,7 +442,24 @@ class InputLayer(Layer):
             kwargs.setdefault("batch_input_shape", batch_shape)
         if given is None and kwargs.get("batch_input_shape") is None:
             raise ValueError("InputLayer: shape must be given, e.g. shape=(784,)")
-        super().__init__(input_shape=given, **kwargs)
+        tensor_dtype = _input_dtype(dtype)
+        float_dtype = None if tensor_dtype.kind in "iu" else dtype
+        super().__init__(input_shape=given, dtype=float_dtype, **kwargs)
+        self.batch_size = (
+            None
+            if batch_size is None
+            else positive_int(batch_size, "Input", "batch_size")
+        )
+        self.input_dtype = tensor_dtype if tensor_dtype.kind in "iu" else self._dtype
+        features = self._declared_input_shape
+        self.input_shape = self.output_shape = (None, *features)
+        self.built = True
+        node = Node(self, [], as_list=False)
+        node.outputs.append(
+            KerasTensor(
+                (self.batch_size, *features), self.input_dtype, self, 0, 0, self.name
+            )
+        )
 
     def _forward(self, x, training, out, ctx):
         return x
@@ -444,18 +467,61 @@ class InputLayer(Layer):
     def _backward(self, dy, dx, ctx, accumulate=False):
         return dx
 
+    def get_config(self):
+        config = super().get_config()
+        if self.input_dtype.kind in "iu":
+            config["dtype"] = self.input_dtype.name
+        return config
+
+
+def _input_dtype(dtype: Any) -> np.dtype:
+    """An Input's dtype: a float dtype tinynn computes in, or an integer one."""
+    if dtype is None:
+        return np.dtype(backend.floatx())
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved is not None and resolved.kind in "iu":
+        return resolved
+    return backend.resolve_dtype(dtype, "Input")
+
 
 def Input(
     shape: Any = None,
     batch_size: int | None = None,
     name: str | None = None,
     dtype: Any = None,
+    batch_shape: Any = None,
     **kwargs: Any,
-) -> InputLayer:
-    """``tf.keras.Input``: the first entry of ``Sequential([Input((784,)), ...])``."""
-    return InputLayer(
-        shape=shape, batch_size=batch_size, name=name, dtype=dtype, **kwargs
+) -> KerasTensor:
+    """``keras.Input``: a symbolic tensor to build a functional model from.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        One sample's shape, without the batch axis: ``(784,)``, ``(28, 28)``.
+    batch_size : int, optional
+        A fixed batch size (None: any).
+    name : str, optional
+        The input's name (``model.input_names``; the key of dict inputs).
+    dtype : str, optional
+        floatx() by default; an integer dtype for ids (Embedding inputs).
+
+    Example
+    -------
+    >>> inputs = Input(shape=(784,))
+    >>> x = Dense(64, activation="relu")(inputs)
+    """
+    layer = InputLayer(
+        shape=shape,
+        batch_size=batch_size,
+        name=name,
+        dtype=dtype,
+        batch_shape=batch_shape,
+        **kwargs,
     )
+    return layer.output
 
 
 @registry.register("layer")
