@@ -62,7 +62,16 @@ def run_notebook(name: str, tmp_path: Path) -> dict:
 
 def test_every_article_has_a_notebook():
     names = sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb"))
-    assert [n[:3] for n in names] == ["000", "001", "002", "003", "004", "005", "006"]
+    assert [n[:3] for n in names] == [
+        "000",
+        "001",
+        "002",
+        "003",
+        "004",
+        "005",
+        "006",
+        "007",
+    ]
 
 
 def test_004_one_neuron(tmp_path):
@@ -127,3 +136,11 @@ def test_006_tf_basic_classification_runs_verbatim(tmp_path):
     assert r["test_accuracy"] >= 0.87  # the tutorial: about 0.88
     assert r["predictions_are_probabilities"]
     assert r["single_matches_batch"]
+
+
+@pytest.mark.slow
+def test_007_keras_mnist_convnet_runs_verbatim(tmp_path):
+    r = run_notebook("007_keras_mnist_convnet", tmp_path)
+    assert r["epochs"] == 15
+    assert r["test_accuracy"] >= 0.985  # keras.io: about 0.99
+    assert r["final_val_accuracy"] >= 0.985
