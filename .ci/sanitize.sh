@@ -26,7 +26,8 @@ address)
     export UBSAN_OPTIONS=print_stacktrace=1
     tests=(tests/test_core_kernels.py tests/test_core_errors.py
            tests/test_core_gradcheck.py tests/test_models.py tests/test_threads.py
-           tests/test_merge_kernels.py)
+           tests/test_merge_kernels.py tests/test_conv_kernels.py
+           tests/test_conv_layers.py)
     ;;
 thread)
     build=thread
@@ -38,7 +39,7 @@ thread)
     # its own that TSan cannot follow; it is not under test here.
     export OPENBLAS_NUM_THREADS=1
     tests=(tests/test_core_kernels.py tests/test_threads.py
-           tests/test_merge_kernels.py)
+           tests/test_merge_kernels.py tests/test_conv_kernels.py)
     ;;
 *)
     echo "sanitize.sh: mode must be 'address' or 'thread'; got '$mode'" >&2

@@ -21,8 +21,11 @@ GEMM alone (the difference is the im2col/col2im copies).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -232,6 +235,37 @@ def kernel_rates(args):
     return rows, 2.0 * size**3 / big / 1e9
 
 
+MEMORY_SCRIPT = """
+import json, resource, sys
+import numpy as np
+import tinynn as tn
+x = np.random.default_rng(0).integers(0, 256, (60000, 28, 28, 1), dtype=np.uint8)
+y = np.arange(60000) % 10
+L = tn.keras.layers
+model = tn.keras.Sequential([
+    L.Conv2D(32, 3, activation="relu", input_shape=(28, 28, 1)), L.MaxPooling2D(2),
+    L.Conv2D(64, 3, activation="relu"), L.MaxPooling2D(2), L.Flatten(),
+    L.Dropout(0.5), L.Dense(10, activation="softmax")])
+model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+model.fit(x, y, batch_size=128, epochs=1, verbose=0)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"input": x.nbytes, "before": before, "after": after}))
+"""
+
+
+def peak_memory() -> dict:
+    """Peak resident memory of a 1-epoch fit on 60,000 uint8 images, in a fresh
+    interpreter (the goal: the input plus 256 MB)."""
+    out = subprocess.run(
+        [sys.executable, "-c", MEMORY_SCRIPT],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -241,6 +275,9 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--tiny", action="store_true")
     parser.add_argument("--kernels-only", action="store_true")
+    parser.add_argument(
+        "--memory", action="store_true", help="also peak memory of a fit"
+    )
     args = parser.parse_args()
     if args.tiny:
         args.rounds, args.steps, args.repeats = 1, 4, 1
@@ -255,6 +292,13 @@ def main() -> int:
     )
     for row in rows:
         print(f"{row[0]} | " + " | ".join(f"{v:.1f}" for v in row[1:]))
+    if args.memory:
+        m = peak_memory()
+        grown = (m["after"] - m["before"]) / 2**20
+        print(
+            f"peak memory of a 1-epoch uint8 fit: input {m['input'] / 2**20:.0f} MiB, "
+            f"{m['after'] / 2**20:.0f} MiB peak, {grown:.0f} MiB grown during fit"
+        )
     if args.kernels_only:
         return 0
     x, y = load_mnist(args.tiny)

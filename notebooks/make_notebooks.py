@@ -982,6 +982,112 @@ print('TINYNN_RESULTS', json.dumps(results))""",
     ),
 ]
 
+# ---------------------------------------------------------------------------------
+NOTEBOOKS["008_keras_mnist_convnet"] = [
+    (
+        "md",
+        """\
+# Simple MNIST convnet (keras.io), run with tinynn
+
+keras.io's "Simple MNIST convnet" example in its TensorFlow 2 form, with
+`import tinynn as tf` and `from tinynn import keras` in place of the TensorFlow
+imports: Conv2D(32, 3x3, relu), MaxPooling2D, Conv2D(64, 3x3, relu),
+MaxPooling2D, Flatten, Dropout(0.5), Dense(10, softmax), trained with Adam on
+one-hot labels for 15 epochs of batch 128 with 10% held out for validation.
+keras.io reports about 99% test accuracy. The accuracy plot and the last cell
+are ours: the cell records the figures tests/test_notebooks.py checks.""",
+    ),
+    (
+        "code",
+        """\
+import numpy as np
+import tinynn as tf
+from tinynn import keras
+from tinynn.keras import layers""",
+    ),
+    (
+        "code",
+        """\
+# Model / data parameters
+num_classes = 10
+input_shape = (28, 28, 1)
+
+# Load the data and split it between train and test sets
+(x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+
+# Scale images to the [0, 1] range
+x_train = x_train.astype("float32") / 255
+x_test = x_test.astype("float32") / 255
+# Make sure images have shape (28, 28, 1)
+x_train = np.expand_dims(x_train, -1)
+x_test = np.expand_dims(x_test, -1)
+print("x_train shape:", x_train.shape)
+print(x_train.shape[0], "train samples")
+print(x_test.shape[0], "test samples")
+
+
+# convert class vectors to binary class matrices
+y_train = keras.utils.to_categorical(y_train, num_classes)
+y_test = keras.utils.to_categorical(y_test, num_classes)""",
+    ),
+    (
+        "code",
+        """\
+model = keras.Sequential(
+    [
+        keras.Input(shape=input_shape),
+        layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
+        layers.MaxPooling2D(pool_size=(2, 2)),
+        layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
+        layers.MaxPooling2D(pool_size=(2, 2)),
+        layers.Flatten(),
+        layers.Dropout(0.5),
+        layers.Dense(num_classes, activation="softmax"),
+    ]
+)
+
+model.summary()""",
+    ),
+    (
+        "code",
+        """\
+batch_size = 128
+epochs = 15
+
+model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+
+model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, validation_split=0.1)""",
+    ),
+    (
+        "code",
+        """\
+score = model.evaluate(x_test, y_test, verbose=0)
+print("Test loss:", score[0])
+print("Test accuracy:", score[1])""",
+    ),
+    (
+        "code",
+        """\
+# Not in the example: the accuracy curves and the figures tests/test_notebooks.py checks.
+import json
+import matplotlib.pyplot as plt
+history = model.history.history
+plt.plot(history["accuracy"], label="training")
+plt.plot(history["val_accuracy"], label="validation")
+plt.xlabel("epoch")
+plt.ylabel("accuracy")
+plt.legend()
+plt.show()
+results = {
+    "test_accuracy": float(score[1]),
+    "example_test_accuracy": 0.99,
+    "final_val_accuracy": float(history["val_accuracy"][-1]),
+    "epochs": len(history["loss"]),
+}
+print("TINYNN_RESULTS", json.dumps(results))""",
+    ),
+]
+
 
 def as_displayed(text: str) -> str:
     """`text` as a notebook front end shows it: a carriage return rewinds to the

@@ -2,7 +2,8 @@
 forward pass of each layer on several geometries (strides, dilation, TF's
 asymmetric "same", output_padding) at 1e-9, and two epochs of a small
 convnet (same initial weights, no shuffle, SGD and Adam) at 1e-9 on every
-History series and the final weights.
+History series and the final weights; convnet files (.keras, .h5) written by
+tinynn open in Keras 3 with equal predictions, and the reverse.
 
 Optional oracle, skipped without TensorFlow; TINYNN_REQUIRE_KERAS makes a
 missing TensorFlow fail (CI's Keras step runs it).
@@ -168,3 +169,47 @@ def test_two_epochs_of_a_convnet_match_keras(optimizer):
         close(histories[1][key], histories[0][key], key)
     for a, b in zip(mine.get_weights(), theirs.get_weights()):
         close(a, b, "final weights")
+
+
+# ---- files both ways ----------------------------------------------------------------
+def file_convnet(lib, shape=(9, 9, 2)):
+    L = lib.layers
+    first = [lib.Input(shape)] if lib is keras else []
+    extra = {} if lib is keras else {"input_shape": shape}
+    return lib.Sequential(
+        [
+            *first,
+            L.Conv2D(4, 3, activation="relu", **extra),
+            L.Conv2D(3, (2, 3), strides=2, padding="same", dilation_rate=1),
+            L.Conv2DTranspose(2, 3, strides=2, padding="same", output_padding=1),
+            L.Flatten(),
+            L.Dense(3, activation="softmax"),
+        ]
+    )
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_tinynn_convnet_files_open_in_keras_and_back(tmp_path, suffix):
+    tinynn.set_floatx("float32")
+    keras.config.set_floatx("float32")
+    r = np.random.default_rng(3)
+    x = r.random((6, 9, 9, 2)).astype("float32")
+    mine = file_convnet(tinynn.keras)
+    mine.compile("adam", "sparse_categorical_crossentropy")
+    mine.fit(x, r.integers(0, 3, 6), verbose=0)
+    path = tmp_path / f"mine{suffix}"
+    mine.save(path)
+    theirs = keras.models.load_model(path)
+    np.testing.assert_allclose(
+        theirs.predict(x, verbose=0), mine.predict(x, verbose=0), atol=1e-6
+    )
+    # and the reverse: a file Keras wrote
+    original = file_convnet(keras)
+    original.compile("adam", "sparse_categorical_crossentropy")
+    original.fit(x, r.integers(0, 3, 6), verbose=0)  # optimizer state in the file
+    back = tmp_path / f"theirs{suffix}"
+    original.save(back)
+    loaded = tinynn.keras.models.load_model(back)
+    np.testing.assert_allclose(
+        loaded.predict(x, verbose=0), original.predict(x, verbose=0), atol=1e-6
+    )

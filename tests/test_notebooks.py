@@ -71,6 +71,7 @@ def test_every_article_has_a_notebook():
         "005",
         "006",
         "007",
+        "008",
     ]
 
 
@@ -150,3 +151,10 @@ def test_007_tf_data_mnist(tmp_path):
         "val_loss",
         "val_sparse_categorical_accuracy",
     ]
+
+
+def test_008_keras_mnist_convnet_runs_verbatim(tmp_path):
+    r = run_notebook("008_keras_mnist_convnet", tmp_path)
+    assert r["epochs"] == 15
+    assert r["test_accuracy"] >= 0.985  # keras.io: about 0.99
+    assert r["final_val_accuracy"] >= 0.985

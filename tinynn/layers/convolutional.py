@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import _backend, activations, constraints, initializers, registry, regularizers
+from .. import _backend, registry
 from .._checks import positive_int
-from .base import Layer, _init_config
+from .core import _KernelLayer
 
 
 def _int_tuple(value: Any, rank: int, where: str, name: str, low: int = 1) -> tuple:
@@ -59,9 +59,9 @@ def _conv_output(where: str, size: int, span: int, stride: int, padding: str) ->
     return (size - span) // stride + 1
 
 
-class _Conv(Layer):
-    """What Conv1D, Conv2D and Conv2DTranspose share: arguments, weights,
-    activation handling (as Dense), config."""
+class _Conv(_KernelLayer):
+    """What Conv1D, Conv2D and Conv2DTranspose share: arguments, geometry,
+    config; weights and activation as Dense's (_KernelLayer)."""
 
     _rank = 2
     _paddings = ("valid", "same")
@@ -114,39 +114,17 @@ class _Conv(Layer):
         self.data_format = "channels_last"
         if groups != 1:
             raise ValueError(f"{cls}: groups must be 1 in tinynn; got {groups!r}")
-        self.kernel_regularizer = regularizers.get(
-            kernel_regularizer, f"{cls}: kernel_regularizer"
+        self._init_kernel_layer(
+            activation,
+            use_bias,
+            kernel_initializer,
+            bias_initializer,
+            kernel_regularizer,
+            bias_regularizer,
+            activity_regularizer,
+            kernel_constraint,
+            bias_constraint,
         )
-        self.bias_regularizer = regularizers.get(
-            bias_regularizer, f"{cls}: bias_regularizer"
-        )
-        self.activity_regularizer = regularizers.get(
-            activity_regularizer, f"{cls}: activity_regularizer"
-        )
-        self.kernel_constraint = constraints.get(
-            kernel_constraint, f"{cls}: kernel_constraint"
-        )
-        self.bias_constraint = constraints.get(
-            bias_constraint, f"{cls}: bias_constraint"
-        )
-        self._activation = activations.get(activation, cls)
-        self.activation = activations.function(self._activation)
-        if not isinstance(use_bias, (bool, np.bool_)):
-            raise TypeError(f"{cls}: use_bias must be True or False; got {use_bias!r}")
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer, cls)
-        self.bias_initializer = initializers.get(bias_initializer, cls)
-
-    # ---- weights -----------------------------------------------------------
-    @property
-    def kernel(self) -> np.ndarray:
-        """The live kernel, in Keras's shape."""
-        return self._params[0]
-
-    @property
-    def bias(self) -> np.ndarray | None:
-        """The live bias vector, or None without bias."""
-        return self._params[1] if self.use_bias else None
 
     def _check_input(self, features: tuple[int, ...]) -> None:
         cls = type(self).__name__
@@ -170,21 +148,7 @@ class _Conv(Layer):
     def _build(self, features):
         self._check_input(features)
         self._output_features(features)  # raises for an input smaller than the kernel
-        self._add_weight(
-            "kernel",
-            self._kernel_shape(features[-1]),
-            self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
-        )
-        if self.use_bias:
-            self._add_weight(
-                "bias",
-                (self._bias_size(),),
-                self.bias_initializer,
-                regularizer=self.bias_regularizer,
-                constraint=self.bias_constraint,
-            )
+        self._add_kernel_and_bias(self._kernel_shape(features[-1]), self._bias_size())
 
     # ---- geometry: everything as a 2-D convolution on 4-D views --------------
     def _spans(self) -> tuple[int, ...]:
@@ -220,54 +184,24 @@ class _Conv(Layer):
     def _kernel4d(self, kernel: np.ndarray) -> np.ndarray:
         return kernel if self._rank == 2 else kernel.reshape(1, *kernel.shape)
 
-    # ---- forward and backward (the activation handled as Dense does) -------
-    @property
-    def output_activation(self) -> str | None:
-        return None if self.activity_regularizer is not None else self._activation
-
-    def _linear(self, x4, out4, geometry, activation):
-        raise NotImplementedError
-
-    def _gradients(self, x4, dz4, dx4, geometry, accumulate):
-        raise NotImplementedError
-
+    # ---- forward and backward (the activation: _KernelLayer's) -------------
     def _geometry_for(self, x: np.ndarray, out: np.ndarray):
         raise NotImplementedError
 
-    def _forward(self, x, training, out, ctx, activation: str | None = None):
-        act = ctx.activation = activation or self._activation
-        x4, out4 = self._as4d(x), self._as4d(out)
-        geometry = self._geometry_for(x, out)
-        if act in _backend.FUSED_ACTIVATIONS:
-            self._linear(x4, out4, geometry, act)
-        elif act in _backend.FROM_INPUT_ACTIVATIONS:
-            # swish and gelu differentiate from the pre-activation: keep it.
-            z = ctx.buffer("pre_activation", out4.shape, self._dtype)
-            self._linear(x4, z, geometry, "linear")
-            _backend.activation_forward(act, z, out4)
-        else:
-            self._linear(x4, out4, geometry, "linear")
-            _backend.activation_forward(act, out4, out4)
-        ctx.input, ctx.output = x, out
-        return out
+    def _conv(self, x4, out4, geometry, activation):
+        raise NotImplementedError
 
-    def _backward(self, dy, dx, ctx, accumulate=False):
-        if self.activity_regularizer is not None:
-            self._activity_gradient(dy, ctx)
-        act = ctx.activation
-        dz = self._as4d(dy)
-        if act in _backend.FROM_INPUT_ACTIVATIONS:
-            z = ctx.buffer("pre_activation", dz.shape, self._dtype)
-            _backend.activation_backward(act, z, dz, dz)
-        elif act != "linear":
-            # softmax works per pixel, over the last axis
-            flat = dz.reshape(-1, dz.shape[-1])
-            y = ctx.output.reshape(flat.shape)
-            _backend.activation_backward(act, y, flat, flat)
-        x4 = self._as4d(ctx.input)
+    def _conv_backward(self, x4, dz4, dx4, geometry, accumulate):
+        raise NotImplementedError
+
+    def _linear(self, x, out, activation):
+        geometry = self._geometry_for(x, out)
+        self._conv(self._as4d(x), self._as4d(out), geometry, activation)
+
+    def _linear_backward(self, x, dz, dx, ctx, accumulate):
         dx4 = None if dx is None else self._as4d(dx)
-        self._gradients(x4, dz, dx4, self._geometry_for(ctx.input, dy), accumulate)
-        return dx
+        geometry = self._geometry_for(x, dz)
+        self._conv_backward(self._as4d(x), self._as4d(dz), dx4, geometry, accumulate)
 
     # ---- config --------------------------------------------------------------
     def get_config(self):
@@ -282,17 +216,7 @@ class _Conv(Layer):
         )
         if not isinstance(self, Conv2DTranspose):
             config["groups"] = 1
-        config.update(
-            activation=self._activation,
-            use_bias=self.use_bias,
-            kernel_initializer=_init_config(self.kernel_initializer),
-            bias_initializer=_init_config(self.bias_initializer),
-            kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
-            bias_regularizer=regularizers.serialize(self.bias_regularizer),
-            activity_regularizer=regularizers.serialize(self.activity_regularizer),
-            kernel_constraint=constraints.serialize(self.kernel_constraint),
-            bias_constraint=constraints.serialize(self.bias_constraint),
-        )
+        config.update(self._kernel_layer_config())
         return config
 
 
@@ -310,12 +234,12 @@ class _ForwardConv(_Conv):
     def _geometry_for(self, x, out):
         return self._geometry(tuple(x.shape[1:-1]))
 
-    def _linear(self, x4, out4, geometry, activation):
+    def _conv(self, x4, out4, geometry, activation):
         _backend.conv2d_forward(
             x4, self._kernel4d(self.kernel), self.bias, out4, *geometry, activation
         )
 
-    def _gradients(self, x4, dz4, dx4, geometry, accumulate):
+    def _conv_backward(self, x4, dz4, dx4, geometry, accumulate):
         db = self._grads[1] if self.use_bias else None
         _backend.conv2d_backward(
             x4,
@@ -483,12 +407,12 @@ class Conv2DTranspose(_Conv):
         (top, bottom), (left, right) = pads
         return self.strides, self.dilation_rate, (top, left, bottom, right)
 
-    def _linear(self, x4, out4, geometry, activation):
+    def _conv(self, x4, out4, geometry, activation):
         _backend.conv2d_transpose_forward(
             x4, self.kernel, self.bias, out4, *geometry, activation
         )
 
-    def _gradients(self, x4, dz4, dx4, geometry, accumulate):
+    def _conv_backward(self, x4, dz4, dx4, geometry, accumulate):
         db = self._grads[1] if self.use_bias else None
         _backend.conv2d_transpose_backward(
             x4,

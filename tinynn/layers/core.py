@@ -26,8 +26,137 @@ from .base import (
 )
 
 
+class _KernelLayer(Layer):
+    """What Dense and the convolution layers share: an activation (fused into
+    the kernel when it can be), a kernel and an optional bias with their
+    initializers, regularizers and constraints, and their config entries.
+    Subclasses implement ``_linear(x, out, activation)`` (out = act(x * kernel
+    + bias) for a fused activation, else linear) and ``_linear_backward(x, dz,
+    dx, ctx, accumulate)`` from the pre-activation gradient dz."""
+
+    def _init_kernel_layer(
+        self,
+        activation: Any,
+        use_bias: Any,
+        kernel_initializer: Any,
+        bias_initializer: Any,
+        kernel_regularizer: Any,
+        bias_regularizer: Any,
+        activity_regularizer: Any,
+        kernel_constraint: Any,
+        bias_constraint: Any,
+    ) -> None:
+        cls = type(self).__name__
+        self.kernel_regularizer = regularizers.get(
+            kernel_regularizer, f"{cls}: kernel_regularizer"
+        )
+        self.bias_regularizer = regularizers.get(
+            bias_regularizer, f"{cls}: bias_regularizer"
+        )
+        self.activity_regularizer = regularizers.get(
+            activity_regularizer, f"{cls}: activity_regularizer"
+        )
+        self.kernel_constraint = constraints.get(
+            kernel_constraint, f"{cls}: kernel_constraint"
+        )
+        self.bias_constraint = constraints.get(
+            bias_constraint, f"{cls}: bias_constraint"
+        )
+        self._activation = activations.get(activation, cls)
+        self.activation = activations.function(self._activation)
+        if not isinstance(use_bias, (bool, np.bool_)):
+            raise TypeError(f"{cls}: use_bias must be True or False; got {use_bias!r}")
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer, cls)
+        self.bias_initializer = initializers.get(bias_initializer, cls)
+
+    @property
+    def kernel(self) -> np.ndarray:
+        """The live kernel, in Keras's shape."""
+        return self._params[0]
+
+    @property
+    def bias(self) -> np.ndarray | None:
+        """The live bias vector, or None without bias."""
+        return self._params[1] if self.use_bias else None
+
+    def _add_kernel_and_bias(self, kernel_shape: tuple[int, ...], bias_size: int):
+        self._add_weight(
+            "kernel",
+            kernel_shape,
+            self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+        )
+        if self.use_bias:
+            self._add_weight(
+                "bias",
+                (bias_size,),
+                self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
+
+    @property
+    def output_activation(self) -> str | None:
+        # The activity penalty is on the activation's output: not fusable.
+        return None if self.activity_regularizer is not None else self._activation
+
+    def _linear(self, x, out, activation):
+        raise NotImplementedError
+
+    def _linear_backward(self, x, dz, dx, ctx, accumulate):
+        raise NotImplementedError
+
+    def _forward(self, x, training, out, ctx, activation: str | None = None):
+        # activation="linear" lets the model fuse softmax into the loss kernel.
+        act = ctx.activation = activation or self._activation
+        # Activations work on the last axis (softmax per row or pixel).
+        out2 = out.reshape(-1, out.shape[-1])
+        if act in _backend.FUSED_ACTIVATIONS:
+            self._linear(x, out, act)
+        elif act in _backend.FROM_INPUT_ACTIVATIONS:
+            # swish and gelu differentiate from the pre-activation: keep it.
+            z = ctx.buffer("pre_activation", out.shape, self._dtype)
+            self._linear(x, z, "linear")
+            _backend.activation_forward(act, z.reshape(out2.shape), out2)
+        else:
+            self._linear(x, out, "linear")
+            _backend.activation_forward(act, out2, out2)
+        ctx.input, ctx.output = x, out
+        return out
+
+    def _backward(self, dy, dx, ctx, accumulate=False):
+        if self.activity_regularizer is not None:
+            self._activity_gradient(dy, ctx)
+        dz = dy.reshape(-1, dy.shape[-1])
+        act = ctx.activation
+        if act in _backend.FROM_INPUT_ACTIVATIONS:
+            z = ctx.buffer("pre_activation", dy.shape, self._dtype)
+            _backend.activation_backward(act, z.reshape(dz.shape), dz, dz)
+        elif act != "linear":
+            y2 = ctx.output.reshape(dz.shape)
+            _backend.activation_backward(act, y2, dz, dz)
+        self._linear_backward(ctx.input, dy, dx, ctx, accumulate)
+        return dx
+
+    def _kernel_layer_config(self) -> dict[str, Any]:
+        """The config entries of the arguments ``_init_kernel_layer`` took."""
+        return dict(
+            activation=self._activation,
+            use_bias=self.use_bias,
+            kernel_initializer=_init_config(self.kernel_initializer),
+            bias_initializer=_init_config(self.bias_initializer),
+            kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
+            bias_regularizer=regularizers.serialize(self.bias_regularizer),
+            activity_regularizer=regularizers.serialize(self.activity_regularizer),
+            kernel_constraint=constraints.serialize(self.kernel_constraint),
+            bias_constraint=constraints.serialize(self.bias_constraint),
+        )
+
+
 @registry.register("layer")
-class Dense(Layer):
+class Dense(_KernelLayer):
     """Fully connected layer: ``output = activation(x @ kernel + bias)``.
 
     Parameters
@@ -77,116 +206,48 @@ class Dense(Layer):
     ):
         super().__init__(**kwargs)
         self.units = positive_int(units, "Dense", "units")
-        self.kernel_regularizer = regularizers.get(
-            kernel_regularizer, "Dense: kernel_regularizer"
+        self._init_kernel_layer(
+            activation,
+            use_bias,
+            kernel_initializer,
+            bias_initializer,
+            kernel_regularizer,
+            bias_regularizer,
+            activity_regularizer,
+            kernel_constraint,
+            bias_constraint,
         )
-        self.bias_regularizer = regularizers.get(
-            bias_regularizer, "Dense: bias_regularizer"
-        )
-        self.activity_regularizer = regularizers.get(
-            activity_regularizer, "Dense: activity_regularizer"
-        )
-        self.kernel_constraint = constraints.get(
-            kernel_constraint, "Dense: kernel_constraint"
-        )
-        self.bias_constraint = constraints.get(
-            bias_constraint, "Dense: bias_constraint"
-        )
-        self._activation = activations.get(activation, "Dense")
-        self.activation = activations.function(self._activation)
-        if not isinstance(use_bias, (bool, np.bool_)):
-            raise TypeError(f"Dense: use_bias must be True or False; got {use_bias!r}")
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer, "Dense")
-        self.bias_initializer = initializers.get(bias_initializer, "Dense")
-
-    @property
-    def kernel(self) -> np.ndarray:
-        """The live (input_dim, units) weight matrix."""
-        return self._params[0]
-
-    @property
-    def bias(self) -> np.ndarray | None:
-        """The live (units,) bias vector, or None without bias."""
-        return self._params[1] if self.use_bias else None
 
     def _build(self, features):
-        fan_in = features[-1]
-        self._add_weight(
-            "kernel",
-            (fan_in, self.units),
-            self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
-        )
-        if self.use_bias:
-            self._add_weight(
-                "bias",
-                (self.units,),
-                self.bias_initializer,
-                regularizer=self.bias_regularizer,
-                constraint=self.bias_constraint,
-            )
+        self._add_kernel_and_bias((features[-1], self.units), self.units)
 
     def _output_features(self, features):
         return (*features[:-1], self.units)
 
-    @property
-    def output_activation(self) -> str | None:
-        # The activity penalty is on the activation's output: not fusable.
-        return None if self.activity_regularizer is not None else self._activation
-
-    def _forward(self, x, training, out, ctx, activation: str | None = None):
-        # activation="linear" lets the model fuse softmax into the loss kernel.
-        act = ctx.activation = activation or self._activation
+    def _linear(self, x, out, activation):
+        # rank > 2 inputs: the last axis only, as Keras
         x2 = x.reshape(-1, x.shape[-1])
-        y2 = out.reshape(-1, self.units)
-        if act in _backend.FUSED_ACTIVATIONS:
-            _backend.dense_forward(x2, self.kernel, self.bias, y2, act)
-        elif act in _backend.FROM_INPUT_ACTIVATIONS:
-            # swish and gelu differentiate from x @ w + b: keep it.
-            z = ctx.buffer("pre_activation", y2.shape, self._dtype)
-            _backend.dense_forward(x2, self.kernel, self.bias, z, "linear")
-            _backend.activation_forward(act, z, y2)
-        else:
-            _backend.dense_forward(x2, self.kernel, self.bias, y2, "linear")
-            _backend.activation_forward(act, y2, y2)
-        ctx.input, ctx.output = x, out
-        return out
+        _backend.dense_forward(
+            x2, self.kernel, self.bias, out.reshape(-1, self.units), activation
+        )
 
-    def _backward(self, dy, dx, ctx, accumulate=False):
-        x2 = ctx.input.reshape(-1, ctx.input.shape[-1])
-        if self.activity_regularizer is not None:
-            self._activity_gradient(dy, ctx)
-        dz = dy.reshape(-1, self.units)
-        act = ctx.activation
-        if act in _backend.FROM_INPUT_ACTIVATIONS:
-            z = ctx.buffer("pre_activation", dz.shape, self._dtype)
-            _backend.activation_backward(act, z, dz, dz)
-        elif act != "linear":
-            y2 = ctx.output.reshape(-1, self.units)
-            _backend.activation_backward(act, y2, dz, dz)
-        dx2 = None if dx is None else dx.reshape(-1, x2.shape[1])
+    def _linear_backward(self, x, dz, dx, ctx, accumulate):
+        x2 = x.reshape(-1, x.shape[-1])
+        dx2 = None if dx is None else dx.reshape(x2.shape)
         db = self._grads[1] if self.use_bias else None
         _backend.dense_backward(
-            x2, self.kernel, dz, dx2, self._grads[0], db, accumulate=accumulate
+            x2,
+            self.kernel,
+            dz.reshape(-1, self.units),
+            dx2,
+            self._grads[0],
+            db,
+            accumulate=accumulate,
         )
-        return dx
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            units=self.units,
-            activation=self._activation,
-            use_bias=self.use_bias,
-            kernel_initializer=_init_config(self.kernel_initializer),
-            bias_initializer=_init_config(self.bias_initializer),
-            kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
-            bias_regularizer=regularizers.serialize(self.bias_regularizer),
-            activity_regularizer=regularizers.serialize(self.activity_regularizer),
-            kernel_constraint=constraints.serialize(self.kernel_constraint),
-            bias_constraint=constraints.serialize(self.bias_constraint),
-        )
+        config.update(units=self.units, **self._kernel_layer_config())
         return config
 
 
