@@ -79,6 +79,9 @@ class SpatialDropout2D(Layer):
         return dx
 
     def get_config(self):
+        # Keras 3's SpatialDropout2D takes no `trainable` (it has no weights)
+        # and rejects a config holding one; Keras 2 defaults it to True.
         config = super().get_config()
+        config.pop("trainable")
         config.update(rate=self.rate, seed=self.seed, data_format=self.data_format)
         return config
