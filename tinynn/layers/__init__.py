@@ -10,7 +10,7 @@ Every layer has two faces:
 Shapes: ``input_shape`` arguments exclude the batch axis; ``build`` and
 ``output_shape`` include it as None, as in Keras.
 
-Modules: ``base`` (Layer), ``core``, ``normalization``, ``pooling``,
+Modules: ``base`` (Layer), ``core``, ``merging``, ``normalization``, ``pooling``,
 ``reshaping`` (padding, cropping, upsampling), ``embedding``, ``regularization``
 (SpatialDropout2D).
 """
@@ -32,6 +32,22 @@ from .core import (
     Softmax,
 )
 from .embedding import Embedding
+from .merging import (
+    Add,
+    Average,
+    Concatenate,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
 from .normalization import BatchNormalization, LayerNormalization, Normalization
 from .pooling import (
     AveragePooling1D,
@@ -57,11 +73,14 @@ from .reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
 __all__ = [
     "ELU",
     "Activation",
+    "Add",
+    "Average",
     "AveragePooling1D",
     "AveragePooling2D",
     "AvgPool1D",
     "AvgPool2D",
     "BatchNormalization",
+    "Concatenate",
     "Cropping2D",
     "Dense",
     "Dropout",
@@ -84,6 +103,9 @@ __all__ = [
     "MaxPool2D",
     "MaxPooling1D",
     "MaxPooling2D",
+    "Maximum",
+    "Minimum",
+    "Multiply",
     "Normalization",
     "PReLU",
     "ReLU",
@@ -91,6 +113,14 @@ __all__ = [
     "Reshape",
     "Softmax",
     "SpatialDropout2D",
+    "Subtract",
     "UpSampling2D",
     "ZeroPadding2D",
+    "add",
+    "average",
+    "concatenate",
+    "maximum",
+    "minimum",
+    "multiply",
+    "subtract",
 ]
