@@ -25,7 +25,8 @@ address)
     export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0
     export UBSAN_OPTIONS=print_stacktrace=1
     tests=(tests/test_core_kernels.py tests/test_core_errors.py
-           tests/test_core_gradcheck.py tests/test_models.py tests/test_threads.py)
+           tests/test_core_gradcheck.py tests/test_models.py tests/test_threads.py
+           tests/test_pool_embedding_kernels.py)
     ;;
 thread)
     build=thread
@@ -36,7 +37,8 @@ thread)
     # NumPy's OpenBLAS (the tests' reference products) has a thread pool of
     # its own that TSan cannot follow; it is not under test here.
     export OPENBLAS_NUM_THREADS=1
-    tests=(tests/test_core_kernels.py tests/test_threads.py)
+    tests=(tests/test_core_kernels.py tests/test_threads.py
+           tests/test_pool_embedding_kernels.py)
     ;;
 *)
     echo "sanitize.sh: mode must be 'address' or 'thread'; got '$mode'" >&2
