@@ -26,6 +26,7 @@ address)
     export UBSAN_OPTIONS=print_stacktrace=1
     tests=(tests/test_core_kernels.py tests/test_core_errors.py
            tests/test_core_gradcheck.py tests/test_models.py tests/test_threads.py
+           tests/test_merge_kernels.py
            tests/test_pool_embedding_kernels.py)
     ;;
 thread)
@@ -38,6 +39,7 @@ thread)
     # its own that TSan cannot follow; it is not under test here.
     export OPENBLAS_NUM_THREADS=1
     tests=(tests/test_core_kernels.py tests/test_threads.py
+           tests/test_merge_kernels.py
            tests/test_pool_embedding_kernels.py)
     ;;
 *)

@@ -22,5 +22,9 @@
 #include "embedding.inc"
 #include "gemm_entry.inc"
 #include "losses.inc"
+#include "merge.inc"
 #include "optim_entry.inc"
 #include "pool.inc"
+
+/* After dense.inc: conv2d reuses its bias helpers. */
+#include "conv.inc"

@@ -1249,6 +1249,662 @@ static PyObject *core_prelu_backward(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* ---- merge layers ----------------------------------------------------------
+ * Lists of arrays (merge inputs, or their gradients, where None may stand
+ * for "not wanted") are checked one by one; the kernels get typed pointer
+ * arrays. */
+struct array_list {
+    PyObject *seq; /* PySequence_Fast of the argument: owns the items */
+    Py_ssize_t count;
+    PyArrayObject **arr; /* NULL for None */
+    float **f32;
+    double **f64;
+    ptrdiff_t *widths;
+    char name[48]; /* the argument's name, for messages */
+};
+/* The list's data pointers in the branch's dtype (inside CALL_KERNEL). */
+#define LIST(l) (_Generic((real_t)0, float: (l).f32, default: (l).f64))
+
+static void free_array_list(struct array_list *l)
+{
+    Py_CLEAR(l->seq);
+    PyMem_Free(l->arr);
+    PyMem_Free(l->f32);
+    PyMem_Free(l->f64);
+    PyMem_Free(l->widths);
+    l->arr = NULL, l->f32 = NULL, l->f64 = NULL, l->widths = NULL;
+}
+
+/* "name[k]" for messages. */
+static const char *item_name(const struct array_list *l, Py_ssize_t k,
+                             char *buf, size_t size)
+{
+    PyOS_snprintf(buf, size, "%s[%zd]", l->name, k);
+    return buf;
+}
+
+/* obj: a list or tuple of `expected` arrays (expected < 0: at least one),
+ * each checked by check_array with `role` and, if *dtype is set, of that
+ * dtype (the first array sets it otherwise). ref: the array every item
+ * must match in shape (NULL: skip, or the first item for `same_shape`). */
+static int parse_array_list(const char *fn, const char *name, PyObject *obj,
+                            int role, Py_ssize_t expected,
+                            const char *expected_why, int *dtype,
+                            const char *like, struct array_list *l)
+{
+    memset(l, 0, sizeof *l);
+    PyOS_snprintf(l->name, sizeof l->name, "%s", name);
+    if (!PyList_Check(obj) && !PyTuple_Check(obj)) {
+        PyErr_Format(PyExc_TypeError,
+                     "%s: %s must be a list or tuple of numpy.ndarray; got %s",
+                     fn, name, Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    l->seq = PySequence_Fast(obj, "");
+    if (!l->seq)
+        return -1;
+    l->count = PySequence_Fast_GET_SIZE(l->seq);
+    if (expected < 0 && l->count < 1) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: %s must hold at least 1 array; got an empty %s", fn,
+                     name, Py_TYPE(obj)->tp_name);
+        free_array_list(l);
+        return -1;
+    }
+    if (expected >= 0 && l->count != expected) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: %s must hold %zd entries (%s); got %zd", fn, name,
+                     expected, expected_why, l->count);
+        free_array_list(l);
+        return -1;
+    }
+    size_t n = (size_t)l->count;
+    l->arr = PyMem_Calloc(n, sizeof *l->arr);
+    l->f32 = PyMem_Calloc(n, sizeof *l->f32);
+    l->f64 = PyMem_Calloc(n, sizeof *l->f64);
+    l->widths = PyMem_Calloc(n, sizeof *l->widths);
+    if (!l->arr || !l->f32 || !l->f64 || !l->widths) {
+        free_array_list(l);
+        PyErr_NoMemory();
+        return -1;
+    }
+    PyObject **items = PySequence_Fast_ITEMS(l->seq);
+    for (Py_ssize_t k = 0; k < l->count; k++) {
+        char nm[64];
+        item_name(l, k, nm, sizeof nm);
+        if (check_array(fn, nm, items[k], -1, role, &l->arr[k]) ||
+            (l->arr[k] && check_float(fn, nm, l->arr[k], dtype, like))) {
+            free_array_list(l);
+            return -1;
+        }
+        if (l->arr[k]) {
+            l->f32[k] = (float *)PyArray_DATA(l->arr[k]);
+            l->f64[k] = (double *)PyArray_DATA(l->arr[k]);
+        }
+    }
+    return 0;
+}
+
+/* Every present item has ref's shape. */
+static int list_same_shape(const char *fn, struct array_list *l,
+                           const char *ref_name, PyArrayObject *ref)
+{
+    for (Py_ssize_t k = 0; k < l->count; k++) {
+        char nm[64];
+        if (l->arr[k] && check_same_shape(fn, item_name(l, k, nm, sizeof nm),
+                                          l->arr[k], ref_name, ref))
+            return -1;
+    }
+    return 0;
+}
+
+/* No present item of l overlaps `arr` (same_ok: except exactly). */
+static int list_apart(const char *fn, struct array_list *l, const char *name,
+                      PyArrayObject *arr, int same_ok)
+{
+    for (Py_ssize_t k = 0; k < l->count; k++) {
+        char nm[64];
+        if (check_no_overlap(fn, name, arr, item_name(l, k, nm, sizeof nm),
+                             l->arr[k], same_ok))
+            return -1;
+    }
+    return 0;
+}
+
+/* The gradients dxs: apart from every input, from dy and from each other. */
+static int gradients_apart(const char *fn, struct array_list *dxs,
+                           struct array_list *inputs, const char *dy_name,
+                           PyArrayObject *dy)
+{
+    for (Py_ssize_t k = 0; k < dxs->count; k++) {
+        char nm[64];
+        PyArrayObject *dx = dxs->arr[k];
+        if (!dx)
+            continue;
+        item_name(dxs, k, nm, sizeof nm);
+        if ((inputs && list_apart(fn, inputs, nm, dx, 0)) ||
+            check_no_overlap(fn, nm, dx, dy_name, dy, 0))
+            return -1;
+        for (Py_ssize_t m = k + 1; m < dxs->count; m++) {
+            char other[64];
+            if (check_no_overlap(fn, nm, dx,
+                                 item_name(dxs, m, other, sizeof other),
+                                 dxs->arr[m], 0))
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* merge_<op>(inputs, out[, accumulate]): out = the fold of the inputs. */
+static PyObject *merge_forward_call(const char *fn, int op, PyObject *args,
+                                    PyObject *kw)
+{
+    static char *names[] = {"inputs", "out", "accumulate", NULL};
+    static char *fold_names[] = {"inputs", "out", NULL};
+    PyObject *in_obj, *out_obj;
+    int accumulate = 0, dtype = -1;
+    PyArrayObject *out;
+    struct array_list xs;
+    if (op == TNN_MERGE_ADD
+            ? !PyArg_ParseTupleAndKeywords(args, kw, "OO|p", names, &in_obj,
+                                           &out_obj, &accumulate)
+            : !PyArg_ParseTupleAndKeywords(args, kw, "OO", fold_names, &in_obj,
+                                           &out_obj))
+        return NULL;
+    if (parse_array_list(fn, "inputs", in_obj, ARG_IN, -1, NULL, &dtype,
+                         "inputs[0]", &xs))
+        return NULL;
+    PyArrayObject *x0 = xs.arr[0];
+    if (list_same_shape(fn, &xs, "inputs[0]", x0) ||
+        check_array(fn, "out", out_obj, -1, ARG_OUT, &out) ||
+        check_float(fn, "out", out, &dtype, "inputs[0]") ||
+        check_same_shape(fn, "out", out, "inputs[0]", x0) ||
+        list_apart(fn, &xs, "out", out, 1)) {
+        free_array_list(&xs);
+        return NULL;
+    }
+    npy_intp n = PyArray_SIZE(x0);
+    CALL_KERNEL_VOID(dtype, tnn_merge_forward, op,
+                     (const real_t *const *)LIST(xs), xs.count, REAL(out), n,
+                     accumulate);
+    free_array_list(&xs);
+    Py_RETURN_NONE;
+}
+
+/* merge_<op>_backward(inputs, dy, dxs) for multiply, maximum, minimum;
+ * merge_average_backward(dy, dxs) (with_inputs = 0). */
+static PyObject *merge_backward_call(const char *fn, int op, int with_inputs,
+                                     PyObject *args)
+{
+    PyObject *in_obj = NULL, *dy_obj, *dxs_obj;
+    PyArrayObject *dy;
+    int dtype = -1;
+    struct array_list xs = {0}, dxs = {0};
+    if (with_inputs ? !PyArg_ParseTuple(args, "OOO", &in_obj, &dy_obj, &dxs_obj)
+                    : !PyArg_ParseTuple(args, "OO", &dy_obj, &dxs_obj))
+        return NULL;
+    if (check_array(fn, "dy", dy_obj, -1, ARG_IN, &dy) ||
+        check_float(fn, "dy", dy, &dtype, ""))
+        return NULL;
+    if (with_inputs && (parse_array_list(fn, "inputs", in_obj, ARG_IN, -1, NULL,
+                                         &dtype, "dy", &xs) ||
+                        list_same_shape(fn, &xs, "dy", dy)))
+        goto fail;
+    if (parse_array_list(fn, "dxs", dxs_obj, ARG_OUT | ARG_OPTIONAL,
+                         with_inputs ? xs.count : -1, "one per input", &dtype,
+                         "dy", &dxs) ||
+        list_same_shape(fn, &dxs, "dy", dy) ||
+        gradients_apart(fn, &dxs, with_inputs ? &xs : NULL, "dy", dy))
+        goto fail;
+    npy_intp n = PyArray_SIZE(dy);
+    CALL_KERNEL_VOID(dtype, tnn_merge_backward, op,
+                     with_inputs ? (const real_t *const *)LIST(xs) : NULL,
+                     dxs.count, REAL(dy), LIST(dxs), n);
+    free_array_list(&xs);
+    free_array_list(&dxs);
+    Py_RETURN_NONE;
+fail:
+    free_array_list(&xs);
+    free_array_list(&dxs);
+    return NULL;
+}
+
+#define MERGE_ENTRIES(name, code)                                              \
+    static PyObject *core_merge_##name(PyObject *self, PyObject *args,         \
+                                       PyObject *kw)                           \
+    {                                                                          \
+        (void)self;                                                            \
+        return merge_forward_call("merge_" #name, code, args, kw);             \
+    }
+MERGE_ENTRIES(add, TNN_MERGE_ADD)
+MERGE_ENTRIES(multiply, TNN_MERGE_MULTIPLY)
+MERGE_ENTRIES(average, TNN_MERGE_AVERAGE)
+MERGE_ENTRIES(maximum, TNN_MERGE_MAXIMUM)
+MERGE_ENTRIES(minimum, TNN_MERGE_MINIMUM)
+
+static PyObject *core_merge_multiply_backward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return merge_backward_call("merge_multiply_backward", TNN_MERGE_MULTIPLY, 1,
+                               args);
+}
+
+static PyObject *core_merge_maximum_backward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return merge_backward_call("merge_maximum_backward", TNN_MERGE_MAXIMUM, 1,
+                               args);
+}
+
+static PyObject *core_merge_minimum_backward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return merge_backward_call("merge_minimum_backward", TNN_MERGE_MINIMUM, 1,
+                               args);
+}
+
+static PyObject *core_merge_average_backward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return merge_backward_call("merge_average_backward", TNN_MERGE_AVERAGE, 0,
+                               args);
+}
+
+/* merge_subtract(x0, x1, out): out = x0 - x1; out may be x0 or x1. */
+static PyObject *core_merge_subtract(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *fn = "merge_subtract";
+    PyObject *o[3];
+    PyArrayObject *a[3];
+    const char *nm[3] = {"x0", "x1", "out"};
+    int dtype = -1;
+    if (!PyArg_ParseTuple(args, "OOO", &o[0], &o[1], &o[2]))
+        return NULL;
+    for (int i = 0; i < 3; i++)
+        if (check_array(fn, nm[i], o[i], -1, i == 2 ? ARG_OUT : ARG_IN,
+                        &a[i]) ||
+            check_float(fn, nm[i], a[i], &dtype, "x0") ||
+            (i && check_same_shape(fn, nm[i], a[i], "x0", a[0])))
+            return NULL;
+    if (check_no_overlap(fn, "out", a[2], "x0", a[0], 1) ||
+        check_no_overlap(fn, "out", a[2], "x1", a[1], 1))
+        return NULL;
+    npy_intp n = PyArray_SIZE(a[0]);
+    CALL_KERNEL_VOID(dtype, tnn_merge_forward, TNN_MERGE_SUBTRACT,
+                     ((const real_t *const[2]){REAL(a[0]), REAL(a[1])}), 2,
+                     REAL(a[2]), n, 0);
+    Py_RETURN_NONE;
+}
+
+/* merge_subtract_backward(dy, dx0, dx1): dx0 = dy, dx1 = -dy; either may
+ * be None. */
+static PyObject *core_merge_subtract_backward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *fn = "merge_subtract_backward";
+    PyObject *o[3];
+    PyArrayObject *a[3];
+    const char *nm[3] = {"dy", "dx0", "dx1"};
+    int dtype = -1;
+    if (!PyArg_ParseTuple(args, "OOO", &o[0], &o[1], &o[2]))
+        return NULL;
+    for (int i = 0; i < 3; i++)
+        if (check_array(fn, nm[i], o[i], -1,
+                        i ? ARG_OUT | ARG_OPTIONAL : ARG_IN, &a[i]) ||
+            (a[i] && (check_float(fn, nm[i], a[i], &dtype, "dy") ||
+                      (i && check_same_shape(fn, nm[i], a[i], "dy", a[0])))))
+            return NULL;
+    if (check_apart(fn, a + 1, nm + 1, 2, a, nm, 1, NULL))
+        return NULL;
+    npy_intp n = PyArray_SIZE(a[0]);
+    CALL_KERNEL_VOID(
+        dtype, tnn_merge_backward, TNN_MERGE_SUBTRACT, NULL, 2, REAL(a[0]),
+        ((real_t *const[2]){REAL_OR_NULL(a[1]), REAL_OR_NULL(a[2])}), n);
+    Py_RETURN_NONE;
+}
+
+/* scale(x, out, alpha): out = alpha * x; out may be x. */
+static PyObject *core_scale(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *fn = "scale";
+    PyObject *x_obj, *out_obj, *alpha_obj;
+    PyArrayObject *x, *out;
+    double alpha;
+    int dtype = -1;
+    if (!PyArg_ParseTuple(args, "OOO", &x_obj, &out_obj, &alpha_obj))
+        return NULL;
+    if (parse_real(fn, "alpha", alpha_obj, &alpha) ||
+        check_scalar(fn, "alpha", alpha, -HUGE_VAL, HUGE_VAL, 0) ||
+        check_array(fn, "x", x_obj, -1, ARG_IN, &x) ||
+        check_array(fn, "out", out_obj, -1, ARG_OUT, &out) ||
+        check_float(fn, "x", x, &dtype, "") ||
+        check_float(fn, "out", out, &dtype, "x") ||
+        check_same_shape(fn, "out", out, "x", x) ||
+        check_no_overlap(fn, "out", out, "x", x, 1))
+        return NULL;
+    CALL_KERNEL_VOID(dtype, tnn_scale, REAL(x), REAL(out), PyArray_SIZE(x),
+                     alpha);
+    Py_RETURN_NONE;
+}
+
+/* The concatenation's geometry from the parts' shapes: every part has
+ * parts[0]'s dims except along `axis`; `whole` (out or dy) has them too,
+ * with the widths' sum along the axis. Sets widths, *outer, *inner. */
+static int concat_geometry(const char *fn, struct array_list *parts,
+                           PyArrayObject *whole, const char *whole_name,
+                           PyObject *axis_obj, npy_intp *outer, npy_intp *inner)
+{
+    PyArrayObject *ref = parts->arr[0];
+    int nd = PyArray_NDIM(ref);
+    long long axis;
+    if (parse_int(fn, "axis", axis_obj, -nd, nd - 1, &axis))
+        return -1;
+    if (axis < 0)
+        axis += nd;
+    char what[128], nm[64];
+    npy_intp total = 0;
+    for (Py_ssize_t k = 0; k < parts->count; k++) {
+        PyArrayObject *p = parts->arr[k];
+        item_name(parts, k, nm, sizeof nm);
+        if (PyArray_NDIM(p) != nd) {
+            PyErr_Format(PyExc_ValueError,
+                         "%s: %s must be %d-dimensional like %s[0]; got %d "
+                         "dimensions",
+                         fn, nm, nd, parts->name, PyArray_NDIM(p));
+            return -1;
+        }
+        for (int d = 0; d < nd; d++) {
+            PyOS_snprintf(what, sizeof what,
+                          "%s[0] has %zd there (only axis %lld may differ)",
+                          parts->name, (Py_ssize_t)PyArray_DIM(ref, d), axis);
+            if (d != axis && check_dim(fn, nm, p, d, PyArray_DIM(ref, d), what))
+                return -1;
+        }
+        parts->widths[k] = PyArray_DIM(p, (int)axis);
+        total += parts->widths[k];
+    }
+    if (PyArray_NDIM(whole) != nd) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: %s must be %d-dimensional like %s[0]; got %d "
+                     "dimensions",
+                     fn, whole_name, nd, parts->name, PyArray_NDIM(whole));
+        return -1;
+    }
+    *outer = 1, *inner = 1;
+    for (int d = 0; d < nd; d++) {
+        npy_intp want = d == axis ? total : PyArray_DIM(ref, d);
+        PyOS_snprintf(what, sizeof what,
+                      d == axis ? "the %s sum to %zd along axis %lld"
+                                : "the %s have %zd on axis %lld's sides",
+                      parts->name, (Py_ssize_t)want, axis);
+        if (check_dim(fn, whole_name, whole, d, want, what))
+            return -1;
+        if (d < axis)
+            *outer *= want;
+        else if (d > axis)
+            *inner *= want;
+    }
+    return 0;
+}
+
+/* concatenate(inputs, out, axis). */
+static PyObject *core_concatenate(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *fn = "concatenate";
+    PyObject *in_obj, *out_obj, *axis_obj;
+    PyArrayObject *out;
+    int dtype = -1;
+    npy_intp outer, inner;
+    struct array_list xs;
+    if (!PyArg_ParseTuple(args, "OOO", &in_obj, &out_obj, &axis_obj))
+        return NULL;
+    if (parse_array_list(fn, "inputs", in_obj, ARG_IN, -1, NULL, &dtype,
+                         "inputs[0]", &xs))
+        return NULL;
+    if (check_array(fn, "out", out_obj, -1, ARG_OUT, &out) ||
+        check_float(fn, "out", out, &dtype, "inputs[0]") ||
+        concat_geometry(fn, &xs, out, "out", axis_obj, &outer, &inner) ||
+        list_apart(fn, &xs, "out", out, 0)) {
+        free_array_list(&xs);
+        return NULL;
+    }
+    CALL_KERNEL_VOID(dtype, tnn_concat_forward, (const real_t *const *)LIST(xs),
+                     xs.widths, xs.count, REAL(out), outer, inner);
+    free_array_list(&xs);
+    Py_RETURN_NONE;
+}
+
+/* concatenate_backward(inputs, dy, dxs, axis): inputs give the shapes only
+ * (their data is not read); dxs entries may be None. */
+static PyObject *core_concatenate_backward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *fn = "concatenate_backward";
+    PyObject *in_obj, *dy_obj, *dxs_obj, *axis_obj;
+    PyArrayObject *dy;
+    int dtype = -1;
+    npy_intp outer, inner;
+    struct array_list xs = {0}, dxs = {0};
+    if (!PyArg_ParseTuple(args, "OOOO", &in_obj, &dy_obj, &dxs_obj, &axis_obj))
+        return NULL;
+    if (check_array(fn, "dy", dy_obj, -1, ARG_IN, &dy) ||
+        check_float(fn, "dy", dy, &dtype, ""))
+        return NULL;
+    if (parse_array_list(fn, "inputs", in_obj, ARG_IN, -1, NULL, &dtype, "dy",
+                         &xs) ||
+        concat_geometry(fn, &xs, dy, "dy", axis_obj, &outer, &inner) ||
+        parse_array_list(fn, "dxs", dxs_obj, ARG_OUT | ARG_OPTIONAL, xs.count,
+                         "one per input", &dtype, "dy", &dxs))
+        goto fail;
+    for (Py_ssize_t k = 0; k < dxs.count; k++) {
+        char nm[64], ref[64];
+        if (dxs.arr[k] &&
+            check_same_shape(fn, item_name(&dxs, k, nm, sizeof nm), dxs.arr[k],
+                             item_name(&xs, k, ref, sizeof ref), xs.arr[k]))
+            goto fail;
+    }
+    if (gradients_apart(fn, &dxs, NULL, "dy", dy))
+        goto fail;
+    CALL_KERNEL_VOID(dtype, tnn_concat_backward, REAL(dy), xs.widths, xs.count,
+                     LIST(dxs), outer, inner);
+    free_array_list(&xs);
+    free_array_list(&dxs);
+    Py_RETURN_NONE;
+fail:
+    free_array_list(&xs);
+    free_array_list(&dxs);
+    return NULL;
+}
+
+/* dot(x0, x1, out, normalize=False, epsilon=1e-12) and dot_backward(x0, x1,
+ * dy, dx0, dx1, normalize=False, epsilon=1e-12): Keras's Dot(axes=1) on
+ * (batch, d); out and dy are (batch, 1). */
+static PyObject *dot_call(const char *fn, int backward, PyObject *args,
+                          PyObject *kw)
+{
+    static char *fwd_names[] = {"x0",        "x1",      "out",
+                                "normalize", "epsilon", NULL};
+    static char *bwd_names[] = {"x0",  "x1",        "dy",      "dx0",
+                                "dx1", "normalize", "epsilon", NULL};
+    PyObject *o[5] = {NULL, NULL, NULL, NULL, NULL}, *eps_obj = NULL;
+    PyArrayObject *a[5] = {NULL, NULL, NULL, NULL, NULL};
+    const char *fwd_nm[3] = {"x0", "x1", "out"};
+    const char *bwd_nm[5] = {"x0", "x1", "dy", "dx0", "dx1"};
+    const char **nm = backward ? bwd_nm : fwd_nm;
+    int normalize = 0, dtype = -1, count = backward ? 5 : 3;
+    double epsilon = 1e-12;
+    if (backward
+            ? !PyArg_ParseTupleAndKeywords(args, kw, "OOOOO|pO", bwd_names,
+                                           &o[0], &o[1], &o[2], &o[3], &o[4],
+                                           &normalize, &eps_obj)
+            : !PyArg_ParseTupleAndKeywords(args, kw, "OOO|pO", fwd_names, &o[0],
+                                           &o[1], &o[2], &normalize, &eps_obj))
+        return NULL;
+    if (eps_obj && (parse_real(fn, "epsilon", eps_obj, &epsilon) ||
+                    check_scalar(fn, "epsilon", epsilon, 0, HUGE_VAL, 0)))
+        return NULL;
+    for (int i = 0; i < count; i++) {
+        int role = i < 2 || (backward && i == 2) ? ARG_IN
+                   : backward                    ? ARG_OUT | ARG_OPTIONAL
+                                                 : ARG_OUT;
+        if (check_array(fn, nm[i], o[i], 2, role, &a[i]) ||
+            (a[i] && check_float(fn, nm[i], a[i], &dtype, "x0")))
+            return NULL;
+    }
+    npy_intp rows = PyArray_DIM(a[0], 0), cols = PyArray_DIM(a[0], 1);
+    char what[96];
+    PyOS_snprintf(what, sizeof what, "x0 has %zd rows (one value per row)",
+                  (Py_ssize_t)rows);
+    if (check_same_shape(fn, "x1", a[1], "x0", a[0]) ||
+        check_dim(fn, nm[2], a[2], 0, rows, what) ||
+        check_dim(fn, nm[2], a[2], 1, 1, what))
+        return NULL;
+    if (backward) {
+        if ((a[3] && check_same_shape(fn, "dx0", a[3], "x0", a[0])) ||
+            (a[4] && check_same_shape(fn, "dx1", a[4], "x0", a[0])) ||
+            check_apart(fn, a + 3, nm + 3, 2, a, nm, 3, NULL))
+            return NULL;
+        CALL_KERNEL_VOID(dtype, tnn_dot_backward, REAL(a[0]), REAL(a[1]),
+                         REAL(a[2]), REAL_OR_NULL(a[3]), REAL_OR_NULL(a[4]),
+                         rows, cols, normalize, epsilon);
+    } else {
+        if (check_apart(fn, a + 2, nm + 2, 1, a, nm, 2, NULL))
+            return NULL;
+        CALL_KERNEL_VOID(dtype, tnn_dot_forward, REAL(a[0]), REAL(a[1]),
+                         REAL(a[2]), rows, cols, normalize, epsilon);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_dot(PyObject *self, PyObject *args, PyObject *kw)
+{
+    (void)self;
+    return dot_call("dot", 0, args, kw);
+}
+
+static PyObject *core_dot_backward(PyObject *self, PyObject *args, PyObject *kw)
+{
+    (void)self;
+    return dot_call("dot_backward", 1, args, kw);
+}
+
+/* One of Dot's axes on a 3-D input: 1 or 2 (-2 or -1), not the batch. */
+static int parse_dot_axis(const char *fn, const char *name, PyObject *obj,
+                          int *axis)
+{
+    long long value;
+    if (parse_int(fn, name, obj, -2, 2, &value))
+        return -1;
+    if (value == 0) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: %s must be 1 or 2 (-2 or -1); got 0, the batch axis",
+                     fn, name);
+        return -1;
+    }
+    *axis = value < 0 ? (int)value + 3 : (int)value;
+    return 0;
+}
+
+/* batch_dot(x0, x1, out, axes=2) and batch_dot_backward(x0, x1, dy, dx0,
+ * dx1, axes=2): Keras's Dot on (batch, a1, a2) and (batch, b1, b2); axes an
+ * int or a pair. */
+static PyObject *batch_dot_call(const char *fn, int backward, PyObject *args,
+                                PyObject *kw)
+{
+    static char *fwd_names[] = {"x0", "x1", "out", "axes", NULL};
+    static char *bwd_names[] = {"x0", "x1", "dy", "dx0", "dx1", "axes", NULL};
+    PyObject *o[5] = {NULL, NULL, NULL, NULL, NULL}, *axes_obj = NULL;
+    PyArrayObject *a[5] = {NULL, NULL, NULL, NULL, NULL};
+    const char *fwd_nm[3] = {"x0", "x1", "out"};
+    const char *bwd_nm[5] = {"x0", "x1", "dy", "dx0", "dx1"};
+    const char **nm = backward ? bwd_nm : fwd_nm;
+    int dtype = -1, count = backward ? 5 : 3, axis0 = 2, axis1 = 2;
+    if (backward ? !PyArg_ParseTupleAndKeywords(args, kw, "OOOOO|O", bwd_names,
+                                                &o[0], &o[1], &o[2], &o[3],
+                                                &o[4], &axes_obj)
+                 : !PyArg_ParseTupleAndKeywords(args, kw, "OOO|O", fwd_names,
+                                                &o[0], &o[1], &o[2], &axes_obj))
+        return NULL;
+    if (axes_obj && PyTuple_Check(axes_obj)) {
+        if (PyTuple_GET_SIZE(axes_obj) != 2) {
+            PyErr_Format(PyExc_ValueError,
+                         "%s: axes must be an integer or a pair; got a tuple "
+                         "of %zd",
+                         fn, PyTuple_GET_SIZE(axes_obj));
+            return NULL;
+        }
+        if (parse_dot_axis(fn, "axes[0]", PyTuple_GET_ITEM(axes_obj, 0),
+                           &axis0) ||
+            parse_dot_axis(fn, "axes[1]", PyTuple_GET_ITEM(axes_obj, 1),
+                           &axis1))
+            return NULL;
+    } else if (axes_obj) {
+        if (parse_dot_axis(fn, "axes", axes_obj, &axis0))
+            return NULL;
+        axis1 = axis0;
+    }
+    for (int i = 0; i < count; i++) {
+        int role = i < 2 || (backward && i == 2) ? ARG_IN
+                   : backward                    ? ARG_OUT | ARG_OPTIONAL
+                                                 : ARG_OUT;
+        if (check_array(fn, nm[i], o[i], 3, role, &a[i]) ||
+            (a[i] && check_float(fn, nm[i], a[i], &dtype, "x0")))
+            return NULL;
+    }
+    npy_intp batch = PyArray_DIM(a[0], 0);
+    npy_intp a1 = PyArray_DIM(a[0], 1), a2 = PyArray_DIM(a[0], 2);
+    npy_intp b1 = PyArray_DIM(a[1], 1), b2 = PyArray_DIM(a[1], 2);
+    npy_intp summed = axis0 == 2 ? a2 : a1;
+    npy_intp m = axis0 == 2 ? a1 : a2, n = axis1 == 2 ? b1 : b2;
+    char what[96];
+    PyOS_snprintf(what, sizeof what, "x0 has %zd there (batch, and axis %d)",
+                  (Py_ssize_t)batch, axis0);
+    if (check_dim(fn, "x1", a[1], 0, batch, what))
+        return NULL;
+    PyOS_snprintf(what, sizeof what, "x0 has %zd along its axis %d",
+                  (Py_ssize_t)summed, axis0);
+    if (check_dim(fn, "x1", a[1], axis1, summed, what))
+        return NULL;
+    PyOS_snprintf(what, sizeof what, "the output is (batch, %zd, %zd)",
+                  (Py_ssize_t)m, (Py_ssize_t)n);
+    if (check_dim(fn, nm[2], a[2], 0, batch, what) ||
+        check_dim(fn, nm[2], a[2], 1, m, what) ||
+        check_dim(fn, nm[2], a[2], 2, n, what))
+        return NULL;
+    if (backward) {
+        if ((a[3] && check_same_shape(fn, "dx0", a[3], "x0", a[0])) ||
+            (a[4] && check_same_shape(fn, "dx1", a[4], "x1", a[1])) ||
+            check_apart(fn, a + 3, nm + 3, 2, a, nm, 3, NULL))
+            return NULL;
+        CALL_KERNEL_VOID(dtype, tnn_batch_dot_backward, REAL(a[0]), REAL(a[1]),
+                         REAL(a[2]), REAL_OR_NULL(a[3]), REAL_OR_NULL(a[4]),
+                         batch, a1, a2, b1, b2, axis0, axis1);
+    } else {
+        if (check_apart(fn, a + 2, nm + 2, 1, a, nm, 2, NULL))
+            return NULL;
+        CALL_KERNEL_VOID(dtype, tnn_batch_dot_forward, REAL(a[0]), REAL(a[1]),
+                         REAL(a[2]), batch, a1, a2, b1, b2, axis0, axis1);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_batch_dot(PyObject *self, PyObject *args, PyObject *kw)
+{
+    (void)self;
+    return batch_dot_call("batch_dot", 0, args, kw);
+}
+
+static PyObject *core_batch_dot_backward(PyObject *self, PyObject *args,
+                                         PyObject *kw)
+{
+    (void)self;
+    return batch_dot_call("batch_dot_backward", 1, args, kw);
+}
+
 static PyObject *core_adadelta_update(PyObject *self, PyObject *args)
 {
     const char *fn = "adadelta_update";
@@ -1350,6 +2006,311 @@ static PyObject *core_nadam_update(PyObject *self, PyObject *args)
                      REAL(arr[2]), REAL(arr[3]), n, lr, beta1, beta2, eps, step,
                      u_product);
     Py_RETURN_NONE;
+}
+
+/* ---- 2-D convolution (tinynn.h: struct tnn_conv2d_shape) ----------------
+ * Every entry takes strides (sh, sw), dilation (dh, dw) and padding (top,
+ * left, bottom, right) as sequences of ints. The conv-input-shaped array
+ * (`in`: (batch, height, width, channels)) and the conv-output-shaped one
+ * (`out`: (batch, out_h, out_w, filters)) must agree with w (kernel_h,
+ * kernel_w, channels, filters) and the geometry exactly. */
+
+#define CONV_LIMIT 1073741824LL /* 2^30: strides, dilations, paddings */
+
+/* A sequence of `count` integers in [low, CONV_LIMIT], named name[i]. */
+static int parse_int_tuple(const char *fn, const char *name, PyObject *obj,
+                           int count, long long low, long long *out)
+{
+    if (!PyTuple_Check(obj) && !PyList_Check(obj)) {
+        PyErr_Format(PyExc_TypeError,
+                     "%s: %s must be a tuple of %d integers; got %s", fn, name,
+                     count, Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    if (PySequence_Fast_GET_SIZE(obj) != count) {
+        PyErr_Format(PyExc_ValueError, "%s: %s must hold %d integers; got %zd",
+                     fn, name, count,
+                     (Py_ssize_t)PySequence_Fast_GET_SIZE(obj));
+        return -1;
+    }
+    for (int i = 0; i < count; i++) {
+        char item[64];
+        PyOS_snprintf(item, sizeof item, "%s[%d]", name, i);
+        if (parse_int(fn, item, PySequence_Fast_GET_ITEM(obj, i), low,
+                      CONV_LIMIT, &out[i]))
+            return -1;
+    }
+    return 0;
+}
+
+/* Fills *s from w, the conv-input-shaped array `in` and the geometry, and
+ * checks that the conv-output-shaped array `out` has the shape they give. */
+static int conv_shape(const char *fn, PyArrayObject *w, const char *in_name,
+                      PyArrayObject *in, const char *out_name,
+                      PyArrayObject *out, PyObject *strides, PyObject *dilation,
+                      PyObject *padding, struct tnn_conv2d_shape *s)
+{
+    long long st[2], dl[2], pad[4];
+    char what[160];
+    if (parse_int_tuple(fn, "strides", strides, 2, 1, st) ||
+        parse_int_tuple(fn, "dilation", dilation, 2, 1, dl) ||
+        parse_int_tuple(fn, "padding", padding, 4, 0, pad))
+        return -1;
+    for (int a = 0; a < 4; a++)
+        if (PyArray_DIM(w, a) < 1) {
+            PyErr_Format(PyExc_ValueError,
+                         "%s: w must have shape (kernel_h, kernel_w, "
+                         "channels, filters), each at least 1; got %zd along "
+                         "axis %d",
+                         fn, (Py_ssize_t)PyArray_DIM(w, a), a);
+            return -1;
+        }
+    PyOS_snprintf(what, sizeof what, "w has %zd input channels",
+                  (Py_ssize_t)PyArray_DIM(w, 2));
+    if (check_dim(fn, in_name, in, 3, PyArray_DIM(w, 2), what))
+        return -1;
+    PyOS_snprintf(what, sizeof what, "w has %zd filters",
+                  (Py_ssize_t)PyArray_DIM(w, 3));
+    if (check_dim(fn, out_name, out, 3, PyArray_DIM(w, 3), what))
+        return -1;
+    PyOS_snprintf(what, sizeof what, "%s has %zd samples", in_name,
+                  (Py_ssize_t)PyArray_DIM(in, 0));
+    if (check_dim(fn, out_name, out, 0, PyArray_DIM(in, 0), what))
+        return -1;
+    s->batch = PyArray_DIM(in, 0);
+    s->height = PyArray_DIM(in, 1);
+    s->width = PyArray_DIM(in, 2);
+    s->channels = PyArray_DIM(in, 3);
+    s->kernel_h = PyArray_DIM(w, 0);
+    s->kernel_w = PyArray_DIM(w, 1);
+    s->filters = PyArray_DIM(w, 3);
+    s->stride_h = (ptrdiff_t)st[0];
+    s->stride_w = (ptrdiff_t)st[1];
+    s->dilation_h = (ptrdiff_t)dl[0];
+    s->dilation_w = (ptrdiff_t)dl[1];
+    s->pad_top = (ptrdiff_t)pad[0];
+    s->pad_left = (ptrdiff_t)pad[1];
+    /* Every term is below 2^31 * 2^31 or an array dimension: no overflow
+     * in 64 bits. */
+    long long span[2] = {(long long)(s->kernel_h - 1) * dl[0] + 1,
+                         (long long)(s->kernel_w - 1) * dl[1] + 1};
+    long long padded[2] = {(long long)s->height + pad[0] + pad[2],
+                           (long long)s->width + pad[1] + pad[3]};
+    const char *axis_name[2] = {"height", "width"};
+    ptrdiff_t outs[2];
+    for (int a = 0; a < 2; a++) {
+        if (padded[a] < span[a]) {
+            PyErr_Format(PyExc_ValueError,
+                         "%s: the dilated kernel spans %lld along the %s but "
+                         "the padded %s has %lld; expected a kernel no larger "
+                         "than the padded input",
+                         fn, span[a], axis_name[a], in_name, padded[a]);
+            return -1;
+        }
+        outs[a] = (ptrdiff_t)((padded[a] - span[a]) / st[a] + 1);
+        PyOS_snprintf(what, sizeof what,
+                      "%s, w, strides, dilation and padding give %zd along "
+                      "the %s",
+                      in_name, (Py_ssize_t)outs[a], axis_name[a]);
+        if (check_dim(fn, out_name, out, a + 1, outs[a], what))
+            return -1;
+    }
+    s->out_h = outs[0];
+    s->out_w = outs[1];
+    double cols = (double)s->out_w * (double)s->kernel_h * s->kernel_w *
+                  s->channels * 8.0;
+    if (cols > 4.0e18) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: an output line's windows hold too many values "
+                     "(%g bytes); expected a smaller kernel or output",
+                     fn, cols);
+        return -1;
+    }
+    return 0;
+}
+
+/* The calling thread's scratch for this shape, or MemoryError. */
+static int conv_scratch(const struct tnn_conv2d_shape *s, int dtype,
+                        void **scratch)
+{
+    size_t bytes = tnn_conv2d_scratch_bytes(
+        s, dtype == NPY_FLOAT32 ? sizeof(float) : sizeof(double));
+    *scratch = NULL;
+    if (bytes == 0)
+        return 0;
+    *scratch = tnn_scratch_space(bytes);
+    if (!*scratch) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+/* No array of outs may overlap an array of ins or another of outs. */
+static int check_no_overlaps(const char *fn, int n_out, PyArrayObject **outs,
+                             const char **out_names, int n_in,
+                             PyArrayObject **ins, const char **in_names)
+{
+    for (int o = 0; o < n_out; o++) {
+        for (int i = 0; i < n_in; i++)
+            if (check_no_overlap(fn, out_names[o], outs[o], in_names[i], ins[i],
+                                 0))
+                return -1;
+        for (int p = o + 1; p < n_out; p++)
+            if (check_no_overlap(fn, out_names[o], outs[o], out_names[p],
+                                 outs[p], 0))
+                return -1;
+    }
+    return 0;
+}
+
+/* conv2d_forward and conv2d_transpose_forward: (x, w, b, y, strides,
+ * dilation, padding, activation). */
+static PyObject *conv_forward(PyObject *args, PyObject *kw, int transpose)
+{
+    static char *names[] = {"x",        "w",       "b",          "y", "strides",
+                            "dilation", "padding", "activation", NULL};
+    const char *fn = transpose ? "conv2d_transpose_forward" : "conv2d_forward";
+    const char *act_name = "linear";
+    PyObject *x_obj, *w_obj, *b_obj, *y_obj, *st, *dl, *pad;
+    PyArrayObject *x, *w, *b, *y;
+    int dtype = -1, act;
+    struct tnn_conv2d_shape s;
+    void *scratch;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOO|s", names, &x_obj,
+                                     &w_obj, &b_obj, &y_obj, &st, &dl, &pad,
+                                     &act_name))
+        return NULL;
+    if (check_array(fn, "x", x_obj, 4, ARG_IN, &x) ||
+        check_array(fn, "w", w_obj, 4, ARG_IN, &w) ||
+        check_array(fn, "b", b_obj, 1, ARG_IN | ARG_OPTIONAL, &b) ||
+        check_array(fn, "y", y_obj, 4, ARG_OUT, &y) ||
+        check_float(fn, "x", x, &dtype, "") ||
+        check_float(fn, "w", w, &dtype, "x") ||
+        (b && check_float(fn, "b", b, &dtype, "x")) ||
+        check_float(fn, "y", y, &dtype, "x") ||
+        activation_code(fn, act_name, &act))
+        return NULL;
+    if (transpose ? conv_shape(fn, w, "y", y, "x", x, st, dl, pad, &s)
+                  : conv_shape(fn, w, "x", x, "y", y, st, dl, pad, &s))
+        return NULL;
+    char what[96];
+    npy_intp bias_len = transpose ? s.channels : s.filters;
+    PyOS_snprintf(what, sizeof what, "y has %zd channels",
+                  (Py_ssize_t)bias_len);
+    PyArrayObject *ins[] = {x, w, b};
+    const char *in_names[] = {"x", "w", "b"}, *out_names[] = {"y"};
+    if ((b && check_dim(fn, "b", b, 0, bias_len, what)) ||
+        check_no_overlaps(fn, 1, &y, out_names, 3, ins, in_names) ||
+        conv_scratch(&s, dtype, &scratch))
+        return NULL;
+    if (transpose)
+        CALL_KERNEL_VOID(dtype, tnn_conv2d_transpose_forward, REAL(x), REAL(w),
+                         REAL_OR_NULL(b), REAL(y), scratch, &s, act);
+    else
+        CALL_KERNEL_VOID(dtype, tnn_conv2d_forward, REAL(x), REAL(w),
+                         REAL_OR_NULL(b), REAL(y), scratch, &s, act);
+    Py_RETURN_NONE;
+}
+
+/* conv2d_backward and conv2d_transpose_backward: (x, w, dy, dx, dw, db,
+ * strides, dilation, padding, accumulate). */
+static PyObject *conv_backward(PyObject *args, PyObject *kw, int transpose)
+{
+    static char *names[] = {"x",       "w",          "dy",      "dx",
+                            "dw",      "db",         "strides", "dilation",
+                            "padding", "accumulate", NULL};
+    const char *fn =
+        transpose ? "conv2d_transpose_backward" : "conv2d_backward";
+    PyObject *x_obj, *w_obj, *dy_obj, *dx_obj, *dw_obj, *db_obj, *st, *dl, *pad;
+    PyArrayObject *x, *w, *dy, *dx, *dw, *db;
+    int dtype = -1, accumulate = 0;
+    struct tnn_conv2d_shape s;
+    void *scratch;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOOOO|p", names, &x_obj,
+                                     &w_obj, &dy_obj, &dx_obj, &dw_obj, &db_obj,
+                                     &st, &dl, &pad, &accumulate))
+        return NULL;
+    if (check_array(fn, "x", x_obj, 4, ARG_IN, &x) ||
+        check_array(fn, "w", w_obj, 4, ARG_IN, &w) ||
+        check_array(fn, "dy", dy_obj, 4, ARG_IN, &dy) ||
+        check_array(fn, "dx", dx_obj, 4, ARG_OUT | ARG_OPTIONAL, &dx) ||
+        check_array(fn, "dw", dw_obj, 4, ARG_OUT, &dw) ||
+        check_array(fn, "db", db_obj, 1, ARG_OUT | ARG_OPTIONAL, &db) ||
+        check_float(fn, "x", x, &dtype, "") ||
+        check_float(fn, "w", w, &dtype, "x") ||
+        check_float(fn, "dy", dy, &dtype, "x") ||
+        (dx && check_float(fn, "dx", dx, &dtype, "x")) ||
+        check_float(fn, "dw", dw, &dtype, "x") ||
+        (db && check_float(fn, "db", db, &dtype, "x")))
+        return NULL;
+    if (transpose ? conv_shape(fn, w, "dy", dy, "x", x, st, dl, pad, &s)
+                  : conv_shape(fn, w, "x", x, "dy", dy, st, dl, pad, &s))
+        return NULL;
+    char what[96];
+    npy_intp bias_len = transpose ? s.channels : s.filters;
+    PyOS_snprintf(what, sizeof what, "dy has %zd channels",
+                  (Py_ssize_t)bias_len);
+    PyArrayObject *outs[] = {dx, dw, db}, *ins[] = {x, w, dy};
+    const char *out_names[] = {"dx", "dw", "db"},
+               *in_names[] = {"x", "w", "dy"};
+    if ((dx && check_same_shape(fn, "dx", dx, "x", x)) ||
+        check_same_shape(fn, "dw", dw, "w", w) ||
+        (db && check_dim(fn, "db", db, 0, bias_len, what)) ||
+        check_no_overlaps(fn, 3, outs, out_names, 3, ins, in_names) ||
+        conv_scratch(&s, dtype, &scratch))
+        return NULL;
+    if (transpose)
+        CALL_KERNEL_VOID(dtype, tnn_conv2d_transpose_backward, REAL(x), REAL(w),
+                         REAL(dy), REAL_OR_NULL(dx), REAL(dw), REAL_OR_NULL(db),
+                         scratch, &s, accumulate);
+    else
+        CALL_KERNEL_VOID(dtype, tnn_conv2d_backward, REAL(x), REAL(w), REAL(dy),
+                         REAL_OR_NULL(dx), REAL(dw), REAL_OR_NULL(db), scratch,
+                         &s, accumulate);
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_conv2d_forward(PyObject *self, PyObject *args,
+                                     PyObject *kw)
+{
+    (void)self;
+    return conv_forward(args, kw, 0);
+}
+
+static PyObject *core_conv2d_backward(PyObject *self, PyObject *args,
+                                      PyObject *kw)
+{
+    (void)self;
+    return conv_backward(args, kw, 0);
+}
+
+static PyObject *core_conv2d_transpose_forward(PyObject *self, PyObject *args,
+                                               PyObject *kw)
+{
+    (void)self;
+    return conv_forward(args, kw, 1);
+}
+
+static PyObject *core_conv2d_transpose_backward(PyObject *self, PyObject *args,
+                                                PyObject *kw)
+{
+    (void)self;
+    return conv_backward(args, kw, 1);
+}
+
+static PyObject *core_conv2d_panel_lines(PyObject *self, PyObject *args)
+{
+    (void)self;
+    struct tnn_conv2d_shape s = {0};
+    int itemsize;
+    if (!PyArg_ParseTuple(args, "nnnnnni", &s.batch, &s.out_h, &s.out_w,
+                          &s.kernel_h, &s.kernel_w, &s.channels, &itemsize))
+        return NULL;
+    s.height = s.out_h + 1; /* never pointwise: the im2col panel size */
+    s.width = s.out_w;
+    s.stride_h = s.stride_w = s.dilation_h = s.dilation_w = 1;
+    return PyLong_FromSsize_t(tnn_conv2d_panel_lines(&s, (size_t)itemsize));
 }
 
 /* ---- module
@@ -1959,6 +2920,25 @@ static PyMethodDef core_methods[] = {
     KWARGS(dense_backward, "dense_backward(x, w, dy, dx, dw, db, "
                            "accumulate=False): dx = dy @ w.T, dw (+)= x.T @ "
                            "dy, db (+)= dy.sum(0); dx, db may be None"),
+    KWARGS(conv2d_forward,
+           "conv2d_forward(x, w, b, y, strides, dilation, padding, "
+           "activation='linear'): y = act(conv(x, w) + b), NHWC, w (kh, kw, "
+           "in, out), padding (top, left, bottom, right); b may be None"),
+    KWARGS(conv2d_backward,
+           "conv2d_backward(x, w, dy, dx, dw, db, strides, dilation, padding, "
+           "accumulate=False): dx = conv input gradient, dw (+)= kernel "
+           "gradient, db (+)= dy summed per filter; dx, db may be None"),
+    KWARGS(conv2d_transpose_forward,
+           "conv2d_transpose_forward(x, w, b, y, strides, dilation, padding, "
+           "activation='linear'): y = act(conv^T(x, w) + b): x shaped like "
+           "the convolution's output, y like its input; b may be None"),
+    KWARGS(conv2d_transpose_backward,
+           "conv2d_transpose_backward(x, w, dy, dx, dw, db, strides, "
+           "dilation, padding, accumulate=False): dx = conv(dy, w), dw (+)= "
+           "kernel gradient, db (+)= dy summed per channel"),
+    ARGS(conv2d_panel_lines,
+         "conv2d_panel_lines(batch, out_h, out_w, kernel_h, kernel_w, "
+         "channels, itemsize) -> output lines per im2col panel (for tests)"),
     KWARGS(batchnorm_forward,
            "batchnorm_forward(x, gamma, beta, moving_mean, moving_variance, "
            "y, mean, inv_std, momentum, epsilon, training): Keras 2's "
@@ -2000,6 +2980,45 @@ static PyMethodDef core_methods[] = {
                           "scale + offset per column; y may be x"),
     ARGS(rescale_backward, "rescale_backward(dy, scale, dx): dx = dy * scale "
                            "per column; dx may be dy"),
+    KWARGS(merge_add, "merge_add(inputs, out, accumulate=False): out = "
+                      "inputs[0] + inputs[1] + ... left to right; accumulate: "
+                      "out += that sum; out may be an input"),
+    ARGS(merge_subtract, "merge_subtract(x0, x1, out): out = x0 - x1"),
+    ARGS(merge_subtract_backward, "merge_subtract_backward(dy, dx0, dx1): "
+                                  "dx0 = dy, dx1 = -dy; either may be None"),
+    KWARGS(merge_multiply, "merge_multiply(inputs, out): out = the product "
+                           "of the inputs, left to right"),
+    ARGS(merge_multiply_backward,
+         "merge_multiply_backward(inputs, dy, dxs): dxs[k] = dy * the "
+         "product of the other inputs; dxs entries may be None"),
+    KWARGS(merge_average, "merge_average(inputs, out): out = (sum of the "
+                          "inputs, left to right) / len(inputs)"),
+    ARGS(merge_average_backward, "merge_average_backward(dy, dxs): dxs[k] = "
+                                 "dy / len(dxs); entries may be None"),
+    KWARGS(merge_maximum, "merge_maximum(inputs, out): element-wise maximum, "
+                          "a left fold; NaN propagates"),
+    ARGS(merge_maximum_backward,
+         "merge_maximum_backward(inputs, dy, dxs): dy to the one input "
+         "TensorFlow's gradient picks (ties: the first)"),
+    KWARGS(merge_minimum, "merge_minimum(inputs, out): element-wise minimum, "
+                          "a left fold; NaN propagates"),
+    ARGS(merge_minimum_backward,
+         "merge_minimum_backward(inputs, dy, dxs): dy to the one input "
+         "TensorFlow's gradient picks (ties: the first)"),
+    ARGS(scale, "scale(x, out, alpha): out = alpha * x; out may be x"),
+    ARGS(concatenate, "concatenate(inputs, out, axis): out = the inputs "
+                      "joined along axis"),
+    ARGS(concatenate_backward,
+         "concatenate_backward(inputs, dy, dxs, axis): dxs[k] = dy's slice "
+         "of inputs[k] (shapes only read); entries may be None"),
+    KWARGS(dot, "dot(x0, x1, out, normalize=False, epsilon=1e-12): Keras's "
+                "Dot(axes=1) on (batch, d); out (batch, 1)"),
+    KWARGS(dot_backward, "dot_backward(x0, x1, dy, dx0, dx1, normalize=False, "
+                         "epsilon=1e-12): its gradients; dx0, dx1 may be None"),
+    KWARGS(batch_dot, "batch_dot(x0, x1, out, axes=2): Keras's Dot on 3-D "
+                      "inputs, summed over axes (an int or a pair of 1/2)"),
+    KWARGS(batch_dot_backward, "batch_dot_backward(x0, x1, dy, dx0, dx1, "
+                               "axes=2): its gradients; dx0, dx1 may be None"),
     ARGS(softmax_xent, "softmax_xent(logits, labels, dlogits) -> (mean loss, "
                        "correct); dlogits = (softmax - onehot) / batch"),
     ARGS(softmax_xent_dense, "softmax_xent_dense(logits, targets, dlogits) -> "

@@ -247,6 +247,119 @@ void tnn_rescale_forward_f64(const double *x, const double *scale,
 void tnn_rescale_backward_f64(const double *dy, const double *scale, double *dx,
                               ptrdiff_t rows, ptrdiff_t cols);
 
+/* ---- Merge layers (merge.inc): Keras's Add, Subtract, Multiply, Average,
+ * Maximum, Minimum, Concatenate and Dot --------------------------------------
+ * Element-wise merges: xs holds count >= 1 pointers to n values each (the
+ * inputs x0, x1, ...), out, dy and every dxs[k] n values. Every n-ary fold
+ * runs left to right, x0 first, in the arrays' dtype:
+ *   add:      out = x0 + x1 + ... ; accumulate = 1: out = out + x0 + x1 +
+ *             ... (out is the first term; the executor's g += scratch).
+ *   subtract: out = x0 - x1 (count = 2).
+ *   multiply: out = x0 * x1 * ...
+ *   average:  out = (x0 + x1 + ...) / count  (a division, as Keras does).
+ *   maximum:  m = x0, then m = max(m, x_k) for k = 1, 2, ...: equal values
+ *             take x_k (TensorFlow's float64 result: only a zero's sign
+ *             differs), a NaN anywhere gives NaN.
+ *   minimum:  the same with min.
+ *   accumulate is read by add only. out may be one of the inputs (each
+ *   element reads all inputs before it is written); no partial overlap.
+ * backward: dxs[k] (NULL: not wanted) for every input:
+ *   add:      dx_k = dy.            subtract: dx0 = dy, dx1 = -dy.
+ *   multiply: dx_k = dy * (product of x_m, m != k, left to right); no
+ *             division, so zeros are fine.
+ *   average:  dx_k = dy / count.
+ *   maximum:  dy goes to exactly one input per element, the one
+ *             TensorFlow's gradient of the left fold picks: each step
+ *             max(m, x_k) routes to m where m >= x_k, else to x_k. So ties
+ *             go to the earliest input, and wherever any input is NaN
+ *             (count >= 2) dy goes to the last one. minimum: m <= x_k.
+ *   xs is read by multiply, maximum and minimum only (add, subtract and
+ *   average may pass NULL). dxs must not overlap xs, dy or each other. */
+enum tnn_merge {
+    TNN_MERGE_ADD = 0,
+    TNN_MERGE_SUBTRACT = 1,
+    TNN_MERGE_MULTIPLY = 2,
+    TNN_MERGE_AVERAGE = 3,
+    TNN_MERGE_MAXIMUM = 4,
+    TNN_MERGE_MINIMUM = 5
+};
+void tnn_merge_forward_f32(int op, const float *const *xs, ptrdiff_t count,
+                           float *out, ptrdiff_t n, int accumulate);
+void tnn_merge_backward_f32(int op, const float *const *xs, ptrdiff_t count,
+                            const float *dy, float *const *dxs, ptrdiff_t n);
+void tnn_merge_forward_f64(int op, const double *const *xs, ptrdiff_t count,
+                           double *out, ptrdiff_t n, int accumulate);
+void tnn_merge_backward_f64(int op, const double *const *xs, ptrdiff_t count,
+                            const double *dy, double *const *dxs, ptrdiff_t n);
+/* scale: out = alpha * x over n values (alpha -1: Subtract's dx1, 1: a
+ * copy); out may be x. */
+void tnn_scale_f32(const float *x, float *out, ptrdiff_t n, double alpha);
+void tnn_scale_f64(const double *x, double *out, ptrdiff_t n, double alpha);
+/* concat: input k viewed as (outer, widths[k], inner), out (or dy) as
+ * (outer, W, inner), W = sum of widths: out[o, off_k + w, i] = x_k[o, w, i]
+ * with off_k = widths[0] + ... + widths[k - 1] (any axis: outer = product
+ * of the dims before it, inner after it). backward copies the other way,
+ * dxs[k] (NULL: skipped) = dy's slice. Plain copies; no overlap. */
+void tnn_concat_forward_f32(const float *const *xs, const ptrdiff_t *widths,
+                            ptrdiff_t count, float *out, ptrdiff_t outer,
+                            ptrdiff_t inner);
+void tnn_concat_backward_f32(const float *dy, const ptrdiff_t *widths,
+                             ptrdiff_t count, float *const *dxs,
+                             ptrdiff_t outer, ptrdiff_t inner);
+void tnn_concat_forward_f64(const double *const *xs, const ptrdiff_t *widths,
+                            ptrdiff_t count, double *out, ptrdiff_t outer,
+                            ptrdiff_t inner);
+void tnn_concat_backward_f64(const double *dy, const ptrdiff_t *widths,
+                             ptrdiff_t count, double *const *dxs,
+                             ptrdiff_t outer, ptrdiff_t inner);
+/* dot: Keras's Dot(axes=1) on x0, x1: (rows, cols); out, dy: rows values.
+ * forward:  out[r] = sum_k x0[r, k] x1[r, k], summed over k in order, in
+ *           double. normalize = 1: each row first l2-normalized as
+ *           tf.linalg.l2_normalize does: xn = x / sqrt(max(sum x^2,
+ *           epsilon)) (Keras 2: epsilon = 1e-12; Keras 3 caps 1 / norm at
+ *           1e7, about epsilon = 1e-14).
+ * backward: dx0 = dy x1, dx1 = dy x0; normalize = 1: dx0 = dy / n0 (x1n -
+ *           x0n out) where sum x0^2 >= epsilon, dy / n0 x1n where the norm
+ *           was clamped (n0 the clamped norm); likewise dx1. dx0, dx1 may
+ *           be NULL; no output may overlap an input or the other. */
+void tnn_dot_forward_f32(const float *x0, const float *x1, float *out,
+                         ptrdiff_t rows, ptrdiff_t cols, int normalize,
+                         double epsilon);
+void tnn_dot_backward_f32(const float *x0, const float *x1, const float *dy,
+                          float *dx0, float *dx1, ptrdiff_t rows,
+                          ptrdiff_t cols, int normalize, double epsilon);
+void tnn_dot_forward_f64(const double *x0, const double *x1, double *out,
+                         ptrdiff_t rows, ptrdiff_t cols, int normalize,
+                         double epsilon);
+void tnn_dot_backward_f64(const double *x0, const double *x1, const double *dy,
+                          double *dx0, double *dx1, ptrdiff_t rows,
+                          ptrdiff_t cols, int normalize, double epsilon);
+
+/* batch_dot: Keras's Dot on 3-D inputs, x0 (batch, a1, a2) and x1 (batch,
+ * b1, b2), summed over x0's axis axis0 and x1's axis1 (each 1 or 2; the
+ * summed dims equal): out[b] = A_b B_b (batch, m, n) with A_b x0[b] as
+ * (free, summed) and B_b x1[b] as (summed, free), one tnn_gemm per batch
+ * entry (no normalize). backward: dx0 (or NULL) = dy B^T, dx1 (or NULL) =
+ * A^T dy, laid out as x0 and x1. No output may overlap an input. */
+void tnn_batch_dot_forward_f32(const float *x0, const float *x1, float *out,
+                               ptrdiff_t batch, ptrdiff_t a1, ptrdiff_t a2,
+                               ptrdiff_t b1, ptrdiff_t b2, int axis0,
+                               int axis1);
+void tnn_batch_dot_backward_f32(const float *x0, const float *x1,
+                                const float *dy, float *dx0, float *dx1,
+                                ptrdiff_t batch, ptrdiff_t a1, ptrdiff_t a2,
+                                ptrdiff_t b1, ptrdiff_t b2, int axis0,
+                                int axis1);
+void tnn_batch_dot_forward_f64(const double *x0, const double *x1, double *out,
+                               ptrdiff_t batch, ptrdiff_t a1, ptrdiff_t a2,
+                               ptrdiff_t b1, ptrdiff_t b2, int axis0,
+                               int axis1);
+void tnn_batch_dot_backward_f64(const double *x0, const double *x1,
+                                const double *dy, double *dx0, double *dx1,
+                                ptrdiff_t batch, ptrdiff_t a1, ptrdiff_t a2,
+                                ptrdiff_t b1, ptrdiff_t b2, int axis0,
+                                int axis1);
+
 /* ---- Losses (losses.inc); each returns the batch MEAN, summed in double -
  * softmax_xent:       logits (batch, classes), labels (batch,) integer ids
  *                     read through tnn_label_at (type: enum tnn_label_type),
@@ -392,6 +505,122 @@ void tnn_adamax_update_f64(double *w, const double *g, double *m, double *u,
 void tnn_nadam_update_f64(double *w, const double *g, double *m, double *v,
                           ptrdiff_t n, double lr, double beta1, double beta2,
                           double epsilon, int64_t step, double u_product);
+
+/* ---- 2-D convolution (conv.inc), Keras's Conv2D / Conv1D / Conv2DTranspose -
+ * NHWC layout. The geometry of one convolution, in the terms of its forward
+ * pass (a Conv2DTranspose is described by the convolution it transposes):
+ *   x: (batch, height, width, channels)       the convolution's input
+ *   w: (kernel_h, kernel_w, channels, filters) Keras's kernel; in row order
+ *      it IS a (kernel_h kernel_w channels, filters) matrix, Dense's kernel
+ *   y: (batch, out_h, out_w, filters)          the convolution's output
+ *   y[n, oh, ow, f] = b[f] + sum over i < kernel_h, j < kernel_w,
+ *       c < channels of x[n, oh stride_h - pad_top + i dilation_h,
+ *       ow stride_w - pad_left + j dilation_w, c] w[i, j, c, f],
+ *   reading 0 where the row or column falls outside x (zero padding).
+ * The callers guarantee out_h = (height + pad_top + pad_bottom - (kernel_h -
+ * 1) dilation_h - 1) / stride_h + 1 (floor, >= 1), and likewise out_w.
+ *
+ * Work goes through the GEMM as im2col panels: a panel is `lines` output
+ * lines (one (n, oh) pair each, out_w output pixels), its columns matrix
+ * (lines out_w, kernel_h kernel_w channels) is built in `scratch`, and
+ * Dense's kernels multiply it with w. Panel size depends on the shapes and
+ * the dtype only (TNN_CONV_PANEL_BYTES), never on the thread count, so every
+ * sum keeps one order and results are bit-identical for any thread count.
+ * scratch: tnn_conv2d_scratch_bytes(shape, sizeof(real)) bytes (0 for a 1x1
+ * stride-1 unpadded convolution, whose columns are x itself), owned by the
+ * caller; the kernels never allocate.
+ *
+ * conv2d_forward:   y = act(conv(x, w) + b); b may be NULL; act as
+ *                   dense_forward (0-4; softmax over the filters).
+ * conv2d_backward:  dy is the gradient of the pre-activation output:
+ *                   dx (or NULL) = the input gradient (overwritten);
+ *                   dw (+)= the kernel gradient; db (or NULL) (+)= sums of
+ *                   dy over batch, out_h, out_w; add when accumulate = 1.
+ * conv2d_transpose_forward:  the input gradient of the convolution as a
+ *                   layer: x: (batch, out_h, out_w, filters), y: (batch,
+ *                   height, width, channels) = act(conv^T(x, w) + b), b:
+ *                   (channels,) or NULL.
+ * conv2d_transpose_backward: dy (batch, height, width, channels), the
+ *                   gradient of the transpose's pre-activation output;
+ *                   dx (or NULL): (batch, out_h, out_w, filters) =
+ *                   conv(dy, w) (a conv2d forward); dw (+)= conv2d's kernel
+ *                   gradient with dy as its input and x as its output
+ *                   gradient; db (or NULL) (+)= sums of dy over batch,
+ *                   height, width.
+ * No output may overlap an input or another output. */
+#define TNN_CONV_PANEL_BYTES ((size_t)2 << 20)
+struct tnn_conv2d_shape {
+    ptrdiff_t batch, height, width, channels;
+    ptrdiff_t kernel_h, kernel_w, filters;
+    ptrdiff_t out_h, out_w;
+    ptrdiff_t stride_h, stride_w, dilation_h, dilation_w;
+    ptrdiff_t pad_top, pad_left;
+};
+/* 1 when x itself is the columns matrix (1x1 kernel, stride 1, no
+ * padding): one panel, no scratch, no im2col. */
+static inline int tnn_conv2d_is_pointwise(const struct tnn_conv2d_shape *s)
+{
+    return s->kernel_h == 1 && s->kernel_w == 1 && s->stride_h == 1 &&
+           s->stride_w == 1 && s->pad_top == 0 && s->pad_left == 0 &&
+           s->out_h == s->height && s->out_w == s->width;
+}
+/* Output lines per im2col panel: as many as fit in TNN_CONV_PANEL_BYTES,
+ * at least 1, at most batch out_h. */
+static inline ptrdiff_t tnn_conv2d_panel_lines(const struct tnn_conv2d_shape *s,
+                                               size_t real_size)
+{
+    ptrdiff_t total = s->batch * s->out_h;
+    if (tnn_conv2d_is_pointwise(s))
+        return total > 0 ? total : 1;
+    size_t line = (size_t)s->out_w * (size_t)s->kernel_h * (size_t)s->kernel_w *
+                  (size_t)s->channels * real_size;
+    size_t fit = line ? TNN_CONV_PANEL_BYTES / line : 1;
+    ptrdiff_t lines =
+        fit < 1 ? 1 : (fit > (size_t)total ? total : (ptrdiff_t)fit);
+    return lines > 0 ? lines : 1;
+}
+/* Bytes of scratch the conv2d kernels need for this shape and dtype. */
+static inline size_t tnn_conv2d_scratch_bytes(const struct tnn_conv2d_shape *s,
+                                              size_t real_size)
+{
+    if (tnn_conv2d_is_pointwise(s))
+        return 0;
+    return (size_t)tnn_conv2d_panel_lines(s, real_size) * (size_t)s->out_w *
+           (size_t)s->kernel_h * (size_t)s->kernel_w * (size_t)s->channels *
+           real_size;
+}
+void tnn_conv2d_forward_f32(const float *x, const float *w, const float *b,
+                            float *y, float *scratch,
+                            const struct tnn_conv2d_shape *s, int activation);
+void tnn_conv2d_backward_f32(const float *x, const float *w, const float *dy,
+                             float *dx, float *dw, float *db, float *scratch,
+                             const struct tnn_conv2d_shape *s, int accumulate);
+void tnn_conv2d_transpose_forward_f32(const float *x, const float *w,
+                                      const float *b, float *y, float *scratch,
+                                      const struct tnn_conv2d_shape *s,
+                                      int activation);
+void tnn_conv2d_transpose_backward_f32(const float *x, const float *w,
+                                       const float *dy, float *dx, float *dw,
+                                       float *db, float *scratch,
+                                       const struct tnn_conv2d_shape *s,
+                                       int accumulate);
+void tnn_conv2d_forward_f64(const double *x, const double *w, const double *b,
+                            double *y, double *scratch,
+                            const struct tnn_conv2d_shape *s, int activation);
+void tnn_conv2d_backward_f64(const double *x, const double *w, const double *dy,
+                             double *dx, double *dw, double *db,
+                             double *scratch, const struct tnn_conv2d_shape *s,
+                             int accumulate);
+void tnn_conv2d_transpose_forward_f64(const double *x, const double *w,
+                                      const double *b, double *y,
+                                      double *scratch,
+                                      const struct tnn_conv2d_shape *s,
+                                      int activation);
+void tnn_conv2d_transpose_backward_f64(const double *x, const double *w,
+                                       const double *dy, double *dx, double *dw,
+                                       double *db, double *scratch,
+                                       const struct tnn_conv2d_shape *s,
+                                       int accumulate);
 
 /* ---- Pooling (pool.inc), NHWC: channels last ------------------------------
  * x, dx: (batch, height, width, channels); y, dy, argmax: (batch,

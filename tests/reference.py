@@ -499,6 +499,106 @@ def normalization(x, mean, variance, invert=False):
     return mean + x * std if invert else (x - mean) / std
 
 
+def conv_output_size(size, kernel, stride, dilation, pad_before, pad_after):
+    """Output pixels along one axis of a convolution with explicit padding."""
+    span = (kernel - 1) * dilation + 1
+    return (size + pad_before + pad_after - span) // stride + 1
+
+
+def _act_last_axis(name, z):
+    """An activation applied over the last axis (softmax per pixel)."""
+    return ACTIVATIONS[name](z.reshape(-1, z.shape[-1])).reshape(z.shape)
+
+
+def conv2d_forward(x, w, b, strides, dilation, padding, activation="linear"):
+    """NHWC convolution with Keras's (kh, kw, in, out) kernel:
+    y[n, oh, ow, f] = b[f] + sum over i, j, c of
+    x[n, oh*sh - top + i*dh, ow*sw - left + j*dw, c] * w[i, j, c, f],
+    where a row or column outside x reads 0 (zero padding)."""
+    x, w = np.asarray(x, np.float64), np.asarray(w, np.float64)
+    batch, height, width, _ = x.shape
+    kh, kw, _, filters = w.shape
+    (sh, sw), (dh, dw), (top, left, bottom, right) = strides, dilation, padding
+    out_h = conv_output_size(height, kh, sh, dh, top, bottom)
+    out_w = conv_output_size(width, kw, sw, dw, left, right)
+    y = np.zeros((batch, out_h, out_w, filters))
+    for oh in range(out_h):
+        for ow in range(out_w):
+            for i in range(kh):
+                for j in range(kw):
+                    row, col = oh * sh - top + i * dh, ow * sw - left + j * dw
+                    if 0 <= row < height and 0 <= col < width:
+                        y[:, oh, ow, :] += x[:, row, col, :] @ w[i, j]
+    if b is not None:
+        y += b
+    return _act_last_axis(activation, y)
+
+
+def conv2d_backward(x, w, dy, strides, dilation, padding):
+    """(dx, dw, db) of y = conv2d_forward(x, w, b, ...) (linear), from dy:
+    each term x[n, row, col, c] w[i, j, c, f] of y[n, oh, ow, f] sends
+    dy * w to dx[n, row, col, c] and dy * x to dw[i, j, c, f]."""
+    x, w, dy = (np.asarray(v, np.float64) for v in (x, w, dy))
+    _, height, width, _ = x.shape
+    kh, kw, _, _ = w.shape
+    (sh, sw), (dh, dw_), (top, left, _, _) = strides, dilation, padding
+    dx, dw = np.zeros_like(x), np.zeros_like(w)
+    for oh in range(dy.shape[1]):
+        for ow in range(dy.shape[2]):
+            for i in range(kh):
+                for j in range(kw):
+                    row, col = oh * sh - top + i * dh, ow * sw - left + j * dw_
+                    if 0 <= row < height and 0 <= col < width:
+                        dx[:, row, col, :] += dy[:, oh, ow, :] @ w[i, j].T
+                        dw[i, j] += x[:, row, col, :].T @ dy[:, oh, ow, :]
+    return dx, dw, dy.sum(axis=(0, 1, 2))
+
+
+def conv2d_transpose_forward(
+    x, w, b, out_hw, strides, dilation, padding, activation="linear"
+):
+    """Keras's Conv2DTranspose with kernel w (kh, kw, filters, in): every
+    input pixel x[n, oh, ow, :] paints w[i, j] @ x[n, oh, ow, :] onto
+    y[n, oh*sh - top + i*dh, ow*sw - left + j*dw, :] (dropped outside y);
+    y has out_hw = (height, width) pixels, then bias and activation."""
+    x, w = np.asarray(x, np.float64), np.asarray(w, np.float64)
+    batch, in_h, in_w, _ = x.shape
+    kh, kw, filters, _ = w.shape
+    (sh, sw), (dh, dw), (top, left, _, _) = strides, dilation, padding
+    height, width = out_hw
+    y = np.zeros((batch, height, width, filters))
+    for oh in range(in_h):
+        for ow in range(in_w):
+            for i in range(kh):
+                for j in range(kw):
+                    row, col = oh * sh - top + i * dh, ow * sw - left + j * dw
+                    if 0 <= row < height and 0 <= col < width:
+                        y[:, row, col, :] += x[:, oh, ow, :] @ w[i, j].T
+    if b is not None:
+        y += b
+    return _act_last_axis(activation, y)
+
+
+def conv2d_transpose_backward(x, w, dy, strides, dilation, padding):
+    """(dx, dw, db) of y = conv2d_transpose_forward(x, w, b, ...) (linear):
+    the painting above read backwards, term by term."""
+    x, w, dy = (np.asarray(v, np.float64) for v in (x, w, dy))
+    _, in_h, in_w, _ = x.shape
+    kh, kw, _, _ = w.shape
+    _, height, width, _ = dy.shape
+    (sh, sw), (dh, dw_), (top, left, _, _) = strides, dilation, padding
+    dx, dw = np.zeros_like(x), np.zeros_like(w)
+    for oh in range(in_h):
+        for ow in range(in_w):
+            for i in range(kh):
+                for j in range(kw):
+                    row, col = oh * sh - top + i * dh, ow * sw - left + j * dw_
+                    if 0 <= row < height and 0 <= col < width:
+                        dx[:, oh, ow, :] += dy[:, row, col, :] @ w[i, j]
+                        dw[i, j] += dy[:, row, col, :].T @ x[:, oh, ow, :]
+    return dx, dw, dy.sum(axis=(0, 1, 2))
+
+
 # ---- pooling, padding, upsampling, embedding (NHWC, explicit loops) ------------
 def pool_window(o, stride, pad, pool, size):
     """Input rows [r0, r1) under output row o, clipped to the input."""
@@ -639,3 +739,120 @@ def pool_geometry(size, pool, stride, padding):
         return (size - pool) // stride + 1, 0
     out = -(-size // stride)
     return out, max((out - 1) * stride + pool - size, 0) // 2
+
+
+# ---- merge layers (csrc/merge.inc) ---------------------------------------------
+# Folds run left to right, x0 first, in the inputs' dtype (Keras's order).
+
+
+def merge_add(xs):
+    out = xs[0].copy()
+    for x in xs[1:]:
+        out = out + x
+    return out
+
+
+def merge_multiply(xs):
+    out = xs[0].copy()
+    for x in xs[1:]:
+        out = out * x
+    return out
+
+
+def merge_average(xs):
+    """Keras divides the sum by n (it does not multiply by 1/n)."""
+    return merge_add(xs) / xs[0].dtype.type(len(xs))
+
+
+def merge_multiply_backward(xs, dy):
+    """dx_k = dy * (the product of the other inputs, left to right)."""
+    dxs = []
+    for k in range(len(xs)):
+        product = np.ones_like(dy)
+        for m, x in enumerate(xs):
+            if m != k:
+                product = product * x
+        dxs.append(dy * product)
+    return dxs
+
+
+def merge_select(xs, largest=True):
+    """(the fold's value, the input its gradient goes to) element-wise.
+
+    TensorFlow's gradient of maximum(m, x) goes to m where m >= x, else to x
+    (minimum: m <= x); Keras's n-ary Maximum is the left fold
+    maximum(maximum(x0, x1), x2)..., so the gradient's owner changes only where
+    a later input is strictly larger, or either value is NaN. The value is NaN
+    wherever an input is.
+    """
+    m = xs[0].copy()
+    which = np.zeros(m.shape, np.int64)
+    for k, x in enumerate(xs[1:], start=1):
+        keep = m >= x if largest else m <= x
+        which = np.where(keep, which, k)
+        better = m > x if largest else m < x
+        m = np.where(better | np.isnan(m), m, x)
+    return m, which
+
+
+def merge_select_backward(xs, dy, largest=True):
+    _, which = merge_select(xs, largest)
+    return [np.where(which == k, dy, 0.0).astype(dy.dtype) for k in range(len(xs))]
+
+
+def dot(x0, x1, normalize=False, epsilon=1e-12):
+    """Keras's Dot(axes=1) on (batch, d) -> (batch, 1); normalize as
+    tf.linalg.l2_normalize: x / sqrt(max(sum x^2, epsilon))."""
+    x0, x1 = np.asarray(x0, np.float64), np.asarray(x1, np.float64)
+    if normalize:
+        x0 = x0 / np.sqrt(np.maximum((x0 * x0).sum(1, keepdims=True), epsilon))
+        x1 = x1 / np.sqrt(np.maximum((x1 * x1).sum(1, keepdims=True), epsilon))
+    return (x0 * x1).sum(1, keepdims=True)
+
+
+def dot_backward(x0, x1, dy, normalize=False, epsilon=1e-12):
+    """(dx0, dx1) of dot; where sum x^2 < epsilon the norm is a constant."""
+    x0, x1 = np.asarray(x0, np.float64), np.asarray(x1, np.float64)
+    dy = np.asarray(dy, np.float64)
+    if not normalize:
+        return dy * x1, dy * x0
+    s0 = (x0 * x0).sum(1, keepdims=True)
+    s1 = (x1 * x1).sum(1, keepdims=True)
+    i0 = 1 / np.sqrt(np.maximum(s0, epsilon))
+    i1 = 1 / np.sqrt(np.maximum(s1, epsilon))
+    n0, n1 = x0 * i0, x1 * i1
+    c = (n0 * n1).sum(1, keepdims=True)
+    dx0 = dy * i0 * np.where(s0 >= epsilon, n1 - n0 * c, n1)
+    dx1 = dy * i1 * np.where(s1 >= epsilon, n0 - n1 * c, n0)
+    return dx0, dx1
+
+
+def _dot_axes(axes):
+    pair = axes if isinstance(axes, tuple) else (axes, axes)
+    return tuple(a + 3 if a < 0 else a for a in pair)
+
+
+def batch_dot(x0, x1, axes=2):
+    """Keras's Dot on 3-D inputs: out[b, i, j] = sum_p A[b, i, p] B[b, p, j], A = x0
+    with its summed axis last, B = x1 with its summed axis first."""
+    a0, a1 = _dot_axes(axes)
+    a = np.asarray(x0, np.float64)
+    b = np.asarray(x1, np.float64)
+    a = a if a0 == 2 else a.transpose(0, 2, 1)
+    b = b if a1 == 1 else b.transpose(0, 2, 1)
+    return a @ b
+
+
+def batch_dot_backward(x0, x1, dy, axes=2):
+    """(dx0, dx1) of batch_dot, laid out as x0 and x1."""
+    a0, a1 = _dot_axes(axes)
+    a = np.asarray(x0, np.float64)
+    b = np.asarray(x1, np.float64)
+    a = a if a0 == 2 else a.transpose(0, 2, 1)
+    b = b if a1 == 1 else b.transpose(0, 2, 1)
+    dy = np.asarray(dy, np.float64)
+    da = dy @ b.transpose(0, 2, 1)
+    db = a.transpose(0, 2, 1) @ dy
+    da = da if a0 == 2 else da.transpose(0, 2, 1)
+    db = db if a1 == 1 else db.transpose(0, 2, 1)
+    return da, db

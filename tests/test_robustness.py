@@ -321,8 +321,96 @@ CORE = [
         {2},
         set(),
     ),
+    # merge kernels taking single arrays (those taking lists of arrays have
+    # their bad calls in tests/test_merge_kernels.py)
+    (
+        "merge_subtract",
+        lambda: [f64(3, 4), f64(3, 4), f64(3, 4)],
+        ["x0", "x1", "out"],
+        {2},
+        set(),
+    ),
+    (
+        "merge_subtract_backward",
+        lambda: [f64(3, 4), f64(3, 4), f64(3, 4)],
+        ["dy", "dx0", "dx1"],
+        {1, 2},
+        {1, 2},
+    ),
+    ("scale", lambda: [f64(3, 4), f64(3, 4)], ["x", "out"], {1}, set()),
+    ("dot", lambda: [f64(3, 4), f64(3, 4), f64(3, 1)], ["x0", "x1", "out"], {2}, set()),
+    (
+        "dot_backward",
+        lambda: [f64(3, 4), f64(3, 4), f64(3, 1), f64(3, 4), f64(3, 4)],
+        ["x0", "x1", "dy", "dx0", "dx1"],
+        {3, 4},
+        {3, 4},
+    ),
+    (
+        "batch_dot",
+        lambda: [f64(2, 3, 4), f64(2, 5, 4), f64(2, 3, 5)],
+        ["x0", "x1", "out"],
+        {2},
+        set(),
+    ),
+    (
+        "batch_dot_backward",
+        lambda: [f64(2, 3, 4), f64(2, 5, 4), f64(2, 3, 5), f64(2, 3, 4), f64(2, 5, 4)],
+        ["x0", "x1", "dy", "dx0", "dx1"],
+        {3, 4},
+        {3, 4},
+    ),
 ]
+CORE += [
+    (
+        "conv2d_forward",
+        lambda: [f64(2, 5, 4, 3), f64(3, 2, 3, 4), f64(4), f64(2, 3, 3, 4)],
+        ["x", "w", "b", "y"],
+        {3},
+        {2},
+    ),
+    (
+        "conv2d_backward",
+        lambda: [
+            f64(2, 5, 4, 3),
+            f64(3, 2, 3, 4),
+            f64(2, 3, 3, 4),
+            f64(2, 5, 4, 3),
+            f64(3, 2, 3, 4),
+            f64(4),
+        ],
+        ["x", "w", "dy", "dx", "dw", "db"],
+        {3, 4, 5},
+        {3, 5},
+    ),
+    (
+        "conv2d_transpose_forward",
+        lambda: [f64(2, 3, 3, 4), f64(3, 2, 3, 4), f64(3), f64(2, 5, 4, 3)],
+        ["x", "w", "b", "y"],
+        {3},
+        {2},
+    ),
+    (
+        "conv2d_transpose_backward",
+        lambda: [
+            f64(2, 3, 3, 4),
+            f64(3, 2, 3, 4),
+            f64(2, 5, 4, 3),
+            f64(2, 3, 3, 4),
+            f64(3, 2, 3, 4),
+            f64(3),
+        ],
+        ["x", "w", "dy", "dx", "dw", "db"],
+        {3, 4, 5},
+        {3, 5},
+    ),
+]
+CONV_GEOMETRY = [(1, 1), (1, 1), (0, 0, 0, 0)]  # strides, dilation, padding
 SCALARS = {
+    "conv2d_forward": CONV_GEOMETRY,
+    "conv2d_backward": CONV_GEOMETRY,
+    "conv2d_transpose_forward": CONV_GEOMETRY,
+    "conv2d_transpose_backward": CONV_GEOMETRY,
     "max_pool2d_forward": [2, 2, 2, 2, 0, 0],
     "avg_pool2d_forward": [2, 2, 2, 2, 0, 0],
     "avg_pool2d_backward": [2, 2, 2, 2, 0, 0],
@@ -339,6 +427,7 @@ SCALARS = {
     "sgd_update": [0.1, 0.9, False],
     "batchnorm_forward": [0.99, 1e-3, True],
     "batchnorm_backward": [True],
+    "scale": [-1.0],
 }
 
 
@@ -985,10 +1074,10 @@ API = [
     ),
     ("model_from_json int", lambda: tinynn.models.model_from_json(3), "json_string"),
     (
-        "model_from_json Conv2D",
+        "model_from_json Conv3D",
         lambda: tinynn.models.model_from_json(
             '{"class_name": "Sequential", "config": {"layers": '
-            '[{"class_name": "Conv2D", "config": {}}]}}'
+            '[{"class_name": "Conv3D", "config": {}}]}}'
         ),
         "class_name",
     ),
@@ -1139,6 +1228,111 @@ API = [
         "mnist IDX dimensions overflow",
         lambda: tinynn.datasets.mnist.load_data(idx_folder((2**31, 2**31, 4))),
         "train-images-idx3-ubyte: payload has 0 bytes",
+    ),
+    *[
+        (
+            f"core conv2d_forward {label}",
+            lambda geo=geo, y=y: _core.conv2d_forward(
+                f64(2, 5, 4, 3), f64(3, 2, 3, 4), None, f64(*y), *geo
+            ),
+            message,
+        )
+        for label, geo, y, message in [
+            ("strides 0", [(0, 1), (1, 1), (0,) * 4], (2, 3, 3, 4), "strides[0]"),
+            ("strides float", [(1.0, 1), (1, 1), (0,) * 4], (2, 3, 3, 4), "strides[0]"),
+            ("strides 3 items", [(1, 1, 1), (1, 1), (0,) * 4], (2, 3, 3, 4), "strides"),
+            ("strides int", [1, (1, 1), (0,) * 4], (2, 3, 3, 4), "strides"),
+            ("dilation -1", [(1, 1), (1, -1), (0,) * 4], (2, 3, 3, 4), "dilation[1]"),
+            (
+                "padding negative",
+                [(1, 1), (1, 1), (0, -1, 0, 0)],
+                (2, 3, 3, 4),
+                "padding[1]",
+            ),
+            ("padding 2 items", [(1, 1), (1, 1), (0, 0)], (2, 3, 3, 4), "padding"),
+            (
+                "padding huge",
+                [(1, 1), (1, 1), (2**40, 0, 0, 0)],
+                (2, 3, 3, 4),
+                "padding[0]",
+            ),
+            ("y height", [(2, 1), (1, 1), (0,) * 4], (2, 3, 3, 4), "along the height"),
+            (
+                "y width",
+                [(1, 1), (1, 1), (0, 1, 0, 1)],
+                (2, 3, 3, 4),
+                "along the width",
+            ),
+            (
+                "kernel too large",
+                [(1, 1), (3, 1), (0,) * 4],
+                (2, 3, 3, 4),
+                "dilated kernel",
+            ),
+            ("y filters", [(1, 1), (1, 1), (0,) * 4], (2, 3, 3, 5), "filters"),
+            ("y batch", [(1, 1), (1, 1), (0,) * 4], (3, 3, 3, 4), "samples"),
+        ]
+    ],
+    (
+        "core conv2d_forward w zero filters",
+        lambda: _core.conv2d_forward(
+            f64(2, 5, 4, 3), f64(3, 2, 3, 0), None, f64(2, 3, 3, 0), *CONV_GEOMETRY
+        ),
+        "conv2d_forward: w",
+    ),
+    (
+        "core conv2d_forward x channels",
+        lambda: _core.conv2d_forward(
+            f64(2, 5, 4, 2), f64(3, 2, 3, 4), None, f64(2, 3, 3, 4), *CONV_GEOMETRY
+        ),
+        "conv2d_forward: x has shape (2, 5, 4, 2) but w has 3 input channels",
+    ),
+    (
+        "core conv2d_forward b length",
+        lambda: _core.conv2d_forward(
+            f64(2, 5, 4, 3), f64(3, 2, 3, 4), f64(3), f64(2, 3, 3, 4), *CONV_GEOMETRY
+        ),
+        "conv2d_forward: b",
+    ),
+    (
+        "core conv2d_forward activation",
+        lambda: _core.conv2d_forward(
+            f64(2, 5, 4, 3),
+            f64(3, 2, 3, 4),
+            None,
+            f64(2, 3, 3, 4),
+            *CONV_GEOMETRY,
+            activation="elu",
+        ),
+        "conv2d_forward: activation",
+    ),
+    (
+        "core conv2d_backward dx aliases x",
+        lambda: (
+            lambda x: _core.conv2d_backward(
+                x,
+                f64(3, 2, 3, 4),
+                f64(2, 3, 3, 4),
+                x,
+                f64(3, 2, 3, 4),
+                None,
+                *CONV_GEOMETRY,
+            )
+        )(f64(2, 5, 4, 3)),
+        "conv2d_backward: dx",
+    ),
+    (
+        "core conv2d_transpose_backward db length",
+        lambda: _core.conv2d_transpose_backward(
+            f64(2, 3, 3, 4),
+            f64(3, 2, 3, 4),
+            f64(2, 5, 4, 3),
+            None,
+            f64(3, 2, 3, 4),
+            f64(4),
+            *CONV_GEOMETRY,
+        ),
+        "conv2d_transpose_backward: db",
     ),
     (
         "core learning_rate str",

@@ -141,7 +141,52 @@ def every_kernel(dtype, m, n, k):
         else:
             _core.nadam_update(p, g, s1, s2, 0.01, 0.9, 0.999, 1e-7, 3, 0.3)
         outs += [p, s1, s2]
-    return outs
+    return outs + merge_kernels(dtype, r)
+
+
+def merge_kernels(dtype, r):
+    """Outputs of the merge kernels, on sizes above the threading threshold."""
+    size = 8 * 4096 * 3 + 17  # several chunks and a ragged tail, 3 inputs
+    xs = [r.normal(size=size).astype(dtype) for _ in range(3)]
+    xs[1][::7] = xs[0][::7]  # ties for maximum and minimum
+    dy = r.normal(size=size).astype(dtype)
+    outs = []
+    for op in ("add", "multiply", "average", "maximum", "minimum"):
+        out = np.empty(size, dtype)
+        getattr(_core, f"merge_{op}")(xs, out)
+        outs.append(out)
+        if op in ("multiply", "maximum", "minimum"):
+            dxs = [np.empty(size, dtype) for _ in xs]
+            getattr(_core, f"merge_{op}_backward")(xs, dy, dxs)
+            outs += dxs
+    acc = dy.copy()
+    _core.merge_add(xs, acc, accumulate=True)
+    dxs = [np.empty(size, dtype) for _ in xs]
+    _core.merge_average_backward(dy, dxs)
+    sub, neg = np.empty(size, dtype), np.empty(size, dtype)
+    _core.merge_subtract(xs[0], xs[1], sub)
+    _core.scale(dy, neg, -1.0)
+    outs += [acc, *dxs, sub, neg]
+    a, b = r.normal(size=(331, 409)).astype(dtype), r.normal(size=(331, 400))
+    b = b.astype(dtype)
+    whole = np.empty((331, 809), dtype)
+    _core.concatenate([a, b], whole, 1)
+    parts = [np.empty_like(a), np.empty_like(b)]
+    _core.concatenate_backward([a, b], whole, parts, 1)
+    outs += [whole, *parts]
+    c = r.normal(size=a.shape).astype(dtype)
+    for normalize in (False, True):
+        d, da, dc = np.empty((331, 1), dtype), np.empty_like(a), np.empty_like(c)
+        _core.dot(a, c, d, normalize=normalize)
+        _core.dot_backward(a, c, d, da, dc, normalize=normalize)
+        outs += [d, da, dc]
+    x3, y3 = r.normal(size=(3, 97, 64)).astype(dtype), r.normal(size=(3, 131, 64))
+    y3 = y3.astype(dtype)
+    bd = np.empty((3, 97, 131), dtype)
+    _core.batch_dot(x3, y3, bd, axes=2)
+    dx3, dy3 = np.empty_like(x3), np.empty_like(y3)
+    _core.batch_dot_backward(x3, y3, bd, dx3, dy3, axes=(2, 2))
+    return outs + [bd, dx3, dy3]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -166,6 +211,52 @@ def test_results_are_bit_identical_for_any_thread_count(
         for index, (one, many) in enumerate(zip(results[0], outs)):
             assert np.array_equal(one, many), (
                 f"output {index} differs between 1 and {count} threads"
+            )
+
+
+def conv_kernels(dtype, shape):
+    """Outputs of the four conv2d kernels on fixed inputs of this geometry."""
+    n, h, w, c, kh, kw, f, strides, dilation, pad = shape
+    geo = (strides, dilation, pad)
+    oh = (h + pad[0] + pad[2] - (kh - 1) * dilation[0] - 1) // strides[0] + 1
+    ow = (w + pad[1] + pad[3] - (kw - 1) * dilation[1] - 1) // strides[1] + 1
+    r = rng(n * 131 + h * 7 + c)
+    x = r.normal(size=(n, h, w, c)).astype(dtype)
+    k = r.normal(size=(kh, kw, c, f)).astype(dtype)
+    b = r.normal(size=f).astype(dtype)
+    y = np.empty((n, oh, ow, f), dtype)
+    _core.conv2d_forward(x, k, b, y, *geo, activation="relu")
+    dx, dk, db = np.empty_like(x), np.empty_like(k), np.empty_like(b)
+    _core.conv2d_backward(x, k, y, dx, dk, db, *geo)
+    t = np.empty_like(x)
+    _core.conv2d_transpose_forward(y, k, None, t, *geo)
+    tdx, tdk, tdb = np.empty_like(y), np.empty_like(k), np.empty(c, dtype)
+    _core.conv2d_transpose_backward(y, k, x, tdx, tdk, tdb, *geo)
+    return [y, dx, dk, db, t, tdx, tdk, tdb]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        (1, 5, 5, 1, 3, 3, 1, (1, 1), (1, 1), (1, 1, 1, 1)),
+        (7, 28, 28, 1, 3, 3, 32, (1, 1), (1, 1), (0, 0, 0, 0)),  # MNIST conv 1
+        (13, 13, 13, 32, 3, 3, 64, (1, 1), (1, 1), (0, 0, 0, 0)),  # several panels
+        (2, 60, 60, 80, 3, 3, 5, (2, 1), (1, 2), (1, 2, 1, 2)),  # bands, 2 c-blocks
+        (9, 11, 13, 70, 1, 1, 7, (1, 1), (1, 1), (0, 0, 0, 0)),  # pointwise
+    ],
+)
+def test_conv_is_bit_identical_for_any_thread_count(
+    simd, restore_threads, dtype, shape
+):
+    results = []
+    for count in THREAD_COUNTS:
+        _core.set_num_threads(count)
+        results.append(conv_kernels(dtype, shape))
+    for count, outs in zip(THREAD_COUNTS[1:], results[1:]):
+        for index, (one, many) in enumerate(zip(results[0], outs)):
+            assert np.array_equal(one, many), (
+                f"conv output {index} differs between 1 and {count} threads"
             )
 
 

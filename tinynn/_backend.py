@@ -104,6 +104,77 @@ def dense_backward(
     _core.dense_backward(x, w, dy, dx, dw, db, accumulate=accumulate)
 
 
+def conv2d_forward(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    y: np.ndarray,
+    strides: tuple[int, int],
+    dilation: tuple[int, int],
+    padding: tuple[int, int, int, int],
+    activation: str = "linear",
+) -> np.ndarray:
+    """y = activation(conv(x, w) + b) in NHWC, written into y; w is Keras's
+    (kh, kw, in, out) kernel, padding (top, left, bottom, right) zeros."""
+    _core.conv2d_forward(x, w, b, y, strides, dilation, padding, activation=activation)
+    return y
+
+
+def conv2d_backward(
+    x: np.ndarray,
+    w: np.ndarray,
+    dy: np.ndarray,
+    dx: np.ndarray | None,
+    dw: np.ndarray,
+    db: np.ndarray | None,
+    strides: tuple[int, int],
+    dilation: tuple[int, int],
+    padding: tuple[int, int, int, int],
+    accumulate: bool = False,
+) -> None:
+    """dx = the convolution's input gradient, dw (+)= its kernel gradient,
+    db (+)= dy summed per filter; dy is the pre-activation gradient."""
+    _core.conv2d_backward(
+        x, w, dy, dx, dw, db, strides, dilation, padding, accumulate=accumulate
+    )
+
+
+def conv2d_transpose_forward(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    y: np.ndarray,
+    strides: tuple[int, int],
+    dilation: tuple[int, int],
+    padding: tuple[int, int, int, int],
+    activation: str = "linear",
+) -> np.ndarray:
+    """y = activation(conv_transpose(x, w) + b): the input gradient of the
+    convolution (geometry as conv2d's) of a y-shaped input to an x-shaped one."""
+    _core.conv2d_transpose_forward(
+        x, w, b, y, strides, dilation, padding, activation=activation
+    )
+    return y
+
+
+def conv2d_transpose_backward(
+    x: np.ndarray,
+    w: np.ndarray,
+    dy: np.ndarray,
+    dx: np.ndarray | None,
+    dw: np.ndarray,
+    db: np.ndarray | None,
+    strides: tuple[int, int],
+    dilation: tuple[int, int],
+    padding: tuple[int, int, int, int],
+    accumulate: bool = False,
+) -> None:
+    """Gradients of conv2d_transpose_forward: dx = conv(dy, w), dw (+)=, db (+)=."""
+    _core.conv2d_transpose_backward(
+        x, w, dy, dx, dw, db, strides, dilation, padding, accumulate=accumulate
+    )
+
+
 def batchnorm_forward(
     x: np.ndarray,
     gamma: np.ndarray | None,
@@ -300,6 +371,142 @@ def huber(
 ) -> float:
     """Keras's Huber loss (mean over all elements), and its gradient."""
     return _core.huber(pred, target, dpred, delta)
+
+
+# ---- merge layers: element-wise over equal-shape arrays, folds left to right ----
+def merge_add(inputs, out: np.ndarray, accumulate: bool = False) -> np.ndarray:
+    """out = inputs[0] + inputs[1] + ...; accumulate: out += that sum (out is the
+    first term). out may be one of the inputs."""
+    _core.merge_add(inputs, out, accumulate=accumulate)
+    return out
+
+
+def add_inplace(out: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """out += x (the executor's sum of gradients at a fan-out)."""
+    _core.merge_add((x,), out, accumulate=True)
+    return out
+
+
+def merge_subtract(x0: np.ndarray, x1: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """out = x0 - x1."""
+    _core.merge_subtract(x0, x1, out)
+    return out
+
+
+def merge_subtract_backward(
+    dy: np.ndarray, dx0: np.ndarray | None, dx1: np.ndarray | None
+) -> None:
+    """dx0 = dy, dx1 = -dy (either may be None)."""
+    _core.merge_subtract_backward(dy, dx0, dx1)
+
+
+def scale(x: np.ndarray, out: np.ndarray, alpha: float) -> np.ndarray:
+    """out = alpha * x; out may be x."""
+    _core.scale(x, out, alpha)
+    return out
+
+
+def merge_multiply(inputs, out: np.ndarray) -> np.ndarray:
+    """out = inputs[0] * inputs[1] * ..."""
+    _core.merge_multiply(inputs, out)
+    return out
+
+
+def merge_multiply_backward(inputs, dy: np.ndarray, dxs) -> None:
+    """dxs[k] = dy * (product of the other inputs, left to right); None skips."""
+    _core.merge_multiply_backward(inputs, dy, dxs)
+
+
+def merge_average(inputs, out: np.ndarray) -> np.ndarray:
+    """out = (inputs[0] + inputs[1] + ...) / len(inputs), as Keras computes it."""
+    _core.merge_average(inputs, out)
+    return out
+
+
+def merge_average_backward(dy: np.ndarray, dxs) -> None:
+    """dxs[k] = dy / len(dxs); None skips."""
+    _core.merge_average_backward(dy, dxs)
+
+
+def merge_maximum(inputs, out: np.ndarray) -> np.ndarray:
+    """out = maximum(maximum(inputs[0], inputs[1]), ...); NaN propagates."""
+    _core.merge_maximum(inputs, out)
+    return out
+
+
+def merge_maximum_backward(inputs, dy: np.ndarray, dxs) -> None:
+    """dy to the one input TensorFlow's gradient picks, 0 elsewhere; None skips."""
+    _core.merge_maximum_backward(inputs, dy, dxs)
+
+
+def merge_minimum(inputs, out: np.ndarray) -> np.ndarray:
+    """out = minimum(minimum(inputs[0], inputs[1]), ...); NaN propagates."""
+    _core.merge_minimum(inputs, out)
+    return out
+
+
+def merge_minimum_backward(inputs, dy: np.ndarray, dxs) -> None:
+    """dy to the one input TensorFlow's gradient picks, 0 elsewhere; None skips."""
+    _core.merge_minimum_backward(inputs, dy, dxs)
+
+
+def concatenate(inputs, out: np.ndarray, axis: int = -1) -> np.ndarray:
+    """out = the inputs joined along axis."""
+    _core.concatenate(inputs, out, axis)
+    return out
+
+
+def concatenate_backward(inputs, dy: np.ndarray, dxs, axis: int = -1) -> None:
+    """dxs[k] = dy's slice that came from inputs[k] (only their shapes are read);
+    None skips."""
+    _core.concatenate_backward(inputs, dy, dxs, axis)
+
+
+def dot(
+    x0: np.ndarray,
+    x1: np.ndarray,
+    out: np.ndarray,
+    normalize: bool = False,
+    epsilon: float = 1e-12,
+) -> np.ndarray:
+    """Keras's Dot(axes=1) on (batch, d): out (batch, 1) = row-wise sum of x0 x1,
+    each row first l2-normalized with normalize (tf.linalg.l2_normalize's epsilon
+    on the squared norm)."""
+    _core.dot(x0, x1, out, normalize=normalize, epsilon=epsilon)
+    return out
+
+
+def dot_backward(
+    x0: np.ndarray,
+    x1: np.ndarray,
+    dy: np.ndarray,
+    dx0: np.ndarray | None,
+    dx1: np.ndarray | None,
+    normalize: bool = False,
+    epsilon: float = 1e-12,
+) -> None:
+    """The gradients of dot; dx0 or dx1 may be None."""
+    _core.dot_backward(x0, x1, dy, dx0, dx1, normalize=normalize, epsilon=epsilon)
+
+
+def batch_dot(x0: np.ndarray, x1: np.ndarray, out: np.ndarray, axes=2) -> np.ndarray:
+    """Keras's Dot on 3-D inputs (batch, a1, a2) and (batch, b1, b2): out (batch,
+    free of x0, free of x1) summed over axes (an int or a pair, each 1 or 2, or
+    -2 / -1); no normalize."""
+    _core.batch_dot(x0, x1, out, axes=axes)
+    return out
+
+
+def batch_dot_backward(
+    x0: np.ndarray,
+    x1: np.ndarray,
+    dy: np.ndarray,
+    dx0: np.ndarray | None,
+    dx1: np.ndarray | None,
+    axes=2,
+) -> None:
+    """The gradients of batch_dot; dx0 or dx1 may be None."""
+    _core.batch_dot_backward(x0, x1, dy, dx0, dx1, axes=axes)
 
 
 def sgd_update(w, g, velocity, learning_rate, momentum, nesterov) -> None:

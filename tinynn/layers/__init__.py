@@ -10,9 +10,9 @@ Every layer has two faces:
 Shapes: ``input_shape`` arguments exclude the batch axis; ``build`` and
 ``output_shape`` include it as None, as in Keras.
 
-Modules: ``base`` (Layer), ``core``, ``merging``, ``normalization``, ``pooling``,
-``reshaping`` (padding, cropping, upsampling), ``embedding``, ``regularization``
-(SpatialDropout2D).
+Modules: ``base`` (Layer), ``core``, ``convolutional``, ``merging``, ``normalization``,
+``pooling``, ``reshaping`` (padding, cropping, upsampling), ``embedding``,
+``regularization`` (SpatialDropout2D).
 """
 
 from .base import Layer, set_weight_values  # noqa: F401 (models import it here)
@@ -31,11 +31,11 @@ from .core import (
     Reshape,
     Softmax,
 )
-from .embedding import Embedding
 from .merging import (
     Add,
     Average,
     Concatenate,
+    Dot,
     Maximum,
     Minimum,
     Multiply,
@@ -43,11 +43,14 @@ from .merging import (
     add,
     average,
     concatenate,
+    dot,
     maximum,
     minimum,
     multiply,
     subtract,
 )
+from .convolutional import Conv1D, Conv2D, Conv2DTranspose
+from .embedding import Embedding
 from .normalization import BatchNormalization, LayerNormalization, Normalization
 from .pooling import (
     AveragePooling1D,
@@ -75,12 +78,28 @@ __all__ = [
     "Activation",
     "Add",
     "Average",
+    "Concatenate",
+    "Dot",
+    "Maximum",
+    "Minimum",
+    "Multiply",
+    "Subtract",
+    "add",
+    "average",
+    "concatenate",
+    "dot",
+    "maximum",
+    "minimum",
+    "multiply",
+    "subtract",
     "AveragePooling1D",
     "AveragePooling2D",
     "AvgPool1D",
     "AvgPool2D",
     "BatchNormalization",
-    "Concatenate",
+    "Conv1D",
+    "Conv2D",
+    "Conv2DTranspose",
     "Cropping2D",
     "Dense",
     "Dropout",
@@ -103,9 +122,6 @@ __all__ = [
     "MaxPool2D",
     "MaxPooling1D",
     "MaxPooling2D",
-    "Maximum",
-    "Minimum",
-    "Multiply",
     "Normalization",
     "PReLU",
     "ReLU",
@@ -113,14 +129,6 @@ __all__ = [
     "Reshape",
     "Softmax",
     "SpatialDropout2D",
-    "Subtract",
     "UpSampling2D",
     "ZeroPadding2D",
-    "add",
-    "average",
-    "concatenate",
-    "maximum",
-    "minimum",
-    "multiply",
-    "subtract",
 ]

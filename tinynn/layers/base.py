@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .. import (
+    _backend,
     backend,
     initializers,
 )
@@ -233,7 +234,7 @@ class Layer:
         """Add what ``_gradient_targets`` staged into the layer's gradients."""
         if accumulate:
             for gradient, staged in zip(self._grads, targets):
-                gradient += staged
+                _backend.add_inplace(gradient, staged)
 
     def _weight(self, name: str) -> np.ndarray | None:
         """The live weight called `name`, or None if the layer has none

@@ -1,12 +1,13 @@
 """Merge layers: Add, Subtract, Multiply, Average, Maximum, Minimum,
-Concatenate, and their lower-case functions (``layers.add([a, b])``).
+Concatenate, Dot, and their lower-case functions (``layers.add([a, b])``).
 
 Each is called on a list of tensors of one shape (Concatenate: equal but
-for the axis) and has no weights. Backward rules (Keras/TensorFlow's):
-Add passes dy to every input, Subtract dy and -dy, Multiply dy times the
-product of the other inputs, Average dy / n, Maximum and Minimum route dy
-to the one input that holds the extreme (the first one on ties, as
-``tf.maximum``'s gradient does), Concatenate splits dy.
+for the axis; Dot: see its docstring) and has no weights. Backward rules
+(Keras/TensorFlow's): Add passes dy to every input, Subtract dy and -dy,
+Multiply dy times the product of the other inputs, Average dy / n, Maximum
+and Minimum route dy to the one input TensorFlow's gradient picks (the
+earliest on ties), Concatenate splits dy. The arithmetic is in C
+(csrc/merge.inc; docs/merge-kernels.md has the tie and NaN rules).
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from .. import registry
+from .. import _backend, registry
 from .base import Layer
 
 __all__ = [
     "Add",
     "Average",
     "Concatenate",
+    "Dot",
     "Maximum",
     "Minimum",
     "Multiply",
@@ -29,6 +31,7 @@ __all__ = [
     "add",
     "average",
     "concatenate",
+    "dot",
     "maximum",
     "minimum",
     "multiply",
@@ -118,9 +121,7 @@ class Add(_Merge):
     """``keras.layers.Add``: the sum of the inputs (summed left to right)."""
 
     def _merge(self, xs, out):
-        np.copyto(out, xs[0])
-        for x in xs[1:]:
-            np.add(out, x, out=out)
+        _backend.merge_add(xs, out)
 
     def _backward(self, dy, dxs, ctx, accumulate=False):
         for dx in dxs:
@@ -136,13 +137,10 @@ class Subtract(_Merge):
     _arity = (2, 2)
 
     def _merge(self, xs, out):
-        np.subtract(xs[0], xs[1], out=out)
+        _backend.merge_subtract(xs[0], xs[1], out)
 
     def _backward(self, dy, dxs, ctx, accumulate=False):
-        if dxs[0] is not None:
-            np.copyto(dxs[0], dy)
-        if dxs[1] is not None:
-            np.negative(dy, out=dxs[1])
+        _backend.merge_subtract_backward(dy, dxs[0], dxs[1])
         return dxs
 
 
@@ -151,21 +149,12 @@ class Multiply(_Merge):
     """``keras.layers.Multiply``: the element-wise product (left to right)."""
 
     def _merge(self, xs, out):
-        np.copyto(out, xs[0])
-        for x in xs[1:]:
-            np.multiply(out, x, out=out)
+        _backend.merge_multiply(xs, out)
 
     def _backward(self, dy, dxs, ctx, accumulate=False):
-        xs = ctx.input
-        for i, dx in enumerate(dxs):
-            if dx is None:
-                continue
-            # d(x0 x1 ... xn)/dxi: the product of the others, no division
-            # (zeros must work), times dy.
-            np.copyto(dx, dy)
-            for j, x in enumerate(xs):
-                if j != i:
-                    np.multiply(dx, x, out=dx)
+        # d(x0 x1 ... xn)/dxi: dy times the product of the others (no
+        # division, so zeros work).
+        _backend.merge_multiply_backward(ctx.input, dy, dxs)
         return dxs
 
 
@@ -174,58 +163,37 @@ class Average(_Merge):
     """``keras.layers.Average``: the mean of the inputs."""
 
     def _merge(self, xs, out):
-        np.copyto(out, xs[0])
-        for x in xs[1:]:
-            np.add(out, x, out=out)
-        np.divide(out, len(xs), out=out)
+        _backend.merge_average(xs, out)
 
     def _backward(self, dy, dxs, ctx, accumulate=False):
-        n = len(dxs)
-        for dx in dxs:
-            if dx is not None:
-                np.divide(dy, n, out=dx)
+        _backend.merge_average_backward(dy, dxs)
         return dxs
 
 
-class _Extreme(_Merge):
-    """Maximum/Minimum: a left fold; dy goes to the input holding the
-    extreme, the earliest one on ties."""
-
-    _pick = staticmethod(np.maximum)
-    _beats = staticmethod(np.greater)
+@registry.register("layer")
+class Maximum(_Merge):
+    """``keras.layers.Maximum``: the element-wise maximum (a left fold; dy
+    goes to the earliest input holding it)."""
 
     def _merge(self, xs, out):
-        np.copyto(out, xs[0])
-        for x in xs[1:]:
-            self._pick(out, x, out=out)
+        _backend.merge_maximum(xs, out)
 
     def _backward(self, dy, dxs, ctx, accumulate=False):
-        xs = ctx.input
-        winner = ctx.buffer("winner", dy.shape, np.int64)
-        best = ctx.buffer("best", dy.shape, self._dtype)
-        winner.fill(0)
-        np.copyto(best, xs[0])
-        for i, x in enumerate(xs[1:], start=1):
-            later_wins = self._beats(x, best)
-            winner[later_wins] = i
-            np.copyto(best, x, where=later_wins)
-        for i, dx in enumerate(dxs):
-            if dx is not None:
-                np.multiply(dy, winner == i, out=dx)
+        _backend.merge_maximum_backward(ctx.input, dy, dxs)
         return dxs
 
 
 @registry.register("layer")
-class Maximum(_Extreme):
-    """``keras.layers.Maximum``: the element-wise maximum."""
+class Minimum(_Merge):
+    """``keras.layers.Minimum``: the element-wise minimum (a left fold; dy
+    goes to the earliest input holding it)."""
 
+    def _merge(self, xs, out):
+        _backend.merge_minimum(xs, out)
 
-@registry.register("layer")
-class Minimum(_Extreme):
-    """``keras.layers.Minimum``: the element-wise minimum."""
-
-    _pick = staticmethod(np.minimum)
-    _beats = staticmethod(np.less)
+    def _backward(self, dy, dxs, ctx, accumulate=False):
+        _backend.merge_minimum_backward(ctx.input, dy, dxs)
+        return dxs
 
 
 @registry.register("layer")
@@ -260,22 +228,88 @@ class Concatenate(_Merge):
         return (None, *shapes[0][1:axis], width, *shapes[0][axis + 1 :])
 
     def _merge(self, xs, out):
-        np.concatenate(xs, axis=self._axis, out=out)
+        _backend.concatenate(xs, out, self._axis)
 
     def _backward(self, dy, dxs, ctx, accumulate=False):
-        start = 0
-        for x, dx in zip(ctx.input, dxs):
-            width = x.shape[self._axis]
-            if dx is not None:
-                index = [slice(None)] * dy.ndim
-                index[self._axis] = slice(start, start + width)
-                np.copyto(dx, dy[tuple(index)])
-            start += width
+        _backend.concatenate_backward(ctx.input, dy, dxs, self._axis)
         return dxs
 
     def get_config(self):
         config = super().get_config()
         config["axis"] = self.axis
+        return config
+
+
+@registry.register("layer")
+class Dot(_Merge):
+    """``keras.layers.Dot(axes, normalize=False)``: the dot product of two
+    tensors along `axes`, sample by sample.
+
+    2-D inputs (batch, d) with ``axes=1`` give (batch, 1), optionally of
+    l2-normalized rows (cosine similarity, TensorFlow's epsilon 1e-12 on the
+    squared norm); 3-D inputs (batch, a1, a2) and (batch, b1, b2) with axes
+    1 or 2 each (an int or a pair) give the batched matrix product over
+    those axes (no ``normalize``).
+    """
+
+    _arity = (2, 2)
+
+    def __init__(self, axes: Any, normalize: bool = False, **kwargs: Any):
+        super().__init__(**kwargs)
+        if isinstance(axes, (list, tuple)):
+            if len(axes) != 2:
+                raise ValueError(f"Dot: axes must be an int or a pair; got {axes!r}")
+            pair = tuple(axes)
+        else:
+            pair = (axes, axes)
+        for axis in pair:
+            if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+                raise TypeError(f"Dot: axes must hold ints; got {axes!r}")
+        self.axes = (
+            [int(a) for a in pair] if isinstance(axes, (list, tuple)) else int(axes)
+        )
+        self._pair = tuple(int(a) for a in pair)
+        if not isinstance(normalize, (bool, np.bool_)):
+            raise TypeError(f"Dot: normalize must be True or False; got {normalize!r}")
+        self.normalize = bool(normalize)
+
+    def _merged_shape(self, shapes):
+        (a, b), rank = shapes, len(shapes[0])
+        if rank != len(b) or rank not in (2, 3):
+            raise ValueError(
+                f"Dot: inputs must both be 2-D (batch, d) or both 3-D; got {shapes}"
+            )
+        axes = tuple(x % rank for x in self._pair)
+        if a[axes[0]] != b[axes[1]] or 0 in axes:
+            raise ValueError(
+                f"Dot: incompatible input shapes {shapes} for axes {self.axes}: the "
+                "summed axes must have one size (and not be the batch axis)"
+            )
+        if rank == 2:
+            return (None, 1)
+        if self.normalize:
+            raise ValueError("Dot: normalize=True is supported for 2-D inputs only")
+        free_a = a[3 - axes[0]]
+        free_b = b[3 - axes[1]]
+        return (None, free_a, free_b)
+
+    def _merge(self, xs, out):
+        if xs[0].ndim == 2:
+            _backend.dot(xs[0], xs[1], out, normalize=self.normalize)
+        else:
+            _backend.batch_dot(xs[0], xs[1], out, axes=self._pair)
+
+    def _backward(self, dy, dxs, ctx, accumulate=False):
+        x0, x1 = ctx.input
+        if x0.ndim == 2:
+            _backend.dot_backward(x0, x1, dy, dxs[0], dxs[1], normalize=self.normalize)
+        else:
+            _backend.batch_dot_backward(x0, x1, dy, dxs[0], dxs[1], axes=self._pair)
+        return dxs
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(axes=self.axes, normalize=self.normalize)
         return config
 
 
@@ -294,6 +328,11 @@ multiply = _functional(Multiply, "``keras.layers.multiply``: ``Multiply()(inputs
 average = _functional(Average, "``keras.layers.average``: ``Average()(inputs)``.")
 maximum = _functional(Maximum, "``keras.layers.maximum``: ``Maximum()(inputs)``.")
 minimum = _functional(Minimum, "``keras.layers.minimum``: ``Minimum()(inputs)``.")
+
+
+def dot(inputs: Any, axes: Any, normalize: bool = False, **kwargs: Any) -> Any:
+    """``keras.layers.dot(inputs, axes)``: ``Dot(axes, normalize)(inputs)``."""
+    return Dot(axes=axes, normalize=normalize, **kwargs)(inputs)
 
 
 def concatenate(inputs: Any, axis: int = -1, **kwargs: Any) -> Any:

@@ -27,6 +27,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .. import _backend
 from .._call_context import CallContext
 
 __all__ = ["Plan"]
@@ -219,7 +220,7 @@ class Plan:
             else:
                 step.layer._backward(dy, targets[0], step.ctx, accumulate)
             for s, scratch in pending:
-                np.add(self.grads[s][:n], scratch, out=self.grads[s][:n])
+                _backend.add_inplace(self.grads[s][:n], scratch)
         # A trainable layer no loss reached this pass: zero gradients, not
         # last batch's.
         for layer in self.layers:
