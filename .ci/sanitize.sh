@@ -27,7 +27,7 @@ address)
     tests=(tests/test_core_kernels.py tests/test_core_errors.py
            tests/test_core_gradcheck.py tests/test_models.py tests/test_threads.py
            tests/test_merge_kernels.py tests/test_conv_kernels.py
-           tests/test_conv_layers.py)
+           tests/test_conv_layers.py tests/test_pool_embedding_kernels.py)
     ;;
 thread)
     build=thread
@@ -39,7 +39,8 @@ thread)
     # its own that TSan cannot follow; it is not under test here.
     export OPENBLAS_NUM_THREADS=1
     tests=(tests/test_core_kernels.py tests/test_threads.py
-           tests/test_merge_kernels.py tests/test_conv_kernels.py)
+           tests/test_merge_kernels.py tests/test_conv_kernels.py
+           tests/test_pool_embedding_kernels.py)
     ;;
 *)
     echo "sanitize.sh: mode must be 'address' or 'thread'; got '$mode'" >&2

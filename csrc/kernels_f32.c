@@ -7,6 +7,7 @@
 #include "internal.h"
 
 #define real float
+#define IREAL int32_t /* the integer type as wide as real */
 #define FN(name) name##_f32
 #define KERNELS f32
 #define EXP expf

@@ -7,6 +7,7 @@
 #include "internal.h"
 
 #define real double
+#define IREAL int64_t /* the integer type as wide as real */
 #define FN(name) name##_f64
 #define KERNELS f64
 #define EXP exp

@@ -2460,11 +2460,14 @@ static PyObject *core_max_pool2d_forward(PyObject *self, PyObject *args)
         check_no_overlap(fn, "argmax", argmax, "x", x, 0) ||
         check_no_overlap(fn, "argmax", argmax, "y", y, 0))
         return NULL;
-    if (argmax && index_type == TNN_I32 &&
+    /* The float32 kernel tracks indices in int32 lanes (as wide as its
+     * values), and an int32 argmax holds no more. */
+    if (argmax && (index_type == TNN_I32 || dtype == NPY_FLOAT32) &&
         (double)g.height * g.width > (double)INT32_MAX) {
         PyErr_Format(PyExc_ValueError,
-                     "%s: argmax must be int64 for inputs of more than 2^31 "
-                     "cells per channel; got int32 for %zd x %zd",
+                     "%s: x has %zd x %zd cells per channel; an int32 argmax "
+                     "or a float32 x allows at most 2^31 - 1 (use float64 "
+                     "and an int64 argmax)",
                      fn, (Py_ssize_t)g.height, (Py_ssize_t)g.width);
         return NULL;
     }

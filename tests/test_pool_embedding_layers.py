@@ -382,3 +382,58 @@ def test_bad_ids_are_named_by_their_place_in_the_data():
         model.fit(x, y, verbose=0)
     with pytest.raises(ValueError, match=r"x\[33, 4\] = 30"):
         model.predict(x.astype(np.uint8), verbose=0)
+
+
+# ---- graphs: a pooling layer called twice, Embedding behind an Input ------------
+def test_a_shared_pooling_layer_keeps_each_call_apart():
+    """One MaxPooling1D at two places of a graph: each call's argmax lives in
+    its own context, so the Dense kernel's gradient (read off one SGD step
+    with learning rate 1) equals central differences of the loss."""
+    tinynn.set_floatx("float64")
+    tinynn.set_seed(0)
+    inp = tf.keras.Input((6, 3))
+    pool = layers.MaxPooling1D(2)
+    dense, other = layers.Dense(3), layers.Dense(3)
+    merged = layers.add([pool(dense(inp)), pool(other(inp))])
+    out = layers.Dense(2, activation="softmax")(layers.Flatten()(merged))
+    model = tf.keras.Model(inp, out)
+    model.compile(tf.keras.optimizers.SGD(1.0), "sparse_categorical_crossentropy")
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(5, 6, 3)), rng.integers(0, 2, 5)
+    kernel = dense.get_weights()[0]
+
+    def loss_at(w):
+        dense.set_weights([w, dense.get_weights()[1]])
+        return model.evaluate(x, y, verbose=0)
+
+    want = np.zeros_like(kernel)
+    for i in np.ndindex(*kernel.shape):
+        step = np.zeros_like(kernel)
+        step[i] = 1e-6
+        want[i] = (loss_at(kernel + step) - loss_at(kernel - step)) / 2e-6
+    dense.set_weights([kernel, dense.get_weights()[1]])
+    model.train_on_batch(x, y)
+    np.testing.assert_allclose(
+        kernel - dense.get_weights()[0], want, rtol=1e-6, atol=1e-9
+    )
+
+
+def test_embedding_behind_an_integer_input_in_a_functional_model(monkeypatch):
+    seen = []
+    real = _backend.embedding_forward
+    monkeypatch.setattr(
+        _backend,
+        "embedding_forward",
+        lambda ids, table, out: seen.append(ids.dtype) or real(ids, table, out),
+    )
+    inp = tf.keras.Input((7,), dtype="int32")
+    vectors = layers.Embedding(30, 4)(inp)
+    pooled = layers.concatenate(
+        [layers.GlobalAveragePooling1D()(vectors), layers.GlobalMaxPooling1D()(vectors)]
+    )
+    model = tf.keras.Model(inp, layers.Dense(3, activation="softmax")(pooled))
+    model.compile("adam", "sparse_categorical_crossentropy")
+    x, y = text_data()
+    history = model.fit(x.astype(np.uint8), y, epochs=2, batch_size=16, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    assert seen and set(seen) == {np.dtype(np.uint8)}

@@ -224,7 +224,7 @@ class Trainer:
                 f"(layer {self.model.layers[0].name!r})"
             )
         if integer_ids:  # every id in range, named by its place in x
-            self.model.layers[0]._check_input(array, where)
+            self._first_layer()._check_input(array, where)
         return array
 
     def _prepare_xy(self, x: Any, y: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
@@ -268,13 +268,25 @@ class Trainer:
         """A whole (single-batch) input in the model's dtype, C-contiguous."""
         return np.ascontiguousarray(xs, dtype=self._input_dtype(xs))
 
+    def _first_layer(self) -> Any:
+        """The first layer that is not an InputLayer (the one reading x), or
+        None."""
+        return next(
+            (
+                layer
+                for layer in self.model.layers
+                if type(layer).__name__ != "InputLayer"
+            ),
+            None,
+        )
+
     def _input_dtype(self, xs: np.ndarray) -> np.dtype:
         """The dtype batches of `xs` reach the first layer in: the model's float
         dtype, except for a first layer that reads integer ids (Embedding's
         ``_integer_input``): integer x as given (native byte order), other x
         (floats holding ids) converted batch by batch to int64, as Keras casts."""
-        layers = self.model.layers
-        if layers and getattr(layers[0], "_integer_input", False):
+        first = self._first_layer()
+        if getattr(first, "_integer_input", False):
             if xs.dtype.kind in "iu":
                 return xs.dtype.newbyteorder("=")
             return np.dtype(np.int64)

@@ -1,27 +1,11 @@
-"""Argument parsing and call state shared by the pooling, reshaping and
-embedding layers (Keras's ``conv_utils``: tuples, padding, data_format)."""
+"""Argument parsing shared by the pooling, reshaping and embedding layers
+(Keras's ``conv_utils``: tuples, padding, data_format, window sizes)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
-
-
-class _CallState:
-    """What one call of a layer keeps for its backward pass (its input, output,
-    argmax indices, masks). A layer without a caller-given context uses its own
-    default one; a graph passes one per call site."""
-
-
-def call_state(layer: Any, ctx: Any) -> Any:
-    """`ctx`, or the layer's default state when the caller gives none."""
-    if ctx is not None:
-        return ctx
-    state = layer.__dict__.get("_default_state")
-    if state is None:
-        state = layer._default_state = _CallState()
-    return state
 
 
 def int_tuple(value: Any, n: int, where: str, name: str, low: int = 1) -> tuple:
@@ -79,14 +63,3 @@ def window_geometry(
     out = -(-size // stride)
     total = max((out - 1) * stride + pool - size, 0)
     return out, total // 2
-
-
-def grown(state: Any, attr: str, shape: tuple, dtype: Any) -> np.ndarray:
-    """A buffer of `shape` kept on `state`, grown (never shrunk) to the largest
-    batch seen: a view of its first prod(shape) values."""
-    size = int(np.prod(shape, dtype=np.int64))
-    buffer = getattr(state, attr, None)
-    if buffer is None or buffer.size < size or buffer.dtype != np.dtype(dtype):
-        buffer = np.empty(max(size, 1), dtype)
-        setattr(state, attr, buffer)
-    return buffer[:size].reshape(shape)

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from .. import _backend, constraints, initializers, registry, regularizers
+from .._call_context import CallContext
 from .._checks import as_numeric_array, positive_int
-from ._shapes import call_state, grown
 from .base import Layer, _init_config
 
 
@@ -115,7 +115,8 @@ class Embedding(Layer):
             self.build((None, *ids.shape[1:]))
         self._check_features(ids, f"{self.name}.forward")
         out = np.empty((*ids.shape, self.output_dim), self._dtype)
-        return self._forward(ids, training, out)
+        self._eager_context = CallContext()
+        return self._forward(ids, training, out, self._eager_context)
 
     @staticmethod
     def _ids(x: Any, where: str) -> np.ndarray:
@@ -144,26 +145,19 @@ class Embedding(Layer):
                 f"{self.input_dim}) (input_dim)"
             )
 
-    def _forward(self, x, training, out, ctx=None):
-        state = call_state(self, ctx)
+    def _forward(self, x, training, out, ctx):
         if x.dtype.kind not in "iu":
             x = self._ids(x, self.name)
         _backend.embedding_forward(x, self._params[0], out)
-        state.input, state.output = x, out
-        self._last_input, self._last_output = x, out
+        ctx.input, ctx.output = x, out
         return out
 
-    def _backward(self, dy, dx, ctx=None, accumulate=False):
-        state = call_state(self, ctx)
+    def _backward(self, dy, dx, ctx, accumulate=False):
         if self.activity_regularizer is not None:
-            self._activity_gradient(dy)
-        grad = self._grads[0]
-        if accumulate:
-            scratch = grown(state, "scratch", grad.shape, grad.dtype)
-            _backend.embedding_backward(state.input, dy, scratch)
-            grad += scratch
-        else:
-            _backend.embedding_backward(state.input, dy, grad)
+            self._activity_gradient(dy, ctx)
+        targets = self._gradient_targets(ctx, accumulate)
+        _backend.embedding_backward(ctx.input, dy, targets[0])
+        self._add_staged(targets, accumulate)
         return None  # ids have no gradient
 
     def get_config(self):

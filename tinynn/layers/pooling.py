@@ -19,9 +19,7 @@ import numpy as np
 from .. import _backend, registry
 from .base import Layer, _bool_flag
 from ._shapes import (
-    call_state,
     channels_last,
-    grown,
     int_tuple,
     padding_mode,
     window_geometry,
@@ -102,15 +100,13 @@ class _Pooling(Layer):
 
 
 class _MaxPooling(_Pooling):
-    def _forward(self, x, training, out, ctx=None):
-        state = call_state(self, ctx)
+    def _forward(self, x, training, out, ctx):
         y4 = self._as4d(out)
         argmax = None
         if training:
-            argmax = grown(state, "argmax", y4.shape, self._index_dtype(x))
+            argmax = ctx.buffer("argmax", y4.shape, self._index_dtype(x))
         _backend.max_pool2d_forward(self._as4d(x), y4, argmax, self._window)
-        state.input, state.output, state.argmax_valid = x, out, bool(training)
-        self._last_input, self._last_output = x, out
+        ctx.input, ctx.output, ctx.argmax_valid = x, out, bool(training)
         return out
 
     @staticmethod
@@ -118,31 +114,28 @@ class _MaxPooling(_Pooling):
         cells = int(np.prod(x.shape[1:-1], dtype=np.int64))
         return np.int32 if cells < 2**31 else np.int64
 
-    def _backward(self, dy, dx, ctx=None, accumulate=False):
+    def _backward(self, dy, dx, ctx, accumulate=False):
         if dx is None:
             return None
-        state = call_state(self, ctx)
         dy4 = self._as4d(dy)
-        argmax = grown(state, "argmax", dy4.shape, self._index_dtype(state.input))
-        if not state.argmax_valid:  # forward ran at inference: find them now
-            scratch = grown(state, "scratch", dy4.shape, dy.dtype)
+        argmax = ctx.buffer("argmax", dy4.shape, self._index_dtype(ctx.input))
+        if not ctx.argmax_valid:  # forward ran at inference: find them now
+            scratch = ctx.buffer("scratch", dy4.shape, dy.dtype)
             _backend.max_pool2d_forward(
-                self._as4d(state.input), scratch, argmax, self._window
+                self._as4d(ctx.input), scratch, argmax, self._window
             )
-            state.argmax_valid = True
+            ctx.argmax_valid = True
         _backend.max_pool2d_backward(dy4, argmax, self._as4d(dx))
         return dx
 
 
 class _AveragePooling(_Pooling):
-    def _forward(self, x, training, out, ctx=None):
-        state = call_state(self, ctx)
+    def _forward(self, x, training, out, ctx):
         _backend.avg_pool2d_forward(self._as4d(x), self._as4d(out), self._window)
-        state.input, state.output = x, out
-        self._last_input, self._last_output = x, out
+        ctx.input, ctx.output = x, out
         return out
 
-    def _backward(self, dy, dx, ctx=None, accumulate=False):
+    def _backward(self, dy, dx, ctx, accumulate=False):
         if dx is None:
             return None
         _backend.avg_pool2d_backward(self._as4d(dy), self._as4d(dx), self._window)
@@ -247,24 +240,21 @@ class _GlobalPooling(Layer):
     def _as3d(a: np.ndarray) -> np.ndarray:
         return a.reshape(a.shape[0], -1, a.shape[-1])
 
-    def _forward(self, x, training, out, ctx=None):
-        state = call_state(self, ctx)
+    def _forward(self, x, training, out, ctx):
         _backend.global_pool_forward(
             self._as3d(x), out.reshape(len(x), x.shape[-1]), self._maximum
         )
-        state.input, state.output = x, out
-        self._last_input, self._last_output = x, out
+        ctx.input, ctx.output = x, out
         return out
 
-    def _backward(self, dy, dx, ctx=None, accumulate=False):
+    def _backward(self, dy, dx, ctx, accumulate=False):
         if dx is None:
             return None
-        state = call_state(self, ctx)
         dy2 = dy.reshape(len(dy), dy.shape[-1])
         if self._maximum:
-            y2 = state.output.reshape(dy2.shape)
+            y2 = ctx.output.reshape(dy2.shape)
             _backend.global_max_pool_backward(
-                self._as3d(state.input), y2, dy2, self._as3d(dx)
+                self._as3d(ctx.input), y2, dy2, self._as3d(dx)
             )
         else:
             _backend.global_avg_pool_backward(dy2, self._as3d(dx))

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import _random, registry
 from .._checks import real_number
-from ._shapes import call_state, channels_last, grown
+from ._shapes import channels_last
 from .base import Layer
 
 
@@ -43,18 +43,16 @@ class SpatialDropout2D(Layer):
                 f"{', '.join(map(str, features))})"
             )
 
-    def _forward(self, x, training, out, ctx=None):
-        state = call_state(self, ctx)
-        state.input, state.output = x, out
-        self._last_input, self._last_output = x, out
-        state.dropped = bool(training) and self.rate > 0
-        if not state.dropped:
+    def _forward(self, x, training, out, ctx):
+        ctx.input, ctx.output = x, out
+        ctx.dropped = bool(training) and self.rate > 0
+        if not ctx.dropped:
             np.copyto(out, x)
             return out
         # One draw per sample and channel, broadcast over height and width.
         shape = (len(x), 1, 1, x.shape[-1])
-        mask = grown(state, "mask", shape, x.dtype)
-        keep = grown(state, "keep", shape, bool)
+        mask = ctx.mask = ctx.buffer("mask", shape, x.dtype)
+        keep = ctx.buffer("keep", shape, bool)
         rng = self._rng or _random.generator()
         rng.random(out=mask, dtype=mask.dtype)
         np.greater_equal(mask, self.rate, out=keep)
@@ -62,23 +60,19 @@ class SpatialDropout2D(Layer):
         np.multiply(x, mask, out=out)
         return out
 
-    def _backward(self, dy, dx, ctx=None, accumulate=False):
+    def _backward(self, dy, dx, ctx, accumulate=False):
         if dx is None:
             return None
-        state = call_state(self, ctx)
-        if state.dropped:
-            np.multiply(
-                dy,
-                state.mask.reshape(-1)[: len(dy) * dy.shape[-1]].reshape(
-                    len(dy), 1, 1, dy.shape[-1]
-                ),
-                out=dx,
-            )
+        if ctx.dropped:
+            np.multiply(dy, ctx.mask, out=dx)
         else:
             np.copyto(dx, dy)
         return dx
 
     def get_config(self):
+        # Keras 3's SpatialDropout2D takes no `trainable` (it has no weights)
+        # and rejects a config holding one; Keras 2 defaults it to True.
         config = super().get_config()
+        config.pop("trainable")
         config.update(rate=self.rate, seed=self.seed, data_format=self.data_format)
         return config

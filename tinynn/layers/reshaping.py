@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import _backend, registry
-from ._shapes import call_state, channels_last, int_tuple
+from ._shapes import channels_last, int_tuple
 from .base import Layer
 
 
@@ -62,14 +62,12 @@ class ZeroPadding2D(_Spatial2D):
         (t, b), (left, r) = self.padding
         return (features[0] + t + b, features[1] + left + r, features[2])
 
-    def _forward(self, x, training, out, ctx=None):
-        state = call_state(self, ctx)
+    def _forward(self, x, training, out, ctx):
         _backend.pad2d(x, out, self.padding[0][0], self.padding[1][0])
-        state.input, state.output = x, out
-        self._last_input, self._last_output = x, out
+        ctx.input, ctx.output = x, out
         return out
 
-    def _backward(self, dy, dx, ctx=None, accumulate=False):
+    def _backward(self, dy, dx, ctx, accumulate=False):
         if dx is not None:
             _backend.crop2d(dy, dx, self.padding[0][0], self.padding[1][0])
         return dx
@@ -107,14 +105,12 @@ class Cropping2D(_Spatial2D):
             )
         return (h, w, features[2])
 
-    def _forward(self, x, training, out, ctx=None):
-        state = call_state(self, ctx)
+    def _forward(self, x, training, out, ctx):
         _backend.crop2d(x, out, self.cropping[0][0], self.cropping[1][0])
-        state.input, state.output = x, out
-        self._last_input, self._last_output = x, out
+        ctx.input, ctx.output = x, out
         return out
 
-    def _backward(self, dy, dx, ctx=None, accumulate=False):
+    def _backward(self, dy, dx, ctx, accumulate=False):
         if dx is not None:
             _backend.pad2d(dy, dx, self.cropping[0][0], self.cropping[1][0])
         return dx
@@ -151,14 +147,12 @@ class UpSampling2D(_Spatial2D):
         self._check_rank(features)
         return (features[0] * self.size[0], features[1] * self.size[1], features[2])
 
-    def _forward(self, x, training, out, ctx=None):
-        state = call_state(self, ctx)
+    def _forward(self, x, training, out, ctx):
         _backend.upsample2d_forward(x, out)
-        state.input, state.output = x, out
-        self._last_input, self._last_output = x, out
+        ctx.input, ctx.output = x, out
         return out
 
-    def _backward(self, dy, dx, ctx=None, accumulate=False):
+    def _backward(self, dy, dx, ctx, accumulate=False):
         if dx is not None:
             _backend.upsample2d_backward(dy, dx)
         return dx
