@@ -67,13 +67,15 @@ def run_page(page: Path, blocks: list[tuple[int, str]], folder: Path):
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "TINYNN"))
     }
-    # The repository first, as `python -m pytest` has it; the bundled sample and
-    # an unusable download folder, so no example can reach the network.
+    # The repository first, as `python -m pytest` has it; an empty home, no
+    # datasets folder and a download address that refuses: an example has the
+    # bundled sample only, and cannot reach the network.
     env.update(
         PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]),
         MPLBACKEND="Agg",
         HOME=str(folder),
         TINYNN_DATASETS=str(folder / "no-datasets-here"),
+        TINYNN_DATASETS_URL="http://127.0.0.1:9/",  # refused at once
     )
     return subprocess.run(
         [sys.executable, "-c", DRIVER],
