@@ -117,14 +117,18 @@ class ChannelScale(tf.layers.Layer):
     def _build(self, features):
         self._add_weight("scale", (features[-1],), self.scale_initializer)
 
-    def _forward(self, x, training, out):
+    def _forward(self, x, training, out, ctx):
         np.multiply(x, self._params[0], out=out)
-        self._last_input, self._last_output = x, out
+        ctx.input, ctx.output = x, out
         return out
 
-    def _backward(self, dy, dx):
-        x = self._last_input
-        self._grads[0][...] = (dy * x).reshape(-1, x.shape[-1]).sum(0)
+    def _backward(self, dy, dx, ctx, accumulate=False):
+        x = ctx.input
+        gradient = (dy * x).reshape(-1, x.shape[-1]).sum(0)
+        if accumulate:
+            self._grads[0] += gradient
+        else:
+            self._grads[0][...] = gradient
         if dx is not None:
             np.multiply(dy, self._params[0], out=dx)
         return dx

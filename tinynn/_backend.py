@@ -96,9 +96,12 @@ def dense_backward(
     dx: np.ndarray | None,
     dw: np.ndarray,
     db: np.ndarray | None,
+    accumulate: bool = False,
 ) -> None:
-    """dx = dy @ w.T, dw = x.T @ dy, db = column sums of dy (overwriting)."""
-    _core.dense_backward(x, w, dy, dx, dw, db, accumulate=False)
+    """dx = dy @ w.T, dw (+)= x.T @ dy, db (+)= column sums of dy (added to
+    dw and db with `accumulate`, overwriting them otherwise; dx always
+    overwritten)."""
+    _core.dense_backward(x, w, dy, dx, dw, db, accumulate=accumulate)
 
 
 def batchnorm_forward(

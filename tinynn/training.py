@@ -58,7 +58,7 @@ class Trainer:
         self._metrics: list[metrics_module.Metric] | None = None
         self._weighted_entries: list[Any] = []
         self._plain = 0  # how many of _metrics ignore sample weights
-        self._buffers: dict[str, list[np.ndarray | None]] = {}
+        self._plan: Any = None  # the model's executor plan (buffers for a batch)
         self._buffer_rows = 0
         self._penalized: list[Any] = []
         self._constrained: list[Any] = []
@@ -83,7 +83,7 @@ class Trainer:
         old shapes (and, unless the store carried them over, the optimizer's
         moments the old layout)."""
         with self.lock:
-            self._buffers, self._buffer_rows = {}, 0
+            self._plan, self._buffer_rows = None, 0
             if reset_optimizer and self.model._store is not None:
                 self.model._store.reset_optimizer(self.model.optimizer)
 
@@ -164,9 +164,10 @@ class Trainer:
 
     def output_mode(self) -> str:
         """'fused' (softmax/sigmoid folded into the loss kernel), 'logits' or 'probs'."""
-        activation = self.model.layers[-1].output_activation
+        producer = self.model.outputs[0].node.layer
+        activation = producer.output_activation
         fusable = self.model.loss.fusable_activation
-        if fusable and activation == fusable:
+        if fusable and activation == fusable and not self.model._output_consumed(0):
             if self.model.loss.from_logits:
                 warnings.warn(
                     f"`{self.model.loss.name}` received `from_logits=True`, but the model's "
@@ -266,62 +267,31 @@ class Trainer:
     def _ensure_buffers(self, rows: int) -> None:
         """Activation and gradient buffers for batches of up to `rows` samples."""
         with self.lock:
-            if rows > self._buffer_rows or not self._buffers:
+            if rows > self._buffer_rows or self._plan is None:
                 self._allocate_buffers(rows)
 
     def _allocate_buffers(self, rows: int) -> None:
-        outs, grads = [], []
-        # A layer's input gradient is needed only when some layer before it
-        # has trainable weights: backpropagation stops at the first layer
-        # that gets no dx buffer (with Flatten first, the first Dense
-        # computes no dx; below a frozen layer, none is computed either).
-        weights_before = False
-        for layer in self.model.layers:
-            out_shape = (rows, *layer.output_shape[1:])
-            outs.append(
-                np.empty(out_shape, self.model.dtype) if layer._buffered else None
-            )
-            in_shape = (rows, *layer.input_shape[1:])
-            grads.append(
-                np.empty(in_shape, self.model.dtype) if weights_before else None
-            )
-            weights_before = weights_before or bool(layer.trainable_weights)
-        self._buffers = {
-            "out": outs,
-            "dx": grads,
-            "dout": [np.empty((rows, *self.model.output_shape[1:]), self.model.dtype)],
-        }
+        """The model's executor plan (activation and gradient buffers, call
+        contexts) for batches of up to `rows` samples."""
+        plan = self._plan = self.model._make_plan(rows)
         self._buffer_rows = rows
         # Layers with regularizers or constraints, listed once per layout so
         # that a model without any pays one truth test per batch, nothing more.
-        self._penalized = [layer for layer in self.model.layers if layer._penalized]
-        self._constrained = [layer for layer in self.model.layers if layer._constrained]
+        self._penalized = [
+            (layer, plan.contexts[id(layer)])
+            for layer in plan.layers
+            if layer._penalized
+        ]
+        self._constrained = [layer for layer in plan.layers if layer._constrained]
 
     # ---- passes --------------------------------------------------------------
     def _forward(self, x: np.ndarray, training: bool, fuse: bool) -> np.ndarray:
-        n = len(x)
-        layers = self.model.layers
-        last = len(layers) - 1
-        for index, layer in enumerate(layers):
-            buffer = self._buffers["out"][index]
-            out = None if buffer is None else buffer[:n]
-            if index == last and fuse:
-                x = layer._forward(x, training, out, activation="linear")
-            else:
-                x = layer._forward(x, training, out)
-        return x
+        return self._plan.forward([x], training, (fuse,))[0]
 
-    def _backward(self, dout: np.ndarray) -> None:
-        n = len(dout)
-        dy = dout
-        layers = self.model.layers
-        for index in range(len(layers) - 1, -1, -1):
-            buffer = self._buffers["dx"][index]
-            dx = None if buffer is None else buffer[:n]
-            layers[index]._backward(dy, dx)
-            if dx is None:  # no layer below has trainable weights
-                return
-            dy = dx
+    def _backward(self, n: int) -> None:
+        """Backpropagate the gradient the loss wrote into the plan's output
+        gradient buffer for a batch of `n` samples."""
+        self._plan.backward(n)
 
     def _train_batch(
         self, xb: np.ndarray, yb: np.ndarray, mode: str, wb: np.ndarray | None = None
@@ -336,7 +306,7 @@ class Trainer:
         self, xb: np.ndarray, yb: np.ndarray, mode: str, wb: np.ndarray | None = None
     ) -> list[float]:
         outputs = self._forward(xb, True, mode == "fused")
-        dout = self._buffers["dout"][0][: len(xb)]
+        dout = self._plan.output_gradients(len(xb))[0]
         if wb is None:
             loss, correct = self.model.loss.compute(
                 outputs, yb, dout, logits=mode != "probs"
@@ -345,9 +315,11 @@ class Trainer:
             loss, correct = self.model.loss.compute_weighted(
                 outputs, yb, dout, mode != "probs", wb
             )
-        self._backward(dout)
+        self._backward(len(xb))
         if self._penalized:  # Keras 2: loss + sum of the layers' penalties
-            loss += sum(layer._penalty(gradients=True) for layer in self._penalized)
+            loss += sum(
+                layer._penalty(True, contexts) for layer, contexts in self._penalized
+            )
         self._store.apply(self.model.optimizer)
         if self._constrained:  # Keras: constraints right after the update
             for layer in self._constrained:
@@ -370,7 +342,8 @@ class Trainer:
                 )
             if self._penalized:  # Keras 2's test_step adds them too
                 loss += sum(
-                    layer._penalty(gradients=False) for layer in self._penalized
+                    layer._penalty(False, contexts)
+                    for layer, contexts in self._penalized
                 )
             return self._values(loss, yb, outputs, mode, correct, wb)
 

@@ -10,7 +10,7 @@ Every layer has two faces:
 Shapes: ``input_shape`` arguments exclude the batch axis; ``build`` and
 ``output_shape`` include it as None, as in Keras.
 
-Modules: ``base`` (Layer), ``core``, ``normalization``.
+Modules: ``base`` (Layer), ``core``, ``merging``, ``normalization``.
 """
 
 from .base import Layer, set_weight_values  # noqa: F401 (models import it here)
@@ -29,11 +29,41 @@ from .core import (
     Reshape,
     Softmax,
 )
+from .merging import (
+    Add,
+    Average,
+    Concatenate,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
 from .normalization import BatchNormalization, LayerNormalization, Normalization
 
 __all__ = [
     "ELU",
     "Activation",
+    "Add",
+    "Average",
+    "Concatenate",
+    "Maximum",
+    "Minimum",
+    "Multiply",
+    "Subtract",
+    "add",
+    "average",
+    "concatenate",
+    "maximum",
+    "minimum",
+    "multiply",
+    "subtract",
     "BatchNormalization",
     "Dense",
     "Dropout",

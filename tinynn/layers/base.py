@@ -28,7 +28,9 @@ from .._checks import (
     real_number,
     shape_tuple,
 )
-from ..tensor import Tensor, as_tensor
+from .._call_context import CallContext
+from ..symbolic import KerasTensor, Node, flatten, is_symbolic
+from ..tensor import as_tensor
 
 
 _UNSUPPORTED_IF_SET = (
@@ -59,6 +61,9 @@ class Layer:
 
     #: True when _forward writes into a preallocated output buffer.
     _buffered = True
+    #: True for layers called on a list of tensors (merge layers): their
+    #: _forward gets a list of arrays and _backward a list of dx targets.
+    _takes_list = False
 
     @property
     def output_activation(self) -> str | None:
@@ -114,8 +119,10 @@ class Layer:
         self._regularizers: list[Any] = []
         self._constraints: list[Any] = []
         self.activity_regularizer: Any = None
-        self._last_input: np.ndarray | None = None
-        self._last_output: np.ndarray | None = None
+        # The context of the low-level forward/backward calls.
+        self._eager_context = CallContext()
+        # One Node per call on symbolic tensors (tinynn.symbolic).
+        self._inbound_nodes: list[Node] = []
 
     # ---- structure -------------------------------------------------------
     @property
@@ -173,21 +180,23 @@ class Layer:
         """Whether some weight has a constraint."""
         return any(c is not None for c in self._constraints)
 
-    def _penalty(self, gradients: bool) -> float:
+    def _penalty(self, gradients: bool, contexts: Any = ()) -> float:
         """The layer's penalty for the last forward pass: each regularized
-        weight's, plus the activity regularizer's on the last output divided
-        by the batch size (Keras 2). With `gradients`, each weight's penalty
-        gradient is added to its gradient (the activity term's went into dy
-        in ``_backward``)."""
+        weight's, plus the activity regularizer's on the output of each call
+        (`contexts`) divided by the batch size (Keras 2). With `gradients`,
+        each weight's penalty gradient is added to its gradient (the activity
+        term's went into dy in ``_backward``)."""
         total = 0.0
         for w, g, reg in zip(self._params, self._grads, self._regularizers):
             if reg is not None:
                 total += reg.penalty(w)
                 if gradients:
                     reg.add_gradient(w, g)
-        if self.activity_regularizer is not None and self._last_output is not None:
-            out = self._last_output
-            total += self.activity_regularizer.penalty(out) / len(out)
+        if self.activity_regularizer is not None:
+            for ctx in contexts:
+                if ctx.output is not None:
+                    out = ctx.output
+                    total += self.activity_regularizer.penalty(out) / len(out)
         return total
 
     def _apply_constraints(self) -> None:
@@ -200,11 +209,31 @@ class Layer:
             if constraint is not None and flag:
                 constraint.apply(w)
 
-    def _activity_gradient(self, dy: np.ndarray) -> None:
+    def _activity_gradient(self, dy: np.ndarray, ctx: CallContext) -> None:
         """dy += d(activity penalty / batch) / d output, before the layer's own
         backward pass."""
-        out = self._last_output
+        out = ctx.output
         self.activity_regularizer.add_gradient(out, dy, 1.0 / len(out))
+
+    def _gradient_targets(self, ctx: CallContext, accumulate: bool) -> list:
+        """Where a backward kernel that always overwrites writes the weight
+        gradients: the layer's own, or with `accumulate` (a second call of a
+        shared layer in one pass) staging buffers that ``_add_staged`` then
+        adds to them."""
+        if not accumulate:
+            return self._grads
+        staged = []
+        for i, gradient in enumerate(self._grads):
+            buffer = ctx.buffer(f"staged_gradient_{i}", gradient.shape, gradient.dtype)
+            buffer.fill(0)  # a kernel may leave some (non-trainable) ones unwritten
+            staged.append(buffer)
+        return staged
+
+    def _add_staged(self, targets: list, accumulate: bool) -> None:
+        """Add what ``_gradient_targets`` staged into the layer's gradients."""
+        if accumulate:
+            for gradient, staged in zip(self._grads, targets):
+                gradient += staged
 
     def _weight(self, name: str) -> np.ndarray | None:
         """The live weight called `name`, or None if the layer has none
@@ -260,9 +289,95 @@ class Layer:
         """Number of weight values."""
         return int(sum(p.size for p in self._params))
 
+    # ---- calls -----------------------------------------------------------
+    def __call__(self, x: Any, training: Any = None, **kwargs: Any) -> Any:
+        """On symbolic tensors (``keras.Input`` and what layers return from
+        it): record a node of a model's graph and return the output tensor.
+        On arrays: the output for the batch `x` (dropout on if `training`)."""
+        if kwargs:
+            raise TypeError(
+                f"{self.name}: unexpected keyword argument {next(iter(kwargs))!r}"
+            )
+        if is_symbolic(x):
+            return self._call_symbolic(x)
+        return as_tensor(self.forward(x, training=bool(training)))
+
+    def _call_symbolic(self, x: Any) -> KerasTensor:
+        where = f"{self.name}"
+        as_list = isinstance(x, (list, tuple))
+        tensors = list(flatten(x))
+        for t in tensors:
+            if not isinstance(t, KerasTensor):
+                raise TypeError(
+                    f"{where}: called on a mix of symbolic tensors and "
+                    f"{describe(t)}; every input must be a symbolic tensor"
+                )
+        if not self._takes_list and len(tensors) != 1:
+            raise ValueError(
+                f'Layer "{self.name}" expects 1 input, but it received '
+                f"{len(tensors)} input tensors."
+            )
+        if self._takes_list and not as_list:
+            raise ValueError(
+                f'Layer "{self.name}" expects a list of input tensors; got one tensor'
+            )
+        shapes = [tuple(t.shape) for t in tensors]
+        if self._takes_list:
+            self._build_or_check(shapes)
+        else:
+            self._build_or_check(shapes[0])
+            as_list = False
+        node = Node(self, tensors, as_list)
+        out = KerasTensor(self.output_shape, self.dtype, self, node.index)
+        node.outputs.append(out)
+        return out
+
+    def _build_or_check(self, shape: Any) -> None:
+        """Build for `shape` (batch axis first) or check it matches the build."""
+        if not self.built:
+            self.build(shape)
+            return
+        if tuple(shape[1:]) != tuple(self.input_shape[1:]):
+            raise ValueError(
+                f'Input 0 of layer "{self.name}" is incompatible with the layer: '
+                f"expected shape {self.input_shape}, but received input with shape "
+                f"{tuple(shape)}"
+            )
+
+    @property
+    def input(self) -> Any:
+        """The symbolic input of the layer's one call in a graph."""
+        node = self._only_node("input")
+        return node.inputs if node.as_list else node.inputs[0]
+
+    @property
+    def output(self) -> Any:
+        """The symbolic output of the layer's one call in a graph."""
+        return self._only_node("output").outputs[0]
+
+    def _only_node(self, what: str) -> Node:
+        if not self._inbound_nodes:
+            raise AttributeError(
+                f"Layer {self.name} is not connected, no {what} to return."
+            )
+        if len(self._inbound_nodes) > 1:
+            raise AttributeError(
+                f"Layer {self.name} has multiple inbound nodes, hence the notion of "
+                f'"layer {what}" is ill-defined. Use `get_{what}_at(node_index)` '
+                "instead."
+            )
+        return self._inbound_nodes[0]
+
+    def get_input_at(self, node_index: int) -> Any:
+        """The symbolic input of call number `node_index`."""
+        node = self._inbound_nodes[node_index]
+        return node.inputs if node.as_list else node.inputs[0]
+
+    def get_output_at(self, node_index: int) -> Any:
+        """The symbolic output of call number `node_index`."""
+        return self._inbound_nodes[node_index].outputs[0]
+
     # ---- low-level face --------------------------------------------------
-    def __call__(self, x: Any, training: bool = False) -> Tensor:
-        return as_tensor(self.forward(x, training=training))
 
     def forward(self, x: Any, training: bool = False) -> np.ndarray:
         """Output for the batch `x` (a new array); remembers what backward needs."""
@@ -279,21 +394,24 @@ class Layer:
         out = None
         if self._buffered:
             out = np.empty((array.shape[0], *self.output_shape[1:]), self._dtype)
-        return self._forward(array, training, out)
+        # A fresh context per call: the arrays it keeps are this call's.
+        self._eager_context = CallContext()
+        return self._forward(array, training, out, self._eager_context)
 
     def backward(self, dy: Any) -> np.ndarray:
         """Gradient w.r.t. the last forward input; fills ``gradients``."""
         where = f"{self.name}.backward"
-        if self._last_output is None:
+        ctx = self._eager_context
+        if ctx.output is None:
             raise RuntimeError(f"{where}: call forward before backward")
         grad = as_float_array(dy, self._dtype, where, "dy").copy()
-        if grad.shape != self._last_output.shape:
+        if grad.shape != ctx.output.shape:
             raise ValueError(
                 f"{where}: dy has shape {grad.shape}; expected the last output's "
-                f"shape {self._last_output.shape}"
+                f"shape {ctx.output.shape}"
             )
-        dx = np.empty_like(self._last_input)
-        return self._backward(grad, dx)
+        dx = np.empty_like(ctx.input)
+        return self._backward(grad, dx, ctx)
 
     def _check_features(self, x: np.ndarray, where: str) -> None:
         expected = self.input_shape[1:]
@@ -304,13 +422,22 @@ class Layer:
             )
 
     def _forward(
-        self, x: np.ndarray, training: bool, out: np.ndarray | None
+        self, x: np.ndarray, training: bool, out: np.ndarray | None, ctx: CallContext
     ) -> np.ndarray:
-        """Compute the output into `out` (preallocated by the caller) and return it."""
+        """Compute the output into `out` (preallocated by the caller) and
+        return it; record in `ctx` what ``_backward`` will need."""
         raise NotImplementedError
 
-    def _backward(self, dy: np.ndarray, dx: np.ndarray | None) -> np.ndarray | None:
-        """Gradients from `dy` (may be overwritten); dx written unless None."""
+    def _backward(
+        self,
+        dy: np.ndarray,
+        dx: np.ndarray | None,
+        ctx: CallContext,
+        accumulate: bool = False,
+    ) -> np.ndarray | None:
+        """Gradients from `dy` (may be overwritten) for the call `ctx`
+        recorded: the weights' into ``self._grads`` (added to them with
+        `accumulate`, written otherwise), dx written unless None."""
         raise NotImplementedError
 
     # ---- serialisation ---------------------------------------------------

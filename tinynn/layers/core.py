@@ -10,6 +10,7 @@ import numpy as np
 from .. import (
     _backend,
     _random,
+    backend,
     activations,
     constraints,
     initializers,
@@ -17,6 +18,7 @@ from .. import (
     regularizers,
 )
 from .._checks import as_float_array, describe, positive_int, real_number
+from ..symbolic import KerasTensor, Node
 from .base import (
     _scalar_or_list,
     Layer,
@@ -97,7 +99,6 @@ class Dense(Layer):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer, "Dense")
         self.bias_initializer = initializers.get(bias_initializer, "Dense")
-        self._last_activation = self._activation
 
     @property
     def kernel(self) -> np.ndarray:
@@ -135,47 +136,41 @@ class Dense(Layer):
         # The activity penalty is on the activation's output: not fusable.
         return None if self.activity_regularizer is not None else self._activation
 
-    def _forward(self, x, training, out, activation: str | None = None):
+    def _forward(self, x, training, out, ctx, activation: str | None = None):
         # activation="linear" lets the model fuse softmax into the loss kernel.
-        act = self._last_activation = activation or self._activation
+        act = ctx.activation = activation or self._activation
         x2 = x.reshape(-1, x.shape[-1])
         y2 = out.reshape(-1, self.units)
         if act in _backend.FUSED_ACTIVATIONS:
             _backend.dense_forward(x2, self.kernel, self.bias, y2, act)
         elif act in _backend.FROM_INPUT_ACTIVATIONS:
             # swish and gelu differentiate from x @ w + b: keep it.
-            z = self._pre_activation(y2.shape)
+            z = ctx.buffer("pre_activation", y2.shape, self._dtype)
             _backend.dense_forward(x2, self.kernel, self.bias, z, "linear")
             _backend.activation_forward(act, z, y2)
         else:
             _backend.dense_forward(x2, self.kernel, self.bias, y2, "linear")
             _backend.activation_forward(act, y2, y2)
-        self._last_input, self._last_output = x, out
+        ctx.input, ctx.output = x, out
         return out
 
-    def _pre_activation(self, shape: tuple[int, int]) -> np.ndarray:
-        """The pre-activation buffer, grown (never shrunk) to the largest batch."""
-        size = shape[0] * shape[1]
-        buffer = getattr(self, "_pre_buffer", None)
-        if buffer is None or buffer.size < size or buffer.dtype != self._dtype:
-            buffer = self._pre_buffer = np.empty(size, self._dtype)
-        return buffer[:size].reshape(shape)
-
-    def _backward(self, dy, dx):
-        x2 = self._last_input.reshape(-1, self._last_input.shape[-1])
+    def _backward(self, dy, dx, ctx, accumulate=False):
+        x2 = ctx.input.reshape(-1, ctx.input.shape[-1])
         if self.activity_regularizer is not None:
-            self._activity_gradient(dy)
+            self._activity_gradient(dy, ctx)
         dz = dy.reshape(-1, self.units)
-        act = self._last_activation
+        act = ctx.activation
         if act in _backend.FROM_INPUT_ACTIVATIONS:
-            z = self._pre_activation(dz.shape)
+            z = ctx.buffer("pre_activation", dz.shape, self._dtype)
             _backend.activation_backward(act, z, dz, dz)
         elif act != "linear":
-            y2 = self._last_output.reshape(-1, self.units)
+            y2 = ctx.output.reshape(-1, self.units)
             _backend.activation_backward(act, y2, dz, dz)
         dx2 = None if dx is None else dx.reshape(-1, x2.shape[1])
         db = self._grads[1] if self.use_bias else None
-        _backend.dense_backward(x2, self.kernel, dz, dx2, self._grads[0], db)
+        _backend.dense_backward(
+            x2, self.kernel, dz, dx2, self._grads[0], db, accumulate=accumulate
+        )
         return dx
 
     def get_config(self):
@@ -229,12 +224,12 @@ class Flatten(Layer):
             array = array.reshape(-1, 1)
         return super().forward(array, training)
 
-    def _forward(self, x, training, out):
-        self._last_input = x
-        self._last_output = x.reshape(x.shape[0], -1)
-        return self._last_output
+    def _forward(self, x, training, out, ctx):
+        ctx.input = x
+        ctx.output = x.reshape(x.shape[0], -1)
+        return ctx.output
 
-    def _backward(self, dy, dx):
+    def _backward(self, dy, dx, ctx, accumulate=False):
         if dx is not None:
             np.copyto(dx, dy.reshape(dx.shape))
         return dx
@@ -251,7 +246,6 @@ class Activation(Layer):
         super().__init__(**kwargs)
         self._activation = activations.get(activation, "Activation")
         self.activation = activations.function(self._activation)
-        self._last_activation = self._activation
 
     @property
     def output_activation(self) -> str | None:
@@ -264,20 +258,16 @@ class Activation(Layer):
                 f"(batch, {', '.join(map(str, features))})"
             )
 
-    def _forward(self, x, training, out, activation: str | None = None):
-        self._last_activation = activation or self._activation
-        _backend.activation_forward(self._last_activation, x, out, self._alpha)
-        self._last_input, self._last_output = x, out
+    def _forward(self, x, training, out, ctx, activation: str | None = None):
+        ctx.activation = activation or self._activation
+        _backend.activation_forward(ctx.activation, x, out, self._alpha)
+        ctx.input, ctx.output = x, out
         return out
 
-    def _backward(self, dy, dx):
+    def _backward(self, dy, dx, ctx, accumulate=False):
         if dx is not None:
-            act = self._last_activation
-            source = (
-                self._last_input
-                if act in _backend.FROM_INPUT_ACTIVATIONS
-                else self._last_output
-            )
+            act = ctx.activation
+            source = ctx.input if act in _backend.FROM_INPUT_ACTIVATIONS else ctx.output
             _backend.activation_backward(act, source, dy, dx, self._alpha)
         return dx
 
@@ -332,39 +322,27 @@ class Dropout(Layer):
             )
         self.seed = seed
         self._rng = np.random.default_rng(seed) if seed is not None else None
-        self._mask: np.ndarray | None = None
-        self._keep: np.ndarray | None = None
-        self._dropped = False
 
-    def _forward(self, x, training, out):
-        self._last_input = x
-        self._dropped = bool(training) and self.rate > 0
-        if not self._dropped:
+    def _forward(self, x, training, out, ctx):
+        ctx.input, ctx.output = x, out
+        ctx.dropped = bool(training) and self.rate > 0
+        if not ctx.dropped:
             np.copyto(out, x)
-            self._last_output = out
             return out
-        mask, keep = self._mask_buffers(x.shape)
+        mask = ctx.mask = ctx.buffer("mask", x.shape, self._dtype)
+        keep = ctx.buffer("keep", x.shape, bool)
         rng = self._rng or _random.generator()
         rng.random(out=mask, dtype=mask.dtype)
         np.greater_equal(mask, self.rate, out=keep)
         np.multiply(keep, 1.0 / (1.0 - self.rate), out=mask)
         np.multiply(x, mask, out=out)
-        self._last_output = out
         return out
 
-    def _mask_buffers(self, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-        """Mask and keep buffers for `shape`, grown (never shrunk) to the largest batch."""
-        size = int(np.prod(shape))
-        if self._mask is None or self._mask.size < size:
-            self._mask = np.empty(size, self._dtype)
-            self._keep = np.empty(size, bool)
-        return self._mask[:size].reshape(shape), self._keep[:size].reshape(shape)
-
-    def _backward(self, dy, dx):
+    def _backward(self, dy, dx, ctx, accumulate=False):
         if dx is None:
             return None
-        if self._dropped:
-            np.multiply(dy, self._mask[: dy.size].reshape(dy.shape), out=dx)
+        if ctx.dropped:
+            np.multiply(dy, ctx.mask, out=dx)
         else:
             np.copyto(dx, dy)
         return dx
@@ -377,11 +355,14 @@ class Dropout(Layer):
 
 @registry.register("layer")
 class InputLayer(Layer):
-    """Declares the input shape of a Sequential model (not listed in model.layers).
+    """The entry of a model: ``keras.Input(shape)`` makes one and returns its
+    symbolic output tensor. In a Sequential it only declares the input shape
+    (and is not listed in ``model.layers``, as in Keras).
 
     ``InputLayer(shape=(784,))`` or ``input_shape=(784,)``; with the batch
     axis, Keras 2's ``batch_input_shape=(None, 784)`` or Keras 3's
-    ``batch_shape=(None, 784)``.
+    ``batch_shape=(None, 784)``. ``dtype`` may be an integer dtype for
+    inputs of ids (the tensor keeps it; the layer has no weights).
     """
 
     _buffered = False
@@ -392,6 +373,7 @@ class InputLayer(Layer):
         batch_size: int | None = None,
         shape: Any = None,
         batch_shape: Any = None,
+        dtype: Any = None,
         **kwargs: Any,
     ):
         given = shape if shape is not None else input_shape
@@ -399,13 +381,49 @@ class InputLayer(Layer):
             kwargs.setdefault("batch_input_shape", batch_shape)
         if given is None and kwargs.get("batch_input_shape") is None:
             raise ValueError("InputLayer: shape must be given, e.g. shape=(784,)")
-        super().__init__(input_shape=given, **kwargs)
+        tensor_dtype = _input_dtype(dtype)
+        float_dtype = None if tensor_dtype.kind in "iu" else dtype
+        super().__init__(input_shape=given, dtype=float_dtype, **kwargs)
+        self.batch_size = (
+            None
+            if batch_size is None
+            else positive_int(batch_size, "Input", "batch_size")
+        )
+        self.input_dtype = tensor_dtype if tensor_dtype.kind in "iu" else self._dtype
+        features = self._declared_input_shape
+        self.input_shape = self.output_shape = (None, *features)
+        self.built = True
+        node = Node(self, [], as_list=False)
+        node.outputs.append(
+            KerasTensor(
+                (self.batch_size, *features), self.input_dtype, self, 0, 0, self.name
+            )
+        )
 
-    def _forward(self, x, training, out):
+    def _forward(self, x, training, out, ctx):
         return x
 
-    def _backward(self, dy, dx):
+    def _backward(self, dy, dx, ctx, accumulate=False):
         return dx
+
+    def get_config(self):
+        config = super().get_config()
+        if self.input_dtype.kind in "iu":
+            config["dtype"] = self.input_dtype.name
+        return config
+
+
+def _input_dtype(dtype: Any) -> np.dtype:
+    """An Input's dtype: a float dtype tinynn computes in, or an integer one."""
+    if dtype is None:
+        return np.dtype(backend.floatx())
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved is not None and resolved.kind in "iu":
+        return resolved
+    return backend.resolve_dtype(dtype, "Input")
 
 
 def Input(
@@ -413,12 +431,36 @@ def Input(
     batch_size: int | None = None,
     name: str | None = None,
     dtype: Any = None,
+    batch_shape: Any = None,
     **kwargs: Any,
-) -> InputLayer:
-    """``tf.keras.Input``: the first entry of ``Sequential([Input((784,)), ...])``."""
-    return InputLayer(
-        shape=shape, batch_size=batch_size, name=name, dtype=dtype, **kwargs
+) -> KerasTensor:
+    """``keras.Input``: a symbolic tensor to build a functional model from.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        One sample's shape, without the batch axis: ``(784,)``, ``(28, 28)``.
+    batch_size : int, optional
+        A fixed batch size (None: any).
+    name : str, optional
+        The input's name (``model.input_names``; the key of dict inputs).
+    dtype : str, optional
+        floatx() by default; an integer dtype for ids (Embedding inputs).
+
+    Example
+    -------
+    >>> inputs = Input(shape=(784,))
+    >>> x = Dense(64, activation="relu")(inputs)
+    """
+    layer = InputLayer(
+        shape=shape,
+        batch_size=batch_size,
+        name=name,
+        dtype=dtype,
+        batch_shape=batch_shape,
+        **kwargs,
     )
+    return layer.output
 
 
 @registry.register("layer")
@@ -454,8 +496,8 @@ class ReLU(Layer):
         self.threshold = real_number(threshold, "ReLU", "threshold", low=0.0)
         self._general = self.max_value is not None or self.threshold != 0
 
-    def _forward(self, x, training, out):
-        self._last_input, self._last_output = x, out
+    def _forward(self, x, training, out, ctx):
+        ctx.input, ctx.output = x, out
         if not self._general:
             if self.negative_slope == 0:
                 return _backend.activation_forward("relu", x, out)
@@ -466,17 +508,17 @@ class ReLU(Layer):
             x, out, self.max_value, self.negative_slope, self.threshold
         )
 
-    def _backward(self, dy, dx):
+    def _backward(self, dy, dx, ctx, accumulate=False):
         if dx is None:
             return None
         if not self._general:
             if self.negative_slope == 0:
-                return _backend.activation_backward("relu", self._last_output, dy, dx)
+                return _backend.activation_backward("relu", ctx.output, dy, dx)
             return _backend.activation_backward(
-                "leaky_relu", self._last_output, dy, dx, self.negative_slope
+                "leaky_relu", ctx.output, dy, dx, self.negative_slope
             )
         return _backend.relu_clip_backward(
-            self._last_input,
+            ctx.input,
             dy,
             dx,
             self.max_value,
@@ -574,13 +616,13 @@ class Rescaling(Layer):
             # One value per flattened feature, for the C kernel's columns.
             setattr(self, f"_{name}_array", np.ascontiguousarray(full).reshape(size))
 
-    def _forward(self, x, training, out):
+    def _forward(self, x, training, out, ctx):
         x2, out2 = x.reshape(len(x), -1), out.reshape(len(out), -1)
         _backend.rescale_forward(x2, self._scale_array, self._offset_array, out2)
-        self._last_input, self._last_output = x, out
+        ctx.input, ctx.output = x, out
         return out
 
-    def _backward(self, dy, dx):
+    def _backward(self, dy, dx, ctx, accumulate=False):
         if dx is not None:
             _backend.rescale_backward(
                 dy.reshape(len(dy), -1), self._scale_array, dx.reshape(len(dx), -1)
@@ -648,12 +690,12 @@ class Reshape(Layer):
             )
         return self.target_shape
 
-    def _forward(self, x, training, out):
-        self._last_input = x
-        self._last_output = x.reshape(x.shape[0], *self.output_shape[1:])
-        return self._last_output
+    def _forward(self, x, training, out, ctx):
+        ctx.input = x
+        ctx.output = x.reshape(x.shape[0], *self.output_shape[1:])
+        return ctx.output
 
-    def _backward(self, dy, dx):
+    def _backward(self, dy, dx, ctx, accumulate=False):
         if dx is not None:
             np.copyto(dx, dy.reshape(dx.shape))
         return dx
@@ -769,21 +811,23 @@ class PReLU(Layer):
         outer, channels, inner = self._split
         return array.reshape(len(array) * outer, channels, inner)
 
-    def _forward(self, x, training, out):
+    def _forward(self, x, training, out, ctx):
         _backend.prelu_forward(
             self._cube(x), self._params[0].reshape(-1), self._cube(out)
         )
-        self._last_input, self._last_output = x, out
+        ctx.input, ctx.output = x, out
         return out
 
-    def _backward(self, dy, dx):
+    def _backward(self, dy, dx, ctx, accumulate=False):
+        (dalpha,) = targets = self._gradient_targets(ctx, accumulate)
         _backend.prelu_backward(
-            self._cube(self._last_input),
+            self._cube(ctx.input),
             self._params[0].reshape(-1),
             self._cube(dy),
             None if dx is None else self._cube(dx),
-            self._grads[0].reshape(-1),
+            dalpha.reshape(-1),
         )
+        self._add_staged(targets, accumulate)
         return dx
 
     def get_config(self):

@@ -124,9 +124,7 @@ class BatchNormalization(Layer):
         self.gamma_constraint = constraints.get(
             gamma_constraint, f"{where}: gamma_constraint"
         )
-        self._statistics: tuple[np.ndarray, np.ndarray] | None = None
         self._spare: list[np.ndarray] = []
-        self._batch_statistics = False
 
     def _build(self, features):
         if self.axis not in (-1, len(features)):
@@ -161,17 +159,17 @@ class BatchNormalization(Layer):
             self.moving_variance_initializer,
             trainable=False,
         )
-        # The statistics forward saves for backward, and dgamma/dbeta
-        # buffers for the kernel when gamma or beta is off.
-        self._statistics = (
-            np.empty(channels, self._dtype),
-            np.empty(channels, self._dtype),
-        )
+        # dgamma/dbeta buffers for the kernel when gamma or beta is off.
         self._spare = [np.empty(channels, self._dtype) for _ in range(2)]
 
-    def _forward(self, x, training, out):
+    def _forward(self, x, training, out, ctx):
         channels = x.shape[-1]
-        self._batch_statistics = bool(training) and self.trainable
+        ctx.batch_statistics = bool(training) and self.trainable
+        # The batch mean and 1/std forward saves for backward.
+        ctx.statistics = (
+            ctx.buffer("mean", (channels,), self._dtype),
+            ctx.buffer("inv_std", (channels,), self._dtype),
+        )
         _backend.batchnorm_forward(
             x.reshape(-1, channels),
             self._weight("gamma"),
@@ -179,27 +177,29 @@ class BatchNormalization(Layer):
             self._weight("moving_mean"),
             self._weight("moving_variance"),
             out.reshape(-1, channels),
-            *self._statistics,
+            *ctx.statistics,
             self.momentum,
             self.epsilon,
-            self._batch_statistics,
+            ctx.batch_statistics,
         )
-        self._last_input, self._last_output = x, out
+        ctx.input, ctx.output = x, out
         return out
 
-    def _backward(self, dy, dx):
+    def _backward(self, dy, dx, ctx, accumulate=False):
         channels = dy.shape[-1]
-        grads = dict(zip(self._param_names, self._grads))
+        targets = self._gradient_targets(ctx, accumulate)
+        grads = dict(zip(self._param_names, targets))
         _backend.batchnorm_backward(
-            self._last_input.reshape(-1, channels),
+            ctx.input.reshape(-1, channels),
             self._weight("gamma"),
             dy.reshape(-1, channels),
-            *self._statistics,
+            *ctx.statistics,
             None if dx is None else dx.reshape(-1, channels),
             grads.get("gamma", self._spare[0]),
             grads.get("beta", self._spare[1]),
-            self._batch_statistics,
+            ctx.batch_statistics,
         )
+        self._add_staged(targets, accumulate)
         return dx
 
     def get_config(self):
@@ -282,7 +282,6 @@ class LayerNormalization(Layer):
         self.scale = _bool_flag(scale, where, "scale")
         self.beta_initializer = initializers.get(beta_initializer, where)
         self.gamma_initializer = initializers.get(gamma_initializer, where)
-        self._statistics: tuple[np.ndarray, np.ndarray] | None = None
         self._spare: list[np.ndarray] = []
 
     def _build(self, features):
@@ -292,48 +291,42 @@ class LayerNormalization(Layer):
             self._add_weight("gamma", channels, self.gamma_initializer)
         if self.center:
             self._add_weight("beta", channels, self.beta_initializer)
-        # dgamma/dbeta buffers for the kernel when gamma or beta is off; the
-        # per-row statistics are sized by the batch, on first use.
+        # dgamma/dbeta buffers for the kernel when gamma or beta is off.
         self._spare = [np.empty(channels, self._dtype) for _ in range(2)]
-        self._statistics = (np.empty(0, self._dtype), np.empty(0, self._dtype))
 
-    def _row_statistics(self, rows: int) -> tuple[np.ndarray, np.ndarray]:
-        """Views of rows entries of the statistics buffers, grown (never
-        shrunk) when a batch is larger than any before."""
-        if self._statistics[0].size < rows:
-            self._statistics = (
-                np.empty(rows, self._dtype),
-                np.empty(rows, self._dtype),
-            )
-        return self._statistics[0][:rows], self._statistics[1][:rows]
-
-    def _forward(self, x, training, out):
+    def _forward(self, x, training, out, ctx):
         channels = x.shape[-1]
         x2 = x.reshape(-1, channels)
+        # Each row's mean and 1/std, saved for backward.
+        ctx.statistics = (
+            ctx.buffer("mean", (len(x2),), self._dtype),
+            ctx.buffer("inv_std", (len(x2),), self._dtype),
+        )
         _backend.layernorm_forward(
             x2,
             self._weight("gamma"),
             self._weight("beta"),
             out.reshape(-1, channels),
-            *self._row_statistics(len(x2)),
+            *ctx.statistics,
             self.epsilon,
         )
-        self._last_input, self._last_output = x, out
+        ctx.input, ctx.output = x, out
         return out
 
-    def _backward(self, dy, dx):
+    def _backward(self, dy, dx, ctx, accumulate=False):
         channels = dy.shape[-1]
-        x2 = self._last_input.reshape(-1, channels)
-        grads = dict(zip(self._param_names, self._grads))
+        targets = self._gradient_targets(ctx, accumulate)
+        grads = dict(zip(self._param_names, targets))
         _backend.layernorm_backward(
-            x2,
+            ctx.input.reshape(-1, channels),
             self._weight("gamma"),
             dy.reshape(-1, channels),
-            *self._row_statistics(len(x2)),
+            *ctx.statistics,
             None if dx is None else dx.reshape(-1, channels),
             grads.get("gamma", self._spare[0]),
             grads.get("beta", self._spare[1]),
         )
+        self._add_staged(targets, accumulate)
         return dx
 
     def get_config(self):
@@ -533,15 +526,15 @@ class Normalization(Layer):
     def _columns(self, array: np.ndarray) -> np.ndarray:
         return array.reshape(-1, self._scale_array.size)
 
-    def _forward(self, x, training, out):
+    def _forward(self, x, training, out, ctx):
         self._refresh()
         _backend.rescale_forward(
             self._columns(x), self._scale_array, self._offset_array, self._columns(out)
         )
-        self._last_input, self._last_output = x, out
+        ctx.input, ctx.output = x, out
         return out
 
-    def _backward(self, dy, dx):
+    def _backward(self, dy, dx, ctx, accumulate=False):
         if dx is not None:
             _backend.rescale_backward(
                 self._columns(dy), self._scale_array, self._columns(dx)

@@ -1,0 +1,38 @@
+"""CallContext: the per-call state a layer's backward pass reads.
+
+Its own module because both sides use it: the layers write into it, and
+whatever runs a model (the Trainer today, a graph executor tomorrow) keeps
+one per place a layer is called.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+class CallContext:
+    """What one call of a layer keeps for its backward pass.
+
+    A layer may be called at several places of one model (shared weights),
+    so nothing its backward pass reads may live on the layer: the caller
+    hands each place its own context. A layer's ``_forward`` sets
+    ``input``, ``output`` and whatever else its ``_backward`` needs
+    (``activation``, a dropout mask, batch statistics...); ``buffer`` gives
+    scratch arrays that grow to the largest batch and are then reused, so
+    no batch allocates.
+    """
+
+    def __init__(self) -> None:
+        self.input: Any = None
+        self.output: Any = None
+        self._buffers: dict[str, np.ndarray] = {}
+
+    def buffer(self, name: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+        """A scratch array of `shape` kept under `name` for this call site."""
+        size = int(np.prod(shape, dtype=np.int64))
+        buffer = self._buffers.get(name)
+        if buffer is None or buffer.size < size or buffer.dtype != dtype:
+            buffer = self._buffers[name] = np.empty(size, dtype)
+        return buffer[:size].reshape(shape)

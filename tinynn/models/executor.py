@@ -1,0 +1,228 @@
+"""The executor: runs any model graph forward and backward in place.
+
+A Plan is made from a graph (its nodes in topological order, its input and
+output tensors) for batches of up to `rows` samples. Every tensor gets a
+slot; every node a Step with its layer, the slots it reads and writes, its
+own CallContext and a preallocated output buffer. Nothing is allocated per
+batch.
+
+Backward runs the steps in reverse order. A tensor's gradient is complete
+when its producer runs, since all its consumers come after the producer.
+Where a tensor feeds several consumers (fan-out), or is a model output that
+is also consumed, the first contribution of the pass is written into the
+tensor's gradient buffer and each later one into a scratch buffer that is
+then added: the order of the sum is the reverse step order, fixed by the
+graph, so results are the same run to run and for any thread count. A layer
+called at several nodes overwrites its weight gradients at its first
+backward call of the pass and adds to them at the others (``accumulate``).
+
+Gradient skipping: a tensor needs a gradient only if a trainable weight lies
+upstream of it, so no input gradient is computed for the data, nor below a
+frozen part of the model.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from .._call_context import CallContext
+
+__all__ = ["Plan"]
+
+
+class _Step:
+    """One node: its layer, slots, context and buffers."""
+
+    __slots__ = (
+        "layer",
+        "inputs",
+        "output",
+        "as_list",
+        "ctx",
+        "out",
+        "fuse_index",
+        "wants_dx",
+        "scratch",
+        "backward",
+    )
+
+
+class Plan:
+    """Buffers and steps to run a graph on batches of up to `rows` samples.
+
+    Parameters
+    ----------
+    inputs, outputs : list of KerasTensor
+        The model's input and output tensors.
+    nodes : list of Node
+        Every node between them (InputLayers' excluded), in topological order.
+    rows : int
+        The largest batch the buffers must hold.
+    dtype : numpy dtype
+        The model's float dtype.
+
+    An output whose producer applies softmax/sigmoid last can be computed
+    without it (``forward(..., fuse=...)``), the loss applying it in its
+    fused kernel, unless another layer also reads that output (``fusable``).
+    """
+
+    def __init__(
+        self,
+        inputs: Sequence[Any],
+        outputs: Sequence[Any],
+        nodes: Sequence[Any],
+        rows: int,
+        dtype: np.dtype,
+    ):
+        self.rows = rows
+        self.dtype = dtype
+        slot: dict[int, int] = {}
+        shapes: list[tuple] = []
+
+        def slot_of(tensor: Any) -> int:
+            key = id(tensor)
+            if key not in slot:
+                slot[key] = len(shapes)
+                shapes.append(tuple(tensor.shape[1:]))
+            return slot[key]
+
+        self.input_slots = [slot_of(t) for t in inputs]
+        consumers: dict[int, int] = {}
+        steps = []
+        for node in nodes:
+            (tensor,) = node.outputs  # one output per layer call in tinynn
+            step = _Step()
+            step.layer = node.layer
+            step.inputs = [slot_of(t) for t in node.inputs]
+            step.output = slot_of(tensor)
+            step.as_list = node.as_list
+            step.ctx = CallContext()
+            step.fuse_index = -1
+            step.out = (
+                np.empty((rows, *tensor.shape[1:]), dtype)
+                if node.layer._buffered
+                else None
+            )
+            for s in step.inputs:
+                consumers[s] = consumers.get(s, 0) + 1
+            steps.append(step)
+        self.steps = steps
+        self.output_slots = [slot_of(t) for t in outputs]
+        producer = {step.output: step for step in steps}
+        self.fusable = []
+        for k, s in enumerate(self.output_slots):
+            step = producer.get(s)
+            # Not when another layer reads the tensor: it would read the
+            # values before the activation.
+            ok = step is not None and consumers.get(s, 0) == 0 and step.fuse_index < 0
+            if ok:
+                step.fuse_index = k
+            self.fusable.append(ok)
+        self._plan_gradients(shapes, consumers)
+        self.values: list[Any] = [None] * len(shapes)
+        # Each layer's contexts (several for a shared layer): activity
+        # penalties are per call.
+        self.contexts: dict[int, list[CallContext]] = {}
+        self.layers: list[Any] = []
+        for step in steps:
+            if id(step.layer) not in self.contexts:
+                self.contexts[id(step.layer)] = []
+                self.layers.append(step.layer)
+            self.contexts[id(step.layer)].append(step.ctx)
+
+    def _plan_gradients(self, shapes: list[tuple], consumers: dict[int, int]) -> None:
+        """Which tensors need a gradient, their buffers, and scratch buffers
+        for second and later contributions to a tensor's gradient."""
+        needs = [False] * len(shapes)
+        for step in self.steps:
+            upstream = any(needs[s] for s in step.inputs)
+            needs[step.output] = upstream or bool(step.layer.trainable_weights)
+        self.needs_grad = needs
+        contributions = dict(consumers)
+        for s in self.output_slots:
+            contributions[s] = contributions.get(s, 0) + 1
+        self.grads: list[np.ndarray | None] = [
+            np.empty((self.rows, *shape), self.dtype)
+            if needs[s] or s in self.output_slots
+            else None
+            for s, shape in enumerate(shapes)
+        ]
+        for step in self.steps:
+            step.wants_dx = [needs[s] for s in step.inputs]
+            step.scratch = [
+                np.empty((self.rows, *shapes[s]), self.dtype)
+                if needs[s] and contributions.get(s, 0) > 1
+                else None
+                for s in step.inputs
+            ]
+            step.backward = needs[step.output]
+
+    # ---- passes ----------------------------------------------------------------
+    def forward(
+        self,
+        inputs: Sequence[np.ndarray],
+        training: bool,
+        fuse: Sequence[bool] | None = None,
+    ) -> list[np.ndarray]:
+        """The outputs for one batch (views of the plan's buffers); output k
+        before its activation where `fuse[k]` (and ``fusable[k]``)."""
+        values = self.values
+        n = len(inputs[0])
+        for s, x in zip(self.input_slots, inputs):
+            values[s] = x
+        for step in self.steps:
+            if step.as_list:
+                x = [values[s] for s in step.inputs]
+            else:
+                x = values[step.inputs[0]]
+            out = None if step.out is None else step.out[:n]
+            if fuse is not None and step.fuse_index >= 0 and fuse[step.fuse_index]:
+                y = step.layer._forward(x, training, out, step.ctx, activation="linear")
+            else:
+                y = step.layer._forward(x, training, out, step.ctx)
+            values[step.output] = y
+        return [values[s] for s in self.output_slots]
+
+    def output_gradients(self, n: int) -> list[np.ndarray]:
+        """Where each output's loss writes its gradient for a batch of `n`."""
+        return [self.grads[s][:n] for s in self.output_slots]
+
+    def backward(self, n: int, written: Sequence[bool] | None = None) -> None:
+        """Backpropagate the output gradients (``output_gradients``, filled by
+        the losses; `written[k]` False for an output without a loss)."""
+        done = [False] * len(self.grads)
+        for k, s in enumerate(self.output_slots):
+            if written is None or written[k]:
+                done[s] = True
+        called: set[int] = set()
+        for step in reversed(self.steps):
+            if not (step.backward and done[step.output]):
+                continue
+            dy = self.grads[step.output][:n]
+            targets, pending = [], []
+            for s, wants, scratch in zip(step.inputs, step.wants_dx, step.scratch):
+                if not wants:
+                    targets.append(None)
+                elif not done[s]:  # the first contribution: written in place
+                    done[s] = True
+                    targets.append(self.grads[s][:n])
+                else:  # a later one: into scratch, added after the call
+                    targets.append(scratch[:n])
+                    pending.append((s, scratch[:n]))
+            key = id(step.layer)
+            accumulate = key in called
+            called.add(key)
+            if step.as_list:
+                step.layer._backward(dy, targets, step.ctx, accumulate)
+            else:
+                step.layer._backward(dy, targets[0], step.ctx, accumulate)
+            for s, scratch in pending:
+                np.add(self.grads[s][:n], scratch, out=self.grads[s][:n])
+        # A trainable layer no loss reached this pass: zero gradients, not
+        # last batch's.
+        for layer in self.layers:
+            if id(layer) not in called and layer.trainable_weights:
+                for g in layer._grads:
+                    g.fill(0)

@@ -1,0 +1,308 @@
+"""Model: what every model shares (weights, training, summary, saving).
+
+A model is a graph between input and output tensors (tinynn.symbolic); a
+Plan (executor.py) runs it. Subclasses say how the graph is made:
+Functional from ``Model(inputs, outputs)``, Sequential from its list of
+layers. The model holds its parameter store (tinynn.parameters: weights and
+gradients in one flat buffer each, per-weight trainable flags). Its training
+methods (compile, fit, evaluate, predict, ``*_on_batch``) delegate to its
+Trainer (tinynn.training), ``summary`` to tinynn.summary, and
+``save``/``save_weights``/``load_weights`` to tinynn.saving.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+
+from .. import (
+    backend,
+    losses,
+    optimizers,
+    saving,
+    summary as summary_module,
+)
+from .._checks import describe
+from ..callbacks import History
+from ..layers import InputLayer, Layer, set_weight_values
+from ..parameters import ParameterStore
+from ..training import Trainer
+from .executor import Plan
+
+
+def _delegate(name: str):
+    """A model method that runs the Trainer's method `name` (same signature
+    and docstring, so help() shows the Trainer's)."""
+    trainer_method = getattr(Trainer, name)
+
+    @functools.wraps(trainer_method)
+    def method(self, *args: Any, **kwargs: Any) -> Any:
+        return trainer_method(self._trainer, *args, **kwargs)
+
+    return method
+
+
+class Model:
+    """A model: ``keras.Model(inputs, outputs, name=None)`` (see Functional).
+
+    ``Model(inputs=..., outputs=...)`` with tensors from ``keras.Input`` and
+    layer calls, as a list, tuple or dict, makes a functional model.
+    """
+
+    def __new__(cls, *args: Any, **kwargs: Any):
+        if cls is Model:  # Model(inputs, outputs) is a functional model
+            return super().__new__(Model._functional_class)
+        return super().__new__(cls)
+
+    #: Set by functional.py (which imports this module, not the reverse).
+    _functional_class: type
+
+    def _init_model(self, name: str | None, default_name: str) -> None:
+        """The state every model has before its graph is known."""
+        if name is not None and (not isinstance(name, str) or not name):
+            raise TypeError(
+                f"{type(self).__name__}: name must be a non-empty string; got {name!r}"
+            )
+        self.name = name or backend.unique_name(default_name)
+        self.built = False
+        # The graph: input and output tensors, nodes in topological order.
+        self.inputs: list[Any] = []
+        self.outputs: list[Any] = []
+        self._nodes: list[Any] = []
+        # Set by compile (Keras's public model attributes).
+        self.optimizer: optimizers.Optimizer | None = None
+        self.loss: losses.Loss | None = None
+        self.compiled_metrics: list[Any] = []
+        self.stop_training = False
+        self.history: History | None = None
+        self._store: ParameterStore | None = None
+        self._trainer = Trainer(self)
+
+    # ---- structure -------------------------------------------------------------
+    @property
+    def layers(self) -> list[Layer]:
+        """The model's layers (subclasses define which and in what order)."""
+        raise NotImplementedError
+
+    @property
+    def _weight_layers(self) -> list[Layer]:
+        """Each layer once, in ``layers`` order, InputLayers left out: the
+        layers whose weights the parameter store holds."""
+        seen: set[int] = set()
+        result = []
+        for layer in self.layers:
+            if not isinstance(layer, InputLayer) and id(layer) not in seen:
+                seen.add(id(layer))
+                result.append(layer)
+        return result
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """A layer by name or by position in ``layers`` (as in Keras)."""
+        where = f"{type(self).__name__}.get_layer"
+        layers = self.layers
+        if index is not None and name is not None:
+            raise ValueError(
+                f"{where}: provide only a layer name or a layer index; "
+                f"got name={name!r}, index={index!r}"
+            )
+        if index is not None:
+            if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+                raise TypeError(f"{where}: index must be an int; got {describe(index)}")
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(
+                    f"{where}: was asked to retrieve layer at index "
+                    f"{index} but model only has {len(layers)} layers."
+                )
+            return layers[index]
+        if name is not None:
+            for layer in layers:
+                if layer.name == name:
+                    return layer
+            raise ValueError(
+                f"{where}: no such layer: {name}. Existing layers are: "
+                f"{[layer.name for layer in layers]}."
+            )
+        raise ValueError(f"{where}: provide either a layer name or a layer index")
+
+    def _consolidate(self) -> None:
+        """A new parameter store for the current layers (their values copied
+        in); activation buffers and optimizer moments start afresh."""
+        with self._trainer.lock:  # not while another thread runs a batch
+            self._store = ParameterStore(self._weight_layers, self.dtype)
+            self._trainer.layout_changed()
+
+    def _parameters(self) -> ParameterStore:
+        """The parameter store, bound to the layers as they are now.
+
+        A layer object in two models (shared weights, as in Keras) holds
+        views of the buffer of whichever model bound it last; training this
+        model through its own buffer would then leave that layer untouched.
+        And a layer whose ``trainable`` flag changed since the store was
+        laid out must move between its trainable and frozen parts. Either
+        way a new store is laid out, the layers' current values copied in
+        (so models sharing a layer keep seeing the same weights) and the
+        optimizer's moments carried over for the weights that stay
+        trainable."""
+        with self._trainer.lock:
+            layers = self._weight_layers
+            if self._store is None:
+                self._consolidate()
+            elif not self._store.matches(layers):
+                old = self._store
+                self._store = ParameterStore(layers, self.dtype)
+                self._store.carry_optimizer_state(old, self.optimizer)
+                self._trainer.layout_changed(reset_optimizer=False)
+            return self._store
+
+    def _make_plan(self, rows: int) -> Plan:
+        """An executor plan of the graph for batches of up to `rows`."""
+        return Plan(self.inputs, self.outputs, self._nodes, rows, self.dtype)
+
+    def _output_consumed(self, k: int) -> bool:
+        """Whether a layer of the model also reads output `k` (then it cannot
+        be left before its activation for a fused loss)."""
+        target = self.outputs[k]
+        return any(any(t is target for t in node.inputs) for node in self._nodes)
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The model's float dtype (its layers')."""
+        layers = self._weight_layers
+        return layers[0]._dtype if layers else np.dtype(backend.floatx())
+
+    @property
+    def input_shape(self) -> Any:
+        """(None, *features) of the input, or a list of them."""
+        if not self.inputs:
+            raise AttributeError(
+                f"{type(self).__name__}.input_shape: the model has no input shape yet"
+            )
+        shapes = [tuple(t.shape) for t in self.inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self) -> Any:
+        """The output's shape (batch axis None), or a list of them."""
+        self._require_built("output_shape")
+        shapes = [tuple(t.shape) for t in self.outputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    def _require_built(self, where: str) -> None:
+        if not self.built:
+            raise ValueError(
+                f"{where}: This model has not yet been built. Build the model first by "
+                "calling `build()` or by calling the model on a batch of data."
+            )
+
+    # ---- weights -----------------------------------------------------------------
+    @property
+    def weights(self) -> list[np.ndarray]:
+        """Every layer's live weights, in layer order (kernel, bias, ...)."""
+        return [w for layer in self._weight_layers for w in layer.weights]
+
+    @property
+    def trainable_weights(self) -> list[np.ndarray]:
+        """The weights fit updates."""
+        return [w for layer in self._weight_layers for w in layer.trainable_weights]
+
+    @property
+    def non_trainable_weights(self) -> list[np.ndarray]:
+        """The weights fit does not update (frozen layers, moving statistics)."""
+        return [w for layer in self._weight_layers for w in layer.non_trainable_weights]
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of all weights in layer order: [W0, b0, W1, b1, ...]."""
+        return [w.copy() for w in self.weights]
+
+    def set_weights(self, weights: list[Any]) -> None:
+        """Copy a list shaped like ``get_weights()`` into the model."""
+        with self._trainer.lock:  # not while another thread runs a batch
+            set_weight_values(self.name, self.weights, weights)
+
+    def count_params(self) -> int:
+        """Total number of weight values."""
+        self._require_built("count_params")
+        return sum(layer.count_params() for layer in self._weight_layers)
+
+    # ---- training: delegated to the Trainer (tinynn/training.py) ------------------
+    compile = _delegate("compile")
+    fit = _delegate("fit")
+    evaluate = _delegate("evaluate")
+    predict = _delegate("predict")
+    train_on_batch = _delegate("train_on_batch")
+    test_on_batch = _delegate("test_on_batch")
+    predict_on_batch = _delegate("predict_on_batch")
+    __call__ = _delegate("call")
+
+    @property
+    def metrics_names(self) -> list[str]:
+        """['loss', then each compiled metric's name]."""
+        return self._trainer.metrics_names
+
+    @property
+    def _compiled(self) -> bool:
+        return self._trainer.compiled
+
+    @property
+    def _trainable_size(self) -> int:
+        """Values in the trainable part of the parameter store (the size of
+        the optimizer's state arrays), for the trainable flags as they are."""
+        self._require_built("_trainable_size")
+        return self._parameters().trainable_size
+
+    # ---- summary -------------------------------------------------------------------
+    def summary(
+        self,
+        line_length: int | None = None,
+        positions: Any = None,
+        print_fn: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        """Print the layer table in tf.keras 2's classic layout."""
+        self._require_built("summary")
+        summary_module.print_summary(self, line_length, positions, print_fn)
+
+    # ---- saving --------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        """Architecture as JSON-able data (Keras's layout)."""
+        raise NotImplementedError
+
+    def save(
+        self,
+        filepath: Any,
+        overwrite: bool = True,
+        include_optimizer: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        """Write architecture, weights and optimizer state to one file, atomically.
+
+        The suffix chooses the format, as in Keras: .keras is Keras 3's zip,
+        .h5/.hdf5 Keras-layout HDF5, any other tinynn's own format.
+        """
+        if self.built:  # lay out for the current trainable flags first, so
+            self._parameters()  # the optimizer state saved matches them
+        saving.save_model(
+            self, filepath, overwrite=overwrite, include_optimizer=include_optimizer
+        )
+
+    def save_weights(
+        self, filepath: Any, overwrite: bool = True, **kwargs: Any
+    ) -> None:
+        """Write only the weights (same formats as `save`)."""
+        saving.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath: Any, **kwargs: Any) -> None:
+        """Read weights written by `save_weights` or `save` into this model."""
+        saving.load_weights(self, filepath)
+
+    def to_json(self, **kwargs: Any) -> str:
+        """The architecture as Keras's JSON (``models.model_from_json`` reads it)."""
+        return saving.to_json(self, **kwargs)
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} name={self.name!r} layers={len(self.layers)} "
+            f"built={self.built}>"
+        )
