@@ -43,6 +43,13 @@ int tnn_parse_cpu_max(const char *text);
  * doubles' worth. Returns -1 if it cannot be allocated. */
 int tnn_pack_space(void **ap, void **bp);
 
+/* A 64-byte aligned scratch buffer of at least `bytes` bytes owned by the
+ * calling thread: grown when a call asks for more (the old contents are
+ * lost), reused otherwise, freed at thread exit. NULL if it cannot be
+ * allocated. For callers that must hand kernels their work space (conv2d's
+ * im2col panels); call it with the GIL held, before the kernel. */
+void *tnn_scratch_space(size_t bytes);
+
 /* ---- SIMD paths (path_*.c, chosen in dispatch.c) -------------------------
  * A path is the GEMM driver and the optimizer updates compiled for one
  * instruction set, in its own file with its own compiler flags (setup.py).

@@ -18,6 +18,11 @@
 #include "activations.inc"
 #include "batchnorm.inc"
 #include "dense.inc"
+#include "embedding.inc"
 #include "gemm_entry.inc"
 #include "losses.inc"
 #include "optim_entry.inc"
+#include "pool.inc"
+
+/* After dense.inc: conv2d reuses its bias helpers. */
+#include "conv.inc"

@@ -1352,9 +1352,871 @@ static PyObject *core_nadam_update(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* ---- 2-D convolution (tinynn.h: struct tnn_conv2d_shape) ----------------
+ * Every entry takes strides (sh, sw), dilation (dh, dw) and padding (top,
+ * left, bottom, right) as sequences of ints. The conv-input-shaped array
+ * (`in`: (batch, height, width, channels)) and the conv-output-shaped one
+ * (`out`: (batch, out_h, out_w, filters)) must agree with w (kernel_h,
+ * kernel_w, channels, filters) and the geometry exactly. */
+
+#define CONV_LIMIT 1073741824LL /* 2^30: strides, dilations, paddings */
+
+/* A sequence of `count` integers in [low, CONV_LIMIT], named name[i]. */
+static int parse_int_tuple(const char *fn, const char *name, PyObject *obj,
+                           int count, long long low, long long *out)
+{
+    if (!PyTuple_Check(obj) && !PyList_Check(obj)) {
+        PyErr_Format(PyExc_TypeError,
+                     "%s: %s must be a tuple of %d integers; got %s", fn, name,
+                     count, Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    if (PySequence_Fast_GET_SIZE(obj) != count) {
+        PyErr_Format(PyExc_ValueError, "%s: %s must hold %d integers; got %zd",
+                     fn, name, count,
+                     (Py_ssize_t)PySequence_Fast_GET_SIZE(obj));
+        return -1;
+    }
+    for (int i = 0; i < count; i++) {
+        char item[64];
+        PyOS_snprintf(item, sizeof item, "%s[%d]", name, i);
+        if (parse_int(fn, item, PySequence_Fast_GET_ITEM(obj, i), low,
+                      CONV_LIMIT, &out[i]))
+            return -1;
+    }
+    return 0;
+}
+
+/* Fills *s from w, the conv-input-shaped array `in` and the geometry, and
+ * checks that the conv-output-shaped array `out` has the shape they give. */
+static int conv_shape(const char *fn, PyArrayObject *w, const char *in_name,
+                      PyArrayObject *in, const char *out_name,
+                      PyArrayObject *out, PyObject *strides, PyObject *dilation,
+                      PyObject *padding, struct tnn_conv2d_shape *s)
+{
+    long long st[2], dl[2], pad[4];
+    char what[160];
+    if (parse_int_tuple(fn, "strides", strides, 2, 1, st) ||
+        parse_int_tuple(fn, "dilation", dilation, 2, 1, dl) ||
+        parse_int_tuple(fn, "padding", padding, 4, 0, pad))
+        return -1;
+    for (int a = 0; a < 4; a++)
+        if (PyArray_DIM(w, a) < 1) {
+            PyErr_Format(PyExc_ValueError,
+                         "%s: w must have shape (kernel_h, kernel_w, "
+                         "channels, filters), each at least 1; got %zd along "
+                         "axis %d",
+                         fn, (Py_ssize_t)PyArray_DIM(w, a), a);
+            return -1;
+        }
+    PyOS_snprintf(what, sizeof what, "w has %zd input channels",
+                  (Py_ssize_t)PyArray_DIM(w, 2));
+    if (check_dim(fn, in_name, in, 3, PyArray_DIM(w, 2), what))
+        return -1;
+    PyOS_snprintf(what, sizeof what, "w has %zd filters",
+                  (Py_ssize_t)PyArray_DIM(w, 3));
+    if (check_dim(fn, out_name, out, 3, PyArray_DIM(w, 3), what))
+        return -1;
+    PyOS_snprintf(what, sizeof what, "%s has %zd samples", in_name,
+                  (Py_ssize_t)PyArray_DIM(in, 0));
+    if (check_dim(fn, out_name, out, 0, PyArray_DIM(in, 0), what))
+        return -1;
+    s->batch = PyArray_DIM(in, 0);
+    s->height = PyArray_DIM(in, 1);
+    s->width = PyArray_DIM(in, 2);
+    s->channels = PyArray_DIM(in, 3);
+    s->kernel_h = PyArray_DIM(w, 0);
+    s->kernel_w = PyArray_DIM(w, 1);
+    s->filters = PyArray_DIM(w, 3);
+    s->stride_h = (ptrdiff_t)st[0];
+    s->stride_w = (ptrdiff_t)st[1];
+    s->dilation_h = (ptrdiff_t)dl[0];
+    s->dilation_w = (ptrdiff_t)dl[1];
+    s->pad_top = (ptrdiff_t)pad[0];
+    s->pad_left = (ptrdiff_t)pad[1];
+    /* Every term is below 2^31 * 2^31 or an array dimension: no overflow
+     * in 64 bits. */
+    long long span[2] = {(long long)(s->kernel_h - 1) * dl[0] + 1,
+                         (long long)(s->kernel_w - 1) * dl[1] + 1};
+    long long padded[2] = {(long long)s->height + pad[0] + pad[2],
+                           (long long)s->width + pad[1] + pad[3]};
+    const char *axis_name[2] = {"height", "width"};
+    ptrdiff_t outs[2];
+    for (int a = 0; a < 2; a++) {
+        if (padded[a] < span[a]) {
+            PyErr_Format(PyExc_ValueError,
+                         "%s: the dilated kernel spans %lld along the %s but "
+                         "the padded %s has %lld; expected a kernel no larger "
+                         "than the padded input",
+                         fn, span[a], axis_name[a], in_name, padded[a]);
+            return -1;
+        }
+        outs[a] = (ptrdiff_t)((padded[a] - span[a]) / st[a] + 1);
+        PyOS_snprintf(what, sizeof what,
+                      "%s, w, strides, dilation and padding give %zd along "
+                      "the %s",
+                      in_name, (Py_ssize_t)outs[a], axis_name[a]);
+        if (check_dim(fn, out_name, out, a + 1, outs[a], what))
+            return -1;
+    }
+    s->out_h = outs[0];
+    s->out_w = outs[1];
+    double cols = (double)s->out_w * (double)s->kernel_h * s->kernel_w *
+                  s->channels * 8.0;
+    if (cols > 4.0e18) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: an output line's windows hold too many values "
+                     "(%g bytes); expected a smaller kernel or output",
+                     fn, cols);
+        return -1;
+    }
+    return 0;
+}
+
+/* The calling thread's scratch for this shape, or MemoryError. */
+static int conv_scratch(const struct tnn_conv2d_shape *s, int dtype,
+                        void **scratch)
+{
+    size_t bytes = tnn_conv2d_scratch_bytes(
+        s, dtype == NPY_FLOAT32 ? sizeof(float) : sizeof(double));
+    *scratch = NULL;
+    if (bytes == 0)
+        return 0;
+    *scratch = tnn_scratch_space(bytes);
+    if (!*scratch) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+/* No array of outs may overlap an array of ins or another of outs. */
+static int check_no_overlaps(const char *fn, int n_out, PyArrayObject **outs,
+                             const char **out_names, int n_in,
+                             PyArrayObject **ins, const char **in_names)
+{
+    for (int o = 0; o < n_out; o++) {
+        for (int i = 0; i < n_in; i++)
+            if (check_no_overlap(fn, out_names[o], outs[o], in_names[i], ins[i],
+                                 0))
+                return -1;
+        for (int p = o + 1; p < n_out; p++)
+            if (check_no_overlap(fn, out_names[o], outs[o], out_names[p],
+                                 outs[p], 0))
+                return -1;
+    }
+    return 0;
+}
+
+/* conv2d_forward and conv2d_transpose_forward: (x, w, b, y, strides,
+ * dilation, padding, activation). */
+static PyObject *conv_forward(PyObject *args, PyObject *kw, int transpose)
+{
+    static char *names[] = {"x",        "w",       "b",          "y", "strides",
+                            "dilation", "padding", "activation", NULL};
+    const char *fn = transpose ? "conv2d_transpose_forward" : "conv2d_forward";
+    const char *act_name = "linear";
+    PyObject *x_obj, *w_obj, *b_obj, *y_obj, *st, *dl, *pad;
+    PyArrayObject *x, *w, *b, *y;
+    int dtype = -1, act;
+    struct tnn_conv2d_shape s;
+    void *scratch;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOO|s", names, &x_obj,
+                                     &w_obj, &b_obj, &y_obj, &st, &dl, &pad,
+                                     &act_name))
+        return NULL;
+    if (check_array(fn, "x", x_obj, 4, ARG_IN, &x) ||
+        check_array(fn, "w", w_obj, 4, ARG_IN, &w) ||
+        check_array(fn, "b", b_obj, 1, ARG_IN | ARG_OPTIONAL, &b) ||
+        check_array(fn, "y", y_obj, 4, ARG_OUT, &y) ||
+        check_float(fn, "x", x, &dtype, "") ||
+        check_float(fn, "w", w, &dtype, "x") ||
+        (b && check_float(fn, "b", b, &dtype, "x")) ||
+        check_float(fn, "y", y, &dtype, "x") ||
+        activation_code(fn, act_name, &act))
+        return NULL;
+    if (transpose ? conv_shape(fn, w, "y", y, "x", x, st, dl, pad, &s)
+                  : conv_shape(fn, w, "x", x, "y", y, st, dl, pad, &s))
+        return NULL;
+    char what[96];
+    npy_intp bias_len = transpose ? s.channels : s.filters;
+    PyOS_snprintf(what, sizeof what, "y has %zd channels",
+                  (Py_ssize_t)bias_len);
+    PyArrayObject *ins[] = {x, w, b};
+    const char *in_names[] = {"x", "w", "b"}, *out_names[] = {"y"};
+    if ((b && check_dim(fn, "b", b, 0, bias_len, what)) ||
+        check_no_overlaps(fn, 1, &y, out_names, 3, ins, in_names) ||
+        conv_scratch(&s, dtype, &scratch))
+        return NULL;
+    if (transpose)
+        CALL_KERNEL_VOID(dtype, tnn_conv2d_transpose_forward, REAL(x), REAL(w),
+                         REAL_OR_NULL(b), REAL(y), scratch, &s, act);
+    else
+        CALL_KERNEL_VOID(dtype, tnn_conv2d_forward, REAL(x), REAL(w),
+                         REAL_OR_NULL(b), REAL(y), scratch, &s, act);
+    Py_RETURN_NONE;
+}
+
+/* conv2d_backward and conv2d_transpose_backward: (x, w, dy, dx, dw, db,
+ * strides, dilation, padding, accumulate). */
+static PyObject *conv_backward(PyObject *args, PyObject *kw, int transpose)
+{
+    static char *names[] = {"x",       "w",          "dy",      "dx",
+                            "dw",      "db",         "strides", "dilation",
+                            "padding", "accumulate", NULL};
+    const char *fn =
+        transpose ? "conv2d_transpose_backward" : "conv2d_backward";
+    PyObject *x_obj, *w_obj, *dy_obj, *dx_obj, *dw_obj, *db_obj, *st, *dl, *pad;
+    PyArrayObject *x, *w, *dy, *dx, *dw, *db;
+    int dtype = -1, accumulate = 0;
+    struct tnn_conv2d_shape s;
+    void *scratch;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOOOO|p", names, &x_obj,
+                                     &w_obj, &dy_obj, &dx_obj, &dw_obj, &db_obj,
+                                     &st, &dl, &pad, &accumulate))
+        return NULL;
+    if (check_array(fn, "x", x_obj, 4, ARG_IN, &x) ||
+        check_array(fn, "w", w_obj, 4, ARG_IN, &w) ||
+        check_array(fn, "dy", dy_obj, 4, ARG_IN, &dy) ||
+        check_array(fn, "dx", dx_obj, 4, ARG_OUT | ARG_OPTIONAL, &dx) ||
+        check_array(fn, "dw", dw_obj, 4, ARG_OUT, &dw) ||
+        check_array(fn, "db", db_obj, 1, ARG_OUT | ARG_OPTIONAL, &db) ||
+        check_float(fn, "x", x, &dtype, "") ||
+        check_float(fn, "w", w, &dtype, "x") ||
+        check_float(fn, "dy", dy, &dtype, "x") ||
+        (dx && check_float(fn, "dx", dx, &dtype, "x")) ||
+        check_float(fn, "dw", dw, &dtype, "x") ||
+        (db && check_float(fn, "db", db, &dtype, "x")))
+        return NULL;
+    if (transpose ? conv_shape(fn, w, "dy", dy, "x", x, st, dl, pad, &s)
+                  : conv_shape(fn, w, "x", x, "dy", dy, st, dl, pad, &s))
+        return NULL;
+    char what[96];
+    npy_intp bias_len = transpose ? s.channels : s.filters;
+    PyOS_snprintf(what, sizeof what, "dy has %zd channels",
+                  (Py_ssize_t)bias_len);
+    PyArrayObject *outs[] = {dx, dw, db}, *ins[] = {x, w, dy};
+    const char *out_names[] = {"dx", "dw", "db"},
+               *in_names[] = {"x", "w", "dy"};
+    if ((dx && check_same_shape(fn, "dx", dx, "x", x)) ||
+        check_same_shape(fn, "dw", dw, "w", w) ||
+        (db && check_dim(fn, "db", db, 0, bias_len, what)) ||
+        check_no_overlaps(fn, 3, outs, out_names, 3, ins, in_names) ||
+        conv_scratch(&s, dtype, &scratch))
+        return NULL;
+    if (transpose)
+        CALL_KERNEL_VOID(dtype, tnn_conv2d_transpose_backward, REAL(x), REAL(w),
+                         REAL(dy), REAL_OR_NULL(dx), REAL(dw), REAL_OR_NULL(db),
+                         scratch, &s, accumulate);
+    else
+        CALL_KERNEL_VOID(dtype, tnn_conv2d_backward, REAL(x), REAL(w), REAL(dy),
+                         REAL_OR_NULL(dx), REAL(dw), REAL_OR_NULL(db), scratch,
+                         &s, accumulate);
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_conv2d_forward(PyObject *self, PyObject *args,
+                                     PyObject *kw)
+{
+    (void)self;
+    return conv_forward(args, kw, 0);
+}
+
+static PyObject *core_conv2d_backward(PyObject *self, PyObject *args,
+                                      PyObject *kw)
+{
+    (void)self;
+    return conv_backward(args, kw, 0);
+}
+
+static PyObject *core_conv2d_transpose_forward(PyObject *self, PyObject *args,
+                                               PyObject *kw)
+{
+    (void)self;
+    return conv_forward(args, kw, 1);
+}
+
+static PyObject *core_conv2d_transpose_backward(PyObject *self, PyObject *args,
+                                                PyObject *kw)
+{
+    (void)self;
+    return conv_backward(args, kw, 1);
+}
+
+static PyObject *core_conv2d_panel_lines(PyObject *self, PyObject *args)
+{
+    (void)self;
+    struct tnn_conv2d_shape s = {0};
+    int itemsize;
+    if (!PyArg_ParseTuple(args, "nnnnnni", &s.batch, &s.out_h, &s.out_w,
+                          &s.kernel_h, &s.kernel_w, &s.channels, &itemsize))
+        return NULL;
+    s.height = s.out_h + 1; /* never pointwise: the im2col panel size */
+    s.width = s.out_w;
+    s.stride_h = s.stride_w = s.dilation_h = s.dilation_w = 1;
+    return PyLong_FromSsize_t(tnn_conv2d_panel_lines(&s, (size_t)itemsize));
+}
+
 /* ---- module
  * -----------------------------------------------------------------------------
  */
+
+/* ---- pooling, padding, upsampling, embedding (NHWC) ---------------------
+ * Geometry is read from the arrays' shapes and the integer arguments, and
+ * checked in full here: the kernels trust it (every window holds an input
+ * cell, every copy stays inside both arrays, every id and argmax is in
+ * range). */
+
+/* Integer argument `name` in [low, 2^31 - 1] into *value. */
+static int parse_size(const char *fn, const char *name, PyObject *obj,
+                      long long low, ptrdiff_t *value)
+{
+    long long v;
+    if (parse_int(fn, name, obj, low, INT_MAX, &v))
+        return -1;
+    *value = (ptrdiff_t)v;
+    return 0;
+}
+
+/* Sizes of an NHWC array: each of height, width and channels >= 1. */
+static int check_nhwc(const char *fn, const char *name, PyArrayObject *arr)
+{
+    for (int axis = 1; axis < 4; axis++)
+        if (PyArray_DIM(arr, axis) < 1) {
+            PyErr_Format(PyExc_ValueError,
+                         "%s: %s must have height, width and channels >= 1 "
+                         "(batch, height, width, channels); got size 0 along "
+                         "axis %d",
+                         fn, name, axis);
+            return -1;
+        }
+    return 0;
+}
+
+/* small and big share batch and channels. */
+static int check_batch_channels(const char *fn, const char *name,
+                                PyArrayObject *arr, const char *ref_name,
+                                PyArrayObject *ref)
+{
+    char what[96];
+    PyOS_snprintf(what, sizeof what, "%s has batch %zd", ref_name,
+                  (Py_ssize_t)PyArray_DIM(ref, 0));
+    if (check_dim(fn, name, arr, 0, PyArray_DIM(ref, 0), what))
+        return -1;
+    PyOS_snprintf(what, sizeof what, "%s has %zd channels", ref_name,
+                  (Py_ssize_t)PyArray_DIM(ref, 3));
+    return check_dim(fn, name, arr, 3, PyArray_DIM(ref, 3), what);
+}
+
+/* int32 or int64 argmax indices: *type gets TNN_I32 or TNN_I64. */
+static int check_index_array(const char *fn, const char *name,
+                             PyArrayObject *arr, int *type)
+{
+    int t;
+    if (check_labels(fn, name, arr, &t))
+        return -1;
+    if (t != TNN_I32 && t != TNN_I64) {
+        PyErr_Format(PyExc_TypeError,
+                     "%s: %s must have dtype int32 or int64; "
+                     "got %s",
+                     fn, name, PyArray_DESCR(arr)->typeobj->tp_name);
+        return -1;
+    }
+    *type = t;
+    return 0;
+}
+
+/* The window geometry of x (input) and y (output) with the six integer
+ * arguments (pool_h, pool_w, stride_h, stride_w, pad_top, pad_left). */
+static int pool_geometry(const char *fn, PyArrayObject *x, const char *x_name,
+                         PyArrayObject *y, const char *y_name, PyObject **ints,
+                         struct tnn_pool2d *g)
+{
+    static const char *nm[6] = {"pool_h",   "pool_w",  "stride_h",
+                                "stride_w", "pad_top", "pad_left"};
+    ptrdiff_t v[6];
+    for (int i = 0; i < 6; i++)
+        if (parse_size(fn, nm[i], ints[i], i < 4 ? 1 : 0, &v[i]))
+            return -1;
+    if (check_batch_channels(fn, y_name, y, x_name, x) ||
+        check_nhwc(fn, x_name, x) || check_nhwc(fn, y_name, y))
+        return -1;
+    *g = (struct tnn_pool2d){.batch = PyArray_DIM(x, 0),
+                             .height = PyArray_DIM(x, 1),
+                             .width = PyArray_DIM(x, 2),
+                             .channels = PyArray_DIM(x, 3),
+                             .out_height = PyArray_DIM(y, 1),
+                             .out_width = PyArray_DIM(y, 2),
+                             .pool_h = v[0],
+                             .pool_w = v[1],
+                             .stride_h = v[2],
+                             .stride_w = v[3],
+                             .pad_top = v[4],
+                             .pad_left = v[5]};
+    if (g->pad_top >= g->pool_h || g->pad_left >= g->pool_w) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: pad_top and pad_left must be smaller than the pool "
+                     "(%zd, %zd); got (%zd, %zd)",
+                     fn, (Py_ssize_t)g->pool_h, (Py_ssize_t)g->pool_w,
+                     (Py_ssize_t)g->pad_top, (Py_ssize_t)g->pad_left);
+        return -1;
+    }
+    /* The last window must start inside the input:
+     * (out - 1) stride - pad < size. */
+    if (g->out_height - 1 > (g->height - 1 + g->pad_top) / g->stride_h ||
+        g->out_width - 1 > (g->width - 1 + g->pad_left) / g->stride_w) {
+        PyErr_Format(
+            PyExc_ValueError,
+            "%s: %s has %zd x %zd outputs but windows of stride "
+            "(%zd, %zd) from padding (%zd, %zd) leave the %zd x %zd "
+            "input %s before the last one; expected at most %zd x %zd",
+            fn, y_name, (Py_ssize_t)g->out_height, (Py_ssize_t)g->out_width,
+            (Py_ssize_t)g->stride_h, (Py_ssize_t)g->stride_w,
+            (Py_ssize_t)g->pad_top, (Py_ssize_t)g->pad_left,
+            (Py_ssize_t)g->height, (Py_ssize_t)g->width, x_name,
+            (Py_ssize_t)((g->height - 1 + g->pad_top) / g->stride_h + 1),
+            (Py_ssize_t)((g->width - 1 + g->pad_left) / g->stride_w + 1));
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *core_max_pool2d_forward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *fn = "max_pool2d_forward";
+    PyObject *x_obj, *y_obj, *i_obj, *ints[6];
+    PyArrayObject *x, *y, *argmax;
+    int dtype = -1, index_type = TNN_I64;
+    struct tnn_pool2d g;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOO", &x_obj, &y_obj, &i_obj, &ints[0],
+                          &ints[1], &ints[2], &ints[3], &ints[4], &ints[5]))
+        return NULL;
+    if (check_array(fn, "x", x_obj, 4, ARG_IN, &x) ||
+        check_array(fn, "y", y_obj, 4, ARG_OUT, &y) ||
+        check_array(fn, "argmax", i_obj, 4, ARG_OUT | ARG_OPTIONAL, &argmax) ||
+        check_float(fn, "x", x, &dtype, "") ||
+        check_float(fn, "y", y, &dtype, "x") ||
+        (argmax && check_index_array(fn, "argmax", argmax, &index_type)) ||
+        pool_geometry(fn, x, "x", y, "y", ints, &g) ||
+        (argmax && check_same_shape(fn, "argmax", argmax, "y", y)) ||
+        check_no_overlap(fn, "y", y, "x", x, 0) ||
+        check_no_overlap(fn, "argmax", argmax, "x", x, 0) ||
+        check_no_overlap(fn, "argmax", argmax, "y", y, 0))
+        return NULL;
+    if (argmax && index_type == TNN_I32 &&
+        (double)g.height * g.width > (double)INT32_MAX) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: argmax must be int64 for inputs of more than 2^31 "
+                     "cells per channel; got int32 for %zd x %zd",
+                     fn, (Py_ssize_t)g.height, (Py_ssize_t)g.width);
+        return NULL;
+    }
+    CALL_KERNEL_VOID(dtype, tnn_max_pool2d_forward, REAL(x), REAL(y),
+                     argmax ? PyArray_DATA(argmax) : NULL, index_type, &g);
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_max_pool2d_backward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *fn = "max_pool2d_backward";
+    PyObject *dy_obj, *i_obj, *dx_obj;
+    PyArrayObject *dy, *argmax, *dx;
+    int dtype = -1, index_type;
+    if (!PyArg_ParseTuple(args, "OOO", &dy_obj, &i_obj, &dx_obj))
+        return NULL;
+    if (check_array(fn, "dy", dy_obj, 4, ARG_IN, &dy) ||
+        check_array(fn, "argmax", i_obj, 4, ARG_IN, &argmax) ||
+        check_array(fn, "dx", dx_obj, 4, ARG_OUT, &dx) ||
+        check_float(fn, "dy", dy, &dtype, "") ||
+        check_index_array(fn, "argmax", argmax, &index_type) ||
+        check_float(fn, "dx", dx, &dtype, "dy") ||
+        check_same_shape(fn, "argmax", argmax, "dy", dy) ||
+        check_batch_channels(fn, "dy", dy, "dx", dx) ||
+        check_nhwc(fn, "dx", dx) || check_nhwc(fn, "dy", dy) ||
+        check_no_overlap(fn, "dx", dx, "dy", dy, 0) ||
+        check_no_overlap(fn, "dx", dx, "argmax", argmax, 0))
+        return NULL;
+    struct tnn_pool2d g = {.batch = PyArray_DIM(dx, 0),
+                           .height = PyArray_DIM(dx, 1),
+                           .width = PyArray_DIM(dx, 2),
+                           .channels = PyArray_DIM(dx, 3),
+                           .out_height = PyArray_DIM(dy, 1),
+                           .out_width = PyArray_DIM(dy, 2)};
+    /* Every index is checked before any memory is written. */
+    const void *at = PyArray_DATA(argmax);
+    npy_intp count = PyArray_SIZE(argmax);
+    int64_t cells = (int64_t)g.height * g.width;
+    for (npy_intp i = 0; i < count; i++) {
+        int64_t v = tnn_label_at(at, index_type, i);
+        if (v < 0 || v >= cells) {
+            PyErr_Format(PyExc_ValueError,
+                         "%s: argmax holds %lld at flat position %zd; expected "
+                         "a spatial index in [0, %lld) (dx is %zd x %zd)",
+                         fn, (long long)v, (Py_ssize_t)i, (long long)cells,
+                         (Py_ssize_t)g.height, (Py_ssize_t)g.width);
+            return NULL;
+        }
+    }
+    CALL_KERNEL_VOID(dtype, tnn_max_pool2d_backward, REAL(dy), at, index_type,
+                     REAL(dx), &g);
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_avg_pool2d_forward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *fn = "avg_pool2d_forward";
+    PyObject *x_obj, *y_obj, *ints[6];
+    PyArrayObject *x, *y;
+    int dtype = -1;
+    struct tnn_pool2d g;
+    if (!PyArg_ParseTuple(args, "OOOOOOOO", &x_obj, &y_obj, &ints[0], &ints[1],
+                          &ints[2], &ints[3], &ints[4], &ints[5]))
+        return NULL;
+    if (check_array(fn, "x", x_obj, 4, ARG_IN, &x) ||
+        check_array(fn, "y", y_obj, 4, ARG_OUT, &y) ||
+        check_float(fn, "x", x, &dtype, "") ||
+        check_float(fn, "y", y, &dtype, "x") ||
+        pool_geometry(fn, x, "x", y, "y", ints, &g) ||
+        check_no_overlap(fn, "y", y, "x", x, 0))
+        return NULL;
+    CALL_KERNEL_VOID(dtype, tnn_avg_pool2d_forward, REAL(x), REAL(y), &g);
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_avg_pool2d_backward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *fn = "avg_pool2d_backward";
+    PyObject *dy_obj, *dx_obj, *ints[6];
+    PyArrayObject *dy, *dx;
+    int dtype = -1;
+    struct tnn_pool2d g;
+    if (!PyArg_ParseTuple(args, "OOOOOOOO", &dy_obj, &dx_obj, &ints[0],
+                          &ints[1], &ints[2], &ints[3], &ints[4], &ints[5]))
+        return NULL;
+    if (check_array(fn, "dy", dy_obj, 4, ARG_IN, &dy) ||
+        check_array(fn, "dx", dx_obj, 4, ARG_OUT, &dx) ||
+        check_float(fn, "dy", dy, &dtype, "") ||
+        check_float(fn, "dx", dx, &dtype, "dy") ||
+        pool_geometry(fn, dx, "dx", dy, "dy", ints, &g) ||
+        check_no_overlap(fn, "dx", dx, "dy", dy, 0))
+        return NULL;
+    CALL_KERNEL_VOID(dtype, tnn_avg_pool2d_backward, REAL(dy), REAL(dx), &g);
+    Py_RETURN_NONE;
+}
+
+/* x (batch, steps, channels) and y (batch, channels), steps >= 1. */
+static int global_shapes(const char *fn, PyArrayObject *x, const char *x_name,
+                         PyArrayObject *y, const char *y_name)
+{
+    char what[96];
+    PyOS_snprintf(what, sizeof what, "%s has batch %zd", x_name,
+                  (Py_ssize_t)PyArray_DIM(x, 0));
+    if (check_dim(fn, y_name, y, 0, PyArray_DIM(x, 0), what))
+        return -1;
+    PyOS_snprintf(what, sizeof what, "%s has %zd channels", x_name,
+                  (Py_ssize_t)PyArray_DIM(x, 2));
+    if (check_dim(fn, y_name, y, 1, PyArray_DIM(x, 2), what))
+        return -1;
+    if (PyArray_DIM(x, 1) < 1) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: %s must have at least one step (axis 1) to pool; "
+                     "got 0",
+                     fn, x_name);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *core_global_pool_forward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *fn = "global_pool_forward";
+    PyObject *x_obj, *y_obj;
+    PyArrayObject *x, *y;
+    int dtype = -1, maximum;
+    if (!PyArg_ParseTuple(args, "OOp", &x_obj, &y_obj, &maximum))
+        return NULL;
+    if (check_array(fn, "x", x_obj, 3, ARG_IN, &x) ||
+        check_array(fn, "y", y_obj, 2, ARG_OUT, &y) ||
+        check_float(fn, "x", x, &dtype, "") ||
+        check_float(fn, "y", y, &dtype, "x") ||
+        global_shapes(fn, x, "x", y, "y") ||
+        check_no_overlap(fn, "y", y, "x", x, 0))
+        return NULL;
+    CALL_KERNEL_VOID(dtype, tnn_global_pool_forward, REAL(x), REAL(y),
+                     PyArray_DIM(x, 0), PyArray_DIM(x, 1), PyArray_DIM(x, 2),
+                     maximum);
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_global_avg_pool_backward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *fn = "global_avg_pool_backward";
+    PyObject *dy_obj, *dx_obj;
+    PyArrayObject *dy, *dx;
+    int dtype = -1;
+    if (!PyArg_ParseTuple(args, "OO", &dy_obj, &dx_obj))
+        return NULL;
+    if (check_array(fn, "dy", dy_obj, 2, ARG_IN, &dy) ||
+        check_array(fn, "dx", dx_obj, 3, ARG_OUT, &dx) ||
+        check_float(fn, "dy", dy, &dtype, "") ||
+        check_float(fn, "dx", dx, &dtype, "dy") ||
+        global_shapes(fn, dx, "dx", dy, "dy") ||
+        check_no_overlap(fn, "dx", dx, "dy", dy, 0))
+        return NULL;
+    CALL_KERNEL_VOID(dtype, tnn_global_avg_pool_backward, REAL(dy), REAL(dx),
+                     PyArray_DIM(dx, 0), PyArray_DIM(dx, 1),
+                     PyArray_DIM(dx, 2));
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_global_max_pool_backward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *fn = "global_max_pool_backward";
+    PyObject *o[4];
+    PyArrayObject *a[4];
+    const char *nm[4] = {"x", "y", "dy", "dx"};
+    int dtype = -1;
+    if (!PyArg_ParseTuple(args, "OOOO", &o[0], &o[1], &o[2], &o[3]))
+        return NULL;
+    for (int i = 0; i < 4; i++)
+        if (check_array(fn, nm[i], o[i], i == 0 || i == 3 ? 3 : 2,
+                        i == 3 ? ARG_OUT : ARG_IN, &a[i]) ||
+            check_float(fn, nm[i], a[i], &dtype, "x"))
+            return NULL;
+    if (global_shapes(fn, a[0], "x", a[1], "y") ||
+        check_same_shape(fn, "dy", a[2], "y", a[1]) ||
+        check_same_shape(fn, "dx", a[3], "x", a[0]) ||
+        check_apart(fn, a + 3, nm + 3, 1, a, nm, 3, NULL))
+        return NULL;
+    CALL_KERNEL_VOID(dtype, tnn_global_max_pool_backward, REAL(a[0]),
+                     REAL(a[1]), REAL(a[2]), REAL(a[3]), PyArray_DIM(a[0], 0),
+                     PyArray_DIM(a[0], 1), PyArray_DIM(a[0], 2));
+    Py_RETURN_NONE;
+}
+
+/* pad2d (pad = 1) and crop2d (pad = 0): a (batch, h, w, c) window at
+ * (top, left) of a large array; `small` and `big` name the two. */
+static PyObject *window_copy(const char *fn, int pad, PyObject *args)
+{
+    PyObject *x_obj, *y_obj, *top_obj, *left_obj;
+    PyArrayObject *x, *y;
+    ptrdiff_t top, left;
+    int dtype = -1;
+    if (!PyArg_ParseTuple(args, "OOOO", &x_obj, &y_obj, &top_obj, &left_obj))
+        return NULL;
+    if (check_array(fn, "x", x_obj, 4, ARG_IN, &x) ||
+        check_array(fn, "y", y_obj, 4, ARG_OUT, &y) ||
+        check_float(fn, "x", x, &dtype, "") ||
+        check_float(fn, "y", y, &dtype, "x") ||
+        parse_size(fn, "top", top_obj, 0, &top) ||
+        parse_size(fn, "left", left_obj, 0, &left) ||
+        check_batch_channels(fn, "y", y, "x", x) ||
+        check_no_overlap(fn, "y", y, "x", x, 0))
+        return NULL;
+    PyArrayObject *small = pad ? x : y, *big = pad ? y : x;
+    const char *small_name = pad ? "x" : "y", *big_name = pad ? "y" : "x";
+    npy_intp h = PyArray_DIM(small, 1), w = PyArray_DIM(small, 2);
+    npy_intp H = PyArray_DIM(big, 1), W = PyArray_DIM(big, 2);
+    if (top + h > H || left + w > W) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: the %zd x %zd %s at (top, left) = (%zd, %zd) does "
+                     "not fit in the %zd x %zd %s; expected top + %zd <= %zd "
+                     "and left + %zd <= %zd",
+                     fn, (Py_ssize_t)h, (Py_ssize_t)w, small_name,
+                     (Py_ssize_t)top, (Py_ssize_t)left, (Py_ssize_t)H,
+                     (Py_ssize_t)W, big_name, (Py_ssize_t)h, (Py_ssize_t)H,
+                     (Py_ssize_t)w, (Py_ssize_t)W);
+        return NULL;
+    }
+    if (pad)
+        CALL_KERNEL_VOID(dtype, tnn_pad2d, REAL(x), REAL(y), PyArray_DIM(x, 0),
+                         h, w, PyArray_DIM(x, 3), H, W, top, left);
+    else
+        CALL_KERNEL_VOID(dtype, tnn_crop2d, REAL(x), REAL(y), PyArray_DIM(x, 0),
+                         H, W, PyArray_DIM(x, 3), h, w, top, left);
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_pad2d(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return window_copy("pad2d", 1, args);
+}
+
+static PyObject *core_crop2d(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return window_copy("crop2d", 0, args);
+}
+
+/* Nearest upsampling: the small array (x, or dx) and the large one (y, or
+ * dy), whose height and width are whole multiples of the small one's. */
+static PyObject *upsample_call(const char *fn, int backward, PyObject *args)
+{
+    PyObject *in_obj, *out_obj;
+    PyArrayObject *in, *out;
+    const char *in_name = backward ? "dy" : "x";
+    const char *out_name = backward ? "dx" : "y";
+    int dtype = -1;
+    if (!PyArg_ParseTuple(args, "OO", &in_obj, &out_obj))
+        return NULL;
+    if (check_array(fn, in_name, in_obj, 4, ARG_IN, &in) ||
+        check_array(fn, out_name, out_obj, 4, ARG_OUT, &out) ||
+        check_float(fn, in_name, in, &dtype, "") ||
+        check_float(fn, out_name, out, &dtype, in_name) ||
+        check_batch_channels(fn, out_name, out, in_name, in) ||
+        check_no_overlap(fn, out_name, out, in_name, in, 0))
+        return NULL;
+    PyArrayObject *small = backward ? out : in, *big = backward ? in : out;
+    const char *small_name = backward ? out_name : in_name;
+    const char *big_name = backward ? in_name : out_name;
+    if (check_nhwc(fn, small_name, small))
+        return NULL;
+    npy_intp h = PyArray_DIM(small, 1), w = PyArray_DIM(small, 2);
+    npy_intp H = PyArray_DIM(big, 1), W = PyArray_DIM(big, 2);
+    if (H % h || W % w || H < h || W < w) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: %s is %zd x %zd, not a whole multiple of %s's %zd x "
+                     "%zd; expected (%zd s, %zd t) for integer scales s, t "
+                     ">= 1",
+                     fn, big_name, (Py_ssize_t)H, (Py_ssize_t)W, small_name,
+                     (Py_ssize_t)h, (Py_ssize_t)w, (Py_ssize_t)h,
+                     (Py_ssize_t)w);
+        return NULL;
+    }
+    if (backward)
+        CALL_KERNEL_VOID(dtype, tnn_upsample2d_backward, REAL(in), REAL(out),
+                         PyArray_DIM(out, 0), h, w, PyArray_DIM(out, 3), H / h,
+                         W / w);
+    else
+        CALL_KERNEL_VOID(dtype, tnn_upsample2d_forward, REAL(in), REAL(out),
+                         PyArray_DIM(in, 0), h, w, PyArray_DIM(in, 3), H / h,
+                         W / w);
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_upsample2d_forward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return upsample_call("upsample2d_forward", 0, args);
+}
+
+static PyObject *core_upsample2d_backward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return upsample_call("upsample2d_backward", 1, args);
+}
+
+/* ids (any integer dtype, any shape) against the (input_dim, output_dim)
+ * table and the rows array `rows` of shape ids.shape + (output_dim,); then
+ * every id checked in [0, input_dim), the first bad one named with its
+ * position. */
+static int check_embedding(const char *fn, PyArrayObject *ids, int *id_type,
+                           PyArrayObject *table, const char *table_name,
+                           PyArrayObject *rows, const char *rows_name)
+{
+    char what[128];
+    int nd = PyArray_NDIM(ids);
+    if (check_labels(fn, "ids", ids, id_type))
+        return -1;
+    if (PyArray_NDIM(rows) != nd + 1) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: %s must have %d dimensions (the shape of ids plus "
+                     "output_dim); got %d",
+                     fn, rows_name, nd + 1, PyArray_NDIM(rows));
+        return -1;
+    }
+    for (int axis = 0; axis < nd; axis++) {
+        PyOS_snprintf(what, sizeof what, "ids has %zd along axis %d",
+                      (Py_ssize_t)PyArray_DIM(ids, axis), axis);
+        if (check_dim(fn, rows_name, rows, axis, PyArray_DIM(ids, axis), what))
+            return -1;
+    }
+    PyOS_snprintf(what, sizeof what, "%s has %zd columns (output_dim)",
+                  table_name, (Py_ssize_t)PyArray_DIM(table, 1));
+    if (check_dim(fn, rows_name, rows, nd, PyArray_DIM(table, 1), what) ||
+        check_no_overlap(fn, "ids", ids, table_name, table, 0) ||
+        check_no_overlap(fn, "ids", ids, rows_name, rows, 0) ||
+        check_no_overlap(fn, rows_name, rows, table_name, table, 0))
+        return -1;
+    const void *data = PyArray_DATA(ids);
+    npy_intp count = PyArray_SIZE(ids), input_dim = PyArray_DIM(table, 0);
+    for (npy_intp i = 0; i < count; i++) {
+        int64_t id = tnn_label_at(data, *id_type, i);
+        if (id >= 0 && id < input_dim)
+            continue;
+        /* The position as an index of ids' shape, e.g. "[1, 4]". */
+        char where[160] = "[";
+        npy_intp rest = i;
+        for (int axis = nd - 1; axis >= 0; axis--) {
+            char part[48], tail[160];
+            npy_intp dim = PyArray_DIM(ids, axis);
+            PyOS_snprintf(part, sizeof part, "%zd", (Py_ssize_t)(rest % dim));
+            rest /= dim;
+            PyOS_snprintf(tail, sizeof tail, "%s%s%s", part,
+                          axis == nd - 1 ? "" : ", ", where + 1);
+            PyOS_snprintf(where, sizeof where, "[%s", tail);
+        }
+        PyErr_Format(PyExc_ValueError,
+                     "%s: ids%s] = %lld is outside [0, %zd) (input_dim, the "
+                     "rows of %s); expected ids in [0, %zd)",
+                     fn, where, (long long)id, (Py_ssize_t)input_dim,
+                     table_name, (Py_ssize_t)input_dim);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *core_embedding_forward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *fn = "embedding_forward";
+    PyObject *ids_obj, *table_obj, *y_obj;
+    PyArrayObject *ids, *table, *y;
+    int dtype = -1, id_type;
+    if (!PyArg_ParseTuple(args, "OOO", &ids_obj, &table_obj, &y_obj))
+        return NULL;
+    if (check_array(fn, "ids", ids_obj, -1, ARG_IN, &ids) ||
+        check_array(fn, "table", table_obj, 2, ARG_IN, &table) ||
+        check_array(fn, "y", y_obj, -1, ARG_OUT, &y) ||
+        check_float(fn, "table", table, &dtype, "") ||
+        check_float(fn, "y", y, &dtype, "table") ||
+        check_embedding(fn, ids, &id_type, table, "table", y, "y"))
+        return NULL;
+    CALL_KERNEL_VOID(dtype, tnn_embedding_forward, PyArray_DATA(ids), id_type,
+                     REAL(table), REAL(y), PyArray_SIZE(ids),
+                     PyArray_DIM(table, 0), PyArray_DIM(table, 1));
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_embedding_backward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *fn = "embedding_backward";
+    PyObject *ids_obj, *dy_obj, *dtable_obj;
+    PyArrayObject *ids, *dy, *dtable;
+    int dtype = -1, id_type;
+    if (!PyArg_ParseTuple(args, "OOO", &ids_obj, &dy_obj, &dtable_obj))
+        return NULL;
+    if (check_array(fn, "ids", ids_obj, -1, ARG_IN, &ids) ||
+        check_array(fn, "dy", dy_obj, -1, ARG_IN, &dy) ||
+        check_array(fn, "dtable", dtable_obj, 2, ARG_OUT, &dtable) ||
+        check_float(fn, "dy", dy, &dtype, "") ||
+        check_float(fn, "dtable", dtable, &dtype, "dy") ||
+        check_embedding(fn, ids, &id_type, dtable, "dtable", dy, "dy"))
+        return NULL;
+    CALL_KERNEL_VOID(dtype, tnn_embedding_backward, PyArray_DATA(ids), id_type,
+                     REAL(dy), REAL(dtable), PyArray_SIZE(ids),
+                     PyArray_DIM(dtable, 0), PyArray_DIM(dtable, 1));
+    Py_RETURN_NONE;
+}
 
 #define ARGS(name, doc) {#name, (PyCFunction)core_##name, METH_VARARGS, doc}
 #define KWARGS(name, doc)                                                      \
@@ -1402,6 +2264,25 @@ static PyMethodDef core_methods[] = {
     KWARGS(dense_backward, "dense_backward(x, w, dy, dx, dw, db, "
                            "accumulate=False): dx = dy @ w.T, dw (+)= x.T @ "
                            "dy, db (+)= dy.sum(0); dx, db may be None"),
+    KWARGS(conv2d_forward,
+           "conv2d_forward(x, w, b, y, strides, dilation, padding, "
+           "activation='linear'): y = act(conv(x, w) + b), NHWC, w (kh, kw, "
+           "in, out), padding (top, left, bottom, right); b may be None"),
+    KWARGS(conv2d_backward,
+           "conv2d_backward(x, w, dy, dx, dw, db, strides, dilation, padding, "
+           "accumulate=False): dx = conv input gradient, dw (+)= kernel "
+           "gradient, db (+)= dy summed per filter; dx, db may be None"),
+    KWARGS(conv2d_transpose_forward,
+           "conv2d_transpose_forward(x, w, b, y, strides, dilation, padding, "
+           "activation='linear'): y = act(conv^T(x, w) + b): x shaped like "
+           "the convolution's output, y like its input; b may be None"),
+    KWARGS(conv2d_transpose_backward,
+           "conv2d_transpose_backward(x, w, dy, dx, dw, db, strides, "
+           "dilation, padding, accumulate=False): dx = conv(dy, w), dw (+)= "
+           "kernel gradient, db (+)= dy summed per channel"),
+    ARGS(conv2d_panel_lines,
+         "conv2d_panel_lines(batch, out_h, out_w, kernel_h, kernel_w, "
+         "channels, itemsize) -> output lines per im2col panel (for tests)"),
     KWARGS(batchnorm_forward,
            "batchnorm_forward(x, gamma, beta, moving_mean, moving_variance, "
            "y, mean, inv_std, momentum, epsilon, training): Keras 2's "
@@ -1472,6 +2353,39 @@ static PyMethodDef core_methods[] = {
     ARGS(nadam_update, "nadam_update(w, g, m, v, learning_rate, beta_1, "
                        "beta_2, epsilon, step, u_product): u_product = "
                        "u_1 ... u_step of Keras's momentum schedule"),
+    ARGS(max_pool2d_forward,
+         "max_pool2d_forward(x, y, argmax, pool_h, pool_w, stride_h, "
+         "stride_w, pad_top, pad_left): NHWC max pooling, the first maximum "
+         "of each window; argmax (int32/int64 or None) gets its spatial "
+         "index"),
+    ARGS(max_pool2d_backward, "max_pool2d_backward(dy, argmax, dx): dx = 0, "
+                              "then dy added at each stored argmax"),
+    ARGS(avg_pool2d_forward,
+         "avg_pool2d_forward(x, y, pool_h, pool_w, stride_h, stride_w, "
+         "pad_top, pad_left): NHWC average over the input cells of each "
+         "window"),
+    ARGS(avg_pool2d_backward,
+         "avg_pool2d_backward(dy, dx, pool_h, pool_w, stride_h, stride_w, "
+         "pad_top, pad_left): its gradient"),
+    ARGS(global_pool_forward, "global_pool_forward(x, y, maximum): y = mean "
+                              "(or max) of x (batch, steps, channels) over "
+                              "the steps"),
+    ARGS(global_avg_pool_backward, "global_avg_pool_backward(dy, dx): dx = "
+                                   "dy / steps on every step"),
+    ARGS(global_max_pool_backward,
+         "global_max_pool_backward(x, y, dy, dx): dy shared by the steps "
+         "holding the maximum y"),
+    ARGS(pad2d, "pad2d(x, y, top, left): y = 0 with x copied at (top, left)"),
+    ARGS(crop2d, "crop2d(x, y, top, left): y = the window of x at (top, "
+                 "left)"),
+    ARGS(upsample2d_forward, "upsample2d_forward(x, y): nearest upsampling by "
+                             "y's size over x's (whole multiples)"),
+    ARGS(upsample2d_backward, "upsample2d_backward(dy, dx): each dx cell = "
+                              "the sum of its block of dy"),
+    ARGS(embedding_forward, "embedding_forward(ids, table, y): y = "
+                            "table[ids]; ids of any integer dtype"),
+    ARGS(embedding_backward, "embedding_backward(ids, dy, dtable): dtable = "
+                             "0, then dy rows added at their ids in order"),
     {NULL, NULL, 0, NULL},
 };
 

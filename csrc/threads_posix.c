@@ -486,3 +486,58 @@ int tnn_pack_space(void **ap, void **bp)
     *bp = p->b;
     return 0;
 }
+
+/* ---- per-thread scratch space ------------------------------------------ */
+
+struct scratch_space {
+    void *data;
+    size_t bytes;
+};
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_key_once = PTHREAD_ONCE_INIT;
+static int scratch_key_ok = 0;
+
+static void free_scratch_space(void *space)
+{
+    struct scratch_space *s = space;
+    free(s->data);
+    free(s);
+}
+
+static void make_scratch_key(void)
+{
+    scratch_key_ok = pthread_key_create(&scratch_key, free_scratch_space) == 0;
+}
+
+void *tnn_scratch_space(size_t bytes)
+{
+    pthread_once(&scratch_key_once, make_scratch_key);
+    if (!scratch_key_ok)
+        return NULL;
+    struct scratch_space *s = pthread_getspecific(scratch_key);
+    if (!s) {
+        s = calloc(1, sizeof *s);
+        if (!s)
+            return NULL;
+        if (pthread_setspecific(scratch_key, s) != 0) {
+            free(s);
+            return NULL;
+        }
+    }
+    if (bytes == 0)
+        bytes = 64;
+    if (s->bytes < bytes) {
+        /* aligned_alloc wants a multiple of the alignment */
+        size_t rounded = (bytes + 63) / 64 * 64;
+        if (rounded < bytes)
+            return NULL;
+        void *grown = aligned_alloc(64, rounded);
+        if (!grown)
+            return NULL;
+        free(s->data);
+        s->data = grown;
+        s->bytes = rounded;
+    }
+    return s->data;
+}

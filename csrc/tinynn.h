@@ -393,6 +393,259 @@ void tnn_nadam_update_f64(double *w, const double *g, double *m, double *v,
                           ptrdiff_t n, double lr, double beta1, double beta2,
                           double epsilon, int64_t step, double u_product);
 
+/* ---- 2-D convolution (conv.inc), Keras's Conv2D / Conv1D / Conv2DTranspose -
+ * NHWC layout. The geometry of one convolution, in the terms of its forward
+ * pass (a Conv2DTranspose is described by the convolution it transposes):
+ *   x: (batch, height, width, channels)       the convolution's input
+ *   w: (kernel_h, kernel_w, channels, filters) Keras's kernel; in row order
+ *      it IS a (kernel_h kernel_w channels, filters) matrix, Dense's kernel
+ *   y: (batch, out_h, out_w, filters)          the convolution's output
+ *   y[n, oh, ow, f] = b[f] + sum over i < kernel_h, j < kernel_w,
+ *       c < channels of x[n, oh stride_h - pad_top + i dilation_h,
+ *       ow stride_w - pad_left + j dilation_w, c] w[i, j, c, f],
+ *   reading 0 where the row or column falls outside x (zero padding).
+ * The callers guarantee out_h = (height + pad_top + pad_bottom - (kernel_h -
+ * 1) dilation_h - 1) / stride_h + 1 (floor, >= 1), and likewise out_w.
+ *
+ * Work goes through the GEMM as im2col panels: a panel is `lines` output
+ * lines (one (n, oh) pair each, out_w output pixels), its columns matrix
+ * (lines out_w, kernel_h kernel_w channels) is built in `scratch`, and
+ * Dense's kernels multiply it with w. Panel size depends on the shapes and
+ * the dtype only (TNN_CONV_PANEL_BYTES), never on the thread count, so every
+ * sum keeps one order and results are bit-identical for any thread count.
+ * scratch: tnn_conv2d_scratch_bytes(shape, sizeof(real)) bytes (0 for a 1x1
+ * stride-1 unpadded convolution, whose columns are x itself), owned by the
+ * caller; the kernels never allocate.
+ *
+ * conv2d_forward:   y = act(conv(x, w) + b); b may be NULL; act as
+ *                   dense_forward (0-4; softmax over the filters).
+ * conv2d_backward:  dy is the gradient of the pre-activation output:
+ *                   dx (or NULL) = the input gradient (overwritten);
+ *                   dw (+)= the kernel gradient; db (or NULL) (+)= sums of
+ *                   dy over batch, out_h, out_w; add when accumulate = 1.
+ * conv2d_transpose_forward:  the input gradient of the convolution as a
+ *                   layer: x: (batch, out_h, out_w, filters), y: (batch,
+ *                   height, width, channels) = act(conv^T(x, w) + b), b:
+ *                   (channels,) or NULL.
+ * conv2d_transpose_backward: dy (batch, height, width, channels), the
+ *                   gradient of the transpose's pre-activation output;
+ *                   dx (or NULL): (batch, out_h, out_w, filters) =
+ *                   conv(dy, w) (a conv2d forward); dw (+)= conv2d's kernel
+ *                   gradient with dy as its input and x as its output
+ *                   gradient; db (or NULL) (+)= sums of dy over batch,
+ *                   height, width.
+ * No output may overlap an input or another output. */
+#define TNN_CONV_PANEL_BYTES ((size_t)2 << 20)
+struct tnn_conv2d_shape {
+    ptrdiff_t batch, height, width, channels;
+    ptrdiff_t kernel_h, kernel_w, filters;
+    ptrdiff_t out_h, out_w;
+    ptrdiff_t stride_h, stride_w, dilation_h, dilation_w;
+    ptrdiff_t pad_top, pad_left;
+};
+/* 1 when x itself is the columns matrix (1x1 kernel, stride 1, no
+ * padding): one panel, no scratch, no im2col. */
+static inline int tnn_conv2d_is_pointwise(const struct tnn_conv2d_shape *s)
+{
+    return s->kernel_h == 1 && s->kernel_w == 1 && s->stride_h == 1 &&
+           s->stride_w == 1 && s->pad_top == 0 && s->pad_left == 0 &&
+           s->out_h == s->height && s->out_w == s->width;
+}
+/* Output lines per im2col panel: as many as fit in TNN_CONV_PANEL_BYTES,
+ * at least 1, at most batch out_h. */
+static inline ptrdiff_t tnn_conv2d_panel_lines(const struct tnn_conv2d_shape *s,
+                                               size_t real_size)
+{
+    ptrdiff_t total = s->batch * s->out_h;
+    if (tnn_conv2d_is_pointwise(s))
+        return total > 0 ? total : 1;
+    size_t line = (size_t)s->out_w * (size_t)s->kernel_h * (size_t)s->kernel_w *
+                  (size_t)s->channels * real_size;
+    size_t fit = line ? TNN_CONV_PANEL_BYTES / line : 1;
+    ptrdiff_t lines =
+        fit < 1 ? 1 : (fit > (size_t)total ? total : (ptrdiff_t)fit);
+    return lines > 0 ? lines : 1;
+}
+/* Bytes of scratch the conv2d kernels need for this shape and dtype. */
+static inline size_t tnn_conv2d_scratch_bytes(const struct tnn_conv2d_shape *s,
+                                              size_t real_size)
+{
+    if (tnn_conv2d_is_pointwise(s))
+        return 0;
+    return (size_t)tnn_conv2d_panel_lines(s, real_size) * (size_t)s->out_w *
+           (size_t)s->kernel_h * (size_t)s->kernel_w * (size_t)s->channels *
+           real_size;
+}
+void tnn_conv2d_forward_f32(const float *x, const float *w, const float *b,
+                            float *y, float *scratch,
+                            const struct tnn_conv2d_shape *s, int activation);
+void tnn_conv2d_backward_f32(const float *x, const float *w, const float *dy,
+                             float *dx, float *dw, float *db, float *scratch,
+                             const struct tnn_conv2d_shape *s, int accumulate);
+void tnn_conv2d_transpose_forward_f32(const float *x, const float *w,
+                                      const float *b, float *y, float *scratch,
+                                      const struct tnn_conv2d_shape *s,
+                                      int activation);
+void tnn_conv2d_transpose_backward_f32(const float *x, const float *w,
+                                       const float *dy, float *dx, float *dw,
+                                       float *db, float *scratch,
+                                       const struct tnn_conv2d_shape *s,
+                                       int accumulate);
+void tnn_conv2d_forward_f64(const double *x, const double *w, const double *b,
+                            double *y, double *scratch,
+                            const struct tnn_conv2d_shape *s, int activation);
+void tnn_conv2d_backward_f64(const double *x, const double *w, const double *dy,
+                             double *dx, double *dw, double *db,
+                             double *scratch, const struct tnn_conv2d_shape *s,
+                             int accumulate);
+void tnn_conv2d_transpose_forward_f64(const double *x, const double *w,
+                                      const double *b, double *y,
+                                      double *scratch,
+                                      const struct tnn_conv2d_shape *s,
+                                      int activation);
+void tnn_conv2d_transpose_backward_f64(const double *x, const double *w,
+                                       const double *dy, double *dx, double *dw,
+                                       double *db, double *scratch,
+                                       const struct tnn_conv2d_shape *s,
+                                       int accumulate);
+
+/* ---- Pooling (pool.inc), NHWC: channels last ------------------------------
+ * x, dx: (batch, height, width, channels); y, dy, argmax: (batch,
+ * out_height, out_width, channels). Output (oh, ow) pools the window of
+ * input rows [oh stride_h - pad_top, + pool_h) and columns [ow stride_w -
+ * pad_left, + pool_w), clipped to the input: cells outside it are padding,
+ * never a maximum and not counted in an average. TensorFlow's shapes:
+ *   valid: out = floor((size - pool) / stride) + 1, pad = 0;
+ *   same:  out = ceil(size / stride), total pad = max((out - 1) stride +
+ *          pool - size, 0), pad_top = total / 2 (the odd row at the bottom).
+ * The caller guarantees that every window holds an input cell:
+ * 0 <= pad_top < pool_h and (out_height - 1) stride_h - pad_top < height,
+ * likewise for the width, and every size >= 1 but batch (>= 0).
+ * max forward:   y = the window's maximum, the FIRST one in row-major window
+ *                order (strict >); argmax (NULL at inference, else int32 or
+ *                int64 as index_type = TNN_I32 / TNN_I64 says) gets its
+ *                spatial index row * width + column per output and channel.
+ * max backward:  dx = 0, then dx[n, argmax[o], c] += dy[o] for every output
+ *                o in order (TensorFlow's CPU MaxPoolGrad); each argmax in
+ *                [0, height * width).
+ * avg forward:   y = sum of the window's input cells (row-major) / count.
+ * avg backward:  dx = 0, then dy / count added to each cell of each window.
+ * Outputs must not overlap inputs. */
+struct tnn_pool2d {
+    ptrdiff_t batch, height, width, channels, out_height, out_width;
+    ptrdiff_t pool_h, pool_w, stride_h, stride_w, pad_top, pad_left;
+};
+void tnn_max_pool2d_forward_f32(const float *x, float *y, void *argmax,
+                                int index_type, const struct tnn_pool2d *g);
+void tnn_max_pool2d_backward_f32(const float *dy, const void *argmax,
+                                 int index_type, float *dx,
+                                 const struct tnn_pool2d *g);
+void tnn_avg_pool2d_forward_f32(const float *x, float *y,
+                                const struct tnn_pool2d *g);
+void tnn_avg_pool2d_backward_f32(const float *dy, float *dx,
+                                 const struct tnn_pool2d *g);
+void tnn_max_pool2d_forward_f64(const double *x, double *y, void *argmax,
+                                int index_type, const struct tnn_pool2d *g);
+void tnn_max_pool2d_backward_f64(const double *dy, const void *argmax,
+                                 int index_type, double *dx,
+                                 const struct tnn_pool2d *g);
+void tnn_avg_pool2d_forward_f64(const double *x, double *y,
+                                const struct tnn_pool2d *g);
+void tnn_avg_pool2d_backward_f64(const double *dy, double *dx,
+                                 const struct tnn_pool2d *g);
+
+/* ---- Global pooling (pool.inc) ------------------------------------------
+ * x, dx: (batch, steps, channels) (an NHWC image is steps = height width);
+ * y, dy: (batch, channels); steps >= 1.
+ * forward:      maximum = 0: y = mean over the steps, summed in order in
+ *               double; maximum = 1: y = max over the steps.
+ * avg backward: dx[n, s, c] = dy[n, c] / steps.
+ * max backward: TensorFlow's reduce_max gradient: dy[n, c] shared equally
+ *               by the steps where x equals y (ties split), 0 elsewhere;
+ *               y is the forward output. */
+void tnn_global_pool_forward_f32(const float *x, float *y, ptrdiff_t batch,
+                                 ptrdiff_t steps, ptrdiff_t channels,
+                                 int maximum);
+void tnn_global_avg_pool_backward_f32(const float *dy, float *dx,
+                                      ptrdiff_t batch, ptrdiff_t steps,
+                                      ptrdiff_t channels);
+void tnn_global_max_pool_backward_f32(const float *x, const float *y,
+                                      const float *dy, float *dx,
+                                      ptrdiff_t batch, ptrdiff_t steps,
+                                      ptrdiff_t channels);
+void tnn_global_pool_forward_f64(const double *x, double *y, ptrdiff_t batch,
+                                 ptrdiff_t steps, ptrdiff_t channels,
+                                 int maximum);
+void tnn_global_avg_pool_backward_f64(const double *dy, double *dx,
+                                      ptrdiff_t batch, ptrdiff_t steps,
+                                      ptrdiff_t channels);
+void tnn_global_max_pool_backward_f64(const double *x, const double *y,
+                                      const double *dy, double *dx,
+                                      ptrdiff_t batch, ptrdiff_t steps,
+                                      ptrdiff_t channels);
+
+/* ---- Padding, cropping, nearest upsampling (pool.inc), NHWC -------------
+ * pad2d:  x (batch, height, width, channels) -> y (batch, out_height,
+ *         out_width, channels): y = 0 except y[:, top:top+height,
+ *         left:left+width] = x (ZeroPadding2D; Cropping2D's backward).
+ * crop2d: x (batch, height, width, channels) -> y = x[:, top:top+out_height,
+ *         left:left+out_width] (Cropping2D; ZeroPadding2D's backward).
+ *         The window lies inside the large array (the caller checks).
+ * upsample2d forward:  y (batch, height scale_h, width scale_w, channels),
+ *         y[n, i, j, c] = x[n, i / scale_h, j / scale_w, c];
+ * upsample2d backward: dx[n, i, j, c] = sum of dy over the scale_h x
+ *         scale_w block above (i, j), row-major. No overlaps. */
+void tnn_pad2d_f32(const float *x, float *y, ptrdiff_t batch, ptrdiff_t height,
+                   ptrdiff_t width, ptrdiff_t channels, ptrdiff_t out_height,
+                   ptrdiff_t out_width, ptrdiff_t top, ptrdiff_t left);
+void tnn_crop2d_f32(const float *x, float *y, ptrdiff_t batch, ptrdiff_t height,
+                    ptrdiff_t width, ptrdiff_t channels, ptrdiff_t out_height,
+                    ptrdiff_t out_width, ptrdiff_t top, ptrdiff_t left);
+void tnn_upsample2d_forward_f32(const float *x, float *y, ptrdiff_t batch,
+                                ptrdiff_t height, ptrdiff_t width,
+                                ptrdiff_t channels, ptrdiff_t scale_h,
+                                ptrdiff_t scale_w);
+void tnn_upsample2d_backward_f32(const float *dy, float *dx, ptrdiff_t batch,
+                                 ptrdiff_t height, ptrdiff_t width,
+                                 ptrdiff_t channels, ptrdiff_t scale_h,
+                                 ptrdiff_t scale_w);
+void tnn_pad2d_f64(const double *x, double *y, ptrdiff_t batch,
+                   ptrdiff_t height, ptrdiff_t width, ptrdiff_t channels,
+                   ptrdiff_t out_height, ptrdiff_t out_width, ptrdiff_t top,
+                   ptrdiff_t left);
+void tnn_crop2d_f64(const double *x, double *y, ptrdiff_t batch,
+                    ptrdiff_t height, ptrdiff_t width, ptrdiff_t channels,
+                    ptrdiff_t out_height, ptrdiff_t out_width, ptrdiff_t top,
+                    ptrdiff_t left);
+void tnn_upsample2d_forward_f64(const double *x, double *y, ptrdiff_t batch,
+                                ptrdiff_t height, ptrdiff_t width,
+                                ptrdiff_t channels, ptrdiff_t scale_h,
+                                ptrdiff_t scale_w);
+void tnn_upsample2d_backward_f64(const double *dy, double *dx, ptrdiff_t batch,
+                                 ptrdiff_t height, ptrdiff_t width,
+                                 ptrdiff_t channels, ptrdiff_t scale_h,
+                                 ptrdiff_t scale_w);
+
+/* ---- Embedding (embedding.inc), Keras's Embedding layer -----------------
+ * ids: `count` integer ids of type id_type (enum tnn_label_type), each in
+ * [0, input_dim) (the caller checks before calling); table, dtable:
+ * (input_dim, output_dim); y, dy: (count, output_dim).
+ * forward:  y[r] = table[ids[r]].
+ * backward: dtable = 0, then dtable[ids[r]] += dy[r] for r in order
+ *           (repeated ids add up in sample order). No overlaps. */
+void tnn_embedding_forward_f32(const void *ids, int id_type, const float *table,
+                               float *y, ptrdiff_t count, ptrdiff_t input_dim,
+                               ptrdiff_t output_dim);
+void tnn_embedding_backward_f32(const void *ids, int id_type, const float *dy,
+                                float *dtable, ptrdiff_t count,
+                                ptrdiff_t input_dim, ptrdiff_t output_dim);
+void tnn_embedding_forward_f64(const void *ids, int id_type,
+                               const double *table, double *y, ptrdiff_t count,
+                               ptrdiff_t input_dim, ptrdiff_t output_dim);
+void tnn_embedding_backward_f64(const void *ids, int id_type, const double *dy,
+                                double *dtable, ptrdiff_t count,
+                                ptrdiff_t input_dim, ptrdiff_t output_dim);
+
 /* ---- Threads (threads_posix.c) ------------------------------------------
  * Kernels split their OUTPUT over a pool of worker threads (never a sum),
  * so results are bit-identical for any thread count. */

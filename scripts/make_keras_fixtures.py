@@ -56,6 +56,25 @@ def inputs(shape):
     return [keras.layers.InputLayer(input_shape=shape)]
 
 
+def functional_mlp(L):
+    inputs = keras.Input(shape=(6,), name="features")
+    x = L.Dense(8, activation="relu")(inputs)
+    x = L.Dense(8, activation="relu")(x)
+    return keras.Model(inputs, L.Dense(3, activation="softmax")(x))
+
+
+def functional_graph(L):
+    inputs = keras.Input(shape=(5,))
+    h = L.Dense(4, activation="relu")(inputs)
+    branch_a = L.Dense(4, activation="tanh")(h)
+    branch_b = L.Dense(4)(h)
+    shared = L.Dense(4, activation="sigmoid", name="shared")
+    first = shared(L.Add()([branch_a, branch_b]))
+    second = shared(first)
+    joined = L.Concatenate()([first, second, h])
+    return keras.Model(inputs, L.Dense(2)(joined), name="graph")
+
+
 def models():
     """name -> (model builder, input shape, targets(x) for the 2 training steps)."""
     L = keras.layers
@@ -120,6 +139,21 @@ def models():
             (3,),
             lambda: (keras.optimizers.Adagrad(0.1), "binary_crossentropy", []),
             lambda rng, n: rng.integers(0, 2, (n, 1)).astype("float32"),
+        ),
+        # Functional: a chain from keras.Input (the keras.io functional MLP).
+        "functional_mlp": (
+            lambda: functional_mlp(L),
+            (6,),
+            lambda: ("adam", "sparse_categorical_crossentropy", ["accuracy"]),
+            lambda rng, n: rng.integers(0, 3, n),
+        ),
+        # Functional graph: fan-out, Add, a Dense shared at two depths,
+        # Concatenate; RMSprop; MSE.
+        "functional_graph": (
+            lambda: functional_graph(L),
+            (5,),
+            lambda: (keras.optimizers.RMSprop(0.01), "mse", []),
+            lambda rng, n: rng.normal(size=(n, 2)).astype("float32"),
         ),
         # Dense(linear); Adam with amsgrad; MAE.
         "linear_amsgrad": (

@@ -497,3 +497,245 @@ def normalization(x, mean, variance, invert=False):
     x = np.asarray(x, dtype=np.float64)
     std = np.maximum(np.sqrt(np.asarray(variance, np.float64)), 1e-7)
     return mean + x * std if invert else (x - mean) / std
+
+
+def conv_output_size(size, kernel, stride, dilation, pad_before, pad_after):
+    """Output pixels along one axis of a convolution with explicit padding."""
+    span = (kernel - 1) * dilation + 1
+    return (size + pad_before + pad_after - span) // stride + 1
+
+
+def _act_last_axis(name, z):
+    """An activation applied over the last axis (softmax per pixel)."""
+    return ACTIVATIONS[name](z.reshape(-1, z.shape[-1])).reshape(z.shape)
+
+
+def conv2d_forward(x, w, b, strides, dilation, padding, activation="linear"):
+    """NHWC convolution with Keras's (kh, kw, in, out) kernel:
+    y[n, oh, ow, f] = b[f] + sum over i, j, c of
+    x[n, oh*sh - top + i*dh, ow*sw - left + j*dw, c] * w[i, j, c, f],
+    where a row or column outside x reads 0 (zero padding)."""
+    x, w = np.asarray(x, np.float64), np.asarray(w, np.float64)
+    batch, height, width, _ = x.shape
+    kh, kw, _, filters = w.shape
+    (sh, sw), (dh, dw), (top, left, bottom, right) = strides, dilation, padding
+    out_h = conv_output_size(height, kh, sh, dh, top, bottom)
+    out_w = conv_output_size(width, kw, sw, dw, left, right)
+    y = np.zeros((batch, out_h, out_w, filters))
+    for oh in range(out_h):
+        for ow in range(out_w):
+            for i in range(kh):
+                for j in range(kw):
+                    row, col = oh * sh - top + i * dh, ow * sw - left + j * dw
+                    if 0 <= row < height and 0 <= col < width:
+                        y[:, oh, ow, :] += x[:, row, col, :] @ w[i, j]
+    if b is not None:
+        y += b
+    return _act_last_axis(activation, y)
+
+
+def conv2d_backward(x, w, dy, strides, dilation, padding):
+    """(dx, dw, db) of y = conv2d_forward(x, w, b, ...) (linear), from dy:
+    each term x[n, row, col, c] w[i, j, c, f] of y[n, oh, ow, f] sends
+    dy * w to dx[n, row, col, c] and dy * x to dw[i, j, c, f]."""
+    x, w, dy = (np.asarray(v, np.float64) for v in (x, w, dy))
+    _, height, width, _ = x.shape
+    kh, kw, _, _ = w.shape
+    (sh, sw), (dh, dw_), (top, left, _, _) = strides, dilation, padding
+    dx, dw = np.zeros_like(x), np.zeros_like(w)
+    for oh in range(dy.shape[1]):
+        for ow in range(dy.shape[2]):
+            for i in range(kh):
+                for j in range(kw):
+                    row, col = oh * sh - top + i * dh, ow * sw - left + j * dw_
+                    if 0 <= row < height and 0 <= col < width:
+                        dx[:, row, col, :] += dy[:, oh, ow, :] @ w[i, j].T
+                        dw[i, j] += x[:, row, col, :].T @ dy[:, oh, ow, :]
+    return dx, dw, dy.sum(axis=(0, 1, 2))
+
+
+def conv2d_transpose_forward(
+    x, w, b, out_hw, strides, dilation, padding, activation="linear"
+):
+    """Keras's Conv2DTranspose with kernel w (kh, kw, filters, in): every
+    input pixel x[n, oh, ow, :] paints w[i, j] @ x[n, oh, ow, :] onto
+    y[n, oh*sh - top + i*dh, ow*sw - left + j*dw, :] (dropped outside y);
+    y has out_hw = (height, width) pixels, then bias and activation."""
+    x, w = np.asarray(x, np.float64), np.asarray(w, np.float64)
+    batch, in_h, in_w, _ = x.shape
+    kh, kw, filters, _ = w.shape
+    (sh, sw), (dh, dw), (top, left, _, _) = strides, dilation, padding
+    height, width = out_hw
+    y = np.zeros((batch, height, width, filters))
+    for oh in range(in_h):
+        for ow in range(in_w):
+            for i in range(kh):
+                for j in range(kw):
+                    row, col = oh * sh - top + i * dh, ow * sw - left + j * dw
+                    if 0 <= row < height and 0 <= col < width:
+                        y[:, row, col, :] += x[:, oh, ow, :] @ w[i, j].T
+    if b is not None:
+        y += b
+    return _act_last_axis(activation, y)
+
+
+def conv2d_transpose_backward(x, w, dy, strides, dilation, padding):
+    """(dx, dw, db) of y = conv2d_transpose_forward(x, w, b, ...) (linear):
+    the painting above read backwards, term by term."""
+    x, w, dy = (np.asarray(v, np.float64) for v in (x, w, dy))
+    _, in_h, in_w, _ = x.shape
+    kh, kw, _, _ = w.shape
+    _, height, width, _ = dy.shape
+    (sh, sw), (dh, dw_), (top, left, _, _) = strides, dilation, padding
+    dx, dw = np.zeros_like(x), np.zeros_like(w)
+    for oh in range(in_h):
+        for ow in range(in_w):
+            for i in range(kh):
+                for j in range(kw):
+                    row, col = oh * sh - top + i * dh, ow * sw - left + j * dw_
+                    if 0 <= row < height and 0 <= col < width:
+                        dx[:, oh, ow, :] += dy[:, row, col, :] @ w[i, j]
+                        dw[i, j] += dy[:, row, col, :].T @ x[:, oh, ow, :]
+    return dx, dw, dy.sum(axis=(0, 1, 2))
+
+
+# ---- pooling, padding, upsampling, embedding (NHWC, explicit loops) ------------
+def pool_window(o, stride, pad, pool, size):
+    """Input rows [r0, r1) under output row o, clipped to the input."""
+    start = o * stride - pad
+    return max(start, 0), min(start + pool, size)
+
+
+def max_pool2d(x, out_hw, window):
+    """y and argmax (spatial index of the FIRST maximum, row-major order)."""
+    ph, pw, sh, sw, pt, pl = window
+    n, h, w, c = x.shape
+    oh, ow = out_hw
+    y = np.empty((n, oh, ow, c))
+    argmax = np.empty((n, oh, ow, c), np.int64)
+    for b in range(n):
+        for i in range(oh):
+            r0, r1 = pool_window(i, sh, pt, ph, h)
+            for j in range(ow):
+                s0, s1 = pool_window(j, sw, pl, pw, w)
+                for ch in range(c):
+                    best, at = None, None
+                    for r in range(r0, r1):
+                        for s in range(s0, s1):
+                            v = float(x[b, r, s, ch])
+                            if best is None or v > best:
+                                best, at = v, r * w + s
+                    y[b, i, j, ch], argmax[b, i, j, ch] = best, at
+    return y, argmax
+
+
+def max_pool2d_backward(dy, argmax, in_hw):
+    n, oh, ow, c = dy.shape
+    h, w = in_hw
+    dx = np.zeros((n, h * w, c))
+    for b in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                for ch in range(c):
+                    dx[b, argmax[b, i, j, ch], ch] += dy[b, i, j, ch]
+    return dx.reshape(n, h, w, c)
+
+
+def avg_pool2d(x, out_hw, window):
+    """Mean over each window's input cells (padding not counted)."""
+    ph, pw, sh, sw, pt, pl = window
+    n, h, w, c = x.shape
+    oh, ow = out_hw
+    y = np.zeros((n, oh, ow, c))
+    for b in range(n):
+        for i in range(oh):
+            r0, r1 = pool_window(i, sh, pt, ph, h)
+            for j in range(ow):
+                s0, s1 = pool_window(j, sw, pl, pw, w)
+                cells = x[b, r0:r1, s0:s1, :].astype(np.float64)
+                y[b, i, j] = cells.sum(axis=(0, 1)) / ((r1 - r0) * (s1 - s0))
+    return y
+
+
+def avg_pool2d_backward(dy, in_hw, window):
+    ph, pw, sh, sw, pt, pl = window
+    n, oh, ow, c = dy.shape
+    h, w = in_hw
+    dx = np.zeros((n, h, w, c))
+    for b in range(n):
+        for i in range(oh):
+            r0, r1 = pool_window(i, sh, pt, ph, h)
+            for j in range(ow):
+                s0, s1 = pool_window(j, sw, pl, pw, w)
+                count = (r1 - r0) * (s1 - s0)
+                dx[b, r0:r1, s0:s1, :] += dy[b, i, j, :] / count
+    return dx
+
+
+def global_pool(x, maximum):
+    """x (batch, steps, channels) -> mean or max over the steps."""
+    x = np.asarray(x, np.float64)
+    return x.max(axis=1) if maximum else x.sum(axis=1) / x.shape[1]
+
+
+def global_max_pool_backward(x, dy):
+    """dy shared equally by the steps equal to the maximum."""
+    x = np.asarray(x, np.float64)
+    ties = x == x.max(axis=1, keepdims=True)
+    return ties * (dy[:, None, :] / ties.sum(axis=1, keepdims=True))
+
+
+def pad2d(x, out_hw, top, left):
+    n, h, w, c = x.shape
+    y = np.zeros((n, *out_hw, c))
+    y[:, top : top + h, left : left + w, :] = x
+    return y
+
+
+def crop2d(x, out_hw, top, left):
+    return np.asarray(x, np.float64)[
+        :, top : top + out_hw[0], left : left + out_hw[1], :
+    ].copy()
+
+
+def upsample2d(x, scale_h, scale_w):
+    n, h, w, c = x.shape
+    y = np.empty((n, h * scale_h, w * scale_w, c))
+    for i in range(h * scale_h):
+        for j in range(w * scale_w):
+            y[:, i, j, :] = x[:, i // scale_h, j // scale_w, :]
+    return y
+
+
+def upsample2d_backward(dy, scale_h, scale_w):
+    n, hh, ww, c = dy.shape
+    dx = np.zeros((n, hh // scale_h, ww // scale_w, c))
+    for i in range(hh):
+        for j in range(ww):
+            dx[:, i // scale_h, j // scale_w, :] += dy[:, i, j, :]
+    return dx
+
+
+def embedding(ids, table):
+    ids = np.asarray(ids)
+    y = np.empty((*ids.shape, table.shape[1]))
+    for index in np.ndindex(*ids.shape):
+        y[index] = table[int(ids[index])]
+    return y
+
+
+def embedding_backward(ids, dy, input_dim):
+    """Table gradient: dy rows added at their ids, in order."""
+    ids = np.asarray(ids)
+    dtable = np.zeros((input_dim, dy.shape[-1]))
+    for index in np.ndindex(*ids.shape):
+        dtable[int(ids[index])] += dy[index]
+    return dtable
+
+
+def pool_geometry(size, pool, stride, padding):
+    """(output size, padding before) along one axis, TensorFlow's rule."""
+    if padding == "valid":
+        return (size - pool) // stride + 1, 0
+    out = -(-size // stride)
+    return out, max((out - 1) * stride + pool - size, 0) // 2

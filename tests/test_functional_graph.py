@@ -252,3 +252,86 @@ def test_arithmetic_on_symbolic_tensors_makes_merge_layers():
     model = keras.Model([a, b], [a + b, a - b, a * b])
     kinds = [type(layer).__name__ for layer in model.layers[2:]]
     assert kinds == ["Add", "Subtract", "Multiply"]
+
+
+def ticket_like_model():
+    """Two inputs, a shared layer, fan-out, two outputs (Chollet's shape)."""
+    title = keras.Input(shape=(4,), name="title")
+    body = keras.Input(shape=(3,), name="body")
+    shared = layers.Dense(5, activation="tanh", name="shared")
+    x = layers.concatenate(
+        [shared(layers.Dense(4, name="pre")(title)), layers.Dense(5, name="db")(body)],
+        name="cat",
+    )
+    y = shared(layers.Dense(4, name="q")(x))
+    priority = layers.Dense(1, activation="sigmoid", name="priority")(y)
+    department = layers.Dense(3, activation="softmax", name="department")(x)
+    return keras.Model([title, body], [priority, department], name="ticket")
+
+
+@pytest.mark.parametrize("suffix", [".tnn", ".h5", ".keras", ".json"])
+def test_graph_models_round_trip_in_every_format(tmp_path, suffix):
+    model = ticket_like_model()
+    r = np.random.default_rng(0)
+    xs = [r.random((3, 4)).astype(np.float32), r.random((3, 3)).astype(np.float32)]
+    want = [a.copy() for a in model._make_plan(3).forward(xs, False)]
+    if suffix == ".json":
+        loaded = keras.models.model_from_json(model.to_json())
+        loaded.set_weights(model.get_weights())
+    else:
+        model.save(tmp_path / f"m{suffix}")
+        loaded = keras.models.load_model(tmp_path / f"m{suffix}")
+    assert type(loaded).__name__ == "Functional"
+    assert [layer.name for layer in loaded.layers] == [
+        layer.name for layer in model.layers
+    ]
+    assert loaded.output_names == ["priority", "department"]
+    shared = loaded.get_layer("shared")
+    assert len(shared._inbound_nodes) == 2  # still one layer called twice
+    got = loaded._make_plan(3).forward(xs, False)
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_functional_config_is_kerass_layout():
+    config = ticket_like_model().get_config()
+    entries = {entry["name"]: entry for entry in config["layers"]}
+    assert entries["title"]["inbound_nodes"] == []
+    assert entries["shared"]["inbound_nodes"] == [
+        [["pre", 0, 0, {}]],
+        [["q", 0, 0, {}]],
+    ]
+    assert entries["priority"]["inbound_nodes"] == [[["shared", 1, 0, {}]]]
+    assert entries["cat"]["inbound_nodes"] == [[["shared", 0, 0, {}], ["db", 0, 0, {}]]]
+    assert config["input_layers"] == [["title", 0, 0], ["body", 0, 0]]
+    assert config["output_layers"] == [["priority", 0, 0], ["department", 0, 0]]
+
+
+def test_graph_summary_has_kerass_connected_to_column():
+    lines = []
+    ticket_like_model().summary(print_fn=lines.append)
+    assert len(lines[1]) == 98
+    header = lines[2]
+    assert header.index("Output Shape") == 32 and header.index("Connected to") == 65
+    shared_row = next(
+        i for i, line in enumerate(lines) if line.startswith("shared (Dense)")
+    )
+    assert lines[shared_row][65:].strip() == "pre[0][0]"
+    assert lines[shared_row + 1].strip() == "q[0][0]"
+    assert (
+        next(line for line in lines if line.startswith("title ")).split()[2]
+        == "[(None,"
+    )
+    priority = next(line for line in lines if line.startswith("priority "))
+    assert priority[65:].strip() == "shared[1][0]"
+    # pre 4*4+4, shared 4*5+5 (once), db 3*5+5, q 10*4+4, priority 5+1, department 10*3+3
+    assert "Total params: 148" in lines
+
+
+def test_chain_summary_keeps_the_sequential_table():
+    inputs = keras.Input(shape=(4,), name="x")
+    model = keras.Model(inputs, layers.Dense(2, name="d")(inputs))
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert len(lines[1]) == 65 and "Connected to" not in lines[2]
+    assert lines[4].startswith("x (InputLayer)") and "[(None, 4)]" in lines[4]

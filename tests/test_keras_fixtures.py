@@ -296,8 +296,9 @@ def set_arg(index, key, value):
 
 
 BAD_CONFIGS = [
-    ("conv layer", set_layer(1, "class_name", "Conv2D"), r"layers\[1\]\.class_name': layer class 'Conv2D' is not supported"),
-    ("functional", lambda c: c.__setitem__("class_name", "Functional"), r"'model_config\.class_name' is 'Functional'"),
+    ("subclassed", lambda c: c.__setitem__("class_name", "MyModel"), r"'model_config\.class_name' is 'MyModel'"),
+    ("functional without graph", lambda c: c.__setitem__("class_name", "Functional"), r"model_config: field 'layers\[1\]\.inbound_nodes': layer '[a-z_0-9]+' is not connected"),
+    ("conv layer", set_layer(1, "class_name", "Conv3D"), r"layers\[1\]\.class_name': layer class 'Conv3D' is not supported"),
     ("regularizer", set_arg(2, "kernel_regularizer", {"class_name": "OrthogonalRegularizer", "config": {"factor": 0.01}}), r"layers\[2\]\.config' \(Dense\): .*unknown regularizer 'OrthogonalRegularizer'"),
     ("constraint", set_arg(2, "kernel_constraint", {"class_name": "RadialConstraint", "config": {}}), r"layers\[2\]\.config' \(Dense\): .*unknown constraint 'RadialConstraint'"),
     ("mixed precision", set_arg(2, "dtype", {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "mixed_float16"}}), r"layers\[2\]\.config' \(Dense\): dtype 'mixed_float16'"),

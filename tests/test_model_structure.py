@@ -256,7 +256,7 @@ def test_a_model_cannot_be_added_to_itself_or_add_nothing():
         ("tf", "GradientTape", "value_and_grad"),
         ("tf", "data", "NumPy arrays"),
         ("tf", "function", "@tf.function"),
-        ("tf.keras.layers", "Conv2D", "dense networks only"),
+        ("tf.keras.layers", "SeparableConv2D", "other convolutions"),
         ("tf.keras.layers", "LSTM", "recurrent"),
     ],
 )

@@ -262,8 +262,122 @@ CORE = [
         {3, 4},
         {3},
     ),
+    (
+        "max_pool2d_forward",
+        lambda: [f64(2, 5, 5, 3), f64(2, 2, 2, 3), np.zeros((2, 2, 2, 3), np.int32)],
+        ["x", "y", "argmax"],
+        {1, 2},
+        {2},
+    ),
+    (
+        "max_pool2d_backward",
+        lambda: [f64(2, 2, 2, 3), np.zeros((2, 2, 2, 3), np.int32), f64(2, 5, 5, 3)],
+        ["dy", "argmax", "dx"],
+        {2},
+        set(),
+    ),
+    (
+        "avg_pool2d_forward",
+        lambda: [f64(2, 5, 5, 3), f64(2, 2, 2, 3)],
+        ["x", "y"],
+        {1},
+        set(),
+    ),
+    (
+        "avg_pool2d_backward",
+        lambda: [f64(2, 2, 2, 3), f64(2, 5, 5, 3)],
+        ["dy", "dx"],
+        {1},
+        set(),
+    ),
+    ("global_pool_forward", lambda: [f64(3, 4, 2), f64(3, 2)], ["x", "y"], {1}, set()),
+    (
+        "global_max_pool_backward",
+        lambda: [f64(3, 4, 2), f64(3, 2), f64(3, 2), f64(3, 4, 2)],
+        ["x", "y", "dy", "dx"],
+        {3},
+        set(),
+    ),
+    ("pad2d", lambda: [f64(2, 3, 3, 1), f64(2, 5, 5, 1)], ["x", "y"], {1}, set()),
+    ("crop2d", lambda: [f64(2, 5, 5, 1), f64(2, 3, 3, 1)], ["x", "y"], {1}, set()),
+    (
+        "upsample2d_backward",
+        lambda: [f64(2, 4, 6, 1), f64(2, 2, 3, 1)],
+        ["dy", "dx"],
+        {1},
+        set(),
+    ),
+    (
+        "embedding_forward",
+        lambda: [np.array([[0, 1], [2, 1]]), f64(3, 4), f64(2, 2, 4)],
+        ["ids", "table", "y"],
+        {2},
+        set(),
+    ),
+    (
+        "embedding_backward",
+        lambda: [np.array([[0, 1], [2, 1]]), f64(2, 2, 4), f64(3, 4)],
+        ["ids", "dy", "dtable"],
+        {2},
+        set(),
+    ),
 ]
+CORE += [
+    (
+        "conv2d_forward",
+        lambda: [f64(2, 5, 4, 3), f64(3, 2, 3, 4), f64(4), f64(2, 3, 3, 4)],
+        ["x", "w", "b", "y"],
+        {3},
+        {2},
+    ),
+    (
+        "conv2d_backward",
+        lambda: [
+            f64(2, 5, 4, 3),
+            f64(3, 2, 3, 4),
+            f64(2, 3, 3, 4),
+            f64(2, 5, 4, 3),
+            f64(3, 2, 3, 4),
+            f64(4),
+        ],
+        ["x", "w", "dy", "dx", "dw", "db"],
+        {3, 4, 5},
+        {3, 5},
+    ),
+    (
+        "conv2d_transpose_forward",
+        lambda: [f64(2, 3, 3, 4), f64(3, 2, 3, 4), f64(3), f64(2, 5, 4, 3)],
+        ["x", "w", "b", "y"],
+        {3},
+        {2},
+    ),
+    (
+        "conv2d_transpose_backward",
+        lambda: [
+            f64(2, 3, 3, 4),
+            f64(3, 2, 3, 4),
+            f64(2, 5, 4, 3),
+            f64(2, 3, 3, 4),
+            f64(3, 2, 3, 4),
+            f64(3),
+        ],
+        ["x", "w", "dy", "dx", "dw", "db"],
+        {3, 4, 5},
+        {3, 5},
+    ),
+]
+CONV_GEOMETRY = [(1, 1), (1, 1), (0, 0, 0, 0)]  # strides, dilation, padding
 SCALARS = {
+    "conv2d_forward": CONV_GEOMETRY,
+    "conv2d_backward": CONV_GEOMETRY,
+    "conv2d_transpose_forward": CONV_GEOMETRY,
+    "conv2d_transpose_backward": CONV_GEOMETRY,
+    "max_pool2d_forward": [2, 2, 2, 2, 0, 0],
+    "avg_pool2d_forward": [2, 2, 2, 2, 0, 0],
+    "avg_pool2d_backward": [2, 2, 2, 2, 0, 0],
+    "global_pool_forward": [False],
+    "pad2d": [1, 1],
+    "crop2d": [1, 1],
     "layernorm_forward": [1e-3],
     "adam_update": [0.001, 0.9, 0.999, 1e-7, 1],
     "adagrad_update": [0.001, 1e-7],
@@ -303,6 +417,14 @@ def mutations(array):
     return out
 
 
+INTEGER_ARGS = {
+    ("max_pool2d_forward", "argmax"),
+    ("max_pool2d_backward", "argmax"),
+    ("embedding_forward", "ids"),
+    ("embedding_backward", "ids"),
+}
+
+
 def core_cases():
     cases = []
     for name, make, names, outputs, optional in CORE:
@@ -312,6 +434,10 @@ def core_cases():
                     continue  # None is valid there
                 if name == "softmax_xent" and position == 1 and label in ("int64",):
                     continue  # integer labels are the valid kind
+                if (name, names[position]) in INTEGER_ARGS and label == "int64":
+                    continue  # integer ids and indices are the valid kind
+                if names[position] in ("table", "dtable") and label == "wrong size":
+                    continue  # one more row is a larger vocabulary: valid
                 if name == "sgd_update" and position == 2 and label == "None":
                     continue  # velocity None is valid (momentum 0 is checked separately)
                 if name.endswith("_update") and label == "extra dim":
@@ -362,6 +488,29 @@ def model():
 
 
 X, Y = np.ones((6, 4)), np.array([0, 1, 2, 0, 1, 2])
+IDS = np.array([[0, 1, 4], [2, 3, 3], [1, 1, 0], [4, 4, 4], [0, 0, 0], [3, 2, 1]])
+
+
+def text_model():
+    """Embedding (5 ids) -> pooling -> softmax, for the id checks."""
+    layers = tf.keras.layers
+    m = tf.keras.Sequential(
+        [
+            layers.Embedding(5, 2, input_length=3),
+            layers.GlobalAveragePooling1D(),
+            layers.Dense(3, activation="softmax"),
+        ]
+    )
+    m.compile("adam", "sparse_categorical_crossentropy")
+    return m
+
+
+def _ids_with(value, dtype=np.int64):
+    ids = IDS.astype(dtype)
+    ids[3, 1] = value
+    return ids
+
+
 NAN_X = X.copy()
 NAN_X[2, 1] = np.nan
 
@@ -476,6 +625,88 @@ def idx_folder(dims):
 # (label, call, argument name expected in the message, or None when the call is
 # valid after a documented conversion and must succeed)
 API = [
+    (
+        "fit ids too large",
+        lambda: text_model().fit(_ids_with(5), Y, verbose=0),
+        "x[3, 1] = 5",
+    ),
+    (
+        "fit ids negative",
+        lambda: text_model().fit(_ids_with(-2), Y, verbose=0),
+        "x[3, 1] = -2",
+    ),
+    (
+        "predict ids int8 negative",
+        lambda: text_model().predict(_ids_with(-1, np.int8), verbose=0),
+        "x[3, 1] = -1",
+    ),
+    (
+        "evaluate ids huge uint64",
+        lambda: text_model().evaluate(_ids_with(2**63, np.uint64), Y, verbose=0),
+        "x[3, 1]",
+    ),
+    (
+        "fit ids NaN",
+        lambda: text_model().fit(_ids_with(np.nan, float), Y, verbose=0),
+        "x",
+    ),
+    ("fit ids strings", lambda: text_model().fit(IDS.astype(str), Y, verbose=0), "x"),
+    (
+        "fit ids uint8 (valid)",
+        lambda: text_model().fit(IDS.astype(np.uint8), Y, verbose=0),
+        None,
+    ),
+    (
+        "fit ids float (valid)",
+        lambda: text_model().fit(IDS.astype(float), Y, verbose=0),
+        None,
+    ),
+    (
+        "fit ids byte-swapped (valid)",
+        lambda: text_model().fit(IDS.astype(">i4"), Y, verbose=0),
+        None,
+    ),
+    (
+        "Embedding mask_zero",
+        lambda: tf.keras.layers.Embedding(5, 2, mask_zero=True),
+        "mask",
+    ),
+    ("Embedding input_dim 0", lambda: tf.keras.layers.Embedding(0, 2), "input_dim"),
+    (
+        "MaxPooling2D channels_first",
+        lambda: tf.keras.layers.MaxPooling2D(data_format="channels_first"),
+        "channels_first",
+    ),
+    (
+        "MaxPooling2D padding",
+        lambda: tf.keras.layers.MaxPooling2D(padding="full"),
+        "padding",
+    ),
+    ("MaxPooling2D pool 0", lambda: tf.keras.layers.MaxPooling2D(0), "pool_size"),
+    (
+        "AveragePooling1D strides",
+        lambda: tf.keras.layers.AveragePooling1D(2, (1, 2)),
+        "strides",
+    ),
+    (
+        "MaxPooling2D pool larger than input",
+        lambda: tf.keras.Sequential(
+            [tf.keras.layers.MaxPooling2D(5, input_shape=(4, 4, 1))]
+        ).build(),
+        "pool",
+    ),
+    (
+        "UpSampling2D bilinear",
+        lambda: tf.keras.layers.UpSampling2D(interpolation="bilinear"),
+        "interpolation",
+    ),
+    (
+        "Cropping2D too much",
+        lambda: tf.keras.layers.Cropping2D(2).build((None, 4, 4, 1)),
+        "cropping",
+    ),
+    ("ZeroPadding2D negative", lambda: tf.keras.layers.ZeroPadding2D(-1), "padding"),
+    ("SpatialDropout2D rate 1", lambda: tf.keras.layers.SpatialDropout2D(1.0), "rate"),
     ("fit x None", lambda: model().fit(None, Y, verbose=0), "x"),
     ("fit x strings", lambda: model().fit(np.full((6, 4), "a"), Y, verbose=0), "x"),
     ("fit x object", lambda: model().fit(np.array([object()] * 6), Y, verbose=0), "x"),
@@ -803,10 +1034,10 @@ API = [
     ),
     ("model_from_json int", lambda: tinynn.models.model_from_json(3), "json_string"),
     (
-        "model_from_json Conv2D",
+        "model_from_json Conv3D",
         lambda: tinynn.models.model_from_json(
             '{"class_name": "Sequential", "config": {"layers": '
-            '[{"class_name": "Conv2D", "config": {}}]}}'
+            '[{"class_name": "Conv3D", "config": {}}]}}'
         ),
         "class_name",
     ),
@@ -957,6 +1188,111 @@ API = [
         "mnist IDX dimensions overflow",
         lambda: tinynn.datasets.mnist.load_data(idx_folder((2**31, 2**31, 4))),
         "train-images-idx3-ubyte: payload has 0 bytes",
+    ),
+    *[
+        (
+            f"core conv2d_forward {label}",
+            lambda geo=geo, y=y: _core.conv2d_forward(
+                f64(2, 5, 4, 3), f64(3, 2, 3, 4), None, f64(*y), *geo
+            ),
+            message,
+        )
+        for label, geo, y, message in [
+            ("strides 0", [(0, 1), (1, 1), (0,) * 4], (2, 3, 3, 4), "strides[0]"),
+            ("strides float", [(1.0, 1), (1, 1), (0,) * 4], (2, 3, 3, 4), "strides[0]"),
+            ("strides 3 items", [(1, 1, 1), (1, 1), (0,) * 4], (2, 3, 3, 4), "strides"),
+            ("strides int", [1, (1, 1), (0,) * 4], (2, 3, 3, 4), "strides"),
+            ("dilation -1", [(1, 1), (1, -1), (0,) * 4], (2, 3, 3, 4), "dilation[1]"),
+            (
+                "padding negative",
+                [(1, 1), (1, 1), (0, -1, 0, 0)],
+                (2, 3, 3, 4),
+                "padding[1]",
+            ),
+            ("padding 2 items", [(1, 1), (1, 1), (0, 0)], (2, 3, 3, 4), "padding"),
+            (
+                "padding huge",
+                [(1, 1), (1, 1), (2**40, 0, 0, 0)],
+                (2, 3, 3, 4),
+                "padding[0]",
+            ),
+            ("y height", [(2, 1), (1, 1), (0,) * 4], (2, 3, 3, 4), "along the height"),
+            (
+                "y width",
+                [(1, 1), (1, 1), (0, 1, 0, 1)],
+                (2, 3, 3, 4),
+                "along the width",
+            ),
+            (
+                "kernel too large",
+                [(1, 1), (3, 1), (0,) * 4],
+                (2, 3, 3, 4),
+                "dilated kernel",
+            ),
+            ("y filters", [(1, 1), (1, 1), (0,) * 4], (2, 3, 3, 5), "filters"),
+            ("y batch", [(1, 1), (1, 1), (0,) * 4], (3, 3, 3, 4), "samples"),
+        ]
+    ],
+    (
+        "core conv2d_forward w zero filters",
+        lambda: _core.conv2d_forward(
+            f64(2, 5, 4, 3), f64(3, 2, 3, 0), None, f64(2, 3, 3, 0), *CONV_GEOMETRY
+        ),
+        "conv2d_forward: w",
+    ),
+    (
+        "core conv2d_forward x channels",
+        lambda: _core.conv2d_forward(
+            f64(2, 5, 4, 2), f64(3, 2, 3, 4), None, f64(2, 3, 3, 4), *CONV_GEOMETRY
+        ),
+        "conv2d_forward: x has shape (2, 5, 4, 2) but w has 3 input channels",
+    ),
+    (
+        "core conv2d_forward b length",
+        lambda: _core.conv2d_forward(
+            f64(2, 5, 4, 3), f64(3, 2, 3, 4), f64(3), f64(2, 3, 3, 4), *CONV_GEOMETRY
+        ),
+        "conv2d_forward: b",
+    ),
+    (
+        "core conv2d_forward activation",
+        lambda: _core.conv2d_forward(
+            f64(2, 5, 4, 3),
+            f64(3, 2, 3, 4),
+            None,
+            f64(2, 3, 3, 4),
+            *CONV_GEOMETRY,
+            activation="elu",
+        ),
+        "conv2d_forward: activation",
+    ),
+    (
+        "core conv2d_backward dx aliases x",
+        lambda: (
+            lambda x: _core.conv2d_backward(
+                x,
+                f64(3, 2, 3, 4),
+                f64(2, 3, 3, 4),
+                x,
+                f64(3, 2, 3, 4),
+                None,
+                *CONV_GEOMETRY,
+            )
+        )(f64(2, 5, 4, 3)),
+        "conv2d_backward: dx",
+    ),
+    (
+        "core conv2d_transpose_backward db length",
+        lambda: _core.conv2d_transpose_backward(
+            f64(2, 3, 3, 4),
+            f64(3, 2, 3, 4),
+            f64(2, 5, 4, 3),
+            None,
+            f64(3, 2, 3, 4),
+            f64(4),
+            *CONV_GEOMETRY,
+        ),
+        "conv2d_transpose_backward: db",
     ),
     (
         "core learning_rate str",

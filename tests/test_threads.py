@@ -95,6 +95,30 @@ def every_kernel(dtype, m, n, k):
         _core.prelu_forward(x3, alpha, pr)
         _core.prelu_backward(x3, alpha, dy3, dpr, dalpha)
         outs += [pr, dpr, dalpha]
+    # pooling, padding, upsampling, embedding (csrc/pool.inc, embedding.inc)
+    img = r.normal(size=(m % 17 + 2, 11, 9, 5)).astype(dtype)
+    pooled, argmax = np.empty((len(img), 4, 3, 5), dtype), np.empty((len(img), 4, 3, 5))
+    argmax = argmax.astype(np.int32)
+    _core.max_pool2d_forward(img, pooled, argmax, 3, 3, 3, 3, 0, 0)
+    dimg = np.empty_like(img)
+    _core.max_pool2d_backward(pooled, argmax, dimg)
+    averaged, davg = np.empty_like(pooled), np.empty_like(img)
+    _core.avg_pool2d_forward(img, averaged, 4, 4, 3, 3, 1, 1)
+    _core.avg_pool2d_backward(averaged, davg, 4, 4, 3, 3, 1, 1)
+    steps = img.reshape(len(img), -1, 5)
+    gmax, dgmax = np.empty((len(img), 5), dtype), np.empty_like(steps)
+    _core.global_pool_forward(steps, gmax, True)
+    _core.global_max_pool_backward(steps, gmax, gmax, dgmax)
+    up, dup = np.empty((len(img), 22, 27, 5), dtype), np.empty_like(img)
+    _core.upsample2d_forward(img, up)
+    _core.upsample2d_backward(up, dup)
+    ids = r.integers(0, 7, size=(m % 23 + 1, 13))
+    table = r.normal(size=(7, n % 131 + 1)).astype(dtype)
+    rows = np.empty((*ids.shape, table.shape[1]), dtype)
+    _core.embedding_forward(ids, table, rows)
+    dtable = np.empty_like(table)
+    _core.embedding_backward(ids, rows, dtable)
+    outs += [pooled, argmax, dimg, averaged, davg, gmax, dgmax, up, dup, rows, dtable]
     size = 3 * 16384 + 17  # several update chunks and a ragged tail
     rules = ("sgd", "rmsprop", "adam", "adamw", "adadelta", "adamax", "nadam")
     for rule in rules:
@@ -142,6 +166,52 @@ def test_results_are_bit_identical_for_any_thread_count(
         for index, (one, many) in enumerate(zip(results[0], outs)):
             assert np.array_equal(one, many), (
                 f"output {index} differs between 1 and {count} threads"
+            )
+
+
+def conv_kernels(dtype, shape):
+    """Outputs of the four conv2d kernels on fixed inputs of this geometry."""
+    n, h, w, c, kh, kw, f, strides, dilation, pad = shape
+    geo = (strides, dilation, pad)
+    oh = (h + pad[0] + pad[2] - (kh - 1) * dilation[0] - 1) // strides[0] + 1
+    ow = (w + pad[1] + pad[3] - (kw - 1) * dilation[1] - 1) // strides[1] + 1
+    r = rng(n * 131 + h * 7 + c)
+    x = r.normal(size=(n, h, w, c)).astype(dtype)
+    k = r.normal(size=(kh, kw, c, f)).astype(dtype)
+    b = r.normal(size=f).astype(dtype)
+    y = np.empty((n, oh, ow, f), dtype)
+    _core.conv2d_forward(x, k, b, y, *geo, activation="relu")
+    dx, dk, db = np.empty_like(x), np.empty_like(k), np.empty_like(b)
+    _core.conv2d_backward(x, k, y, dx, dk, db, *geo)
+    t = np.empty_like(x)
+    _core.conv2d_transpose_forward(y, k, None, t, *geo)
+    tdx, tdk, tdb = np.empty_like(y), np.empty_like(k), np.empty(c, dtype)
+    _core.conv2d_transpose_backward(y, k, x, tdx, tdk, tdb, *geo)
+    return [y, dx, dk, db, t, tdx, tdk, tdb]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        (1, 5, 5, 1, 3, 3, 1, (1, 1), (1, 1), (1, 1, 1, 1)),
+        (7, 28, 28, 1, 3, 3, 32, (1, 1), (1, 1), (0, 0, 0, 0)),  # MNIST conv 1
+        (13, 13, 13, 32, 3, 3, 64, (1, 1), (1, 1), (0, 0, 0, 0)),  # several panels
+        (2, 60, 60, 80, 3, 3, 5, (2, 1), (1, 2), (1, 2, 1, 2)),  # bands, 2 c-blocks
+        (9, 11, 13, 70, 1, 1, 7, (1, 1), (1, 1), (0, 0, 0, 0)),  # pointwise
+    ],
+)
+def test_conv_is_bit_identical_for_any_thread_count(
+    simd, restore_threads, dtype, shape
+):
+    results = []
+    for count in THREAD_COUNTS:
+        _core.set_num_threads(count)
+        results.append(conv_kernels(dtype, shape))
+    for count, outs in zip(THREAD_COUNTS[1:], results[1:]):
+        for index, (one, many) in enumerate(zip(results[0], outs)):
+            assert np.array_equal(one, many), (
+                f"conv output {index} differs between 1 and {count} threads"
             )
 
 

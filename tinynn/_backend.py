@@ -104,6 +104,77 @@ def dense_backward(
     _core.dense_backward(x, w, dy, dx, dw, db, accumulate=accumulate)
 
 
+def conv2d_forward(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    y: np.ndarray,
+    strides: tuple[int, int],
+    dilation: tuple[int, int],
+    padding: tuple[int, int, int, int],
+    activation: str = "linear",
+) -> np.ndarray:
+    """y = activation(conv(x, w) + b) in NHWC, written into y; w is Keras's
+    (kh, kw, in, out) kernel, padding (top, left, bottom, right) zeros."""
+    _core.conv2d_forward(x, w, b, y, strides, dilation, padding, activation=activation)
+    return y
+
+
+def conv2d_backward(
+    x: np.ndarray,
+    w: np.ndarray,
+    dy: np.ndarray,
+    dx: np.ndarray | None,
+    dw: np.ndarray,
+    db: np.ndarray | None,
+    strides: tuple[int, int],
+    dilation: tuple[int, int],
+    padding: tuple[int, int, int, int],
+    accumulate: bool = False,
+) -> None:
+    """dx = the convolution's input gradient, dw (+)= its kernel gradient,
+    db (+)= dy summed per filter; dy is the pre-activation gradient."""
+    _core.conv2d_backward(
+        x, w, dy, dx, dw, db, strides, dilation, padding, accumulate=accumulate
+    )
+
+
+def conv2d_transpose_forward(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    y: np.ndarray,
+    strides: tuple[int, int],
+    dilation: tuple[int, int],
+    padding: tuple[int, int, int, int],
+    activation: str = "linear",
+) -> np.ndarray:
+    """y = activation(conv_transpose(x, w) + b): the input gradient of the
+    convolution (geometry as conv2d's) of a y-shaped input to an x-shaped one."""
+    _core.conv2d_transpose_forward(
+        x, w, b, y, strides, dilation, padding, activation=activation
+    )
+    return y
+
+
+def conv2d_transpose_backward(
+    x: np.ndarray,
+    w: np.ndarray,
+    dy: np.ndarray,
+    dx: np.ndarray | None,
+    dw: np.ndarray,
+    db: np.ndarray | None,
+    strides: tuple[int, int],
+    dilation: tuple[int, int],
+    padding: tuple[int, int, int, int],
+    accumulate: bool = False,
+) -> None:
+    """Gradients of conv2d_transpose_forward: dx = conv(dy, w), dw (+)=, db (+)=."""
+    _core.conv2d_transpose_backward(
+        x, w, dy, dx, dw, db, strides, dilation, padding, accumulate=accumulate
+    )
+
+
 def batchnorm_forward(
     x: np.ndarray,
     gamma: np.ndarray | None,
@@ -348,6 +419,97 @@ def nadam_update(
     _core.nadam_update(
         w, g, m, v, learning_rate, beta_1, beta_2, epsilon, step, u_product
     )
+
+
+# ---- pooling, padding, upsampling, embedding (NHWC) --------------------------
+# `window` is (pool_h, pool_w, stride_h, stride_w, pad_top, pad_left).
+
+
+def max_pool2d_forward(
+    x: np.ndarray, y: np.ndarray, argmax: np.ndarray | None, window: tuple
+) -> np.ndarray:
+    """y = max of each window (the first maximum); argmax (int32/int64, or
+    None at inference) gets its spatial index for the backward pass."""
+    _core.max_pool2d_forward(x, y, argmax, *window)
+    return y
+
+
+def max_pool2d_backward(
+    dy: np.ndarray, argmax: np.ndarray, dx: np.ndarray
+) -> np.ndarray:
+    """dx = 0, then dy added at each window's stored argmax."""
+    _core.max_pool2d_backward(dy, argmax, dx)
+    return dx
+
+
+def avg_pool2d_forward(x: np.ndarray, y: np.ndarray, window: tuple) -> np.ndarray:
+    """y = mean of each window's input cells (padding not counted)."""
+    _core.avg_pool2d_forward(x, y, *window)
+    return y
+
+
+def avg_pool2d_backward(dy: np.ndarray, dx: np.ndarray, window: tuple) -> np.ndarray:
+    """dx = each window's dy / count spread over its input cells."""
+    _core.avg_pool2d_backward(dy, dx, *window)
+    return dx
+
+
+def global_pool_forward(x: np.ndarray, y: np.ndarray, maximum: bool) -> np.ndarray:
+    """y (batch, channels) = mean or max of x (batch, steps, channels)."""
+    _core.global_pool_forward(x, y, maximum)
+    return y
+
+
+def global_avg_pool_backward(dy: np.ndarray, dx: np.ndarray) -> np.ndarray:
+    """dx[n, s, c] = dy[n, c] / steps."""
+    _core.global_avg_pool_backward(dy, dx)
+    return dx
+
+
+def global_max_pool_backward(
+    x: np.ndarray, y: np.ndarray, dy: np.ndarray, dx: np.ndarray
+) -> np.ndarray:
+    """dy shared equally by the steps of x equal to the maximum y."""
+    _core.global_max_pool_backward(x, y, dy, dx)
+    return dx
+
+
+def pad2d(x: np.ndarray, y: np.ndarray, top: int, left: int) -> np.ndarray:
+    """y = zeros with x copied at (top, left)."""
+    _core.pad2d(x, y, top, left)
+    return y
+
+
+def crop2d(x: np.ndarray, y: np.ndarray, top: int, left: int) -> np.ndarray:
+    """y = the window of x at (top, left) with y's height and width."""
+    _core.crop2d(x, y, top, left)
+    return y
+
+
+def upsample2d_forward(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Nearest upsampling of x to y's size (whole multiples)."""
+    _core.upsample2d_forward(x, y)
+    return y
+
+
+def upsample2d_backward(dy: np.ndarray, dx: np.ndarray) -> np.ndarray:
+    """Each dx cell = the sum of its block of dy."""
+    _core.upsample2d_backward(dy, dx)
+    return dx
+
+
+def embedding_forward(ids: np.ndarray, table: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """y = table[ids], ids of any integer dtype read in place."""
+    _core.embedding_forward(ids, table, y)
+    return y
+
+
+def embedding_backward(
+    ids: np.ndarray, dy: np.ndarray, dtable: np.ndarray
+) -> np.ndarray:
+    """dtable = 0, then each dy row added at its id, in order."""
+    _core.embedding_backward(ids, dy, dtable)
+    return dtable
 
 
 def set_num_threads(n: int) -> None:

@@ -26,27 +26,16 @@ TENSORFLOW = {
     "Module": "tinynn has no tf.Module; build models with Sequential",
 }
 
-_NOT_YET = "tinynn has dense networks only (no convolutions, pooling, recurrent "
-_NOT_YET += "or embedding layers yet)"
+_NOT_YET = "tinynn has dense, normalization, Conv1D/Conv2D/Conv2DTranspose, pooling "
+_NOT_YET += "and embedding layers (no other convolutions, recurrent or attention "
+_NOT_YET += "layers yet)"
 
 #: tf.keras.layers names of layer kinds tinynn does not have
 LAYERS = dict.fromkeys(
     [
-        "Conv1D",
-        "Conv2D",
         "Conv3D",
-        "Conv2DTranspose",
         "DepthwiseConv2D",
         "SeparableConv2D",
-        "MaxPooling1D",
-        "MaxPooling2D",
-        "MaxPool2D",
-        "AveragePooling2D",
-        "GlobalAveragePooling2D",
-        "GlobalMaxPooling2D",
-        "UpSampling2D",
-        "ZeroPadding2D",
-        "Embedding",
         "SimpleRNN",
         "LSTM",
         "GRU",

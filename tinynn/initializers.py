@@ -353,6 +353,8 @@ _BY_NAME = {
     "variance_scaling": VarianceScaling,
 }
 _CLASS_NAMES = {cls.__name__: name for name, cls in _BY_NAME.items()}
+# Keras's short aliases (Embedding's default is "uniform").
+_BY_NAME.update(uniform=RandomUniform, normal=RandomNormal)
 
 
 def get(identifier: Any, where: str) -> Any:

@@ -212,7 +212,8 @@ class Trainer:
             )
         if len(array) == 0:
             raise ValueError(f"{where}: x is empty; expected at least one sample")
-        check_finite(array, where, "x", self.model.dtype)
+        integer_ids = self._input_dtype(array).kind in "iu"
+        check_finite(array, where, "x", None if integer_ids else self.model.dtype)
         if not self.model.built:
             self.model.build((None, *array.shape[1:]))
         elif tuple(array.shape[1:]) != tuple(features):
@@ -221,6 +222,8 @@ class Trainer:
                 f"shape (None, {', '.join(map(str, features))}) "
                 f"(layer {self.model.layers[0].name!r})"
             )
+        if integer_ids:  # every id in range, named by its place in x
+            self.model.layers[0]._check_input(array, where)
         return array
 
     def _prepare_xy(self, x: Any, y: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
@@ -262,7 +265,19 @@ class Trainer:
 
     def _as_batch(self, xs: np.ndarray) -> np.ndarray:
         """A whole (single-batch) input in the model's dtype, C-contiguous."""
-        return np.ascontiguousarray(xs, dtype=self.model.dtype)
+        return np.ascontiguousarray(xs, dtype=self._input_dtype(xs))
+
+    def _input_dtype(self, xs: np.ndarray) -> np.dtype:
+        """The dtype batches of `xs` reach the first layer in: the model's float
+        dtype, except for a first layer that reads integer ids (Embedding's
+        ``_integer_input``): integer x as given (native byte order), other x
+        (floats holding ids) converted batch by batch to int64, as Keras casts."""
+        layers = self.model.layers
+        if layers and getattr(layers[0], "_integer_input", False):
+            if xs.dtype.kind in "iu":
+                return xs.dtype.newbyteorder("=")
+            return np.dtype(np.int64)
+        return self.model.dtype
 
     def _ensure_buffers(self, rows: int) -> None:
         """Activation and gradient buffers for batches of up to `rows` samples."""
@@ -456,7 +471,7 @@ class Trainer:
         self._ensure_buffers(
             max(min(batch_size, n), min(val_batch, len(val[0])) if val else 0)
         )
-        batches = _Batches(xs, self.model.dtype, min(batch_size, n))
+        batches = _Batches(xs, self._input_dtype(xs), min(batch_size, n))
         y_batch = np.empty((min(batch_size, n), *targets.shape[1:]), targets.dtype)
         w_batch = None if weights is None else np.empty(min(batch_size, n))
 
@@ -566,7 +581,7 @@ class Trainer:
         `weights`, each batch's loss is sum(w_i loss_i) / batch size."""
         n = len(xs)
         self._ensure_buffers(min(batch_size, n))
-        batches = _Batches(xs, self.model.dtype, min(batch_size, n))
+        batches = _Batches(xs, self._input_dtype(xs), min(batch_size, n))
         sums = _RunningMeans(
             self.metrics_names[:1] + [m.name for m in self._metrics], self._metrics
         )
@@ -651,7 +666,7 @@ class Trainer:
         xs = self._prepare_x(x, where)
         n = len(xs)
         self._ensure_buffers(min(batch_size, n))
-        batches = _Batches(xs, self.model.dtype, min(batch_size, n))
+        batches = _Batches(xs, self._input_dtype(xs), min(batch_size, n))
         result = np.empty((n, *self.model.output_shape[1:]), self.model.dtype)
         steps_total = math.ceil(n / batch_size)
         progbar = Progbar(steps_total, verbose=verbose) if verbose else None
@@ -730,7 +745,8 @@ class Trainer:
 
 
 class _Batches:
-    """Batches of the user's input `xs` in the model's float dtype.
+    """Batches of the user's input `xs` in `dtype` (the model's float dtype,
+    or the integer dtype of ids for an Embedding first layer).
 
     When `xs` already is C-contiguous in that dtype, a batch is a view (or,
     shuffled, a gather into the buffer), as before. Otherwise (uint8 images,

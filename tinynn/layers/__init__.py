@@ -10,7 +10,9 @@ Every layer has two faces:
 Shapes: ``input_shape`` arguments exclude the batch axis; ``build`` and
 ``output_shape`` include it as None, as in Keras.
 
-Modules: ``base`` (Layer), ``core``, ``merging``, ``normalization``.
+Modules: ``base`` (Layer), ``core``, ``convolutional``, ``merging``, ``normalization``,
+``pooling``, ``reshaping`` (padding, cropping, upsampling), ``embedding``,
+``regularization`` (SpatialDropout2D).
 """
 
 from .base import Layer, set_weight_values  # noqa: F401 (models import it here)
@@ -45,7 +47,29 @@ from .merging import (
     multiply,
     subtract,
 )
+from .convolutional import Conv1D, Conv2D, Conv2DTranspose
+from .embedding import Embedding
 from .normalization import BatchNormalization, LayerNormalization, Normalization
+from .pooling import (
+    AveragePooling1D,
+    AveragePooling2D,
+    AvgPool1D,
+    AvgPool2D,
+    GlobalAveragePooling1D,
+    GlobalAveragePooling2D,
+    GlobalAvgPool1D,
+    GlobalAvgPool2D,
+    GlobalMaxPool1D,
+    GlobalMaxPool2D,
+    GlobalMaxPooling1D,
+    GlobalMaxPooling2D,
+    MaxPool1D,
+    MaxPool2D,
+    MaxPooling1D,
+    MaxPooling2D,
+)
+from .regularization import SpatialDropout2D
+from .reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
 
 __all__ = [
     "ELU",
@@ -64,19 +88,43 @@ __all__ = [
     "minimum",
     "multiply",
     "subtract",
+    "AveragePooling1D",
+    "AveragePooling2D",
+    "AvgPool1D",
+    "AvgPool2D",
     "BatchNormalization",
+    "Conv1D",
+    "Conv2D",
+    "Conv2DTranspose",
+    "Cropping2D",
     "Dense",
     "Dropout",
+    "Embedding",
     "Flatten",
+    "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D",
+    "GlobalAvgPool1D",
+    "GlobalAvgPool2D",
+    "GlobalMaxPool1D",
+    "GlobalMaxPool2D",
+    "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D",
     "Input",
     "InputLayer",
     "Layer",
     "LayerNormalization",
     "LeakyReLU",
+    "MaxPool1D",
+    "MaxPool2D",
+    "MaxPooling1D",
+    "MaxPooling2D",
     "Normalization",
     "PReLU",
     "ReLU",
     "Rescaling",
     "Reshape",
     "Softmax",
+    "SpatialDropout2D",
+    "UpSampling2D",
+    "ZeroPadding2D",
 ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import registry
 from ..layers import InputLayer, Layer
 from ..symbolic import KerasTensor, flatten
 from .model import Model
@@ -110,8 +111,8 @@ def map_graph(inputs: list[KerasTensor], outputs: list[KerasTensor]):
     return [n for n in nodes if not isinstance(n.layer, InputLayer)], layers
 
 
-# Not registered as a "model" class yet: the file formats do not write or
-# read functional configs (the loaders reject them by name, as before).
+@registry.register("model")
+@registry.register("model", "Model")  # older Keras 2 files name it Model
 class Functional(Model):
     """A model defined by its input and output tensors (``keras.Model(inputs,
     outputs, name=None)``).
@@ -183,10 +184,200 @@ class Functional(Model):
             return list(self._output_structure)
         return [t.node.layer.name for t in self.outputs]
 
+    # ---- configs ------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
-        raise NotImplementedError(
-            "Functional.get_config: saving functional models is not written yet"
+        """The graph as Keras 2 writes a functional model's config: each
+        layer's own config with its name and inbound nodes
+        (``[[["dense", 0, 0, {}], ...], ...]``, one list per call), then
+        ``input_layers`` and ``output_layers`` as [name, node, tensor]."""
+        node_ids = _model_node_indices(self)
+        entries = []
+        for layer in self._layers:
+            inbound = []
+            for node in layer._inbound_nodes:
+                if id(node) in node_ids and not isinstance(layer, InputLayer):
+                    inbound.append([_history(t, node_ids) + [{}] for t in node.inputs])
+            entries.append(
+                {
+                    "class_name": type(layer).__name__,
+                    "config": layer.get_config(),
+                    "name": layer.name,
+                    "inbound_nodes": inbound,
+                }
+            )
+        return {
+            "name": self.name,
+            "trainable": True,
+            "layers": entries,
+            "input_layers": _structure_config(self._input_structure, node_ids),
+            "output_layers": _structure_config(self._output_structure, node_ids),
+        }
+
+    @classmethod
+    def from_config(
+        cls, config: dict[str, Any], make_layer: Any = None, build_shape: Any = None
+    ) -> Functional:
+        """Rebuild a functional model from its Keras 2 or Keras 3 config.
+
+        `make_layer(entry, field)` builds one layer from its entry (the file
+        readers pass theirs, which unwraps Keras 3's wrappers and names the
+        file in errors); by default the class's ``from_config``.
+        """
+        make_layer = make_layer or _layer_from_entry
+        entries = config.get("layers")
+        if not isinstance(entries, list):
+            raise ValueError("field 'layers' must be a list of layer entries")
+        layers: dict[str, Layer] = {}
+        pending: list[tuple[Layer, list]] = []
+        for index, entry in enumerate(entries):
+            field = f"layers[{index}]"
+            if not isinstance(entry, dict):
+                raise ValueError(f"field {field!r} must be a JSON object")
+            layer = make_layer(entry, field)
+            name = entry.get("name", layer.name)
+            layers[name] = layer
+            nodes = entry.get("inbound_nodes") or []
+            if not isinstance(nodes, list):
+                raise ValueError(f"field '{field}.inbound_nodes' must be a list")
+            if not isinstance(layer, InputLayer):
+                if not nodes:
+                    raise ValueError(
+                        f"field '{field}.inbound_nodes': layer {name!r} is not "
+                        "connected to the graph (a functional model's layers each "
+                        "list the tensors they are called on)"
+                    )
+                pending.append((layer, [_node_inputs(n, field) for n in nodes]))
+        # (layer name, node index in this model) -> its output tensor
+        made: dict[tuple[str, int], KerasTensor] = {}
+        for name, layer in layers.items():
+            if isinstance(layer, InputLayer):
+                made[(name, 0)] = layer.output
+        calls = {id(layer): 0 for layer, _ in pending}
+        # Call layers whose inputs exist, pass after pass (Keras's loop).
+        while pending:
+            progressed = False
+            for item in list(pending):
+                layer, nodes = item
+                while calls[id(layer)] < len(nodes):
+                    args = nodes[calls[id(layer)]]
+                    keys = [(n, i) for n, i in args["tensors"]]
+                    if not all(k in made for k in keys):
+                        break
+                    tensors = [made[k] for k in keys]
+                    out = layer(tensors if args["as_list"] else tensors[0])
+                    made[(layer.name, calls[id(layer)])] = out
+                    calls[id(layer)] += 1
+                    progressed = True
+                if calls[id(layer)] == len(nodes):
+                    pending.remove(item)
+                    progressed = True
+            if not progressed:
+                names = ", ".join(layer.name for layer, _ in pending)
+                raise ValueError(
+                    f"field 'layers': the inbound nodes of {names} name tensors no "
+                    "layer produces"
+                )
+
+        def tensor_for(triple: Any, field: str) -> KerasTensor:
+            if not (isinstance(triple, list) and len(triple) >= 2):
+                raise ValueError(
+                    f"field {field!r} must hold [layer name, node, tensor]"
+                )
+            key = (triple[0], triple[1])
+            if key not in made:
+                raise ValueError(f"field {field!r} names an unknown tensor {triple!r}")
+            return made[key]
+
+        inputs = _structure_from_config(
+            config.get("input_layers"), tensor_for, "input_layers"
         )
+        outputs = _structure_from_config(
+            config.get("output_layers"), tensor_for, "output_layers"
+        )
+        return cls(inputs, outputs, name=config.get("name"))
+
+
+def _model_node_indices(model: Functional) -> dict[int, int]:
+    """id(node) -> its index among its layer's calls in this model (Keras
+    numbers a layer's nodes per model, leaving out calls in other models)."""
+    own = {id(n) for n in model._nodes}
+    own |= {id(t.node) for t in model.inputs}
+    indices: dict[int, int] = {}
+    for layer in model._layers:
+        kept = [n for n in layer._inbound_nodes if id(n) in own]
+        for i, node in enumerate(kept):
+            indices[id(node)] = i
+    return indices
+
+
+def _history(tensor: KerasTensor, node_ids: dict[int, int]) -> list:
+    layer, _, tensor_index = tensor._keras_history
+    return [layer.name, node_ids[id(tensor.node)], tensor_index]
+
+
+def _structure_config(structure: Any, node_ids: dict[int, int]) -> Any:
+    """input_layers/output_layers: Keras 2's list of triples (a dict's
+    values in order; Keras 3 reads that too)."""
+    tensors = (
+        list(structure.values())
+        if isinstance(structure, dict)
+        else list(flatten(structure))
+    )
+    return [_history(t, node_ids) for t in tensors]
+
+
+def _structure_from_config(value: Any, tensor_for: Any, field: str) -> Any:
+    """Keras 2's list of triples, or Keras 3's bare triple, list or dict."""
+    if isinstance(value, dict):
+        return {k: tensor_for(v, f"{field}.{k}") for k, v in value.items()}
+    if isinstance(value, list) and value and isinstance(value[0], str):
+        return tensor_for(value, field)
+    if isinstance(value, list) and value:
+        tensors = [tensor_for(v, f"{field}[{i}]") for i, v in enumerate(value)]
+        return tensors[0] if len(tensors) == 1 else tensors
+    raise ValueError(f"field {field!r} must name the model's tensors; got {value!r}")
+
+
+def _node_inputs(node: Any, field: str) -> dict[str, Any]:
+    """One inbound node in Keras 2's form ``[["name", node, tensor, {}], ...]``
+    or Keras 3's ``{"args": [tensor or [tensors]], "kwargs": {}}`` as
+    {"tensors": [(name, node index)], "as_list": bool}."""
+    where = f"field '{field}.inbound_nodes'"
+    if isinstance(node, dict):  # Keras 3
+        args = node.get("args")
+        if not isinstance(args, list) or not args:
+            raise ValueError(f"{where}: a node must have 'args'")
+        first = args[0]
+        as_list = isinstance(first, list)
+        items = first if as_list else [first]
+        tensors = []
+        for item in items:
+            history = (
+                (item.get("config") or {}).get("keras_history")
+                if isinstance(item, dict)
+                else None
+            )
+            if not (isinstance(history, list) and len(history) == 3):
+                raise ValueError(f"{where}: a tensor must have a keras_history")
+            tensors.append((history[0], history[1]))
+        return {"tensors": tensors, "as_list": as_list}
+    if isinstance(node, list) and node:  # Keras 2
+        tensors = []
+        for item in node:
+            if not (isinstance(item, list) and len(item) >= 3):
+                raise ValueError(
+                    f"{where}: expected [layer name, node, tensor, kwargs]"
+                )
+            tensors.append((item[0], item[1]))
+        return {"tensors": tensors, "as_list": len(tensors) > 1}
+    raise ValueError(f"{where}: a node must be a list (Keras 2) or object (Keras 3)")
+
+
+def _layer_from_entry(entry: dict[str, Any], field: str) -> Layer:
+    cls = registry.lookup("layer", entry.get("class_name"))
+    if cls is None:
+        raise ValueError(f"field '{field}.class_name': unknown layer class")
+    return cls.from_config(entry.get("config", {}))
 
 
 Model._functional_class = Functional

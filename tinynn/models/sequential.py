@@ -197,6 +197,30 @@ class Sequential(Functional):
         return (None, *self._input_features)
 
     # ---- saving ---------------------------------------------------------------
+    @classmethod
+    def from_config(
+        cls, config: dict[str, Any], make_layer: Any = None, build_shape: Any = None
+    ) -> Sequential:
+        """A Sequential from its config (tinynn's, Keras 2's or Keras 3's):
+        each entry of ``layers`` made by `make_layer(entry, field)` (the file
+        readers pass theirs) and added, then built for `build_shape` (the
+        config's ``build_input_shape``) if the layers did not give one."""
+        model = cls(name=config.get("name"))
+        entries = config.get("layers", [])
+        if not isinstance(entries, list):
+            raise ValueError("field 'layers' must be a list of layer entries")
+        for index, entry in enumerate(entries):
+            if make_layer is None:
+                layer = registry.lookup("layer", entry["class_name"]).from_config(
+                    entry.get("config", {})
+                )
+            else:
+                layer = make_layer(entry, f"layers[{index}]")
+            model.add(layer)
+        if build_shape is not None and not model.built:
+            model.build(tuple(build_shape))
+        return model
+
     def get_config(self) -> dict[str, Any]:
         """Architecture as JSON-able data (Keras's layout)."""
         layers = [

@@ -170,12 +170,14 @@ def model_from_config(
         raise ValueError(
             f"{where_file}: field 'model_config.class_name' is {class_name!r}; "
             f"tinynn loads only {', '.join(registry.names('model'))} models "
-            "(functional and subclassed Keras models are not supported)"
+            "(subclassed Keras models are not supported)"
         )
     body = config.get("config", {})
-    model = model_class(name=body.get("name"))
-    for index, entry in enumerate(body.get("layers", [])):
-        field = f"model_config.layers[{index}]"
+    if not isinstance(body, dict):
+        raise ValueError(f"{where_file}: field 'model_config.config' must be an object")
+
+    def make_layer(entry: Any, field: str) -> Any:
+        field = f"model_config.{field}"
         if not isinstance(entry, dict):
             raise ValueError(f"{where_file}: field {field!r} must be a JSON object")
         name = entry.get("class_name")
@@ -187,18 +189,21 @@ def model_from_config(
             )
         try:
             arguments = _known_arguments(cls, entry.get("config", {}))
-            layer = cls.from_config(arguments)
+            return cls.from_config(arguments)
         except (TypeError, ValueError) as exc:
             raise ValueError(
                 f"{where_file}: field '{field}.config' ({name}): {exc}"
             ) from None
-        model.add(layer)
-    shape = body.get("build_input_shape")
-    if shape is None:
-        shape = (config.get("build_config") or {}).get("input_shape")
-    if shape is not None and not model.built:
-        model.build(tuple(shape))
-    return model
+
+    build_shape = body.get("build_input_shape")
+    if build_shape is None:
+        build_shape = (config.get("build_config") or {}).get("input_shape")
+    try:
+        return model_class.from_config(body, make_layer, build_shape)
+    except ValueError as exc:
+        if str(exc).startswith(where_file):
+            raise
+        raise ValueError(f"{where_file}: model_config: {exc}") from None
 
 
 # What Keras writes for an option that is off; an argument tinynn does not

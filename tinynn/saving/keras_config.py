@@ -81,6 +81,82 @@ def _wrap3(value: Any, module: str) -> Any:
 
 
 def model_config(model, modules: bool = False) -> dict[str, Any]:
+    """`model`'s config as tf.keras 2.x writes it (see _sequential_config
+    and _functional_config); with `modules`, in the form both Keras 2.x and
+    Keras 3 read."""
+    if type(model).__name__ == "Sequential":
+        return _sequential_config(model, modules)
+    return _functional_config(model, modules)
+
+
+def _wrap_layer_config(config: dict[str, Any]) -> None:
+    """Keras 3's ``module`` keys on a layer config's nested objects, in place."""
+    for key, value in config.items():
+        if key.endswith("_initializer"):
+            config[key] = _wrap3(value, "keras.initializers")
+        elif key.endswith("_regularizer") and value is not None:
+            config[key] = _wrap3(value, "keras.regularizers")
+        elif key.endswith("_constraint") and value is not None:
+            config[key] = _wrap3(value, "keras.constraints")
+
+
+def _functional_config(model, modules: bool) -> dict[str, Any]:
+    """A functional model as Keras 2.x writes it: each layer's entry with
+    ``name`` and ``inbound_nodes`` (``[[["dense", 0, 0, {}]]]``), InputLayers
+    with ``batch_input_shape``, ``input_layers``/``output_layers`` as
+    [name, node, tensor] triples. Keras 3 reads this form too (its legacy
+    node format); with `modules` the layers also carry Keras 3's ``module``
+    keys and ``build_config``."""
+    own = model.get_config()
+    entries = []
+    for entry, layer in zip(own["layers"], model.layers):
+        config = dict(entry["config"])
+        if entry["class_name"] == "InputLayer":
+            config = {
+                "batch_input_shape": [None, *layer._declared_input_shape],
+                "dtype": config.get("dtype", model.dtype.name),
+                "sparse": False,
+                "ragged": False,
+                "name": layer.name,
+            }
+        else:
+            config.pop("batch_input_shape", None)
+        item = {"class_name": entry["class_name"], "config": config}
+        if modules:
+            _wrap_layer_config(config)
+            item.update(module="keras.layers", registered_name=None)
+            if entry["class_name"] != "InputLayer":
+                shape = layer.input_shape
+                item["build_config"] = {"input_shape": _json_shape(shape)}
+        item.update(name=entry["name"], inbound_nodes=entry["inbound_nodes"])
+        entries.append(item)
+    config = {
+        "class_name": "Functional",
+        "config": {
+            "name": own["name"],
+            "trainable": True,
+            "layers": entries,
+            "input_layers": own["input_layers"],
+            "output_layers": own["output_layers"],
+        },
+    }
+    if modules:
+        config = {
+            "module": "keras.src.models.functional",
+            **config,
+            "registered_name": "Functional",
+        }
+    return config
+
+
+def _json_shape(shape: Any) -> Any:
+    """A shape or a list of shapes as JSON lists."""
+    if shape and isinstance(shape[0], (list, tuple)):
+        return [list(s) for s in shape]
+    return list(shape)
+
+
+def _sequential_config(model, modules: bool) -> dict[str, Any]:
     """`model`'s config as tf.keras 2.x writes it: an explicit InputLayer
     with ``batch_input_shape``, then each layer's own ``get_config()``.
 
@@ -114,13 +190,7 @@ def model_config(model, modules: bool = False) -> dict[str, Any]:
         config.pop("batch_input_shape", None)  # the InputLayer has it
         item = {"class_name": entry["class_name"], "config": config}
         if modules:
-            for key, value in config.items():
-                if key.endswith("_initializer"):
-                    config[key] = _wrap3(value, "keras.initializers")
-                elif key.endswith("_regularizer") and value is not None:
-                    config[key] = _wrap3(value, "keras.regularizers")
-                elif key.endswith("_constraint") and value is not None:
-                    config[key] = _wrap3(value, "keras.constraints")
+            _wrap_layer_config(config)
             item["build_config"] = {"input_shape": list(layer.input_shape)}
         entries.append(item)
     config = {

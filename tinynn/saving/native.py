@@ -104,7 +104,10 @@ def save_model(model, path: Path, overwrite: bool, include_optimizer: bool) -> N
         "format": _FORMAT,
         "format_version": _FORMAT_VERSION,
         "tinynn_version": __version__,
-        "model_config": {"class_name": "Sequential", "config": model.get_config()},
+        "model_config": {
+            "class_name": type(model).__name__,
+            "config": model.get_config(),
+        },
         "training_config": _training_config(model),
         "weights": len(weights),
         "optimizer": None,
