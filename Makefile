@@ -1,7 +1,7 @@
 # Developer targets; `make help` lists them.
 PY ?= python
 
-.PHONY: help dev test test-fast asan format lint bench ci clean
+.PHONY: help dev test test-fast asan format lint docs bench ci clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -36,6 +36,9 @@ lint:  ## ruff, and the C core with warnings as errors
 	  -I$$($(PY) -c 'import numpy; print(numpy.get_include())') \
 	  -I$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["include"])') $$f; done
 
+docs:  ## the documentation site (needs pip install ".[docs]"); any warning fails
+	$(PY) -m mkdocs build --strict
+
 bench:  ## benchmarks/bench_train.py, writes benchmarks/RESULTS.md
 	$(PY) benchmarks/bench_train.py
 
@@ -43,4 +46,4 @@ ci:  ## what CI runs
 	bash .ci/run
 
 clean:  ## build products
-	rm -rf build dist *.egg-info tinynn/_core*.so .ci-venv history.png
+	rm -rf build dist *.egg-info tinynn/_core*.so .ci-venv history.png site

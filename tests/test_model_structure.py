@@ -249,7 +249,7 @@ def test_a_model_cannot_be_added_to_itself_or_add_nothing():
         tf.Sequential([tf.Sequential()])
 
 
-# ---- what tinynn deliberately lacks says so (README: Differences from tf.keras)
+# ---- what tinynn deliberately lacks says so (docs/keras-differences.md)
 @pytest.mark.parametrize(
     "owner, name, hint",
     [

@@ -2,15 +2,15 @@
 
 ``import tinynn as tf`` runs tf.keras beginner code; code that reaches for
 TensorFlow's machinery beyond that gets an AttributeError saying what tinynn
-offers instead, not Python's bare "has no attribute" (README: "Differences
-from tf.keras").
+offers instead, not Python's bare "has no attribute" (docs/keras-differences.md:
+"Differences from tf.keras").
 """
 
 from __future__ import annotations
 
 from typing import Callable
 
-_SEE = "see 'Differences from tf.keras' in tinynn's README"
+_SEE = "see 'Differences from tf.keras' in tinynn's docs/keras-differences.md"
 
 #: top-level TensorFlow names -> what to do instead
 TENSORFLOW = {
