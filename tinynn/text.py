@@ -2,8 +2,9 @@
 ``text_to_word_sequence``, ``one_hot``, ``hashing_trick``.
 
 Also reachable as ``tf.keras.preprocessing.sequence.pad_sequences``,
-``tf.keras.utils.pad_sequences`` and ``tf.keras.preprocessing.text.*``. ``TextVectorization`` is a layer
-(tinynn.layers.preprocessing), also reachable here.
+``tf.keras.utils.pad_sequences`` and ``tf.keras.preprocessing.text.*``.
+``TextVectorization`` is a layer (tinynn.layers.preprocessing), also
+reachable here.
 The behaviour is Keras's (keras_preprocessing 1.1), down to the order of
 words with equal counts (first seen first) and the tf-idf formula.
 """

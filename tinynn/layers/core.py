@@ -420,8 +420,10 @@ def _input_dtype(dtype: Any) -> np.dtype:
     """An Input's dtype: a float dtype tinynn computes in, or an integer one."""
     if dtype is None:
         return np.dtype(backend.floatx())
-    if dtype in ("string", "str") if isinstance(dtype, str) else (
-        getattr(dtype, "name", None) == "string"
+    if (
+        dtype in ("string", "str")
+        if isinstance(dtype, str)
+        else (getattr(dtype, "name", None) == "string")
     ):
         return np.dtype(object)  # texts, for a TextVectorization first layer
     try:
