@@ -71,6 +71,7 @@ def test_every_article_has_a_notebook():
         "005",
         "006",
         "007",
+        "008",
     ]
 
 
@@ -149,4 +150,23 @@ def test_007_tf_data_mnist(tmp_path):
         "sparse_categorical_accuracy",
         "val_loss",
         "val_sparse_categorical_accuracy",
+    ]
+
+
+def test_008_text_classification(tmp_path):
+    r = run_notebook("008_text_classification", tmp_path)
+    # The rule (more positive than negative opinion words) is learnable exactly
+    # by a bag of words; a model that learnt nothing stays near 0.5.
+    assert r["first_val_accuracy"] < 0.8
+    assert r["test_accuracy"] >= 0.9
+    assert r["final_val_accuracy"] >= 0.9
+    assert r["tokenizer_val_accuracy"] >= 0.9
+    assert r["example_positive"] > 0.5 > r["example_negative"]
+    assert r["reload_identical"]
+    assert r["vocabulary_size"] == 70
+    assert r["history_keys"] == [
+        "binary_accuracy",
+        "loss",
+        "val_binary_accuracy",
+        "val_loss",
     ]
