@@ -189,6 +189,8 @@ class TextVectorization(Layer):
             raise ValueError(
                 f"{where}: x could not be converted to an array of strings ({exc})"
             ) from None
+        if array.size == 0:
+            raise ValueError(f"{where}: x is empty; expected at least one text")
         if array.dtype.kind not in "USO":
             raise TypeError(
                 f"{where}: x must hold strings for {type(self).__name__} layer "
@@ -200,8 +202,6 @@ class TextVectorization(Layer):
                 f"{type(self).__name__} layer {self.name!r}; got shape {array.shape}"
             )
         flat = array.reshape(-1)
-        if not len(flat):
-            raise ValueError(f"{where}: x is empty; expected at least one text")
         texts = np.empty(len(flat), object)
         for i, t in enumerate(flat.tolist()):
             if isinstance(t, bytes):
