@@ -1127,7 +1127,9 @@ for text, probability in zip(examples, probabilities[:, 0]):
 model.save('text_model.keras')
 reloaded = tf.keras.models.load_model('text_model.keras')
 same = bool(np.array_equal(reloaded.predict(examples, verbose=0), probabilities))
-print('reloaded model gives the same predictions:', same)""",
+print('reloaded model gives the same predictions:', same)
+import os
+os.remove('text_model.keras')""",
     ),
     (
         "md",
