@@ -6,8 +6,14 @@ PY ?= python
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
+# editable_mode=compat: the install puts the clone on sys.path (a .pth line)
+# rather than a meta-path finder. A finder runs only after Python's path scan,
+# which takes the clone's own folder (when it is named tinynn) as a namespace
+# package whenever Python starts in the clone's parent folder; on sys.path the
+# real package is found by the scan itself and wins.
 dev:  ## editable install with the test extra, extension built in place
-	$(PY) -m pip install "setuptools>=77" && $(PY) -m pip install -e ".[test]" && \
+	$(PY) -m pip install "setuptools>=77" && \
+	  $(PY) -m pip install -e ".[test]" --config-settings editable_mode=compat && \
 	  $(PY) setup.py -q build_ext --inplace
 
 test:  ## the whole suite, notebooks and full-MNIST runs included

@@ -42,8 +42,11 @@ def mnist_folder() -> Path:
 
 @pytest.fixture
 def isolated(tmp_path, monkeypatch):
-    """A fresh HOME (so ~/.tinynn is empty) and no dataset environment."""
+    """A fresh HOME (so ~/.tinynn is empty), no dataset environment, and a
+    current folder with no ../shared/datasets beside it."""
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "work" / "here").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "work" / "here")
     monkeypatch.delenv("TINYNN_DATASETS", raising=False)
     monkeypatch.delenv("TINYNN_DATASETS_URL", raising=False)
     return tmp_path

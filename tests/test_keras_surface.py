@@ -530,9 +530,9 @@ def test_top_k_metric_strings_in_fit():
 def test_unknown_metric_names_the_metric():
     x = np.zeros((4, 2), "float32")
     model = binary_model(x)
-    model.compile("adam", "binary_crossentropy", ["f1_scorex"])
+    # Keras fails in compile; so does tinynn (issue #20), naming the metric
     with pytest.raises(ValueError, match="unknown metric 'f1_scorex'"):
-        model.fit(x, np.zeros(4), verbose=0)
+        model.compile("adam", "binary_crossentropy", ["f1_scorex"])
 
 
 # ---- Huber -------------------------------------------------------------------------

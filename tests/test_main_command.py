@@ -144,5 +144,5 @@ def test_epochs_default_comes_from_the_environment(user, tmp_path):
     result = run_main(["--sample"], clone, home, TINYNN_EPOCHS="0")
     assert (
         result.returncode == 2
-        and "argument --epochs: must be at least 1" in result.stderr
+        and "TINYNN_EPOCHS='0': must be at least 1" in result.stderr
     )

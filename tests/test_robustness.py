@@ -1339,7 +1339,32 @@ API = [
         lambda: _core.sgd_update(f64(3), f64(3), None, "0.1", 0.0, False),
         "sgd_update: learning_rate",
     ),
+    # issue #20
+    (
+        "compile misspelled metric",
+        lambda: model().compile("adam", "mse", ["acuracy"]),
+        "acuracy",
+    ),
+    (
+        "compile optimizer of another model",
+        lambda: _two_models_one_optimizer(),
+        "already used by model",
+    ),
+    ("model trainable str", lambda: setattr(model(), "trainable", "no"), "trainable"),
+    (
+        "AUC scores above 1",
+        lambda: tf.keras.metrics.AUC()(np.array([0.0, 1.0]), np.array([0.5, 3.0])),
+        "predictions must be <= 1",
+    ),
 ]
+
+
+def _two_models_one_optimizer():
+    optimizer = tf.keras.optimizers.Adam()
+    first = model()
+    first.compile(optimizer, "sparse_categorical_crossentropy")
+    model().compile(optimizer, "sparse_categorical_crossentropy")
+    return first
 
 
 def run_in_child(function):

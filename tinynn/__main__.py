@@ -42,14 +42,13 @@ the loss and accuracy history to a PNG."""
 
 EPILOG = """\
 data: with --data DIR, the four MNIST IDX files (.gz or raw) in DIR or DIR/mnist.
-Otherwise full MNIST is looked for in $TINYNN_DATASETS/mnist,
-../shared/datasets/mnist (relative to the current folder) and
-~/.tinynn/datasets/mnist; if none holds it, the 6,000-digit sample bundled with
-tinynn is used and one line says where it looked."""
-
-#: Dataset folders searched relative to the current directory: the project's
-#: layout keeps the clone beside shared/, whose datasets/ holds MNIST.
-NEARBY_DATASETS = ("../shared/datasets",)
+Otherwise full MNIST is looked for where tinynn.datasets.mnist.load_data() and
+the notebooks look: $TINYNN_DATASETS/mnist, ../shared/datasets/mnist (from the
+current folder and from the clone), ~/.tinynn/datasets/mnist; a damaged folder
+is skipped (and named); if none holds it, the 6,000-digit sample bundled with
+tinynn is used and one line says where it looked and why each folder was
+rejected. `tinynn download` fetches and verifies full MNIST (and
+Fashion-MNIST) into ~/.tinynn/datasets."""
 
 
 def positive_int(text: str) -> int:
@@ -86,7 +85,7 @@ def make_parser() -> argparse.ArgumentParser:
     add(
         "--epochs",
         type=positive_int,
-        default=os.environ.get("TINYNN_EPOCHS", "10"),
+        default=None,
         help="epochs (default 10, or $TINYNN_EPOCHS)",
     )
     add("--batch-size", type=positive_int, default=32, help="batch size (default 32)")
@@ -176,50 +175,118 @@ def load_mnist(tn, parser: argparse.ArgumentParser, args: argparse.Namespace):
             f"--data {args.data}: the four MNIST files (.gz or raw) are in neither "
             f"{given} nor {given / 'mnist'}"
         )
-    nearby = [Path(os.path.abspath(root)) for root in NEARBY_DATASETS]
-    folder, looked = mnist.find_data(roots=nearby)
-    if folder is not None:
-        try:
-            data = mnist.load_data(folder)
-        except ValueError as exc:
-            print(f"tinynn: {folder} is unreadable ({exc})")
-        else:
-            print(f"tinynn: MNIST from {folder}")
-            return data
-    data = mnist.load_sample()
-    unset = "" if os.environ.get("TINYNN_DATASETS") else "; TINYNN_DATASETS is not set"
-    print(
-        f"tinynn: full MNIST not found (looked in {', '.join(map(str, looked))}{unset}); "
-        f"using the bundled sample ({len(data[0][0])} train / {len(data[1][0])} test "
-        "digits); pass --data DIR or see README.md for the full set"
-    )
+    try:
+        data, folder, passed = mnist.search_data()
+    except (FileNotFoundError, ValueError) as exc:
+        data = mnist.load_sample()
+        unset = (
+            "" if os.environ.get("TINYNN_DATASETS") else "; TINYNN_DATASETS is not set"
+        )
+        print(
+            f"tinynn: full MNIST not found ({exc}{unset}); using the bundled sample "
+            f"({len(data[0][0])} train / {len(data[1][0])} test digits); pass "
+            "--data DIR, or run `python -m tinynn download` for the full set"
+        )
+        return data
+    for skipped, why in passed:
+        if why.startswith("is damaged"):
+            print(f"tinynn: skipped {skipped}: it {why}")
+    print(f"tinynn: MNIST from {folder}")
     return data
+
+
+def default_epochs(parser: argparse.ArgumentParser) -> int:
+    """$TINYNN_EPOCHS, else 10; a bad value is blamed on the variable."""
+    text = os.environ.get("TINYNN_EPOCHS")
+    if text is None:
+        return 10
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError as exc:
+        parser.error(f"environment variable TINYNN_EPOCHS={text!r}: {exc}")
+        raise  # not reached: parser.error exits
+
+
+def download_main(argv: list[str]) -> int:
+    """``tinynn download [mnist|fashion_mnist|all]``: fetch the full data
+    sets into ~/.tinynn/datasets, checking each file's MD5 sum."""
+    parser = argparse.ArgumentParser(
+        prog=f"{program_name()} download",
+        description="Download full MNIST and/or Fashion-MNIST into "
+        "~/.tinynn/datasets (each file checked against its MD5 sum); files "
+        "already there are checked and kept. TINYNN_DATASETS_URL overrides "
+        "the download address.",
+    )
+    parser.add_argument(
+        "names",
+        nargs="*",
+        metavar="{mnist,fashion_mnist,all}",
+        help="which data sets (default mnist)",
+    )
+    args = parser.parse_args(argv)
+    args.names = args.names or ["mnist"]
+    for name in args.names:
+        if name not in ("mnist", "fashion_mnist", "all"):
+            parser.error(
+                f"unknown data set {name!r}; expected mnist, fashion_mnist or all"
+            )
+    from tinynn.datasets import _loader, fashion_mnist, mnist
+
+    chosen = {"mnist": [mnist.MNIST], "fashion_mnist": [fashion_mnist.FASHION_MNIST]}
+    chosen["all"] = chosen["mnist"] + chosen["fashion_mnist"]
+    datasets = []
+    for name in args.names:
+        datasets += [d for d in chosen[name] if d not in datasets]
+    for dataset in datasets:
+        try:
+            files = _loader._cached_or_download(dataset)
+            (x_train, _), (x_test, _) = _loader._load_files(files)
+        except (ConnectionError, ValueError, OSError) as exc:
+            print(f"tinynn download: {dataset.name}: {exc}", file=sys.stderr)
+            return 1
+        folder = next(iter(files.values())).parent
+        print(
+            f"tinynn download: {dataset.name}: {len(x_train)} train / "
+            f"{len(x_test)} test images verified in {folder}"
+        )
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m tinynn`` and of the ``tinynn`` command."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["download"]:
+        return download_main(argv[1:])
     parser = make_parser()
     args = parser.parse_args(argv)
+    if args.epochs is None:
+        args.epochs = default_epochs(parser)
     check_plot_target(parser, args.plot)
 
     import tinynn as tn
 
     if args.threads is not None:
-        tn.set_num_threads(args.threads)
+        try:
+            tn.set_num_threads(args.threads)
+        except (ValueError, TypeError) as exc:
+            parser.error(f"--threads {args.threads}: {exc}")
     tn.set_seed(args.seed)
     (x_train, y_train), (x_test, y_test) = load_mnist(tn, parser, args)
     x_train, x_test = x_train / 255.0, x_test / 255.0
 
     model = build_model(tn)
     model.summary()
-    history = model.fit(
-        x_train,
-        y_train,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        validation_data=(x_test, y_test),
-        verbose=args.verbose,
-    )
+    try:
+        history = model.fit(
+            x_train,
+            y_train,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            validation_data=(x_test, y_test),
+            verbose=args.verbose,
+        )
+    except KeyboardInterrupt:
+        return interrupted(tn, model, args.plot)
     started = time.perf_counter()
     loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
     seconds = np.median(history.epoch_seconds)
@@ -233,6 +300,18 @@ def main(argv: list[str] | None = None) -> int:
         tn.plot.history(history).savefig(args.plot, dpi=100)
         print(f"history plot written to {args.plot}")
     return 0
+
+
+def interrupted(tn, model, plot: str) -> int:
+    """Ctrl-C during fit: one line, and the plot of the finished epochs."""
+    history = model.history
+    done = len(history.epoch) if history is not None else 0
+    note = ""
+    if plot and done:
+        tn.plot.history(history).savefig(plot, dpi=100)
+        note = f"; history plot of them written to {plot}"
+    print(f"\ntinynn: interrupted after {done} finished epoch(s){note}")
+    return 130
 
 
 if __name__ == "__main__":

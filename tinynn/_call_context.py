@@ -36,3 +36,18 @@ class CallContext:
         if buffer is None or buffer.size < size or buffer.dtype != dtype:
             buffer = self._buffers[name] = np.empty(size, dtype)
         return buffer[:size].reshape(shape)
+
+
+def missing_context_message(layer: Any, ctx: CallContext, where: str) -> str:
+    """Why ``layer.backward`` cannot run: forward was never called, or the
+    layer's ``_forward`` did not record what backward needs on its context."""
+    if not getattr(ctx, "forward_ran", False):
+        return f"{where}: call forward before backward"
+    missing = " and ".join(
+        f"ctx.{n}" for n in ("input", "output") if getattr(ctx, n) is None
+    )
+    return (
+        f"{where}: forward ran, but {type(layer).__name__}._forward did not record "
+        f"{missing}, which backward needs; a layer's _forward must store on its "
+        "ctx everything its _backward reads (CONTRIBUTING.md, 'add a layer')"
+    )

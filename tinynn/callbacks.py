@@ -640,7 +640,10 @@ class ReduceLROnPlateau(Callback):
             self.wait += 1
             if self.wait >= self.patience:
                 old = logs["lr"]
-                if old > np.float32(self.min_lr):
+                # Keras holds the rate in float32: compare both in float32
+                # (a float64 rate just above float32(min_lr) would otherwise
+                # keep "reducing" to min_lr, printing it every epoch).
+                if np.float32(old) > np.float32(self.min_lr):
                     new = _set_rate(
                         where, self.model, max(old * self.factor, self.min_lr)
                     )

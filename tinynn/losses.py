@@ -290,7 +290,11 @@ class SparseCategoricalCrossentropy(Loss):
 
 
 class _SmoothedCrossentropy(Loss):
-    """Constructor shared by the categorical and binary cross-entropies."""
+    """Constructor shared by the categorical and binary cross-entropies.
+
+    `prepare_targets` keeps the user's labels (the model's metrics see them,
+    as in Keras); `label_smoothing` is applied inside `compute` and
+    `per_sample`, to the loss only."""
 
     def __init__(
         self,
@@ -336,13 +340,17 @@ class CategoricalCrossentropy(_SmoothedCrossentropy):
                 "labels or tinynn.keras.utils.to_categorical(y)"
             )
         targets = super().prepare_targets(array, output_shape, dtype, where)
-        if self.label_smoothing:
-            targets = targets * (1 - self.label_smoothing) + (
-                self.label_smoothing / targets.shape[-1]
-            )
         return np.ascontiguousarray(targets, dtype=dtype)
 
+    def _smoothed(self, targets: np.ndarray) -> np.ndarray:
+        if not self.label_smoothing:
+            return targets
+        s = self.label_smoothing
+        return (targets * (1 - s) + s / targets.shape[-1]).astype(targets.dtype)
+
     def compute(self, pred, targets, grad, logits):
+        labels = targets
+        targets = self._smoothed(targets)
         if logits:
             return _backend.softmax_xent_dense(pred, targets, grad)
         p64 = pred.astype(np.float64)
@@ -355,10 +363,11 @@ class CategoricalCrossentropy(_SmoothedCrossentropy):
             # q_k = p_k / S: dL/dp_j = (dq_j - sum_k dq_k q_k) / S
             g = (dq - (dq * (p64 / total)).sum(axis=1, keepdims=True)) / total
             np.copyto(grad, g / len(pred), casting="unsafe")
-        correct = int(np.sum(np.argmax(pred, axis=1) == np.argmax(targets, axis=1)))
+        correct = int(np.sum(np.argmax(pred, axis=1) == np.argmax(labels, axis=1)))
         return loss, correct
 
     def per_sample(self, pred, targets, logits):
+        targets = self._smoothed(targets)
         if logits:
             return -(targets * _log_softmax64(pred)).sum(axis=-1)
         p64 = pred.astype(np.float64)
@@ -379,11 +388,17 @@ class BinaryCrossentropy(_SmoothedCrossentropy):
 
     def prepare_targets(self, y, output_shape, dtype, where):
         targets = super().prepare_targets(y, output_shape, dtype, where)
-        if self.label_smoothing:
-            targets = targets * (1 - self.label_smoothing) + 0.5 * self.label_smoothing
         return np.ascontiguousarray(targets, dtype=dtype)
 
+    def _smoothed(self, targets: np.ndarray) -> np.ndarray:
+        if not self.label_smoothing:
+            return targets
+        s = self.label_smoothing
+        return (targets * (1 - s) + 0.5 * s).astype(targets.dtype)
+
     def compute(self, pred, targets, grad, logits):
+        labels = targets
+        targets = self._smoothed(targets)
         if logits:
             loss = _backend.sigmoid_bce(pred, targets, grad)
             predicted = pred > 0
@@ -391,12 +406,12 @@ class BinaryCrossentropy(_SmoothedCrossentropy):
             loss = _backend.bce(pred, targets, grad)
             predicted = pred > 0.5
         correct = (
-            int(np.sum(predicted == (targets > 0.5))) if pred.shape[-1] == 1 else None
+            int(np.sum(predicted == (labels > 0.5))) if pred.shape[-1] == 1 else None
         )
         return loss, correct
 
     def per_sample(self, pred, targets, logits):
-        z, t = pred.astype(np.float64), targets.astype(np.float64)
+        z, t = pred.astype(np.float64), self._smoothed(targets).astype(np.float64)
         if logits:
             values = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
         else:

@@ -20,6 +20,7 @@ a sigmoid for one output column, a softmax for several.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
@@ -153,6 +154,34 @@ class Metric:
     def value_from_counts(self, counts: tuple) -> float:
         """The metric of summed BatchCounts (accumulating metrics only)."""
         raise NotImplementedError
+
+    def __new__(cls, *args: Any, **kwargs: Any):
+        # The constructor's arguments, kept for get_config: every metric
+        # round-trips exactly what it was built with through the files.
+        obj = super().__new__(cls)
+        obj._init_arguments = (args, kwargs)
+        return obj
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor's arguments (Keras's names; defaults filled in,
+        ``name`` as the metric is called), JSON-able, for saving."""
+        args, kwargs = getattr(self, "_init_arguments", ((), {}))
+        signature = inspect.signature(type(self).__init__)
+        bound = signature.bind_partial(self, *args, **kwargs)
+        bound.apply_defaults()
+        config = {
+            key: _jsonable(value)
+            for key, value in list(bound.arguments.items())[1:]
+            if signature.parameters[key].kind
+            in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+            and not key.startswith("_")
+        }
+        config["name"] = self.name
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Metric:
+        return cls(**config)
 
     def __init__(self, name: str | None = None, dtype: Any = None):
         self.name = name or _DEFAULT_NAMES[type(self)]
@@ -533,6 +562,7 @@ class _Confusion(Metric):
             w = None if w is None else w[..., self.class_id]
         t = t.reshape(-1) != 0
         p = p.reshape(-1)
+        _check_unit_interval(p, type(self).__name__)
         w = np.ones(p.shape) if w is None else np.asarray(w, np.float64).reshape(-1)
         pos, neg = w * t, w * ~t
         # Each prediction is above exactly the thresholds smaller than it: with
@@ -642,6 +672,62 @@ class WeightedMetric(Metric):
             return self.metric.value_from_counts(counts)
         total, weight = counts
         return total / weight if weight else 0.0
+
+
+def _check_unit_interval(p: np.ndarray, where: str) -> None:
+    """Confusion-matrix metrics count probabilities: scores below 0 or above 1
+    (logits fed without ``from_logits``) would be counted against fixed
+    thresholds in [0, 1] and give a silently wrong value. TensorFlow's
+    confusion-matrix update asserted the same range with these messages."""
+    known = p[~np.isnan(p)]
+    if known.size == 0:
+        return
+    low, high = known.min(), known.max()
+    if low < 0:
+        raise ValueError(
+            f"{where}: predictions must be >= 0; got {float(low)!r} (the metric "
+            "expects probabilities: pass from_logits=True to AUC, or add a "
+            "sigmoid/softmax to the model)"
+        )
+    if high > 1:
+        raise ValueError(
+            f"{where}: predictions must be <= 1; got {float(high)!r} (the metric "
+            "expects probabilities: pass from_logits=True to AUC, or add a "
+            "sigmoid/softmax to the model)"
+        )
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """`names` with each repeat renamed as Keras names a second object of a
+    class: ``precision``, ``precision_1``, ``precision_2``... (a suffix
+    already taken is skipped)."""
+    taken = set(names)
+    seen: set[str] = set()
+    out = []
+    for name in names:
+        if name in seen:
+            suffix = 1
+            while f"{name}_{suffix}" in taken:
+                suffix += 1
+            name = f"{name}_{suffix}"
+            taken.add(name)
+        seen.add(name)
+        out.append(name)
+    return out
+
+
+def check_identifier(identifier: Any, where: str = "compile") -> None:
+    """Raise at compile time for a metric name tinynn does not know (the
+    same ValueError `get` would raise at the first fit)."""
+    if isinstance(identifier, str):
+        key = identifier.lower()
+        if key not in ("accuracy", "acc", "crossentropy", "ce") and not (
+            _BY_NAME.get(key) or _CLASS_BY_NAME.get(key)
+        ):
+            raise ValueError(
+                f"{where}: unknown metric {identifier!r}; expected 'accuracy', "
+                f"'acc', 'crossentropy', or one of {sorted(_BY_NAME)}"
+            )
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -1009,3 +1095,67 @@ _FROM_LOGITS = (
     CategoricalCrossentropy,
     SparseCategoricalCrossentropy,
 )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.dtype):
+        return value.name
+    if isinstance(value, type) and issubclass(value, np.generic):
+        return np.dtype(value).name
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+_CLASSES = {cls.__name__: cls for cls in _DEFAULT_NAMES}
+
+
+def known_class(name: Any) -> bool:
+    """Whether `name` is one of tinynn's metric classes (as files name them)."""
+    return isinstance(name, str) and name in _CLASSES
+
+
+def serialize(metric: Any) -> Any:
+    """A compile ``metrics`` entry as files store it: a name stays a name, a
+    metric object becomes {"class_name", "config"} with its full config
+    (so AUC(curve='PR') reloads as PR and Precision(name='prec') as itself)."""
+    if isinstance(metric, str):
+        return metric
+    return {"class_name": type(metric).__name__, "config": metric.get_config()}
+
+
+def deserialize(entry: Any, where: str = "load_model") -> Any:
+    """`serialize`'s output back to a name or a metric object.
+
+    Raises ValueError for an entry that is neither, an unknown class or an
+    argument the class rejects."""
+    if isinstance(entry, str):
+        check_identifier(entry, where)
+        return entry
+    if not isinstance(entry, dict) or not isinstance(entry.get("config", {}), dict):
+        raise ValueError(
+            f"{where}: a metric must be a name or {{class_name, config}}; got "
+            f"{describe(entry)}"
+        )
+    cls = _CLASSES.get(str(entry.get("class_name")))
+    if cls is None:
+        raise ValueError(
+            f"{where}: unknown metric class {entry.get('class_name')!r}; tinynn "
+            f"has {sorted(_CLASSES)}"
+        )
+    config = dict(entry.get("config") or {})
+    parameters = inspect.signature(cls.__init__).parameters
+    unknown = [key for key in config if key not in parameters or key == "self"]
+    for key in unknown:  # what Keras writes and tinynn does not take, when off
+        if config[key] in (None, False, [], {}):
+            del config[key]
+    if not isinstance(config.get("dtype"), (str, type(None))):
+        config.pop("dtype")  # a Keras 3 DTypePolicy
+    try:
+        return cls(**config)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: metric {cls.__name__}: {exc}") from None

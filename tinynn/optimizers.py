@@ -9,6 +9,7 @@ keeping per-array state.
 from __future__ import annotations
 
 import math
+import weakref
 from typing import Any, Iterable
 
 import numpy as np
@@ -110,6 +111,7 @@ class Optimizer:
             learning_rate = schedules.deserialize(learning_rate, cls)
         self.learning_rate = learning_rate
         self.name = name or cls
+        self._owner: Any = None  # weakref to the model compiled with it
         self._flat_state: dict[str, np.ndarray] = {}
         self._array_state: dict[int, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
 
@@ -168,6 +170,29 @@ class Optimizer:
     @lr.setter
     def lr(self, value: float) -> None:
         self.learning_rate = real_number(value, type(self).__name__, "lr", low=0.0)
+
+    def _claim(self, model: Any, where: str = "compile") -> None:
+        """Make `model` the one model this optimizer trains.
+
+        Its moments, step count and schedule position belong to one model's
+        weights, so a second model that still has this optimizer compiled
+        in is refused (as Keras 3 refuses) rather than silently mixing both
+        models' state. A model that was compiled with it and has since been
+        compiled with another optimizer (or deleted) lets it go."""
+        owner = self._owner() if self._owner is not None else None
+        if (
+            owner is not None
+            and owner is not model
+            and getattr(owner, "optimizer", None) is self
+        ):
+            raise ValueError(
+                f"{where}: this {type(self).__name__} optimizer is already used by "
+                f"model {getattr(owner, 'name', '?')!r}; an optimizer keeps one "
+                "model's moments and step count, so give each model its own "
+                f"optimizer object ({type(self).__name__}(...) once per model, or a "
+                "name such as 'adam')"
+            )
+        self._owner = weakref.ref(model)
 
     # ---- the model's path: one call over the flat buffers -------------------
     def update_flat(

@@ -173,3 +173,17 @@ class ParameterStore:
                 moments = saved[key][name]
                 value[start : start + moments.size] = moments
         optimizer.set_flat_state(optimizer.iterations, fresh)
+
+
+def set_trainable(model: Any, layers: Sequence[Any], value: Any) -> None:
+    """``model.trainable = value``: the model's flag and every layer's, as
+    Keras sets it on all sublayers. A store laid out for the old flags is
+    relaid out (moments carried per weight) at the next fit."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(
+            f"{getattr(model, 'name', 'model')}.trainable must be True or False; "
+            f"got {value!r}"
+        )
+    model._trainable = bool(value)
+    for layer in layers:
+        layer.trainable = bool(value)

@@ -108,9 +108,50 @@ def history(history: Any, metrics: Sequence[str] | None = None):
         ax.set_ylabel(_y_label(name))
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs
         ax.grid(True, alpha=0.3)
-        ax.legend()
+        values = list(records[name]) + list(records.get(f"val_{name}", []))
+        ax.legend(loc=_readable_limits(ax, values, name, len(records[name])))
     figure.tight_layout()
     return figure
+
+
+#: History keys whose values are fractions in [0, 1]: no tick above 1.
+_FRACTIONS = ("accuracy", "acc", "precision", "recall", "auc")
+
+
+def _readable_limits(ax, values: list[float], name: str, epochs: int) -> str:
+    """Axis limits a reader can use when there is little to show: one epoch
+    (matplotlib would pad a lone point by 5% either way, ticks such as
+    0.945..1.050 for an accuracy of 1.0) or a flat curve. The points sit in
+    the middle band, clear of the legend in a corner, and a fraction's axis
+    stops at 1. Returns where the legend goes (a corner clear of the
+    points when there is one epoch, else matplotlib's "best")."""
+    import math
+
+    finite = [float(v) for v in values if math.isfinite(float(v))]
+    if epochs == 1:
+        ax.set_xlim(0.5, 1.5)
+        ax.set_xticks([1])
+    if not finite:
+        return "best"
+    low, high = min(finite), max(finite)
+    if epochs > 1 and high - low > 1e-9 * max(1.0, abs(high)):
+        return "best"
+    pad = max(high - low, 0.05 * max(abs(high), 1e-3))
+    bottom, top = low - pad, high + pad
+    fraction = any(key in name for key in _FRACTIONS) or "accuracy" in name
+    if fraction and 0.0 <= low and high <= 1.0:
+        top = min(top, 1.0 + 0.5 * pad) if high >= 1.0 - 1e-12 else min(top, 1.0)
+        bottom = max(bottom, 0.0)
+    if name == "loss" or name.endswith("loss"):
+        bottom = max(bottom, 0.0) if low >= 0 else bottom
+    ax.set_ylim(bottom, top)
+    if fraction:
+        ticks = [t for t in ax.get_yticks() if bottom <= t <= min(top, 1.0)]
+        ax.set_yticks(ticks)
+    if epochs > 1:
+        return "best"
+    middle = (sum(finite) / len(finite) - bottom) / (top - bottom)
+    return "lower right" if middle > 0.5 else "upper right"
 
 
 def iterations(

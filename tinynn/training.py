@@ -131,6 +131,7 @@ class Trainer:
                 f"compile: unexpected keyword argument {next(iter(kwargs))!r}"
             )
         optimizer_object = optimizers.get(optimizer)
+        optimizer_object._claim(self.model, "compile")
         if optimizer_object is self.model.optimizer:
             optimizer_object.iterations = 0
             optimizer_object.reset_state()
@@ -153,7 +154,7 @@ class Trainer:
         for entry in self._weighted_entries:
             name = entry if isinstance(entry, str) else entry.name
             names.append(f"weighted_{name}" if name in names else name)
-        return names
+        return metrics_module.unique_names(names)
 
     def _require_compiled(self, where: str) -> None:
         if not self._compiled:
@@ -499,8 +500,13 @@ class Trainer:
         elif validation_split:
             xs, targets, val = _split_tail(xs, targets, validation_split)
             if weights is not None:
-                # Keras splits the sample weights with the samples.
-                val = (*val, weights[len(xs) :])
+                # Keras 2 splits sample_weight with the samples but applies
+                # class_weight to the training part only.
+                if sample_weight is not None:
+                    val_weights = self._sample_weights(
+                        y, len(weights), sample_weight, None, where
+                    )
+                    val = (*val, val_weights[len(xs) :])
                 weights = weights[: len(xs)]
         metrics = self._resolve_metrics(targets)
         mode = self.output_mode()
@@ -527,7 +533,7 @@ class Trainer:
             params={"verbose": verbose, "epochs": epochs, "steps": steps},
         )
         with self._training(where):
-            names = self.metrics_names[:1] + [m.name for m in metrics]
+            names = self.metrics_names
             self.model.stop_training = False
             self.model.history = history
             logs: dict[str, float] = {}  # Keras hands the last epoch's to on_train_end
@@ -637,9 +643,7 @@ class Trainer:
             test_batches = xs.epoch()
         else:
             test_batches = _array_batches(xs, targets, batch_size, weights, self)
-        sums = _RunningMeans(
-            self.metrics_names[:1] + [m.name for m in self._metrics], self._metrics
-        )
+        sums = _RunningMeans(self.metrics_names, self._metrics)
         hooks = callbacks or CallbackList([])
         hooks.on_test_begin({})
         for step, xb, yb, wb in test_batches:
@@ -704,7 +708,7 @@ class Trainer:
         values = self._evaluate_arrays(
             xs, targets, batch_size, mode, progbar, hooks, weights
         )
-        names = self.metrics_names[:1] + [m.name for m in self._metrics]
+        names = self.metrics_names
         if return_dict:
             return dict(zip(names, values))
         return values[0] if len(values) == 1 else values
@@ -810,7 +814,7 @@ class Trainer:
     def _batch_result(self, values: list[float], return_dict: bool):
         values = [float(v) for v in values]
         if return_dict:
-            names = self.metrics_names[:1] + [m.name for m in self._metrics]
+            names = self.metrics_names
             return dict(zip(names, values))
         return values[0] if len(values) == 1 else values
 
@@ -1044,6 +1048,7 @@ def _metric_entries(metrics: Any, key: str) -> list[Any]:
     if callable(metrics) and not isinstance(metrics, (metrics_module.Metric, type)):
         metrics = [metrics]  # a metric function: Keras names it fn.__name__
     if isinstance(metrics, (str, metrics_module.Metric)):
+        metrics_module.check_identifier(metrics, f"compile ({key})")
         return [metrics]
     if not isinstance(metrics, (list, tuple)):
         raise TypeError(
@@ -1059,5 +1064,6 @@ def _metric_entries(metrics: Any, key: str) -> list[Any]:
                 f"compile: {key} entries must be names, Metric objects or functions "
                 f"(y_true, y_pred); got {describe(entry)}"
             )
+        metrics_module.check_identifier(entry, f"compile ({key})")
         entries.append(entry)
     return entries

@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .._files import new_file_mode
 from . import _idx
 
 FILES = (
@@ -57,9 +58,27 @@ def _find_file(folder: Path, stem: str) -> Path | None:
     return None
 
 
-def _candidate_folders(dataset: Dataset, roots: Sequence[Any] = ()) -> list[Path]:
-    """Local folders in search order: $TINYNN_DATASETS/<name>, each of `roots`
-    (dataset roots such as ../shared/datasets)/<name>, the cache, system folders."""
+#: Dataset roots beside a clone, relative to the current folder: the project
+#: keeps its clone next to shared/, whose datasets/ folder holds MNIST; the
+#: second is the same folder seen from a subfolder of the clone (notebooks/).
+NEARBY = ("../shared/datasets", "../../shared/datasets")
+
+
+def default_roots() -> list[Path]:
+    """`NEARBY` as absolute paths (from the current folder), so that the
+    main job run in <clone> and a notebook run in <clone>/notebooks look in
+    the same <parent>/shared/datasets."""
+    return list(dict.fromkeys(Path(os.path.abspath(root)) for root in NEARBY))
+
+
+def _candidate_folders(
+    dataset: Dataset, roots: Sequence[Any] | None = None
+) -> list[Path]:
+    """Local folders in search order, the one order of load_data, the main
+    job and the notebooks: $TINYNN_DATASETS/<name>, each of `roots` (by
+    default `default_roots()`)/<name>, the cache, system folders."""
+    if roots is None:
+        roots = default_roots()
     names = (dataset.name, *dataset.aliases)
     folders = []
     env = os.environ.get("TINYNN_DATASETS")
@@ -68,11 +87,74 @@ def _candidate_folders(dataset: Dataset, roots: Sequence[Any] = ()) -> list[Path
     folders += [Path(root) / n for root in roots for n in names]
     folders += [cache_root() / dataset.name]
     folders += [Path(f) for f in dataset.system_folders]
-    return folders
+    return list(dict.fromkeys(folders))
+
+
+def _absent(folder: Path) -> str:
+    """Why `folder` holds no complete dataset."""
+    if not folder.exists():
+        return "does not exist"
+    if not folder.is_dir():
+        return "is not a folder"
+    missing = [s for s in FILES if _find_file(folder, s) is None]
+    return f"lacks {', '.join(missing)} (.gz or raw)"
+
+
+def search(
+    dataset: Dataset, roots: Sequence[Any] | None = None, download: bool = False
+) -> tuple[Data, Path, list[tuple[Path, str]]]:
+    """(the data, the folder it came from, [(folder, why it was passed over)]).
+
+    Each folder of `_candidate_folders` is tried in order; one that is
+    missing files or fails to read (damaged, wrong checksum) is recorded and
+    the search goes on, so a damaged first folder never hides a good later
+    one. The cache's files are checked against their checksums. With
+    `download`, files not found anywhere are fetched into the cache.
+
+    Raises FileNotFoundError (nothing found) or ValueError (something found
+    but damaged), either listing every folder read and why it was rejected.
+    """
+    where = f"{dataset.name}.load_data"
+    rejected: list[tuple[Path, str]] = []
+    cache = cache_root() / dataset.name
+    for folder in _candidate_folders(dataset, roots):
+        files = _complete(folder)
+        if files is None:
+            rejected.append((folder, _absent(folder)))
+            continue
+        try:
+            if folder == cache:
+                files = _verified_cache(dataset, download)
+            return _load_files(files), folder, rejected
+        except (ValueError, OSError) as exc:
+            rejected.append((folder, f"is damaged: {exc}"))
+    error: Exception | None = None
+    if download:
+        try:
+            return _load_files(_cached_or_download(dataset)), cache, rejected
+        except ConnectionError as exc:
+            error = exc
+    damaged = any(reason.startswith("is damaged") for _, reason in rejected)
+    message = _not_found(dataset, where, error, rejected)
+    raise (ValueError if damaged and error is None else FileNotFoundError)(message)
+
+
+def _verified_cache(dataset: Dataset, download: bool) -> dict[str, Path]:
+    """The cached files, each checked against its checksum; with `download`
+    a damaged one is fetched again, else it is an error."""
+    if download:
+        return _cached_or_download(dataset)
+    folder = cache_root() / dataset.name
+    files = _complete(folder)
+    assert files is not None
+    for stem, path in files.items():
+        if not _verified(dataset, stem, path.read_bytes()):
+            raise ValueError(f"{path} fails its checksum")
+    return files
 
 
 def find_local(
-    dataset: Dataset, roots: Sequence[Any] = ()
+    dataset: Dataset, roots: Sequence[Any] | None = None
 ) -> tuple[Path | None, list[Path]]:
     """(first folder holding all four files or None, the folders looked in)."""
     folders = _candidate_folders(dataset, roots)
@@ -153,6 +235,7 @@ def _download(dataset: Dataset, stem: str, folder: Path) -> Path:
     target = folder / f"{stem}.gz"
     handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
     try:
+        os.chmod(temp, new_file_mode(target))
         with os.fdopen(handle, "wb") as file:
             file.write(raw)
         os.replace(temp, target)
@@ -191,6 +274,14 @@ def load(dataset: Dataset, path: Any = None, download: bool = True) -> Data:
         given = Path(path)
         if given.suffix == ".npz" and given.is_file():
             return _load_npz(given)
+        if given.suffix == ".npz" and given.name == str(path):
+            # Keras's `path` is a cache file name under ~/.keras/datasets
+            # ("mnist.npz" by default): read it there if Keras left one,
+            # else find the data as load_data() does.
+            keras_cache = Path.home() / ".keras" / "datasets" / given.name
+            if keras_cache.is_file():
+                return _load_npz(keras_cache)
+            return search(dataset, download=download)[0]
         if not given.exists():
             raise FileNotFoundError(f"{where}: path {given} does not exist")
         files = _complete(given)
@@ -200,32 +291,21 @@ def load(dataset: Dataset, path: Any = None, download: bool = True) -> Data:
                 f"{where}: {given} lacks {', '.join(missing)} (.gz or raw)"
             )
         return _load_files(files)
-    env = os.environ.get("TINYNN_DATASETS")
-    for name in (dataset.name, *dataset.aliases) if env else ():
-        files = _complete(Path(env) / name)
-        if files is not None:
-            return _load_files(files)
-    cache = _complete(cache_root() / dataset.name)
-    if cache is not None:
-        # Cached downloads are verified each time; a damaged one is fetched again.
-        return _load_files(_cached_or_download(dataset) if download else cache)
-    for folder in dataset.system_folders:
-        files = _complete(Path(folder))
-        if files is not None:
-            return _load_files(files)
-    if not download:
-        raise FileNotFoundError(_not_found(dataset, where, None))
-    try:
-        return _load_files(_cached_or_download(dataset))
-    except ConnectionError as exc:
-        raise FileNotFoundError(_not_found(dataset, where, exc)) from None
+    return search(dataset, download=download)[0]
 
 
-def _not_found(dataset: Dataset, where: str, error: Exception | None) -> str:
-    looked = ", ".join(str(f) for f in _candidate_folders(dataset))
+def _not_found(
+    dataset: Dataset,
+    where: str,
+    error: Exception | None,
+    rejected: Sequence[tuple[Path, str]] = (),
+) -> str:
+    looked = "; ".join(f"{folder} {why}" for folder, why in rejected) or ", ".join(
+        str(f) for f in _candidate_folders(dataset)
+    )
     reason = f" The download failed: {error}." if error else ""
     return (
-        f"{where}: the {dataset.name} files were not found (looked in {looked}).{reason}"
+        f"{where}: no readable {dataset.name} files (looked in: {looked}).{reason}"
         f" Put the four files ({', '.join(f + '.gz' for f in FILES)}) from "
         f"{base_url(dataset)} into {cache_root() / dataset.name}, or set "
         "TINYNN_DATASETS to a folder holding a "

@@ -10,9 +10,15 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._loader import Data, Dataset, find_local, load
+from ._loader import Data, Dataset, find_local, load, search
 
-__all__ = ["find_data", "load_data", "load_data_or_sample", "load_sample"]
+__all__ = [
+    "find_data",
+    "load_data",
+    "load_data_or_sample",
+    "load_sample",
+    "search_data",
+]
 
 # Mirrors re-compress the files, so the checksums are over the decompressed
 # bytes (the official values; see ../shared/datasets/mnist/README.md).
@@ -39,10 +45,14 @@ def load_data(path: Any = None) -> Data:
     ----------
     path : str or path-like, optional
         A folder with the four IDX files (gzip or raw), or a Keras
-        ``mnist.npz``; used alone when given. Otherwise tinynn looks in
-        ``$TINYNN_DATASETS/mnist/``, then ``~/.tinynn/datasets/mnist/``, and
-        finally downloads the files, checks their MD5 sums and caches them
-        there.
+        ``mnist.npz``; used alone when given (a bare ``"mnist.npz"``, Keras's
+        cache name, reads ``~/.keras/datasets/mnist.npz`` if Keras left one
+        there, else searches as without `path`). Otherwise tinynn looks in
+        ``$TINYNN_DATASETS/mnist/``, ``../shared/datasets/mnist/`` (from the
+        current folder and from the clone), ``~/.tinynn/datasets/mnist/``,
+        and finally downloads the files, checks their MD5 sums and caches
+        them there. A folder that is incomplete or damaged is passed over;
+        the error names every folder read and why it was rejected.
 
     Raises
     ------
@@ -74,6 +84,14 @@ def find_data(roots: Sequence[Any] = ()) -> tuple[Path | None, list[Path]]:
     ``~/.tinynn/datasets/mnist/``.
     """
     return find_local(MNIST, roots)
+
+
+def search_data(download: bool = False):
+    """(data, the folder it came from, [(folder, why it was passed over)]),
+    in load_data's order (which the main job and the notebooks share);
+    raises FileNotFoundError/ValueError naming every folder read and why
+    it was rejected. Downloads only with `download`."""
+    return search(MNIST, download=download)
 
 
 def load_data_or_sample() -> tuple[Data, bool]:

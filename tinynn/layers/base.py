@@ -29,7 +29,7 @@ from .._checks import (
     real_number,
     shape_tuple,
 )
-from .._call_context import CallContext
+from .._call_context import CallContext, missing_context_message
 from ..symbolic import KerasTensor, Node, flatten, is_symbolic
 from ..tensor import as_tensor
 from ..variables import Variable, variables_of
@@ -412,14 +412,15 @@ class Layer:
             out = np.empty((array.shape[0], *self.output_shape[1:]), self._dtype)
         # A fresh context per call: the arrays it keeps are this call's.
         self._eager_context = CallContext()
+        self._eager_context.forward_ran = True
         return self._forward(array, training, out, self._eager_context)
 
     def backward(self, dy: Any) -> np.ndarray:
         """Gradient w.r.t. the last forward input; fills ``gradients``."""
         where = f"{self.name}.backward"
         ctx = self._eager_context
-        if ctx.output is None:
-            raise RuntimeError(f"{where}: call forward before backward")
+        if ctx.output is None or ctx.input is None:
+            raise RuntimeError(missing_context_message(self, ctx, where))
         grad = as_float_array(dy, self._dtype, where, "dy").copy()
         if grad.shape != ctx.output.shape:
             raise ValueError(

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .. import (
+    _unsupported,
     backend,
     losses,
     optimizers,
@@ -27,7 +28,7 @@ from .. import (
 from .._checks import describe
 from ..callbacks import History
 from ..layers import InputLayer, Layer, set_weight_values
-from ..parameters import ParameterStore
+from ..parameters import ParameterStore, set_trainable
 from ..training import Trainer
 from .executor import Plan
 
@@ -198,6 +199,21 @@ class Model:
 
     # ---- weights -----------------------------------------------------------------
     @property
+    def trainable(self) -> bool:
+        """Whether fit updates this model's weights (Keras's ``model.trainable``).
+
+        Setting it sets ``trainable`` on every layer of the model, as Keras
+        does, so the transfer-learning idiom ``base.trainable = False`` then
+        ``Sequential([base, Dense(1)])`` trains only the new head (the outer
+        model shares base's layers); a layer added to a frozen Sequential is
+        frozen too."""
+        return self.__dict__.get("_trainable", True)
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        set_trainable(self, self.layers, value)
+
+    @property
     def weights(self) -> list[np.ndarray]:
         """Every layer's live weights, in layer order (kernel, bias, ...)."""
         return [w for layer in self._weight_layers for w in layer.weights]
@@ -315,6 +331,11 @@ class Model:
     def to_json(self, **kwargs: Any) -> str:
         """The architecture as Keras's JSON (``models.model_from_json`` reads it)."""
         return saving.to_json(self, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for names the model does not have: explain the
+        # tf.keras methods removed since the articles were written.
+        raise _unsupported.missing_method(self, name)
 
     def __repr__(self) -> str:
         return (

@@ -98,6 +98,8 @@ class Sequential(Functional):
             )
         if not self._layers and self._input_features is None:
             self._input_features = layer._declared_input_shape
+        if not self.trainable:
+            layer.trainable = False
         self._layers.append(layer)
         if self.built:  # extend the chain by one node
             try:

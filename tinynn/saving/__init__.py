@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from . import h5, keras_config, keras_zip, native
-from .common import _is_h5, _path, model_from_config, remove_stale_temp_files
+from .common import (
+    _is_h5,
+    _path,
+    guard_loader,
+    load_json,
+    model_from_config,
+    remove_stale_temp_files,
+)
 
 __all__ = [
     "load_model",
@@ -89,6 +96,10 @@ def load_model(
         file and the field). Shapes and sizes are checked before reading.
     """
     path = _path(filepath, "load_model")
+    return guard_loader("load_model", path, lambda: _load_model(path, compile))
+
+
+def _load_model(path: Path, compile: bool):
     if _is_keras(path):
         return keras_zip.load_model(path, compile)
     if _is_h5(path):
@@ -121,6 +132,10 @@ def load_weights(model, filepath: Any) -> None:
             f"{where}: build the model (give an input shape) before "
             "loading weights into it"
         )
+    guard_loader(where, path, lambda: _load_weights(model, path, where))
+
+
+def _load_weights(model, path: Path, where: str) -> None:
     if _is_keras(path):
         keras_zip.load_weights(model, path, where)
     elif _is_h5(path):
@@ -155,8 +170,9 @@ def model_from_json(json_string: Any, custom_objects: Any = None):
         raise TypeError(
             f"{where}: json_string must be a str; got {type(json_string).__name__}"
         )
-    try:
-        config = json.loads(json_string)
-    except ValueError as exc:
-        raise ValueError(f"{where}: json_string is not valid JSON ({exc})") from None
-    return model_from_config(config, where, "the JSON string")
+    config = load_json(json_string, where, None, "json_string")
+    return guard_loader(
+        where,
+        "the JSON string",
+        lambda: model_from_config(config, where, "the JSON string"),
+    )

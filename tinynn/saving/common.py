@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import io
+import json
 import numbers
 import os
 import re
@@ -20,7 +21,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .. import losses, optimizers, registry
+from .. import losses, metrics as metrics_module, optimizers, registry
+from .._files import new_file_mode
 
 # Optimizer step counts are 64-bit in the C core.
 _MAX_ITERATIONS = 2**62
@@ -58,6 +60,9 @@ def atomic_write(
         prefix=f".{path.name}.tinynn-{_HOST}-{os.getpid()}-", suffix=".tmp", dir=folder
     )
     try:
+        # mkstemp makes the file 0600; give it the mode open() would (or the
+        # mode of the file it replaces), before any byte is written.
+        os.chmod(temp_name, new_file_mode(path))
         with os.fdopen(handle, "wb") as file:
             write(file)
             file.flush()
@@ -124,6 +129,85 @@ def damaged(where: str, path: Path, field: str, problem: str) -> ValueError:
     return ValueError(f"{where}: {path} is damaged: {field} {problem}")
 
 
+damaged_file = damaged
+
+
+# A model's config is a few KB and nests about ten levels; far beyond these
+# limits a file is damaged or hostile (deep nesting makes recursive code
+# raise RecursionError, a huge text costs memory before any check runs).
+JSON_SIZE_LIMIT = 16 * 2**20
+JSON_DEPTH_LIMIT = 100
+
+
+def load_json(text: Any, where: str, path: Any, field: str) -> Any:
+    """`text` (str or bytes) parsed as JSON, or the damaged-file ValueError:
+    not JSON, larger than JSON_SIZE_LIMIT, or nested deeper than
+    JSON_DEPTH_LIMIT. With `path` None (a string argument, not a file) the
+    message names only `field`."""
+
+    def damaged(where, path, field, problem):
+        if path is None:
+            return ValueError(f"{where}: {field} {problem}")
+        return damaged_file(where, path, field, problem)
+
+    if len(text) > JSON_SIZE_LIMIT:
+        raise damaged(
+            where,
+            path,
+            field,
+            f"is {len(text)} bytes; expected at most {JSON_SIZE_LIMIT}",
+        )
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        value = None
+        deep = True
+    except (ValueError, TypeError) as exc:
+        raise damaged(where, path, field, f"is not valid JSON ({exc})") from None
+    else:
+        deep = _depth_exceeds(value, JSON_DEPTH_LIMIT)
+    if deep:
+        raise damaged(
+            where, path, field, f"nests deeper than {JSON_DEPTH_LIMIT} levels"
+        )
+    return value
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether lists/objects in `value` nest more than `limit` deep (an
+    explicit stack, so the check itself cannot recurse too deeply)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def guard_loader(where: str, path: Any, load: Callable[[], Any]) -> Any:
+    """`load()`, with any exception but ValueError and OSError (a KeyError,
+    IndexError or RecursionError from a damaged file that a check missed)
+    reported as the damaged-file ValueError naming `path`: loaders promise
+    only those two."""
+    try:
+        return load()
+    except (ValueError, OSError, ImportError):  # ImportError: h5py missing
+        raise
+    except RecursionError:
+        raise damaged(where, path, "content", "nests too deeply") from None
+    except Exception as exc:  # noqa: BLE001 (the promise above)
+        raise damaged(
+            where, path, "content", f"is malformed ({type(exc).__name__}: {exc})"
+        ) from None
+
+
 def parse_field(where: str, path: Path, field: str, parse: Callable[[], Any]) -> Any:
     """`parse()`, with any error from malformed content reported as damaged."""
     try:
@@ -138,9 +222,7 @@ def _training_config(model) -> dict[str, Any] | None:
         return None
     return {
         "loss": losses.serialize(model.loss),
-        "metrics": [
-            m if isinstance(m, str) else m.name for m in model.compiled_metrics
-        ],
+        "metrics": [metrics_module.serialize(m) for m in model.compiled_metrics],
         "optimizer_config": optimizers.serialize(model.optimizer),
     }
 
@@ -280,7 +362,9 @@ def _compile_from(model, training: dict[str, Any] | None, where: str) -> None:
     model.compile(
         optimizer=optimizers.deserialize(training["optimizer_config"]),
         loss=losses.deserialize(training["loss"]),
-        metrics=list(training.get("metrics", [])),
+        metrics=[
+            metrics_module.deserialize(m, where) for m in training.get("metrics") or []
+        ],
     )
 
 
@@ -339,3 +423,71 @@ def _restore_optimizer(
     model.optimizer.set_flat_state(
         int(iterations), {k: v.astype(model.dtype) for k, v in state.items()}
     )
+
+
+# ---- optimizer moments set aside for frozen weights -------------------------------
+#: The HDF5 group (.h5, and the weights file of .keras) holding them; Keras's
+#: loaders ignore groups they do not know.
+PARKED_GROUP = "tinynn_parked_moments"
+
+
+def parked_moments(model) -> list[tuple[int, int, str, np.ndarray]]:
+    """(layer position, weight index, state name, moments) of every weight
+    frozen since it was trained: the parameter store sets their optimizer
+    moments aside (parameters.ParameterStore.carry_optimizer_state), and a
+    save keeps them so that unfreezing after a load continues them."""
+    store = getattr(model, "_store", None)
+    if store is None or not model._compiled:
+        return []
+    position = {id(layer): p for p, layer in enumerate(model.layers)}
+    entries = []
+    for (layer_id, index), state in store._parked.items():
+        if layer_id in position:
+            for name, array in state.items():
+                entries.append((position[layer_id], index, name, array))
+    return sorted(entries, key=lambda e: e[:3])
+
+
+def parked_name(position: int, index: int, name: str) -> str:
+    return f"{position}_{index}_{name}"
+
+
+def parse_parked_name(text: str) -> tuple[int, int, str]:
+    position, index, name = str(text).split("_", 2)
+    return int(position), int(index), name
+
+
+def restore_parked(
+    model, entries: list[tuple[int, int, str, Any]], read, path: Path, where: str
+) -> None:
+    """Check and install `entries` (position, index, name, source), reading
+    each array with ``read(source, shape)``, as the store's parked moments."""
+    field = "optimizer state of frozen weights"
+    store = model._parameters()
+    names = set(model.optimizer._active_state_names())
+    parked: dict[tuple[int, int], dict[str, np.ndarray]] = {}
+    layers = model.layers
+    for position, index, name, source in entries:
+        if not (0 <= position < len(layers)) or not (
+            0 <= index < len(layers[position]._params)
+        ):
+            raise damaged(
+                where, path, field, f"names weight {index} of layer {position}"
+            )
+        if name not in names:
+            raise damaged(where, path, field, f"names state {name!r}")
+        layer = layers[position]
+        array = read(source, (layer._params[index].size,))
+        if array.dtype.kind != "f" or not np.isfinite(array).all():
+            raise damaged(where, path, field, "holds non-finite or non-float values")
+        parked.setdefault((position, index), {})[name] = np.array(
+            array, dtype=model.dtype
+        )
+    for (position, index), state in parked.items():
+        layer = layers[position]
+        if set(state) != names:
+            raise damaged(
+                where, path, field, f"has {sorted(state)}; expected {sorted(names)}"
+            )
+        if not store.is_trainable(layer, index):
+            store._parked[id(layer), index] = state

@@ -33,8 +33,14 @@ from .common import (
     _restore_optimizer,
     atomic_write,
     damaged,
+    load_json,
     model_from_config,
+    PARKED_GROUP,
+    parked_moments,
+    parked_name,
     parse_field,
+    parse_parked_name,
+    restore_parked,
 )
 
 
@@ -95,8 +101,40 @@ def save_model(
                 opt.attrs["weight_names"] = [name.encode() for name, _ in arrays]
                 for name, value in arrays:
                     _dataset(opt, name, value)
+                write_parked(root, model)
 
     atomic_write(path, write, overwrite, where)
+
+
+def write_parked(root, model) -> None:
+    """The moments of frozen weights (common.parked_moments), in a group of
+    their own that Keras ignores."""
+    parked = parked_moments(model)
+    if parked:
+        group = root.create_group(PARKED_GROUP)
+        for position, index, name, array in parked:
+            _dataset(group, parked_name(position, index, name), array)
+
+
+def read_parked(root, model, path: Path, where: str) -> None:
+    """Install what write_parked wrote, checked (common.restore_parked)."""
+    if PARKED_GROUP not in root:
+        return
+    group = root[PARKED_GROUP]
+    field = f"group {PARKED_GROUP!r}"
+    entries = parse_field(
+        where,
+        path,
+        field,
+        lambda: [(*parse_parked_name(key), group[key]) for key in group],
+    )
+    restore_parked(
+        model,
+        entries,
+        lambda dataset, shape: _read(dataset, where, path, shape),
+        path,
+        where,
+    )
 
 
 def _dataset(group, name: str, value: np.ndarray) -> None:
@@ -210,7 +248,14 @@ def load_model(path: Path, compile: bool = True):
             path,
             "attribute 'model_config'",
             lambda: model_from_config(
-                json.loads(_text(root.attrs["model_config"])), where, path
+                load_json(
+                    _text(root.attrs["model_config"]),
+                    where,
+                    path,
+                    "attribute 'model_config'",
+                ),
+                where,
+                path,
             ),
         )
         if "model_weights" not in root:
@@ -223,7 +268,11 @@ def load_model(path: Path, compile: bool = True):
                 where,
                 path,
                 "attribute 'training_config'",
-                lambda: keras_config.clean_training(json.loads(_text(training))),
+                lambda: keras_config.clean_training(
+                    load_json(
+                        _text(training), where, path, "attribute 'training_config'"
+                    )
+                ),
             )
             if training is not None:
                 parse_field(
@@ -234,6 +283,7 @@ def load_model(path: Path, compile: bool = True):
                 )
                 if "optimizer_weights" in root:
                     _load_optimizer(model, root["optimizer_weights"], path, where)
+                    read_parked(root, model, path, where)
     return model
 
 

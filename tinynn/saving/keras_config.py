@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import losses, optimizers, registry
+from .. import losses, metrics as metrics_module, optimizers, registry
 from .common import _restore_optimizer, _whole, damaged
 
 #: The Keras versions tinynn's files claim to follow (the layouts were
@@ -221,8 +221,15 @@ def _loss_config(model) -> Any:
     return losses.serialize(loss)
 
 
-def _metric_names(model) -> list[str]:
-    return [m if isinstance(m, str) else m.name for m in model.compiled_metrics]
+def _metric_names(model, keras3: bool = False) -> list[Any]:
+    """compile's metrics: names as given, objects with their full config
+    (Keras 3 wraps them with its module, as it wraps losses)."""
+    entries = [metrics_module.serialize(m) for m in model.compiled_metrics]
+    if keras3:
+        entries = [
+            e if isinstance(e, str) else _wrap3(e, "keras.metrics") for e in entries
+        ]
+    return entries
 
 
 def training_config(model) -> dict[str, Any] | None:
@@ -253,7 +260,7 @@ def compile_config(model) -> dict[str, Any]:
         "optimizer": _wrap3(optimizers.serialize(model.optimizer), "keras.optimizers"),
         "loss": _wrap3(loss, "keras.losses"),
         "loss_weights": None,
-        "metrics": _metric_names(model),
+        "metrics": _metric_names(model, keras3=True),
         "weighted_metrics": None,
         "run_eagerly": False,
         "steps_per_execution": 1,
@@ -313,15 +320,23 @@ def clean_training(training: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def _metric_list(metrics: Any) -> list[str]:
+def _metric_list(metrics: Any) -> list[Any]:
     """Keras 2 writes [[{MeanMetricWrapper config named 'accuracy'}]]; Keras 3
-    and tinynn plain names."""
+    and tinynn plain names, and {class_name, config} for metric objects: one
+    of tinynn's metric classes stays a config (its arguments kept), anything
+    else becomes its name."""
     names: list[str] = []
     pending = list(metrics or [])
     while pending:
         item = pending.pop(0)
         if isinstance(item, (list, tuple)):
             pending[:0] = list(item)
+        elif isinstance(item, dict) and metrics_module.known_class(
+            item.get("class_name")
+        ):
+            names.append(
+                {"class_name": item["class_name"], "config": item.get("config") or {}}
+            )
         elif isinstance(item, dict):
             names.append(
                 str((item.get("config") or {}).get("name", item.get("class_name")))

@@ -25,8 +25,15 @@ import numpy as np
 
 from .._version import __version__
 from . import keras_config
-from .common import _compile_from, atomic_write, damaged, model_from_config, parse_field
-from .h5 import _dataset, _h5py, _open, _read, _scalar
+from .common import (
+    _compile_from,
+    atomic_write,
+    damaged,
+    load_json,
+    model_from_config,
+    parse_field,
+)
+from .h5 import _dataset, _h5py, _open, _read, _scalar, read_parked, write_parked
 
 _CONFIG = "config.json"
 _METADATA = "metadata.json"
@@ -55,6 +62,7 @@ def _weights_h5(model, include_optimizer: bool, where: str) -> bytes:
             ]
             for index, value in enumerate(arrays):
                 _dataset(group, str(index), value)
+            write_parked(root, model)
     return buffer.getvalue()
 
 
@@ -130,9 +138,7 @@ def load_model(path: Path, compile: bool = True):
     where = "load_model"
     with _archive(path, where) as archive:
         text = _member(archive, _CONFIG, _JSON_LIMIT, path, where)
-        config = parse_field(
-            where, path, f"member {_CONFIG!r}", lambda: json.loads(text)
-        )
+        config = load_json(text, where, path, f"member {_CONFIG!r}")
         model = parse_field(
             where,
             path,
@@ -218,6 +224,7 @@ def _compile(model, compile_config: dict[str, Any], root, path: Path, where: str
             where,
             "group 'optimizer/vars'",
         )
+        read_parked(root, model, path, where)
 
 
 def _open_bytes(data: bytes, path: Path, where: str):

@@ -26,8 +26,12 @@ from .common import (
     _whole,
     atomic_write,
     damaged,
+    load_json,
     model_from_config,
+    parked_moments,
+    parked_name,
     parse_field,
+    restore_parked,
 )
 
 _FORMAT = "tinynn-model"
@@ -113,11 +117,14 @@ def save_model(model, path: Path, overwrite: bool, include_optimizer: bool) -> N
         "optimizer": None,
     }
     state = {}
+    parked = []
     if include_optimizer and model._compiled:
         state = model.optimizer.flat_state()
+        parked = parked_moments(model)
         manifest["optimizer"] = {
             "iterations": model.optimizer.iterations,
             "state": sorted(state),
+            "parked": [list(entry[:3]) for entry in parked],
         }
 
     def write(file):
@@ -127,6 +134,9 @@ def save_model(model, path: Path, overwrite: bool, include_optimizer: bool) -> N
                 archive.writestr(f"weights/{index}.npy", _npy_bytes(array))
             for name in sorted(state):
                 archive.writestr(f"optimizer/{name}.npy", _npy_bytes(state[name]))
+            for position, index, name, array in parked:
+                member = f"optimizer/parked/{parked_name(position, index, name)}.npy"
+                archive.writestr(member, _npy_bytes(array))
 
     atomic_write(path, write, overwrite, where)
 
@@ -155,7 +165,7 @@ def _open_archive(path: Path, where: str) -> tuple[zipfile.ZipFile, dict[str, An
                 _MANIFEST,
                 f"declares {info.file_size} bytes; expected at most {_MANIFEST_LIMIT}",
             )
-        manifest = json.loads(archive.read(info))
+        manifest = load_json(archive.read(info), where, path, _MANIFEST)
     except KeyError:
         archive.close()
         raise ValueError(
@@ -233,6 +243,29 @@ def load_model(path: Path, compile: bool = True):
                     for name in names
                 }
                 _restore_optimizer(model, iterations, state, path, where)
+                entries = parse_field(
+                    where,
+                    path,
+                    "field 'optimizer.parked'",
+                    lambda: [
+                        (
+                            _whole(p, "position", 0, 2**31),
+                            _whole(i, "index", 0, 2**31),
+                            str(n),
+                            f"optimizer/parked/{parked_name(p, i, n)}.npy",
+                        )
+                        for p, i, n in saved.get("parked", [])
+                    ],
+                )
+                restore_parked(
+                    model,
+                    entries,
+                    lambda member, shape: _read_npy(
+                        archive, member, path, where, shape
+                    ),
+                    path,
+                    where,
+                )
     return model
 
 
