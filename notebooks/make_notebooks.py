@@ -1,6 +1,6 @@
 """Build the article notebooks from the cell sources below and execute them.
 
-    python notebooks/make_notebooks.py            # write and run all five
+    python notebooks/make_notebooks.py            # write and run all of them
     python notebooks/make_notebooks.py 004        # only one
     python notebooks/make_notebooks.py --tidy     # only tidy the stored outputs
 
@@ -982,6 +982,205 @@ results = {
     'test_accuracy': float(accuracy),
     'train_cardinality': int(ds_train.cardinality()),
     'history_keys': sorted(history.history),
+}
+print('TINYNN_RESULTS', json.dumps(results))""",
+    ),
+]
+
+# ---------------------------------------------------------------------------------
+NOTEBOOKS["009_text_classification"] = [
+    (
+        "md",
+        """\
+# Text classification with TextVectorization, run with tinynn
+
+TensorFlow's "Basic text classification" tutorial trains a sentiment classifier on
+IMDB reviews: a `TextVectorization` layer turns raw strings into integer ids, an
+`Embedding` learns a vector per word, `GlobalAveragePooling1D` averages them and a
+`Dense` layer gives one score (a logit there; a sigmoid probability here). Its final model takes raw strings:
+`Sequential([vectorize_layer, model, ...])`.
+
+No download is possible here, so the reviews come from
+`tinynn.datasets.toy_reviews`: short synthetic sentences built from word lists, with
+a known rule (**positive when there are more positive than negative opinion words**),
+generated the same way on every machine. The model is the tutorial's, with the
+`TextVectorization` layer first, trained on the strings themselves. The second half
+does the same with Keras 2's `Tokenizer` and `pad_sequences`, and the last cell
+records the figures tests/test_notebooks.py checks.""",
+    ),
+    ("code", COMMON_SETUP),
+    (
+        "code",
+        """\
+import tinynn as tf
+
+tf.set_seed(0)  # the same weights and batches on every run
+(x_train, y_train), (x_test, y_test) = tf.datasets.toy_reviews.load_data()
+print(len(x_train), 'training reviews,', len(x_test), 'test reviews;',
+      f'{y_train.mean():.0%} positive')
+for text, label in zip(x_train[:4], y_train[:4]):
+    print(label, text)""",
+    ),
+    (
+        "md",
+        """\
+## Vectorize the text
+
+`adapt` builds the vocabulary from the training texts (most frequent first; id 0 is
+padding and id 1 is `[UNK]`, for words it has not seen). Every review becomes
+`sequence_length` ids, padded with zeros or cut.""",
+    ),
+    (
+        "code",
+        """\
+max_features = 100
+sequence_length = 40
+
+vectorize_layer = tf.keras.layers.TextVectorization(
+    max_tokens=max_features,
+    output_mode='int',
+    output_sequence_length=sequence_length)
+vectorize_layer.adapt(x_train)
+
+print(len(vectorize_layer.get_vocabulary()), 'tokens:', vectorize_layer.get_vocabulary()[:12])
+print(x_train[0])
+print(vectorize_layer([x_train[0]]).numpy())""",
+    ),
+    (
+        "md",
+        """\
+## The model, strings in
+
+`TextVectorization` is the first layer, so `fit`, `evaluate` and `predict` take the
+texts as they are (a list or a NumPy array of strings). It has no weights: no
+gradient flows into it; its integer ids reach the `Embedding` directly.""",
+    ),
+    (
+        "code",
+        """\
+embedding_dim = 16
+tf.keras.utils.set_random_seed(0)
+
+model = tf.keras.Sequential([
+  vectorize_layer,
+  tf.keras.layers.Embedding(max_features, embedding_dim),
+  tf.keras.layers.Dropout(0.2),
+  tf.keras.layers.GlobalAveragePooling1D(),
+  tf.keras.layers.Dropout(0.2),
+  tf.keras.layers.Dense(1, activation='sigmoid')])
+
+model.compile(loss=tf.keras.losses.BinaryCrossentropy(),
+              optimizer='adam',
+              metrics=[tf.keras.metrics.BinaryAccuracy()])""",
+    ),
+    (
+        "code",
+        """\
+epochs = 60
+history = model.fit(
+    x_train, y_train,
+    validation_data=(x_test, y_test),
+    epochs=epochs, verbose=0)
+model.summary()
+loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
+print(f'Loss: {loss:.4f}  Accuracy: {accuracy:.4f}')""",
+    ),
+    (
+        "code",
+        """\
+history_dict = history.history
+acc = history_dict['binary_accuracy']
+val_acc = history_dict['val_binary_accuracy']
+loss_values = history_dict['loss']
+val_loss = history_dict['val_loss']
+epochs_range = range(1, len(acc) + 1)
+
+fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+left.plot(epochs_range, loss_values, 'bo', markersize=3, label='Training loss')
+left.plot(epochs_range, val_loss, 'b', label='Validation loss')
+left.set_title('Training and validation loss')
+left.set_xlabel('Epochs')
+left.legend()
+right.plot(epochs_range, acc, 'bo', markersize=3, label='Training acc')
+right.plot(epochs_range, val_acc, 'b', label='Validation acc')
+right.set_title('Training and validation accuracy')
+right.set_xlabel('Epochs')
+right.set_ylim(0.4, 1.02)
+right.legend(loc='lower right')
+plt.show()""",
+    ),
+    (
+        "md",
+        """\
+## New reviews, and the model on disk
+
+`predict` takes new strings. Saved as `.keras` (or `.h5`, or tinynn's own format),
+the vocabulary travels in the `TextVectorization` layer's config, so the reloaded
+model gives the same predictions.""",
+    ),
+    (
+        "code",
+        """\
+examples = [
+  'the movie was great',
+  'the acting was terrible and the plot was boring',
+  'the music was superb but the script was dull and the ending felt silly',
+]
+probabilities = model.predict(examples, verbose=0)
+for text, probability in zip(examples, probabilities[:, 0]):
+    print(f'{probability:.3f}  {text}')
+
+model.save('text_model.keras')
+reloaded = tf.keras.models.load_model('text_model.keras')
+same = bool(np.array_equal(reloaded.predict(examples, verbose=0), probabilities))
+print('reloaded model gives the same predictions:', same)
+import os
+os.remove('text_model.keras')""",
+    ),
+    (
+        "md",
+        """\
+## Keras 2's way: Tokenizer and pad_sequences
+
+Older tutorials turn the texts into ids before the model: a `Tokenizer` learns the
+word index (most frequent word first, id 0 never used), `texts_to_sequences` maps
+each review to its ids and `pad_sequences` pads them to one length. The model then
+starts at the `Embedding`.""",
+    ),
+    (
+        "code",
+        """\
+tokenizer = tf.keras.preprocessing.text.Tokenizer(num_words=max_features, oov_token='<OOV>')
+tokenizer.fit_on_texts(x_train)
+pad = tf.keras.preprocessing.sequence.pad_sequences
+ids_train = pad(tokenizer.texts_to_sequences(x_train), maxlen=sequence_length, padding='post')
+ids_test = pad(tokenizer.texts_to_sequences(x_test), maxlen=sequence_length, padding='post')
+print(ids_train.shape, ids_train[0][:12])
+
+tf.keras.utils.set_random_seed(0)
+ids_model = tf.keras.Sequential([
+  tf.keras.layers.Embedding(max_features, embedding_dim),
+  tf.keras.layers.GlobalAveragePooling1D(),
+  tf.keras.layers.Dense(1, activation='sigmoid')])
+ids_model.compile(loss='binary_crossentropy', optimizer='adam', metrics=['accuracy'])
+ids_history = ids_model.fit(ids_train, y_train, validation_data=(ids_test, y_test),
+                            epochs=epochs, batch_size=32, verbose=0)
+print(f"Tokenizer model, test accuracy: {ids_history.history['val_accuracy'][-1]:.4f}")""",
+    ),
+    (
+        "code",
+        """\
+# Not in the tutorial: the figures tests/test_notebooks.py checks.
+results = {
+    'test_accuracy': float(accuracy),
+    'final_val_accuracy': float(val_acc[-1]),
+    'first_val_accuracy': float(val_acc[0]),
+    'tokenizer_val_accuracy': float(ids_history.history['val_accuracy'][-1]),
+    'history_keys': sorted(history_dict),
+    'example_positive': float(probabilities[0, 0]),
+    'example_negative': float(probabilities[1, 0]),
+    'reload_identical': same,
+    'vocabulary_size': len(vectorize_layer.get_vocabulary()),
 }
 print('TINYNN_RESULTS', json.dumps(results))""",
     ),

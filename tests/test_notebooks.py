@@ -72,6 +72,7 @@ def test_every_article_has_a_notebook():
         "006",
         "007",
         "008",
+        "009",
     ]
 
 
@@ -153,8 +154,28 @@ def test_007_tf_data_mnist(tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_008_keras_mnist_convnet_runs_verbatim(tmp_path):
     r = run_notebook("008_keras_mnist_convnet", tmp_path)
     assert r["epochs"] == 15
     assert r["test_accuracy"] >= 0.985  # keras.io: about 0.99
     assert r["final_val_accuracy"] >= 0.985
+
+
+def test_009_text_classification(tmp_path):
+    r = run_notebook("009_text_classification", tmp_path)
+    # The rule (more positive than negative opinion words) is learnable exactly
+    # by a bag of words; a model that learnt nothing stays near 0.5.
+    assert r["first_val_accuracy"] < 0.8
+    assert r["test_accuracy"] >= 0.9
+    assert r["final_val_accuracy"] >= 0.9
+    assert r["tokenizer_val_accuracy"] >= 0.9
+    assert r["example_positive"] > 0.5 > r["example_negative"]
+    assert r["reload_identical"]
+    assert r["vocabulary_size"] == 70
+    assert r["history_keys"] == [
+        "binary_accuracy",
+        "loss",
+        "val_binary_accuracy",
+        "val_loss",
+    ]

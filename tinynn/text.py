@@ -3,6 +3,8 @@
 
 Also reachable as ``tf.keras.preprocessing.sequence.pad_sequences``,
 ``tf.keras.utils.pad_sequences`` and ``tf.keras.preprocessing.text.*``.
+``TextVectorization`` is a layer (tinynn.layers.preprocessing), also
+reachable here.
 The behaviour is Keras's (keras_preprocessing 1.1), down to the order of
 words with equal counts (first seen first) and the tf-idf formula.
 """
@@ -10,7 +12,6 @@ words with equal counts (first seen first) and the tf-idf formula.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 from collections import OrderedDict, defaultdict
 from typing import Any, Callable, Iterable, Iterator
@@ -18,7 +19,7 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 
 from ._checks import describe
-from .tensor import Tensor as _Tensor
+from .layers.preprocessing import TextVectorization
 
 __all__ = [
     "TextVectorization",
@@ -423,252 +424,3 @@ def tokenizer_from_json(json_string: str) -> Tokenizer:
     tokenizer.index_word = index_word
     tokenizer.word_index = word_index
     return tokenizer
-
-
-# ---- TextVectorization ----------------------------------------------------------------
-#: Keras's punctuation for standardize='lower_and_strip_punctuation'.
-STRIP_REGEX = r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']'
-_MODES = ("int", "multi_hot", "count", "tf_idf")
-
-
-class TextVectorization:
-    """Keras's TextVectorization on Python strings and NumPy string arrays:
-    standardize, split, look up in a vocabulary learnt by ``adapt``.
-
-    ``output_mode='int'``: int64 ids, 0 for padding and 1 for '[UNK]',
-    padded with 0 (or cut) to `output_sequence_length`, else to the longest
-    text of the batch. 'multi_hot', 'count', 'tf_idf': one float32 row per
-    text over the vocabulary, column 0 for '[UNK]'. The vocabulary is
-    sorted by count, ties by the token in descending order (as Keras);
-    `max_tokens` counts the special tokens. tf-idf weights are
-    ``log(1 + documents / (1 + documents with the token))``, '[UNK]' getting
-    their mean, as in Keras.
-
-    In tinynn it is a preprocessing step, not (yet) a model layer: call it
-    on texts (``layer(["a text"])``) or in ``Dataset.map``.
-
-    Example
-    -------
-    >>> v = TextVectorization(output_sequence_length=4)
-    >>> v.adapt(["the cat sat", "the dog"])
-    >>> v(["the dog ran"]).tolist()
-    [[2, 4, 1, 0]]
-    """
-
-    def __init__(
-        self,
-        max_tokens: int | None = None,
-        standardize: Any = "lower_and_strip_punctuation",
-        split: Any = "whitespace",
-        ngrams: Any = None,
-        output_mode: str = "int",
-        output_sequence_length: int | None = None,
-        pad_to_max_tokens: bool = False,
-        vocabulary: Any = None,
-        idf_weights: Any = None,
-        sparse: bool = False,
-        ragged: bool = False,
-        encoding: str = "utf-8",
-        name: str | None = None,
-        **kwargs: Any,
-    ):
-        where = "TextVectorization"
-        if output_mode not in _MODES:
-            raise ValueError(
-                f"{where}: output_mode must be one of {list(_MODES)}; got {output_mode!r}"
-            )
-        if ngrams is not None or sparse or ragged:
-            raise ValueError(
-                f"{where}: ngrams, sparse and ragged are not supported by tinynn"
-            )
-        if standardize not in (
-            "lower_and_strip_punctuation",
-            "lower",
-            "strip_punctuation",
-            None,
-        ) and not callable(standardize):
-            raise ValueError(f"{where}: unknown standardize {standardize!r}")
-        if split not in ("whitespace", "character", None) and not callable(split):
-            raise ValueError(f"{where}: unknown split {split!r}")
-        if output_sequence_length is not None and output_mode != "int":
-            raise ValueError(
-                f"{where}: output_sequence_length is only used with output_mode='int'"
-            )
-        if max_tokens is not None and (
-            not isinstance(max_tokens, int) or max_tokens < 2
-        ):
-            raise ValueError(
-                f"{where}: max_tokens must be None or an integer >= 2; got {max_tokens!r}"
-            )
-        self.max_tokens, self.standardize, self.split = max_tokens, standardize, split
-        self.output_mode = output_mode
-        self.output_sequence_length = output_sequence_length
-        self.pad_to_max_tokens = pad_to_max_tokens
-        self.name = name or "text_vectorization"
-        self._vocabulary: list[str] = []
-        self._idf: np.ndarray | None = None
-        if vocabulary is not None:
-            self.set_vocabulary(vocabulary, idf_weights)
-
-    # ---- text to tokens --------------------------------------------------------------
-    def _tokens(self, text: str) -> list[str]:
-        import re
-
-        if callable(self.standardize):
-            text = self.standardize(text)
-        else:
-            if self.standardize in ("lower", "lower_and_strip_punctuation"):
-                text = text.lower()
-            if self.standardize in ("strip_punctuation", "lower_and_strip_punctuation"):
-                text = re.sub(STRIP_REGEX, "", text)
-        if callable(self.split):
-            return list(self.split(text))
-        if self.split == "whitespace":
-            return text.split()
-        if self.split == "character":
-            return list(text)
-        return [text]
-
-    @staticmethod
-    def _texts(data: Any, where: str) -> list[str]:
-        if isinstance(data, str):
-            return [data]
-        array = np.asarray(data)
-        if array.ndim == 2 and array.shape[1] == 1:
-            array = array[:, 0]
-        if array.ndim == 0:
-            array = array.reshape(1)
-        if array.ndim != 1:
-            raise ValueError(
-                f"{where}: expected a batch of strings of shape (n,) or (n, 1); got shape "
-                f"{array.shape}"
-            )
-        texts = [t.decode() if isinstance(t, bytes) else t for t in array.tolist()]
-        for t in texts:
-            if not isinstance(t, str):
-                raise TypeError(f"{where}: expected strings; got {describe(t)}")
-        return texts
-
-    # ---- vocabulary ------------------------------------------------------------------
-    def _specials(self) -> list[str]:
-        return ["", "[UNK]"] if self.output_mode == "int" else ["[UNK]"]
-
-    def adapt(self, data: Any, batch_size: Any = None, steps: Any = None) -> None:
-        """Learn the vocabulary (and tf-idf weights) from `data`: strings, an
-        array of them, or a Dataset yielding strings or batches of them."""
-        where = "TextVectorization.adapt"
-        if hasattr(data, "as_numpy_iterator"):
-            batches = data.as_numpy_iterator()
-            if steps is not None:
-                batches = itertools.islice(batches, steps)
-            texts = [t for batch in batches for t in self._texts(batch, where)]
-        else:
-            texts = self._texts(data, where)
-        counts: dict[str, int] = {}
-        documents: dict[str, int] = {}
-        for text in texts:
-            tokens = self._tokens(text)
-            for token in tokens:
-                counts[token] = counts.get(token, 0) + 1
-            for token in set(tokens):
-                documents[token] = documents.get(token, 0) + 1
-        # by count, ties by the token, both descending (Keras's lexsort()[::-1])
-        ranked = sorted(counts, key=lambda t: (counts[t], t), reverse=True)
-        if self.max_tokens is not None:
-            ranked = ranked[: self.max_tokens - len(self._specials())]
-        self._vocabulary = ranked
-        if self.output_mode == "tf_idf":
-            n = len(texts)
-            idf = np.log(1 + n / (1 + np.array([documents[t] for t in ranked], float)))
-            self._idf = np.concatenate([[idf.mean() if len(idf) else 0.0], idf])
-
-    def set_vocabulary(self, vocabulary: Any, idf_weights: Any = None) -> None:
-        """Use `vocabulary` (tokens, without the special ones) as is."""
-        tokens = [str(t) for t in vocabulary]
-        specials = self._specials()
-        while tokens and tokens[0] in specials:  # a get_vocabulary() list
-            tokens.pop(0)
-        if len(set(tokens)) != len(tokens):
-            raise ValueError("TextVectorization: the vocabulary has repeated tokens")
-        self._vocabulary = tokens
-        if self.output_mode == "tf_idf":
-            if idf_weights is None:
-                raise ValueError(
-                    "TextVectorization: output_mode='tf_idf' with a vocabulary needs "
-                    "idf_weights"
-                )
-            weights = np.asarray(idf_weights, float).reshape(-1)
-            if len(weights) == len(tokens):
-                weights = np.concatenate([[weights.mean()], weights])
-            self._idf = weights
-
-    def get_vocabulary(self, include_special_tokens: bool = True) -> list[str]:
-        """The tokens by id ('' and '[UNK]' first in 'int' mode)."""
-        specials = self._specials() if include_special_tokens else []
-        return specials + list(self._vocabulary)
-
-    def vocabulary_size(self) -> int:
-        return len(self.get_vocabulary())
-
-    # ---- lookup ---------------------------------------------------------------------
-    def __call__(self, inputs: Any) -> np.ndarray:
-        """Ids (or rows) for a batch of texts (a single str gives one row)."""
-        where = "TextVectorization"
-        texts = self._texts(inputs, where)
-        specials = self._specials()
-        index = {t: i + len(specials) for i, t in enumerate(self._vocabulary)}
-        oov = specials.index("[UNK]")
-        rows = [[index.get(t, oov) for t in self._tokens(text)] for text in texts]
-        if self.output_mode == "int":
-            width = self.output_sequence_length
-            if width is None:
-                width = max((len(r) for r in rows), default=0)
-            out = np.zeros((len(rows), width), np.int64)
-            for i, r in enumerate(rows):
-                r = r[:width]
-                out[i, : len(r)] = r
-            return out.view(_Tensor)
-        size = self.vocabulary_size()
-        if self.pad_to_max_tokens and self.max_tokens:
-            size = max(size, self.max_tokens)
-        out = np.zeros((len(rows), size), np.float32)
-        for i, r in enumerate(rows):
-            np.add.at(out[i], r, 1)
-        if self.output_mode == "multi_hot":
-            out = np.minimum(out, 1)
-        elif self.output_mode == "tf_idf":
-            weights = np.zeros(size)
-            weights[: len(self._idf)] = self._idf
-            out = (out * weights).astype(np.float32)
-        return out.view(_Tensor)
-
-    def get_config(self) -> dict[str, Any]:
-        """Keras's config, with the vocabulary (and idf weights) in it."""
-        return {
-            "name": self.name,
-            "max_tokens": self.max_tokens,
-            "standardize": self.standardize
-            if isinstance(self.standardize, str) or self.standardize is None
-            else None,
-            "split": self.split
-            if isinstance(self.split, str) or self.split is None
-            else None,
-            "ngrams": None,
-            "output_mode": self.output_mode,
-            "output_sequence_length": self.output_sequence_length,
-            "pad_to_max_tokens": self.pad_to_max_tokens,
-            "vocabulary": list(self._vocabulary),
-            "idf_weights": None if self._idf is None else self._idf[1:].tolist(),
-            "vocabulary_size": self.vocabulary_size(),
-        }
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> TextVectorization:
-        config = dict(config)
-        config.pop("vocabulary_size", None)
-        idf = config.pop("idf_weights", None)
-        vocabulary = config.pop("vocabulary", None)
-        layer = cls(**config)
-        if vocabulary:
-            layer.set_vocabulary(vocabulary, idf)
-        return layer

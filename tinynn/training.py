@@ -202,6 +202,13 @@ class Trainer:
     # ---- data --------------------------------------------------------------
     def _prepare_x(self, x: Any, where: str) -> np.ndarray:
         """`x` checked but not converted (see _Batches): the user's array."""
+        layers = self.model.layers
+        if layers and getattr(layers[0], "_string_input", False):
+            # TextVectorization first: texts as str objects, ids made per batch
+            array = layers[0]._string_batch(x, self.model._input_features, where)
+            if not self.model.built:
+                self.model.build((None, *array.shape[1:]))
+            return array
         array = as_numeric_array(x, where, "x")
         features = self.model._input_features
         if array.ndim == 1 and features is not None and tuple(features) == (1,):
@@ -286,6 +293,8 @@ class Trainer:
         ``_integer_input``): integer x as given (native byte order), other x
         (floats holding ids) converted batch by batch to int64, as Keras casts."""
         first = self._first_layer()
+        if getattr(first, "_string_input", False):
+            return np.dtype(object)  # texts; the layer makes the ids
         if getattr(first, "_integer_input", False):
             if xs.dtype.kind in "iu":
                 return xs.dtype.newbyteorder("=")

@@ -1,6 +1,6 @@
 """Dataset loaders with tf.keras's ``load_data`` API: ``mnist``,
 ``fashion_mnist``, ``cifar10``, ``cifar100``, ``imdb``, ``reuters``,
-``boston_housing``; and ``toy``."""
+``boston_housing``; and ``toy``, ``toy_reviews`` (made on the spot)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from . import (
     mnist,
     reuters,
     toy,
+    toy_reviews,
 )
 
 __all__ = [
@@ -24,4 +25,5 @@ __all__ = [
     "mnist",
     "reuters",
     "toy",
+    "toy_reviews",
 ]

@@ -2,8 +2,7 @@
 
 from tinynn.layers import *  # noqa: F401,F403
 from tinynn.layers import __all__ as _LAYERS
-from tinynn.text import TextVectorization  # a preprocessing step (tinynn.text)
 from tinynn._unsupported import LAYERS as _UNSUPPORTED, module_getattr
 
-__all__ = [*_LAYERS, "TextVectorization"]
+__all__ = list(_LAYERS)
 __getattr__ = module_getattr(__name__, _UNSUPPORTED, "tf.keras.layers")

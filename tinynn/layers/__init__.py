@@ -12,7 +12,7 @@ Shapes: ``input_shape`` arguments exclude the batch axis; ``build`` and
 
 Modules: ``base`` (Layer), ``core``, ``convolutional``, ``merging``, ``normalization``,
 ``pooling``, ``reshaping`` (padding, cropping, upsampling), ``embedding``,
-``regularization`` (SpatialDropout2D).
+``regularization`` (SpatialDropout2D), ``preprocessing`` (TextVectorization).
 """
 
 from .base import Layer, set_weight_values  # noqa: F401 (models import it here)
@@ -70,6 +70,7 @@ from .pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
+from .preprocessing import TextVectorization
 from .regularization import SpatialDropout2D
 from .reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
 
@@ -129,6 +130,7 @@ __all__ = [
     "Reshape",
     "Softmax",
     "SpatialDropout2D",
+    "TextVectorization",
     "UpSampling2D",
     "ZeroPadding2D",
 ]

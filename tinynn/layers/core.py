@@ -423,7 +423,8 @@ class InputLayer(Layer):
     ``InputLayer(shape=(784,))`` or ``input_shape=(784,)``; with the batch
     axis, Keras 2's ``batch_input_shape=(None, 784)`` or Keras 3's
     ``batch_shape=(None, 784)``. ``dtype`` may be an integer dtype for
-    inputs of ids (the tensor keeps it; the layer has no weights).
+    inputs of ids (the tensor keeps it; the layer has no weights), or
+    'string' for texts (a TextVectorization next).
     """
 
     _buffered = False
@@ -443,14 +444,14 @@ class InputLayer(Layer):
         if given is None and kwargs.get("batch_input_shape") is None:
             raise ValueError("InputLayer: shape must be given, e.g. shape=(784,)")
         tensor_dtype = _input_dtype(dtype)
-        float_dtype = None if tensor_dtype.kind in "iu" else dtype
+        float_dtype = None if tensor_dtype.kind in "iuO" else dtype
         super().__init__(input_shape=given, dtype=float_dtype, **kwargs)
         self.batch_size = (
             None
             if batch_size is None
             else positive_int(batch_size, "Input", "batch_size")
         )
-        self.input_dtype = tensor_dtype if tensor_dtype.kind in "iu" else self._dtype
+        self.input_dtype = tensor_dtype if tensor_dtype.kind in "iuO" else self._dtype
         features = self._declared_input_shape
         self.input_shape = self.output_shape = (None, *features)
         self.built = True
@@ -471,6 +472,8 @@ class InputLayer(Layer):
         config = super().get_config()
         if self.input_dtype.kind in "iu":
             config["dtype"] = self.input_dtype.name
+        elif self.input_dtype.kind == "O":
+            config["dtype"] = "string"
         return config
 
 
@@ -478,6 +481,12 @@ def _input_dtype(dtype: Any) -> np.dtype:
     """An Input's dtype: a float dtype tinynn computes in, or an integer one."""
     if dtype is None:
         return np.dtype(backend.floatx())
+    if (
+        dtype in ("string", "str")
+        if isinstance(dtype, str)
+        else (getattr(dtype, "name", None) == "string")
+    ):
+        return np.dtype(object)  # texts, for a TextVectorization first layer
     try:
         resolved = np.dtype(dtype)
     except TypeError:

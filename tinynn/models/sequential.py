@@ -91,6 +91,11 @@ class Sequential(Functional):
                 f"Sequential.add: all layers must have unique names; {layer.name!r} is "
                 f"already in model {self.name!r}"
             )
+        if self._layers and getattr(layer, "_string_input", False):
+            raise ValueError(
+                f"Sequential.add: {type(layer).__name__} layer {layer.name!r} must be "
+                "the first layer of the model (it reads the input strings)"
+            )
         if not self._layers and self._input_features is None:
             self._input_features = layer._declared_input_shape
         if not self.trainable:

@@ -332,7 +332,8 @@ def _known_arguments(cls: type, config: dict[str, Any]) -> dict[str, Any]:
         if key not in accepted and cleaned[key] in _OFF_VALUES:
             del cleaned[key]
     dtype = cleaned.get("dtype")
-    if dtype is not None and dtype not in ("float32", "float64"):
+    text_input = dtype == "string" and cls.__name__ == "InputLayer"
+    if dtype is not None and dtype not in ("float32", "float64") and not text_input:
         raise ValueError(f"dtype {dtype!r} is not supported (float32 or float64)")
     for key, value in list(cleaned.items()):
         if key.endswith("_initializer") and isinstance(value, dict):

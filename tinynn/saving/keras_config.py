@@ -178,7 +178,9 @@ def _sequential_config(model, modules: bool) -> dict[str, Any]:
             "class_name": "InputLayer",
             "config": {
                 "batch_input_shape": shape,
-                "dtype": model.dtype.name,
+                "dtype": "string"
+                if model.layers and getattr(model.layers[0], "_string_input", False)
+                else model.dtype.name,
                 "sparse": False,
                 "ragged": False,
                 "name": input_name,

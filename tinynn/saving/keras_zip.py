@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 import io
 import json
+from functools import partial
 import warnings
 import zipfile
 from pathlib import Path
@@ -144,6 +145,7 @@ def load_model(path: Path, compile: bool = True):
             f"member {_CONFIG!r}",
             lambda: model_from_config(config, where, path),
         )
+        _read_vocabularies(archive, model, path, where)
         data = _member(archive, _WEIGHTS, _weights_limit(model), path, where)
     with _open_bytes(data, path, where) as root:
         model.set_weights(_layer_vars(root, model, path, where))
@@ -151,6 +153,30 @@ def load_model(path: Path, compile: bool = True):
         if compile_config:
             _compile(model, compile_config, root, path, where)
     return model
+
+
+def _read_vocabularies(archive, model, path: Path, where: str) -> None:
+    """Keras 3 keeps a TextVectorization's vocabulary in the asset
+    ``assets/layers/<name>/vocabulary.txt`` (one token a line, '' and
+    '[UNK]' first), not in its config: read it for a layer whose config
+    gave none (tinynn writes the vocabulary into the config)."""
+    names = set(archive.namelist())
+    for layer, prefix in zip(model.layers, keras_config.keras3_layer_paths(model)):
+        if not getattr(layer, "_string_input", False) or layer._vocabulary:
+            continue
+        name = f"assets/{prefix}/vocabulary.txt"
+        if name in names:
+            data = _member(archive, name, _JSON_LIMIT, path, where)
+            parse_field(
+                where,
+                path,
+                f"member {name!r}",
+                partial(_set_vocabulary, layer, data),
+            )
+
+
+def _set_vocabulary(layer, data: bytes) -> None:
+    layer.set_vocabulary(data.decode("utf-8").split("\n"))
 
 
 def _compile(model, compile_config: dict[str, Any], root, path: Path, where: str):
