@@ -63,12 +63,20 @@ def resolve(
     weighted_lists = _metric_lists(
         weighted_metrics, output_names, "weighted_metrics", metric_entries
     )
-    return [
+    specs = [
         OutputSpec(name, loss_object, weight, m, w)
         for name, loss_object, weight, m, w in zip(
             output_names, loss_objects, weights, metric_lists, weighted_lists
         )
     ]
+    for spec in specs:
+        if spec.loss is None and (spec.metrics or spec.weighted):
+            raise ValueError(
+                f"compile: output {spec.name!r} has metrics but no loss; tinynn "
+                "reads an output's targets only for its loss: give it a loss (a "
+                "loss_weights entry of 0 keeps it out of training)"
+            )
+    return specs
 
 
 def _per_output(value: Any, names: list[str], key: str, allow_missing: bool):
