@@ -30,7 +30,8 @@ from ..callbacks import History
 from ..layers import InputLayer, Layer, set_weight_values
 from ..parameters import ParameterStore, set_trainable
 from ..training import Trainer
-from .executor import Plan
+from ..symbolic import KerasTensor, Node, flatten, is_symbolic, pack_like
+from .executor import Plan, inline
 
 
 def _delegate(name: str):
@@ -80,6 +81,9 @@ class Model:
         self.history: History | None = None
         self._store: ParameterStore | None = None
         self._trainer = Trainer(self)
+        # This model's calls inside other models' graphs (it is then one
+        # layer of theirs; the executor inlines its graph at each call).
+        self._inbound_nodes: list[Any] = []
 
     # ---- structure -------------------------------------------------------------
     @property
@@ -94,9 +98,12 @@ class Model:
         seen: set[int] = set()
         result = []
         for layer in self.layers:
-            if not isinstance(layer, InputLayer) and id(layer) not in seen:
-                seen.add(id(layer))
-                result.append(layer)
+            # A nested model contributes its own layers (Keras's weight order).
+            inner = layer._weight_layers if isinstance(layer, Model) else [layer]
+            for item in inner:
+                if not isinstance(item, InputLayer) and id(item) not in seen:
+                    seen.add(id(item))
+                    result.append(item)
         return result
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
@@ -164,8 +171,9 @@ class Model:
     def _output_consumed(self, k: int) -> bool:
         """Whether a layer of the model also reads output `k` (then it cannot
         be left before its activation for a fused loss)."""
-        target = self.outputs[k]
-        return any(any(t is target for t in node.inputs) for node in self._nodes)
+        graph = inline(self.inputs, self.outputs, self._nodes)
+        target = graph.output_slots[k]
+        return any(target in in_slots for _, in_slots, _, _ in graph.calls)
 
     @property
     def dtype(self) -> np.dtype:
@@ -265,7 +273,63 @@ class Model:
     train_on_batch = _delegate("train_on_batch")
     test_on_batch = _delegate("test_on_batch")
     predict_on_batch = _delegate("predict_on_batch")
-    __call__ = _delegate("call")
+    _call_eager = _delegate("call")
+
+    def __call__(self, x: Any, *args: Any, **kwargs: Any) -> Any:
+        """The model on a batch of data (an array, ``model(x, training=False)``),
+        or, on symbolic tensors, one node of another model's graph: the model
+        is then used as a layer (its weights shared with every other use)."""
+        if is_symbolic(x):
+            return self._call_symbolic(x)
+        return self._call_eager(x, *args, **kwargs)
+
+    def _call_symbolic(self, x: Any) -> Any:
+        """Record one node of this model in the graph `x` belongs to; its
+        outputs are new tensors shaped like the model's outputs."""
+        tensors = list(flatten(x))
+        for t in tensors:
+            if not isinstance(t, KerasTensor):
+                raise TypeError(
+                    f"{self.name}: called on a mix of symbolic tensors and "
+                    f"{describe(t)}; every input must be a symbolic tensor"
+                )
+        if not self.built:
+            self._build_for_symbolic(x)
+        if len(tensors) != len(self.inputs):
+            raise ValueError(
+                f'Model "{self.name}" expects {len(self.inputs)} input(s), but it '
+                f"received {len(tensors)} input tensors."
+            )
+        for k, (given, expected) in enumerate(zip(tensors, self.inputs)):
+            if len(given.shape) != len(expected.shape) or any(
+                a is not None and b is not None and a != b
+                for a, b in zip(given.shape[1:], expected.shape[1:])
+            ):
+                raise ValueError(
+                    f'Input {k} of model "{self.name}" is incompatible with the '
+                    f"model: expected shape {tuple(expected.shape)}, but received "
+                    f"input with shape {tuple(given.shape)}"
+                )
+        node = Node(self, tensors, isinstance(x, (list, tuple, dict)))
+        outs = [
+            KerasTensor(t.shape, t.dtype, self, node.index, k)
+            for k, t in enumerate(self.outputs)
+        ]
+        node.outputs.extend(outs)
+        return pack_like(self._output_structure, outs)
+
+    def _build_for_symbolic(self, x: Any) -> None:
+        """Make the graph for symbolic inputs like `x` (subclasses that can)."""
+        self._require_built(f"{self.name}(...)")
+
+    # Shapes of the model as a layer of another model (its first call).
+    @property
+    def input(self) -> Any:
+        return self._input_structure
+
+    @property
+    def output(self) -> Any:
+        return self._output_structure
 
     @property
     def metrics_names(self) -> list[str]:
