@@ -9,6 +9,8 @@ fitting the inner model afterwards trains the same arrays.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -120,3 +122,67 @@ def test_nested_model_input_shape_checked():
     inner = inner_model()
     with pytest.raises(ValueError, match="incompatible"):
         inner(keras.Input(shape=(5,)))
+
+
+def nested_graph():
+    """A functional model used twice and a Sequential, inside a functional
+    model; and a Sequential holding the same functional model."""
+    inner_f = keras.Model(
+        i := keras.Input(shape=(4,), name="inner_in"),
+        layers.Dense(3, activation="tanh", name="fd")(i),
+        name="inner_f",
+    )
+    inner_s = keras.Sequential([layers.Dense(2, name="sd")], name="inner_s")
+    inner_s.build((None, 3))
+    x = keras.Input(shape=(4,), name="x")
+    added = layers.Add(name="add")([inner_f(x), inner_f(x)])
+    outer = keras.Model(x, inner_s(added), name="outer")
+    seq = keras.Sequential([inner_f, layers.Dense(1, name="o")], name="seqn")
+    return outer, seq
+
+
+@pytest.mark.parametrize("suffix", [".tinynn", ".h5", ".keras"])
+def test_nested_models_round_trip(tmp_path, suffix):
+    outer, seq = nested_graph()
+    X = np.random.default_rng(0).normal(size=(6, 4)).astype("float32")
+    for model in (outer, seq):
+        path = tmp_path / f"{model.name}{suffix}"
+        model.save(path)
+        loaded = keras.models.load_model(path)
+        assert [layer.name for layer in loaded.layers] == [
+            layer.name for layer in model.layers
+        ]
+        assert [type(layer).__name__ for layer in loaded.layers] == [
+            type(layer).__name__ for layer in model.layers
+        ]
+        np.testing.assert_array_equal(
+            loaded.predict(X, verbose=0), model.predict(X, verbose=0)
+        )
+    inner = [layer for layer in loaded.layers if layer.name == "inner_f"][0]
+    assert len(inner._inbound_nodes) == 1  # the reloaded Sequential's one call
+
+
+def test_config_numbers_nested_calls_as_each_keras_does():
+    outer, _ = nested_graph()
+    from tinynn.saving import keras_config
+
+    keras2 = keras_config.model_config(outer)  # .h5 form: nested calls from 1
+    by_name = {e["name"]: e for e in keras2["config"]["layers"]}
+    assert [t[:2] for t in sum(by_name["add"]["inbound_nodes"], [])] == [
+        ["inner_f", 1],
+        ["inner_f", 2],
+    ]
+    assert by_name["inner_f"]["class_name"] == "Functional"
+    assert by_name["inner_s"]["class_name"] == "Sequential"
+    assert outer.get_config()["output_layers"] == [["inner_s", 1, 0]]
+    keras3 = json.loads(outer.to_json())  # .keras and to_json: from 0
+    by_name = {e["name"]: e for e in keras3["config"]["layers"]}
+    assert [t[:2] for t in sum(by_name["add"]["inbound_nodes"], [])] == [
+        ["inner_f", 0],
+        ["inner_f", 1],
+    ]
+    # either numbering reads back to the same graph
+    for config in (keras2, keras3):
+        model = tf.saving.common.model_from_config(config)
+        assert [layer.name for layer in model.layers] == ["x", "inner_f", "add", "inner_s"]
+        assert len(model.get_layer("inner_f")._inbound_nodes) == 2
