@@ -184,5 +184,10 @@ def test_config_numbers_nested_calls_as_each_keras_does():
     # either numbering reads back to the same graph
     for config in (keras2, keras3):
         model = tf.saving.common.model_from_config(config)
-        assert [layer.name for layer in model.layers] == ["x", "inner_f", "add", "inner_s"]
+        assert [layer.name for layer in model.layers] == [
+            "x",
+            "inner_f",
+            "add",
+            "inner_s",
+        ]
         assert len(model.get_layer("inner_f")._inbound_nodes) == 2

@@ -82,9 +82,7 @@ def inline(inputs: Sequence[Any], outputs: Sequence[Any], nodes: Sequence[Any]):
                 continue
             (tensor,) = node.outputs  # one output per layer call in tinynn
             in_slots = [slot_of(scope, t) for t in node.inputs]
-            graph.calls.append(
-                (layer, in_slots, slot_of(scope, tensor), node.as_list)
-            )
+            graph.calls.append((layer, in_slots, slot_of(scope, tensor), node.as_list))
 
     graph.input_slots = [slot_of((), t) for t in inputs]
     expand((), nodes)

@@ -413,3 +413,4 @@ def _layer_from_entry(entry: dict[str, Any], field: str) -> Layer:
 
 
 Model._functional_class = Functional
+Model._map_graph = staticmethod(map_graph)

@@ -92,7 +92,9 @@ def h5_weight_names(layer: Any) -> list[str]:
     each, in weight order)."""
     if is_model(layer):
         return [
-            f"{sub.name}/{n}:0" for sub in layer._weight_layers for n in sub._param_names
+            f"{sub.name}/{n}:0"
+            for sub in layer._weight_layers
+            for n in sub._param_names
         ]
     return [f"{layer.name}/{n}:0" for n in layer._param_names]
 
@@ -138,7 +140,9 @@ def _functional_config(model, modules: bool) -> dict[str, Any]:
     keys and ``build_config``."""
     own = model.get_config()
     if modules:
-        _keras3_node_numbers(own, {layer.name for layer in model.layers if is_model(layer)})
+        _keras3_node_numbers(
+            own, {layer.name for layer in model.layers if is_model(layer)}
+        )
     entries = []
     for entry, layer in zip(own["layers"], model.layers):
         if hasattr(layer, "_nodes"):  # a nested model: its own model config
