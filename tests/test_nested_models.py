@@ -191,3 +191,51 @@ def test_config_numbers_nested_calls_as_each_keras_does():
             "inner_s",
         ]
         assert len(model.get_layer("inner_f")._inbound_nodes) == 2
+
+
+def _keras(module):
+    """Keras 3 (``keras``) or Keras 2.x (``tf_keras``), or a skip."""
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    k = pytest.importorskip(module)
+    if module == "keras" and not k.__version__.startswith("3."):
+        pytest.skip("Keras 3 oracle: pip install tensorflow-cpu==2.21.0")
+    return k
+
+
+@pytest.mark.parametrize("module, suffix", [("keras", ".keras"), ("tf_keras", ".h5")])
+def test_nested_files_both_ways_with_keras(tmp_path, module, suffix):
+    k = _keras(module)
+    X = np.random.default_rng(0).normal(size=(6, 4)).astype("float32")
+    outer, seq = nested_graph()
+    for model in (outer, seq):  # tinynn -> Keras
+        path = tmp_path / f"tn_{model.name}{suffix}"
+        model.save(path)
+        theirs = k.models.load_model(path)
+        assert [layer.name for layer in theirs.layers] == [
+            layer.name for layer in model.layers
+        ]
+        np.testing.assert_allclose(
+            theirs.predict(X, verbose=0), model.predict(X, verbose=0), atol=1e-6
+        )
+    L = k.layers  # Keras -> tinynn
+    i = k.Input((4,), name="inner_in")
+    inner_f = k.Model(i, L.Dense(3, activation="tanh", name="fd")(i), name="inner_f")
+    inner_s = k.Sequential([k.Input((3,)), L.Dense(2, name="sd")], name="inner_s")
+    x = k.Input((4,), name="x")
+    added = L.Add(name="add")([inner_f(x), inner_f(x)])
+    theirs = [
+        k.Model(x, inner_s(added), name="outer"),
+        k.Sequential([inner_f, L.Dense(1, name="o")], name="seqn"),
+    ]
+    for model in theirs:
+        path = tmp_path / f"k_{model.name}{suffix}"
+        model.save(path)
+        ours = keras.models.load_model(path)
+        assert [layer.name for layer in ours.layers] == [
+            layer.name for layer in model.layers
+        ]
+        np.testing.assert_allclose(
+            ours.predict(X, verbose=0), model.predict(X, verbose=0), atol=1e-6
+        )

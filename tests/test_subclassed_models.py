@@ -195,3 +195,11 @@ def test_subclassed_model_nested_in_functional():
     assert len(outer.weights) == 8
     xs, _ = data(4)
     assert outer.predict(xs, verbose=0).shape == (4, 1)
+
+
+def test_subclassed_model_inside_sequential():
+    inner = TwoTower()
+    model = keras.Sequential([keras.Input(shape=(5,)), inner, layers.Dense(1)])
+    assert [type(layer).__name__ for layer in model.layers] == ["TwoTower", "Dense"]
+    xs, _ = data(3)
+    assert model.predict(xs, verbose=0).shape == (3, 1)

@@ -281,6 +281,7 @@ class Model:
         self.inputs: list[Any] = []
         self.outputs: list[Any] = []
         self._nodes: list[Any] = []
+        self._input_features: tuple[int, ...] | None = None
         # Set by compile (Keras's public model attributes).
         self.optimizer: optimizers.Optimizer | None = None
         self.loss: losses.Loss | None = None
