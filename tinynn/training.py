@@ -67,6 +67,8 @@ class Trainer:
         self._weighted_entries: list[Any] = []
         # Per output: its loss, loss weight and metric entries (compile_utils).
         self._specs: list[compile_utils.OutputSpec] = []
+        self._specs_for: list[str] = []  # the output names _specs were made for
+        self._compile_arguments: tuple = (None, None, None, None)
         self._metric_slots: list[tuple[int, bool]] = []
         self._plan: Any = None  # the model's executor plan (buffers for a batch)
         self._buffer_rows = 0
@@ -142,11 +144,8 @@ class Trainer:
         if optimizer_object is self.model.optimizer:
             optimizer_object.iterations = 0
             optimizer_object.reset_state()
-        output_names = self.model.output_names if self.model.built else ["output"]
-        specs = compile_utils.resolve(
-            output_names, loss, loss_weights, metrics, weighted_metrics, _metric_entries
-        )
-        self._specs = specs
+        self._compile_arguments = (loss, loss_weights, metrics, weighted_metrics)
+        specs = self._resolve_specs()
         self._weighted_entries = specs[0].weighted if len(specs) == 1 else []
         self.model.optimizer = optimizer_object
         # Keras's model.loss: the loss, or with several outputs one per output.
@@ -158,6 +157,26 @@ class Trainer:
         self._compiled = True
         if self.model.built:
             self.model._consolidate()
+
+    def _resolve_specs(self) -> list[compile_utils.OutputSpec]:
+        """compile's per-output settings for the model's outputs as they are
+        now (a model traced after compile gets them on its first batch)."""
+        output_names = self.model.output_names if self.model.built else ["output"]
+        self._specs = compile_utils.resolve(
+            output_names, *self._compile_arguments, _metric_entries
+        )
+        self._specs_for = list(output_names)
+        return self._specs
+
+    def _current_specs(self) -> None:
+        """Resolve the specs again if the model's outputs changed since
+        compile (a subclassed model traced on its first data)."""
+        if self.model.built and self.model.output_names != self._specs_for:
+            if len(self._specs) == 1 and len(self.model.outputs) == 1:
+                self._specs_for = list(self.model.output_names)
+                return
+            self._resolve_specs()
+            self._metrics = None
 
     @property
     def metrics_names(self) -> list[str]:
@@ -336,6 +355,7 @@ class Trainer:
         if y is None:
             raise ValueError(f"{where}: y must be given (targets for x)")
         xs = self._prepare_x(x, where)
+        self._current_specs()
         ys = self._split_targets(y, where)
         targets = []
         single = len(self._specs) == 1

@@ -30,7 +30,64 @@ import numpy as np
 from .. import _backend
 from .._call_context import CallContext
 
-__all__ = ["Plan"]
+__all__ = ["Plan", "inline"]
+
+
+class _Inlined:
+    """A graph with nested models inlined: slots (one per distinct tensor,
+    an inner model's inputs and outputs aliases of the tensors its call
+    node reads and writes) and the calls of plain layers in order."""
+
+    def __init__(self) -> None:
+        self.shapes: list[tuple] = []
+        self.calls: list[tuple[Any, list[int], int, bool]] = []
+        self.input_slots: list[int] = []
+        self.output_slots: list[int] = []
+
+
+def inline(inputs: Sequence[Any], outputs: Sequence[Any], nodes: Sequence[Any]):
+    """The graph between `inputs` and `outputs` through `nodes` (topological
+    order) with every node of a nested model (a layer that has ``_nodes``,
+    its own graph) replaced by its model's nodes, recursively. Each call
+    site of a nested model gets its own scope, so a model used twice
+    contributes two sets of steps (two CallContexts per layer) over the same
+    layers: its weights are shared and their gradients accumulate."""
+    graph = _Inlined()
+    slot: dict[tuple, int] = {}
+    alias: dict[tuple, tuple] = {}
+
+    def key(scope: tuple, tensor: Any) -> tuple:
+        k = (scope, id(tensor))
+        while k in alias:
+            k = alias[k]
+        return k
+
+    def slot_of(scope: tuple, tensor: Any) -> int:
+        k = key(scope, tensor)
+        if k not in slot:
+            slot[k] = len(graph.shapes)
+            graph.shapes.append(tuple(tensor.shape[1:]))
+        return slot[k]
+
+    def expand(scope: tuple, node_list: Sequence[Any]) -> None:
+        for node in node_list:
+            layer = node.layer
+            if hasattr(layer, "_nodes") and hasattr(layer, "outputs"):  # a model
+                inner = scope + (id(node),)
+                for t_inner, t_outer in zip(layer.inputs, node.inputs):
+                    alias[(inner, id(t_inner))] = key(scope, t_outer)
+                expand(inner, layer._nodes)
+                for t_inner, t_outer in zip(layer.outputs, node.outputs):
+                    alias[(scope, id(t_outer))] = key(inner, t_inner)
+                continue
+            (tensor,) = node.outputs  # one output per layer call in tinynn
+            in_slots = [slot_of(scope, t) for t in node.inputs]
+            graph.calls.append((layer, in_slots, slot_of(scope, tensor), node.as_list))
+
+    graph.input_slots = [slot_of((), t) for t in inputs]
+    expand((), nodes)
+    graph.output_slots = [slot_of((), t) for t in outputs]
+    return graph
 
 
 class _Step:
@@ -79,38 +136,27 @@ class Plan:
     ):
         self.rows = rows
         self.dtype = dtype
-        slot: dict[int, int] = {}
-        shapes: list[tuple] = []
-
-        def slot_of(tensor: Any) -> int:
-            key = id(tensor)
-            if key not in slot:
-                slot[key] = len(shapes)
-                shapes.append(tuple(tensor.shape[1:]))
-            return slot[key]
-
-        self.input_slots = [slot_of(t) for t in inputs]
+        graph = inline(inputs, outputs, nodes)
+        shapes = graph.shapes
+        self.input_slots = graph.input_slots
         consumers: dict[int, int] = {}
         steps = []
-        for node in nodes:
-            (tensor,) = node.outputs  # one output per layer call in tinynn
+        for layer, in_slots, out_slot, as_list in graph.calls:
             step = _Step()
-            step.layer = node.layer
-            step.inputs = [slot_of(t) for t in node.inputs]
-            step.output = slot_of(tensor)
-            step.as_list = node.as_list
+            step.layer = layer
+            step.inputs = in_slots
+            step.output = out_slot
+            step.as_list = as_list
             step.ctx = CallContext()
             step.fuse_index = -1
             step.out = (
-                np.empty((rows, *tensor.shape[1:]), dtype)
-                if node.layer._buffered
-                else None
+                np.empty((rows, *shapes[out_slot]), dtype) if layer._buffered else None
             )
             for s in step.inputs:
                 consumers[s] = consumers.get(s, 0) + 1
             steps.append(step)
         self.steps = steps
-        self.output_slots = [slot_of(t) for t in outputs]
+        self.output_slots = graph.output_slots
         producer = {step.output: step for step in steps}
         self.fusable = []
         for k, s in enumerate(self.output_slots):

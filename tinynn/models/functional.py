@@ -173,17 +173,6 @@ class Functional(Model):
         """Every layer of the graph, InputLayers included, in Keras's order."""
         return list(self._layers)
 
-    @property
-    def input_names(self) -> list[str]:
-        return [t.node.layer.name for t in self.inputs]
-
-    @property
-    def output_names(self) -> list[str]:
-        """Per output: its dict key, or the name of the layer producing it."""
-        if isinstance(self._output_structure, dict):
-            return list(self._output_structure)
-        return [t.node.layer.name for t in self.outputs]
-
     # ---- configs ------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
         """The graph as Keras 2 writes a functional model's config: each
@@ -251,8 +240,9 @@ class Functional(Model):
         made: dict[tuple[str, int], KerasTensor] = {}
         for name, layer in layers.items():
             if isinstance(layer, InputLayer):
-                made[(name, 0)] = layer.output
+                made[(name, 0, 0)] = layer.output
         calls = {id(layer): 0 for layer, _ in pending}
+        first = _first_call_numbers(layers, pending, config.get("output_layers"))
         # Call layers whose inputs exist, pass after pass (Keras's loop).
         while pending:
             progressed = False
@@ -260,12 +250,15 @@ class Functional(Model):
                 layer, nodes = item
                 while calls[id(layer)] < len(nodes):
                     args = nodes[calls[id(layer)]]
-                    keys = [(n, i) for n, i in args["tensors"]]
+                    keys = list(args["tensors"])
                     if not all(k in made for k in keys):
                         break
                     tensors = [made[k] for k in keys]
                     out = layer(tensors if args["as_list"] else tensors[0])
-                    made[(layer.name, calls[id(layer)])] = out
+                    # A nested model's calls are numbered from 1 (Keras).
+                    number = calls[id(layer)] + first.get(layer.name, 0)
+                    for t_index, t in enumerate(flatten(out)):
+                        made[(layer.name, number, t_index)] = t
                     calls[id(layer)] += 1
                     progressed = True
                 if calls[id(layer)] == len(nodes):
@@ -283,7 +276,7 @@ class Functional(Model):
                 raise ValueError(
                     f"field {field!r} must hold [layer name, node, tensor]"
                 )
-            key = (triple[0], triple[1])
+            key = (triple[0], triple[1], triple[2] if len(triple) > 2 else 0)
             if key not in made:
                 raise ValueError(f"field {field!r} names an unknown tensor {triple!r}")
             return made[key]
@@ -297,6 +290,30 @@ class Functional(Model):
         return cls(inputs, outputs, name=config.get("name"))
 
 
+def _first_call_numbers(
+    layers: dict[str, Layer], pending: list, output_layers: Any
+) -> dict[str, int]:
+    """Per nested model, the number of its first call in the config: 1 as
+    Keras 2 writes (node 0 being its own graph), 0 as Keras 3 writes. Every
+    call of a nested model is referenced (an output or another layer's
+    input), so a reference to node 0 means Keras 3's numbering."""
+    nested = {name for name, layer in layers.items() if isinstance(layer, Model)}
+    if not nested:
+        return {}
+    seen: dict[str, int] = {}
+    refs = [t for _, nodes in pending for args in nodes for t in args["tensors"]]
+    outs = output_layers if isinstance(output_layers, list) else []
+    if isinstance(output_layers, dict):
+        outs = list(output_layers.values())
+    if outs and isinstance(outs[0], str):
+        outs = [outs]
+    refs += [tuple(t) for t in outs if isinstance(t, list) and len(t) >= 2]
+    for ref in refs:
+        if ref[0] in nested and isinstance(ref[1], int):
+            seen[ref[0]] = min(seen.get(ref[0], ref[1]), ref[1])
+    return {name: 0 if seen.get(name, 1) == 0 else 1 for name in nested}
+
+
 def _model_node_indices(model: Functional) -> dict[int, int]:
     """id(node) -> its index among its layer's calls in this model (Keras
     numbers a layer's nodes per model, leaving out calls in other models)."""
@@ -305,8 +322,10 @@ def _model_node_indices(model: Functional) -> dict[int, int]:
     indices: dict[int, int] = {}
     for layer in model._layers:
         kept = [n for n in layer._inbound_nodes if id(n) in own]
+        # A nested model's node 0 is its own graph: its calls count from 1.
+        first = 1 if isinstance(layer, Model) else 0
         for i, node in enumerate(kept):
-            indices[id(node)] = i
+            indices[id(node)] = first + i
     return indices
 
 
@@ -359,7 +378,7 @@ def _node_inputs(node: Any, field: str) -> dict[str, Any]:
             )
             if not (isinstance(history, list) and len(history) == 3):
                 raise ValueError(f"{where}: a tensor must have a keras_history")
-            tensors.append((history[0], history[1]))
+            tensors.append((history[0], history[1], history[2]))
         return {"tensors": tensors, "as_list": as_list}
     if isinstance(node, list) and node:  # Keras 2
         tensors = []
@@ -368,7 +387,7 @@ def _node_inputs(node: Any, field: str) -> dict[str, Any]:
                 raise ValueError(
                     f"{where}: expected [layer name, node, tensor, kwargs]"
                 )
-            tensors.append((item[0], item[1]))
+            tensors.append((item[0], item[1], item[2]))
         return {"tensors": tensors, "as_list": len(tensors) > 1}
     raise ValueError(f"{where}: a node must be a list (Keras 2) or object (Keras 3)")
 
@@ -376,8 +395,11 @@ def _node_inputs(node: Any, field: str) -> dict[str, Any]:
 def _layer_from_entry(entry: dict[str, Any], field: str) -> Layer:
     cls = registry.lookup("layer", entry.get("class_name"))
     if cls is None:
+        cls = registry.lookup("model", entry.get("class_name"))  # nested
+    if cls is None:
         raise ValueError(f"field '{field}.class_name': unknown layer class")
     return cls.from_config(entry.get("config", {}))
 
 
 Model._functional_class = Functional
+Model._map_graph = staticmethod(map_graph)

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import numpy as np
+
 from .. import registry
 from .._checks import describe
 from ..layers import InputLayer, Layer
 from ..symbolic import KerasTensor
 from .functional import Functional
+from .model import Model
 
 
 @registry.register("model")
@@ -74,7 +77,10 @@ class Sequential(Functional):
         if isinstance(layer, Sequential):
             self._add_model(layer)
             return
-        if not isinstance(layer, Layer):
+        nested = isinstance(layer, Model)  # a functional model: one layer, nested
+        if nested and layer is self:
+            raise ValueError("Sequential.add: a model cannot be added to itself")
+        if not (nested or isinstance(layer, Layer)):
             raise TypeError(
                 f"Sequential.add: layer must be a tinynn layer; got {describe(layer)}"
             )
@@ -97,7 +103,9 @@ class Sequential(Functional):
                 "the first layer of the model (it reads the input strings)"
             )
         if not self._layers and self._input_features is None:
-            self._input_features = layer._declared_input_shape
+            self._input_features = (
+                layer._input_features if nested else layer._declared_input_shape
+            )
         if not self.trainable:
             layer.trainable = False
         self._layers.append(layer)
@@ -136,6 +144,12 @@ class Sequential(Functional):
                 self._nodes, self.outputs = [], []
         return layer
 
+    def _build_for_symbolic(self, x: Any) -> None:
+        if isinstance(x, KerasTensor):
+            self.build(x.shape)
+        else:
+            super()._build_for_symbolic(x)
+
     def build(self, input_shape: Any = None) -> None:
         """Create all weights for inputs of `input_shape` (batch axis first, e.g.
         ``(None, 784)``)."""
@@ -163,7 +177,7 @@ class Sequential(Functional):
         if not self._layers:
             self._input_features = features
             return
-        dtypes = {layer.dtype for layer in self._layers}
+        dtypes = {np.dtype(layer.dtype).name for layer in self._layers}
         if len(dtypes) > 1:
             raise ValueError(
                 f"Sequential: all layers must share one dtype; got "

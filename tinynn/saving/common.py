@@ -283,6 +283,10 @@ def model_from_config(
             raise ValueError(f"{where_file}: field {field!r} must be a JSON object")
         name = entry.get("class_name")
         cls = registry.lookup("layer", name)
+        if cls is None and registry.lookup("model", name) is not None:
+            # A nested model: its entry is a model config (plus name and
+            # inbound nodes in a functional model).
+            return model_from_config(entry, where, path)
         if cls is None:
             raise ValueError(
                 f"{where_file}: field '{field}.class_name': layer class {name!r} "

@@ -84,7 +84,7 @@ def save_model(
             group.attrs["layer_names"] = [layer.name.encode() for layer in model.layers]
             for layer in model.layers:
                 layer_group = group.create_group(layer.name)
-                names = [f"{layer.name}/{n}:0".encode() for n in layer._param_names]
+                names = [n.encode() for n in keras_config.h5_weight_names(layer)]
                 layer_group.attrs["weight_names"] = names
                 for name, value in zip(names, layer.get_weights()):
                     _dataset(layer_group, name.decode(), value)

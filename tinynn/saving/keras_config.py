@@ -68,6 +68,37 @@ def keras3_layer_paths(model) -> list[str]:
     return paths
 
 
+def keras3_weight_groups(model, prefix: str = "") -> list[tuple[str, Any]]:
+    """(path, layer) of every layer whose ``<path>/vars`` group a Keras 3
+    weights file holds, nested models' layers under theirs
+    (``layers/functional/layers/dense``); a nested model is listed too,
+    before its layers (its own ``vars`` group is empty)."""
+    result = []
+    for path, layer in zip(keras3_layer_paths(model), model.layers):
+        result.append((prefix + path, layer))
+        if hasattr(layer, "_nodes"):
+            result += keras3_weight_groups(layer, f"{prefix}{path}/")
+    return result
+
+
+def is_model(layer: Any) -> bool:
+    """Whether `layer` is a nested model (it has its own graph)."""
+    return hasattr(layer, "_nodes") and hasattr(layer, "outputs")
+
+
+def h5_weight_names(layer: Any) -> list[str]:
+    """Keras 2's ``weight_names`` of a layer's group: ``dense/kernel:0``...;
+    a nested model's group lists its layers' weights (``dense/kernel:0`` of
+    each, in weight order)."""
+    if is_model(layer):
+        return [
+            f"{sub.name}/{n}:0"
+            for sub in layer._weight_layers
+            for n in sub._param_names
+        ]
+    return [f"{layer.name}/{n}:0" for n in layer._param_names]
+
+
 # ---- writing ---------------------------------------------------------------------
 def _wrap3(value: Any, module: str) -> Any:
     if isinstance(value, dict) and "class_name" in value:
@@ -108,8 +139,17 @@ def _functional_config(model, modules: bool) -> dict[str, Any]:
     node format); with `modules` the layers also carry Keras 3's ``module``
     keys and ``build_config``."""
     own = model.get_config()
+    if modules:
+        _keras3_node_numbers(
+            own, {layer.name for layer in model.layers if is_model(layer)}
+        )
     entries = []
     for entry, layer in zip(own["layers"], model.layers):
+        if hasattr(layer, "_nodes"):  # a nested model: its own model config
+            item = model_config(layer, modules)
+            item.update(name=entry["name"], inbound_nodes=entry["inbound_nodes"])
+            entries.append(item)
+            continue
         config = dict(entry["config"])
         if entry["class_name"] == "InputLayer":
             config = {
@@ -147,6 +187,25 @@ def _functional_config(model, modules: bool) -> dict[str, Any]:
             "registered_name": "Functional",
         }
     return config
+
+
+def _keras3_node_numbers(config: dict[str, Any], nested: set[str]) -> None:
+    """Keras 2 numbers a nested model's calls from 1 (its node 0 is its own
+    graph), Keras 3 from 0: renumber the references to `nested` models in
+    place for the config Keras 3 reads."""
+    if not nested:
+        return
+
+    def fix(triple: list) -> None:
+        if triple and triple[0] in nested:
+            triple[1] -= 1
+
+    for entry in config["layers"]:
+        for node in entry["inbound_nodes"]:
+            for item in node:
+                fix(item)
+    for triple in config["output_layers"]:
+        fix(triple)
 
 
 def _json_shape(shape: Any) -> Any:
@@ -188,6 +247,9 @@ def _sequential_config(model, modules: bool) -> dict[str, Any]:
         }
     ]
     for entry, layer in zip(own["layers"], model.layers):
+        if hasattr(layer, "_nodes"):  # a nested model: its own model config
+            entries.append(model_config(layer, modules))
+            continue
         config = dict(entry["config"])
         config.pop("batch_input_shape", None)  # the InputLayer has it
         item = {"class_name": entry["class_name"], "config": config}
@@ -202,7 +264,8 @@ def _sequential_config(model, modules: bool) -> dict[str, Any]:
     if not modules:
         return config
     for item in entries:
-        item.update(module="keras.layers", registered_name=None)
+        if "module" not in item:  # nested models have theirs
+            item.update(module="keras.layers", registered_name=None)
     config["config"]["build_input_shape"] = shape
     return {
         "module": "keras",

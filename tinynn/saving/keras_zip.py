@@ -47,9 +47,11 @@ def _weights_h5(model, include_optimizer: bool, where: str) -> bytes:
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as root:
         root.create_group("vars").attrs["name"] = model.name
-        for path, layer in zip(keras_config.keras3_layer_paths(model), model.layers):
+        for path, layer in keras_config.keras3_weight_groups(model):
             group = root.create_group(f"{path}/vars")
             group.attrs["name"] = layer.name
+            if keras_config.is_model(layer):
+                continue  # its layers have their own groups
             for index, value in enumerate(layer.get_weights()):
                 _dataset(group, str(index), value)
         if include_optimizer and model._compiled:
@@ -241,7 +243,9 @@ def _layer_vars(root, model, path: Path, where: str) -> list[np.ndarray]:
     """Each layer's ``layers/<path>/vars/<i>``, count and shapes checked
     before any data is read."""
     datasets, shapes = [], []
-    for layer_path, layer in zip(keras_config.keras3_layer_paths(model), model.layers):
+    for layer_path, layer in keras_config.keras3_weight_groups(model):
+        if keras_config.is_model(layer):
+            continue  # its layers are listed after it
         group = root.get(f"{layer_path}/vars")
         if group is None:
             raise damaged(
