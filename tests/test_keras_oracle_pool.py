@@ -41,11 +41,16 @@ ADAM = (
 @pytest.fixture(autouse=True)
 def float64_everywhere():
     before = keras.config.floatx()
+    policy = keras.config.dtype_policy()
     keras.config.set_floatx("float64")
+    # Keras caches its global dtype policy: an earlier test that used Keras
+    # in float32 would leave layers computing in float32 without this.
+    keras.config.set_dtype_policy("float64")
     tinynn.backend.clear_session()
     tinynn.set_floatx("float64")
     yield
     keras.config.set_floatx(before)
+    keras.config.set_dtype_policy(policy)
     tinynn.set_floatx("float32")
 
 
