@@ -335,3 +335,151 @@ def test_chain_summary_keeps_the_sequential_table():
     model.summary(print_fn=lines.append)
     assert len(lines[1]) == 65 and "Connected to" not in lines[2]
     assert lines[4].startswith("x (InputLayer)") and "[(None, 4)]" in lines[4]
+
+
+# ---- several inputs and outputs in fit/evaluate/predict -------------------------------
+def ticket_data(n=40, seed=0):
+    r = np.random.default_rng(seed)
+    x = {"title": r.random((n, 4)), "body": r.random((n, 3))}
+    y = {
+        "priority": r.integers(0, 2, (n, 1)).astype(float),
+        "department": r.integers(0, 3, n),
+    }
+    return x, y
+
+
+def compiled_ticket(**kwargs):
+    tf.set_seed(0)
+    model = ticket_like_model()
+    settings = dict(
+        optimizer="adam",
+        loss={
+            "priority": "binary_crossentropy",
+            "department": "sparse_categorical_crossentropy",
+        },
+        metrics={"department": ["accuracy"], "priority": ["mae"]},
+    )
+    settings.update(kwargs)
+    model.compile(**settings)
+    return model
+
+
+def test_multi_output_names_are_kerass():
+    model = compiled_ticket()
+    x, y = ticket_data()
+    history = model.fit(x, y, batch_size=8, epochs=1, validation_split=0.25, verbose=0)
+    names = [
+        "loss",
+        "priority_loss",
+        "department_loss",
+        "priority_mae",
+        "department_accuracy",
+    ]
+    assert model.metrics_names == names
+    assert list(history.history) == names + ["val_" + n for n in names]
+    values = model.evaluate(x, y, verbose=0)
+    assert len(values) == 5
+    # loss = priority_loss + department_loss (weights 1)
+    assert values[0] == pytest.approx(values[1] + values[2], rel=1e-6)
+
+
+def test_x_and_y_as_lists_or_dicts_give_the_same_fit():
+    x, y = ticket_data()
+    results = []
+    for as_dict in (True, False):
+        model = compiled_ticket()
+        xs = x if as_dict else [x["title"], x["body"]]
+        ys = y if as_dict else [y["priority"], y["department"]]
+        model.fit(xs, ys, batch_size=8, epochs=2, verbose=0)
+        results.append(model.get_weights())
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_predict_returns_one_array_per_output():
+    model = compiled_ticket()
+    x, _ = ticket_data(n=9)
+    out = model.predict(x, batch_size=4, verbose=0)
+    assert isinstance(out, list) and [o.shape for o in out] == [(9, 1), (9, 3)]
+    called = model([x["title"], x["body"]])
+    np.testing.assert_allclose(called[1].numpy(), out[1], rtol=1e-6)
+
+
+def test_loss_weights_scale_each_output_gradient():
+    x, y = ticket_data()
+    plain = compiled_ticket(optimizer=tf.keras.optimizers.SGD(0.1))
+    weighted = compiled_ticket(
+        optimizer=tf.keras.optimizers.SGD(0.1),
+        loss_weights={"priority": 2.0, "department": 0.5},
+    )
+    weighted.set_weights(plain.get_weights())
+    a = plain.train_on_batch(x, y)
+    b = weighted.train_on_batch(x, y)
+    assert a[1:3] == pytest.approx(b[1:3], rel=1e-6)  # same outputs, same losses
+    assert b[0] == pytest.approx(2.0 * b[1] + 0.5 * b[2], rel=1e-6)
+    # Plain SGD: the priority head sees only its own loss, so its step is
+    # exactly twice as large with weight 2.
+    start = ticket_like_model()
+    start.set_weights(plain.get_weights())
+
+
+def test_an_output_without_a_loss_is_not_trained():
+    x, y = ticket_data()
+    with pytest.raises(ValueError, match="'priority' has metrics but no loss"):
+        compiled_ticket(loss={"department": "sparse_categorical_crossentropy"})
+    model = compiled_ticket(
+        loss={"department": "sparse_categorical_crossentropy"},
+        metrics={"department": ["accuracy"]},
+    )
+    head = model.get_layer("priority").get_weights()
+    model.fit(x, {"department": y["department"]}, batch_size=8, epochs=1, verbose=0)
+    for before, after in zip(head, model.get_layer("priority").get_weights()):
+        np.testing.assert_array_equal(before, after)
+    assert model.metrics_names[:2] == ["loss", "department_loss"]
+
+
+def test_multi_io_errors_name_what_is_wrong():
+    model = compiled_ticket()
+    x, y = ticket_data()
+    with pytest.raises(ValueError, match="no entry for input 'body'"):
+        model.fit({"title": x["title"]}, y, verbose=0)
+    with pytest.raises(ValueError, match="2 inputs"):
+        model.fit(x["title"], y, verbose=0)
+    with pytest.raises(ValueError, match="not an output of the model"):
+        model.fit(x, {**y, "extra": y["priority"]}, verbose=0)
+    with pytest.raises(ValueError, match="class_weight is not supported"):
+        model.fit(x, y, class_weight={0: 1.0, 1: 2.0}, verbose=0)
+    with pytest.raises(ValueError, match="loss has an entry for 'nope'"):
+        model.compile(optimizer="sgd", loss={"nope": "mse"})
+    with pytest.raises(ValueError, match="loss_weights must have one entry per output"):
+        model.compile(optimizer="sgd", loss="mse", loss_weights=[1.0])
+    with pytest.raises(ValueError, match="data cardinality is ambiguous"):
+        model.fit({"title": x["title"], "body": x["body"][:5]}, y, verbose=0)
+
+
+def test_integer_input_reaches_an_embedding_as_ids():
+    ids = keras.Input(shape=(4,), dtype="int32", name="ids")
+    dense_in = keras.Input(shape=(3,), name="numbers")
+    pooled = layers.GlobalAveragePooling1D()(layers.Embedding(10, 5)(ids))
+    out = layers.Dense(1)(layers.concatenate([pooled, dense_in]))
+    model = keras.Model([ids, dense_in], out)
+    model.compile("sgd", "mse")
+    r = np.random.default_rng(0)
+    x = [r.integers(0, 10, (12, 4)), r.random((12, 3)).astype(np.float32)]
+    history = model.fit(x, r.random((12, 1)), batch_size=4, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    with pytest.raises(ValueError, match="10"):
+        model.fit([x[0] + 10, x[1]], r.random((12, 1)), verbose=0)
+
+
+@pytest.mark.parametrize("suffix", [".tnn", ".h5", ".keras"])
+def test_multi_output_model_saves_weights_and_warns_about_compile(tmp_path, suffix):
+    model = compiled_ticket()
+    x, y = ticket_data()
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    with pytest.warns(UserWarning, match="compile settings of 'ticket'"):
+        model.save(tmp_path / f"m{suffix}")
+    loaded = keras.models.load_model(tmp_path / f"m{suffix}")
+    assert not loaded._compiled
+    for a, b in zip(model.predict(x, verbose=0), loaded.predict(x, verbose=0)):
+        np.testing.assert_array_equal(a, b)

@@ -247,7 +247,9 @@ class StreamHandler:
                 "expected batches (x, y) or (x, y, sample_weight) to compute the loss"
             )
         xs, ys = trainer._prepare_xy(x, y, self.where)
-        weights = trainer._sample_weights(y, len(xs), w, self.class_weight, self.where)
+        weights = trainer._sample_weights(
+            y, len(xs[0]), w, self.class_weight, self.where
+        )
         return trainer._as_batch(xs), ys, weights
 
 
@@ -271,13 +273,13 @@ def predict(
         params={"verbose": verbose, "epochs": 1, "steps": handler.steps},
     )
     hooks.on_predict_begin({})
-    outputs = []
+    outputs = []  # per batch, one array per model output
     for step, xb, _, _ in handler.epoch():
         hooks.on_predict_batch_begin(step, {})
-        out = np.empty((len(xb), *model.output_shape[1:]), model.dtype)
-        trainer._predict_batch(xb, out, training=False)
-        outputs.append(out)
-        hooks.on_predict_batch_end(step, {"outputs": out})
+        parts = trainer._output_arrays(len(xb[0]))
+        trainer._predict_batch(xb, parts, training=False)
+        outputs.append(parts)
+        hooks.on_predict_batch_end(step, {"outputs": trainer._structured(parts)})
         if progbar is not None:
             progbar.update(step + 1)
     if progbar is not None and progbar.target is None:
@@ -285,4 +287,4 @@ def predict(
     hooks.on_predict_end({})
     if not outputs:
         raise ValueError(f"{handler.where}: the input yielded no batch to predict")
-    return np.concatenate(outputs)
+    return trainer._structured([np.concatenate(column) for column in zip(*outputs)])

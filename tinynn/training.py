@@ -23,7 +23,15 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from . import _random, data_adapter, losses, metrics as metrics_module, optimizers
+from . import (
+    _backend,
+    _random,
+    compile_utils,
+    data_adapter,
+    losses,
+    metrics as metrics_module,
+    optimizers,
+)
 from .losses import check_sample_weight
 from ._checks import (
     as_numeric_array,
@@ -57,7 +65,11 @@ class Trainer:
         self._compiled = False
         self._metrics: list[metrics_module.Metric] | None = None
         self._weighted_entries: list[Any] = []
-        self._plain = 0  # how many of _metrics ignore sample weights
+        # Per output: its loss, loss weight and metric entries (compile_utils).
+        self._specs: list[compile_utils.OutputSpec] = []
+        self._specs_for: list[str] = []  # the output names _specs were made for
+        self._compile_arguments: tuple = (None, None, None, None)
+        self._metric_slots: list[tuple[int, bool]] = []
         self._plan: Any = None  # the model's executor plan (buffers for a batch)
         self._buffer_rows = 0
         self._penalized: list[Any] = []
@@ -118,14 +130,11 @@ class Trainer:
 
         Compiling again starts a fresh optimizer state; weights are kept.
         """
-        for key, value in (
-            ("loss_weights", loss_weights),
-            ("steps_per_execution", steps_per_execution),
-        ):
-            if value is not None:
-                raise ValueError(
-                    f"compile: {key} is not supported by tinynn; got {value!r}"
-                )
+        if steps_per_execution is not None:
+            raise ValueError(
+                "compile: steps_per_execution is not supported by tinynn; got "
+                f"{steps_per_execution!r}"
+            )
         if kwargs:
             raise TypeError(
                 f"compile: unexpected keyword argument {next(iter(kwargs))!r}"
@@ -135,25 +144,49 @@ class Trainer:
         if optimizer_object is self.model.optimizer:
             optimizer_object.iterations = 0
             optimizer_object.reset_state()
-        loss_object = losses.get(loss)
-        metric_list = _metric_entries(metrics, "metrics")
-        self._weighted_entries = _metric_entries(weighted_metrics, "weighted_metrics")
-        self.model.optimizer, self.model.loss = optimizer_object, loss_object
-        self.model.compiled_metrics = metric_list
+        self._compile_arguments = (loss, loss_weights, metrics, weighted_metrics)
+        specs = self._resolve_specs()
+        self._weighted_entries = specs[0].weighted if len(specs) == 1 else []
+        self.model.optimizer = optimizer_object
+        # Keras's model.loss: the loss, or with several outputs one per output.
+        self.model.loss = (
+            specs[0].loss if len(specs) == 1 else {s.name: s.loss for s in specs}
+        )
+        self.model.compiled_metrics = specs[0].metrics if len(specs) == 1 else []
         self._metrics = None
         self._compiled = True
         if self.model.built:
             self.model._consolidate()
 
+    def _resolve_specs(self) -> list[compile_utils.OutputSpec]:
+        """compile's per-output settings for the model's outputs as they are
+        now (a model traced after compile gets them on its first batch)."""
+        output_names = self.model.output_names if self.model.built else ["output"]
+        self._specs = compile_utils.resolve(
+            output_names, *self._compile_arguments, _metric_entries
+        )
+        self._specs_for = list(output_names)
+        return self._specs
+
+    def _current_specs(self) -> None:
+        """Resolve the specs again if the model's outputs changed since
+        compile (a subclassed model traced on its first data)."""
+        if self.model.built and self.model.output_names != self._specs_for:
+            if len(self._specs) == 1 and len(self.model.outputs) == 1:
+                self._specs_for = list(self.model.output_names)
+                return
+            self._resolve_specs()
+            self._metrics = None
+
     @property
     def metrics_names(self) -> list[str]:
-        """['loss', then each compiled metric's name]."""
-        names = ["loss"]
-        for entry in self.model.compiled_metrics:
-            names.append(entry if isinstance(entry, str) else entry.name)
-        for entry in self._weighted_entries:
-            name = entry if isinstance(entry, str) else entry.name
-            names.append(f"weighted_{name}" if name in names else name)
+        """['loss', then (several outputs) each '<output>_loss', then each
+        compiled metric's name ('<output>_<metric>' with several outputs)]."""
+        if not self._compiled:
+            return ["loss"]
+        names = compile_utils.metric_names(
+            self._specs, lambda e: e if isinstance(e, str) else e.name
+        )
         return metrics_module.unique_names(names)
 
     def _require_compiled(self, where: str) -> None:
@@ -163,87 +196,213 @@ class Trainer:
                 "`model.compile(optimizer, loss)`."
             )
 
-    def output_mode(self) -> str:
-        """'fused' (softmax/sigmoid folded into the loss kernel), 'logits' or 'probs'."""
-        producer = self.model.outputs[0].node.layer
+    def output_mode(self, k: int = 0) -> str:
+        """'fused' (softmax/sigmoid folded into the loss kernel), 'logits' or
+        'probs' for output `k` ('probs' for an output without a loss)."""
+        return self._output_mode(k)
+
+    def output_modes(self) -> list[str]:
+        """output_mode of every output, in output order."""
+        return [self._output_mode(k) for k in range(len(self._specs))]
+
+    def _output_mode(self, k: int) -> str:
+        loss = self._specs[k].loss
+        if loss is None:
+            return "probs"
+        producer = self.model.outputs[k].node.layer
         activation = producer.output_activation
-        fusable = self.model.loss.fusable_activation
-        if fusable and activation == fusable and not self.model._output_consumed(0):
-            if self.model.loss.from_logits:
+        fusable = loss.fusable_activation
+        if fusable and activation == fusable and not self.model._output_consumed(k):
+            if loss.from_logits:
                 warnings.warn(
-                    f"`{self.model.loss.name}` received `from_logits=True`, but the model's "
+                    f"`{loss.name}` received `from_logits=True`, but the model's "
                     f"output is produced by a {fusable} activation and thus does not "
                     "represent logits. Was this intended? tinynn uses the logits before "
                     f"the {fusable}, as tf.keras does.",
                     stacklevel=5,
                 )
             return "fused"
-        return "logits" if self.model.loss.from_logits else "probs"
+        return "logits" if loss.from_logits else "probs"
 
-    def _resolve_metrics(self, targets: np.ndarray) -> list[metrics_module.Metric]:
+    def _resolve_metrics(self, targets: list) -> list[metrics_module.Metric]:
+        """The compiled metrics as Metric objects, output by output (each
+        knows its output's width and whether its targets are class ids);
+        ``_metric_slots[i]`` is (output index, weighted) of metric i."""
         if self._metrics is None:
-            sparse = isinstance(
-                self.model.loss, losses.SparseCategoricalCrossentropy
-            ) or (targets.ndim == 1)
-            width = int(self.model.output_shape[-1])
-            self._metrics = [
-                metrics_module.get(m, sparse, width, "compile")
-                for m in self.model.compiled_metrics
-            ]
-            plain = len(self._metrics)
-            for entry, name in zip(
-                self._weighted_entries, self.metrics_names[1 + plain :]
-            ):
-                metric = metrics_module.get(entry, sparse, width, "compile")
-                self._metrics.append(metrics_module.WeightedMetric(metric, name))
-            self._plain = plain
+            names = self.metrics_names
+            position = len(names) - sum(
+                len(spec.metrics) + len(spec.weighted) for spec in self._specs
+            )
+            self._metrics, self._metric_slots = [], []
+            for k, spec in enumerate(self._specs):
+                target = targets[k]
+                sparse = isinstance(
+                    spec.loss, losses.SparseCategoricalCrossentropy
+                ) or (target is not None and target.ndim == 1)
+                width = int(self.model.outputs[k].shape[-1])
+                for entry in spec.metrics:
+                    self._metrics.append(
+                        metrics_module.get(entry, sparse, width, "compile")
+                    )
+                    self._metric_slots.append((k, False))
+                    position += 1
+                for entry in spec.weighted:
+                    metric = metrics_module.get(entry, sparse, width, "compile")
+                    self._metrics.append(
+                        metrics_module.WeightedMetric(metric, names[position])
+                    )
+                    self._metric_slots.append((k, True))
+                    position += 1
         return self._metrics
 
     # ---- data --------------------------------------------------------------
-    def _prepare_x(self, x: Any, where: str) -> np.ndarray:
-        """`x` checked but not converted (see _Batches): the user's array."""
+    # x and y are handled as lists: one array per model input (in
+    # ``model.inputs`` order) and one per output (None for an output without
+    # a loss); a model with one input and one output has lists of one.
+    def _prepare_x(self, x: Any, where: str) -> list[np.ndarray]:
+        """`x` checked but not converted (see _Batches): the user's arrays,
+        one per model input."""
         layers = self.model.layers
         if layers and getattr(layers[0], "_string_input", False):
             # TextVectorization first: texts as str objects, ids made per batch
             array = layers[0]._string_batch(x, self.model._input_features, where)
             if not self.model.built:
                 self.model.build((None, *array.shape[1:]))
-            return array
-        array = as_numeric_array(x, where, "x")
-        features = self.model._input_features
+            return [array]
+        arrays = self._split_inputs(x, where)
+        if not self.model.built:  # a Sequential learns its input shape here
+            array = self._check_input_array(arrays[0], 0, where, "x")
+            self.model.build((None, *array.shape[1:]))
+        checked = []
+        for k, array in enumerate(arrays):
+            name = "x" if len(arrays) == 1 else f"x[{k}]"
+            checked.append(self._check_input_array(array, k, where, name))
+        if len(checked) > 1:
+            check_same_length(where, **{f"x[{k}]": a for k, a in enumerate(checked)})
+        return checked
+
+    def _split_inputs(self, x: Any, where: str) -> list[Any]:
+        """`x` as one entry per model input: an array for a one-input model, a
+        list/tuple in ``model.inputs`` order, or a dict by input name."""
+        count = len(self.model.inputs) if self.model.built else 1
+        if count == 1:
+            if isinstance(x, dict) and len(x) == 1:
+                return list(x.values())
+            if isinstance(x, (list, tuple)) and len(x) == 1 and _is_array_like(x[0]):
+                return [x[0]]
+            return [x]
+        names = self.model.input_names
+        if isinstance(x, dict):
+            missing = [name for name in names if name not in x]
+            if missing:
+                raise ValueError(
+                    f"{where}: x has no entry for input {missing[0]!r}; the model's "
+                    f"inputs are {names}"
+                )
+            unknown = [key for key in x if key not in names]
+            if unknown:
+                raise ValueError(
+                    f"{where}: x has an entry {unknown[0]!r} that is not an input of "
+                    f"the model; its inputs are {names}"
+                )
+            return [x[name] for name in names]
+        if not isinstance(x, (list, tuple)) or len(x) != count:
+            got = f"{len(x)} arrays" if isinstance(x, (list, tuple)) else describe(x)
+            raise ValueError(
+                f"{where}: the model has {count} inputs {names}: x must be a list of "
+                f"{count} arrays (in that order) or a dict by input name; got {got}"
+            )
+        return list(x)
+
+    def _check_input_array(self, x: Any, k: int, where: str, name: str) -> np.ndarray:
+        """Input `k`'s array checked against the model's input shape."""
+        array = as_numeric_array(x, where, name)
+        features = (
+            tuple(self.model.inputs[k].shape[1:])
+            if self.model.built
+            else self.model._input_features
+        )
         if array.ndim == 1 and features is not None and tuple(features) == (1,):
             array = array.reshape(-1, 1)
         if array.ndim < 2:
             raise ValueError(
-                f"{where}: x must have shape (samples, features...); got shape "
-                f"{array.shape} (a single sample needs a batch axis: x[None])"
+                f"{where}: {name} must have shape (samples, features...); got shape "
+                f"{array.shape} (a single sample needs a batch axis: {name}[None])"
             )
         if len(array) == 0:
-            raise ValueError(f"{where}: x is empty; expected at least one sample")
-        integer_ids = self._input_dtype(array).kind in "iu"
-        check_finite(array, where, "x", None if integer_ids else self.model.dtype)
-        if not self.model.built:
-            self.model.build((None, *array.shape[1:]))
-        elif tuple(array.shape[1:]) != tuple(features):
-            raise ValueError(
-                f"{where}: x has shape {array.shape} but the model expects inputs of "
-                f"shape (None, {', '.join(map(str, features))}) "
-                f"(layer {self.model.layers[0].name!r})"
+            raise ValueError(f"{where}: {name} is empty; expected at least one sample")
+        integer_ids = self._input_dtype(array, k).kind in "iu"
+        check_finite(array, where, name, None if integer_ids else self.model.dtype)
+        if features is not None and tuple(array.shape[1:]) != tuple(features):
+            layer = (
+                self.model.layers[0].name
+                if len(self.model.inputs) <= 1
+                else self.model.input_names[k]
             )
-        if integer_ids:  # every id in range, named by its place in x
-            self._first_layer()._check_input(array, where)
+            raise ValueError(
+                f"{where}: {name} has shape {array.shape} but the model expects inputs "
+                f"of shape (None, {', '.join(map(str, features))}) (layer {layer!r})"
+            )
+        if integer_ids and self.model.built:
+            reader = self._reader(k)
+            if hasattr(reader, "_check_input"):  # every id in range, named by place
+                reader._check_input(array, where)
         return array
 
-    def _prepare_xy(self, x: Any, y: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
+    def _prepare_xy(self, x: Any, y: Any, where: str) -> tuple[list, list]:
+        """(x arrays, target arrays) checked: one target per output, None for
+        an output without a loss."""
         if y is None:
             raise ValueError(f"{where}: y must be given (targets for x)")
         xs = self._prepare_x(x, where)
-        targets = self.model.loss.prepare_targets(
-            y, self.model.output_shape, self.model.dtype, where
-        )
-        check_same_length(where, x=xs, y=targets)
-        check_finite(targets, where, "y")
+        self._current_specs()
+        ys = self._split_targets(y, where)
+        targets = []
+        single = len(self._specs) == 1
+        for k, (spec, value) in enumerate(zip(self._specs, ys)):
+            if spec.loss is None:
+                targets.append(None)
+                continue
+            name = "y" if single else f"y[{spec.name!r}]"
+            if value is None:
+                raise ValueError(
+                    f"{where}: {name} must be given (output {spec.name!r})"
+                )
+            shape = tuple(self.model.outputs[k].shape)
+            target = spec.loss.prepare_targets(value, shape, self.model.dtype, where)
+            check_finite(target, where, name)
+            targets.append(target)
+        arrays = {"x" if len(xs) == 1 else f"x[{i}]": a for i, a in enumerate(xs)}
+        for spec, target in zip(self._specs, targets):
+            if target is not None:
+                arrays["y" if single else f"y[{spec.name!r}]"] = target
+        check_same_length(where, **arrays)
         return xs, targets
+
+    def _split_targets(self, y: Any, where: str) -> list[Any]:
+        """`y` as one entry per output: an array for a one-output model, a
+        list/tuple in output order, or a dict by output name."""
+        count = len(self._specs)
+        if count == 1:
+            if isinstance(y, dict) and len(y) == 1:
+                return list(y.values())
+            return [y]
+        names = [spec.name for spec in self._specs]
+        if isinstance(y, dict):
+            unknown = [key for key in y if key not in names]
+            if unknown:
+                raise ValueError(
+                    f"{where}: y has an entry {unknown[0]!r} that is not an output of "
+                    f"the model; its outputs are {names}"
+                )
+            return [y.get(name) for name in names]
+        if not isinstance(y, (list, tuple)) or len(y) != count:
+            got = f"{len(y)} arrays" if isinstance(y, (list, tuple)) else describe(y)
+            raise ValueError(
+                f"{where}: the model has {count} outputs {names}: y must be a list of "
+                f"{count} arrays (in that order) or a dict by output name; got {got}"
+            )
+        return list(y)
 
     @contextlib.contextmanager
     def _training(self, where: str):
@@ -271,13 +430,22 @@ class Trainer:
                 if self._depth == 0:
                     self._thread = None
 
-    def _as_batch(self, xs: np.ndarray) -> np.ndarray:
-        """A whole (single-batch) input in the model's dtype, C-contiguous."""
-        return np.ascontiguousarray(xs, dtype=self._input_dtype(xs))
+    def _as_batch(self, xs: list[np.ndarray]) -> list[np.ndarray]:
+        """Whole (single-batch) inputs in the dtypes the model reads, C-contiguous."""
+        return [
+            np.ascontiguousarray(x, dtype=self._input_dtype(x, k))
+            for k, x in enumerate(xs)
+        ]
 
-    def _first_layer(self) -> Any:
-        """The first layer that is not an InputLayer (the one reading x), or
-        None."""
+    def _reader(self, k: int) -> Any:
+        """The layer that reads model input `k` (for a Sequential not yet
+        built: its first layer), or None."""
+        if self.model.built and self.model.inputs:
+            target = self.model.inputs[k]
+            for node in self.model._nodes:
+                if any(t is target for t in node.inputs):
+                    return node.layer
+            return None
         return next(
             (
                 layer
@@ -287,15 +455,20 @@ class Trainer:
             None,
         )
 
-    def _input_dtype(self, xs: np.ndarray) -> np.dtype:
-        """The dtype batches of `xs` reach the first layer in: the model's float
-        dtype, except for a first layer that reads integer ids (Embedding's
-        ``_integer_input``): integer x as given (native byte order), other x
-        (floats holding ids) converted batch by batch to int64, as Keras casts."""
-        first = self._first_layer()
-        if getattr(first, "_string_input", False):
+    def _input_dtype(self, xs: np.ndarray, k: int = 0) -> np.dtype:
+        """The dtype batches of input `k` reach the model in: the model's float
+        dtype, except for ids: an integer ``keras.Input`` or a layer that
+        reads integer ids (Embedding's ``_integer_input``) gets integer x as
+        given (native byte order), other x (floats holding ids) converted
+        batch by batch to int64, as Keras casts; texts stay str objects for a
+        layer that reads strings (TextVectorization)."""
+        reader = self._reader(k)
+        if getattr(reader, "_string_input", False):
             return np.dtype(object)  # texts; the layer makes the ids
-        if getattr(first, "_integer_input", False):
+        integer_input = (
+            self.model.built and np.dtype(self.model.inputs[k].dtype).kind in "iu"
+        )
+        if integer_input or getattr(reader, "_integer_input", False):
             if xs.dtype.kind in "iu":
                 return xs.dtype.newbyteorder("=")
             return np.dtype(np.int64)
@@ -322,85 +495,110 @@ class Trainer:
         self._constrained = [layer for layer in plan.layers if layer._constrained]
 
     # ---- passes --------------------------------------------------------------
-    def _forward(self, x: np.ndarray, training: bool, fuse: bool) -> np.ndarray:
-        return self._plan.forward([x], training, (fuse,))[0]
-
-    def _backward(self, n: int) -> None:
-        """Backpropagate the gradient the loss wrote into the plan's output
-        gradient buffer for a batch of `n` samples."""
-        self._plan.backward(n)
-
+    # A batch is xb (one array per input), yb (one target per output, None
+    # without a loss), `modes` (output_mode's list) and wb (sample weights or
+    # None).
     def _train_batch(
-        self, xb: np.ndarray, yb: np.ndarray, mode: str, wb: np.ndarray | None = None
+        self, xb: list, yb: list, modes: list[str], wb: np.ndarray | None = None
     ) -> list[float]:
-        """One optimizer step; returns [loss, metric values] of this batch.
-        `wb`: one weight per sample (sample_weight times class_weight) or None."""
+        """One optimizer step; returns [loss, output losses, metric values] of
+        this batch. `wb`: one weight per sample (sample_weight times
+        class_weight) or None."""
         with self.lock:
-            self._ensure_buffers(len(xb))
-            return self._train_batch_locked(xb, yb, mode, wb)
+            self._ensure_buffers(len(xb[0]))
+            return self._train_batch_locked(xb, yb, modes, wb)
 
-    def _train_batch_locked(
-        self, xb: np.ndarray, yb: np.ndarray, mode: str, wb: np.ndarray | None = None
-    ) -> list[float]:
-        outputs = self._forward(xb, True, mode == "fused")
-        dout = self._plan.output_gradients(len(xb))[0]
-        if wb is None:
-            loss, correct = self.model.loss.compute(
-                outputs, yb, dout, logits=mode != "probs"
-            )
-        else:
-            loss, correct = self.model.loss.compute_weighted(
-                outputs, yb, dout, mode != "probs", wb
-            )
-        self._backward(len(xb))
+    def _train_batch_locked(self, xb, yb, modes, wb=None) -> list[float]:
+        n = len(xb[0])
+        outputs = self._plan.forward(xb, True, [m == "fused" for m in modes])
+        grads = self._plan.output_gradients(n)
+        losses_, corrects = self._losses(outputs, yb, modes, wb, grads)
+        self._plan.backward(n, [spec.loss is not None for spec in self._specs])
+        total = self._total_loss(losses_)
         if self._penalized:  # Keras 2: loss + sum of the layers' penalties
-            loss += sum(
+            total += sum(
                 layer._penalty(True, contexts) for layer, contexts in self._penalized
             )
         self._store.apply(self.model.optimizer)
         if self._constrained:  # Keras: constraints right after the update
             for layer in self._constrained:
                 layer._apply_constraints()
-        return self._values(loss, yb, outputs, mode, correct, wb)
+        return self._values(total, losses_, yb, outputs, modes, corrects, wb)
 
-    def _test_batch(
-        self, xb: np.ndarray, yb: np.ndarray, mode: str, wb: np.ndarray | None = None
-    ) -> list[float]:
+    def _test_batch(self, xb, yb, modes, wb=None) -> list[float]:
         with self.lock:
-            self._ensure_buffers(len(xb))
-            outputs = self._forward(xb, False, mode == "fused")
-            if wb is None:
-                loss, correct = self.model.loss.compute(
-                    outputs, yb, None, logits=mode != "probs"
-                )
-            else:
-                loss, correct = self.model.loss.compute_weighted(
-                    outputs, yb, None, mode != "probs", wb
-                )
+            self._ensure_buffers(len(xb[0]))
+            outputs = self._plan.forward(xb, False, [m == "fused" for m in modes])
+            losses_, corrects = self._losses(outputs, yb, modes, wb, None)
+            total = self._total_loss(losses_)
             if self._penalized:  # Keras 2's test_step adds them too
-                loss += sum(
+                total += sum(
                     layer._penalty(False, contexts)
                     for layer, contexts in self._penalized
                 )
-            return self._values(loss, yb, outputs, mode, correct, wb)
+            return self._values(total, losses_, yb, outputs, modes, corrects, wb)
 
-    def _values(self, loss, yb, outputs, mode, correct, wb) -> list[float]:
-        """[loss, each metric's batch value]; weighted_metrics get `wb`."""
-        logits = mode != "probs"
-        values = [loss]
-        for index, m in enumerate(self._metrics):
-            if index < self._plain:
-                values.append(m.batch_value(yb, outputs, logits, correct))
+    def _losses(self, outputs, yb, modes, wb, grads) -> tuple[list, list]:
+        """Each output's loss (None without one) and correct-count, its
+        gradient written into grads[k] (unless grads is None) and scaled by
+        the output's loss weight."""
+        values, corrects = [], []
+        for k, spec in enumerate(self._specs):
+            if spec.loss is None:
+                values.append(None)
+                corrects.append(None)
+                continue
+            dout = None if grads is None else grads[k]
+            logits = modes[k] != "probs"
+            if wb is None:
+                loss, correct = spec.loss.compute(
+                    outputs[k], yb[k], dout, logits=logits
+                )
             else:
-                values.append(m.batch_value(yb, outputs, logits, correct, wb))
+                loss, correct = spec.loss.compute_weighted(
+                    outputs[k], yb[k], dout, logits, wb
+                )
+            if dout is not None and spec.weight != 1.0:
+                _backend.scale(dout, dout, spec.weight)
+            values.append(loss)
+            corrects.append(correct)
+        return values, corrects
+
+    def _total_loss(self, losses_: list) -> float:
+        """Keras 2's loss: the sum of each output's loss times its weight."""
+        if len(losses_) == 1:
+            return losses_[0]
+        total = 0.0
+        for spec, loss in zip(self._specs, losses_):
+            if loss is not None:
+                total += spec.weight * loss
+        return total
+
+    def _values(self, total, losses_, yb, outputs, modes, corrects, wb) -> list:
+        """[loss, each output's loss (several outputs), each metric's batch
+        value]; weighted_metrics get `wb`."""
+        values = [total]
+        if len(losses_) > 1:
+            values += [loss for loss in losses_ if loss is not None]
+        for metric, (k, weighted) in zip(self._metrics, self._metric_slots):
+            logits = modes[k] != "probs"
+            if weighted:
+                values.append(
+                    metric.batch_value(yb[k], outputs[k], logits, corrects[k], wb)
+                )
+            else:
+                values.append(
+                    metric.batch_value(yb[k], outputs[k], logits, corrects[k])
+                )
         return values
 
-    def _predict_batch(self, xb: np.ndarray, out: np.ndarray, training: bool) -> None:
-        """Outputs for one batch, copied into `out` before the buffers are
-        released to another thread."""
+    def _predict_batch(self, xb: list, outs: list, training: bool) -> None:
+        """Outputs for one batch, copied into `outs` (one array per output)
+        before the buffers are released to another thread."""
         with self.lock:
-            self._ensure_buffers(len(xb))
-            out[...] = self._forward(xb, training, False)
+            self._ensure_buffers(len(xb[0]))
+            for out, value in zip(outs, self._plan.forward(xb, training)):
+                out[...] = value
 
     # ---- fit -----------------------------------------------------------------
     def fit(
@@ -496,7 +694,7 @@ class Trainer:
         else:
             xs, targets = self._prepare_xy(x, y, where)
             weights = self._sample_weights(
-                y, len(xs), sample_weight, class_weight, where
+                y, len(xs[0]), sample_weight, class_weight, where
             )
         val = None
         if val_stream:
@@ -518,23 +716,27 @@ class Trainer:
                     val_weights = self._sample_weights(
                         y, len(weights), sample_weight, None, where
                     )
-                    val = (*val, val_weights[len(xs) :])
-                weights = weights[: len(xs)]
+                    val = (*val, val_weights[len(xs[0]) :])
+                weights = weights[: len(xs[0])]
         metrics = self._resolve_metrics(targets)
-        mode = self.output_mode()
+        mode = self.output_modes()
         handler_val = isinstance(val, data_adapter.StreamHandler)
         if handler is None:
-            n = len(xs)
+            n = len(xs[0])
             steps = math.ceil(n / batch_size)
             self._ensure_buffers(
                 max(
                     min(batch_size, n),
-                    min(val_batch, len(val[0])) if isinstance(val, tuple) else 0,
+                    min(val_batch, len(val[0][0])) if isinstance(val, tuple) else 0,
                 )
             )
-            batches = _Batches(xs, self._input_dtype(xs), min(batch_size, n))
-            y_batch = np.empty((min(batch_size, n), *targets.shape[1:]), targets.dtype)
-            w_batch = None if weights is None else np.empty(min(batch_size, n))
+            rows = min(batch_size, n)
+            batches = _InputBatches(xs, self, rows)
+            y_batch = [
+                None if t is None else np.empty((rows, *t.shape[1:]), t.dtype)
+                for t in targets
+            ]
+            w_batch = None if weights is None else np.empty(rows)
         else:
             steps = handler.steps  # None: unknown until the first epoch ends
 
@@ -582,7 +784,7 @@ class Trainer:
                             RuntimeWarning,
                             stacklevel=3,
                         )
-                    sums.add(values, len(xb))
+                    sums.add(values, len(xb[0]))
                     history.record_batch(dict(zip(names, values)))
                     callback_list.on_train_batch_end(step, sums.means())
                     if self.model.stop_training:
@@ -621,7 +823,7 @@ class Trainer:
         where = "fit (validation_data)"
         xs, targets = self._prepare_xy(data[0], data[1], where)
         if len(data) == 3 and data[2] is not None:
-            return xs, targets, check_sample_weight(data[2], len(xs), where)
+            return xs, targets, check_sample_weight(data[2], len(xs[0]), where)
         return xs, targets
 
     def _sample_weights(
@@ -633,16 +835,23 @@ class Trainer:
         if sample_weight is not None:
             weights = check_sample_weight(sample_weight, n, where)
         if class_weight is not None:
-            per_class = _class_weights(class_weight, y, where)
+            if len(self._specs) > 1:
+                raise ValueError(
+                    f"{where}: class_weight is not supported for models with several "
+                    "outputs (as in Keras 2); pass sample_weight instead"
+                )
+            per_class = _class_weights(
+                class_weight, self._split_targets(y, where)[0], where
+            )
             weights = per_class if weights is None else weights * per_class
         return weights
 
     def _evaluate_arrays(
         self,
-        xs: np.ndarray,
-        targets: np.ndarray,
+        xs: Any,
+        targets: Any,
         batch_size: int,
-        mode: str,
+        mode: list[str],
         progbar: Progbar | None = None,
         callbacks: CallbackList | None = None,
         weights: np.ndarray | None = None,
@@ -660,7 +869,7 @@ class Trainer:
         hooks.on_test_begin({})
         for step, xb, yb, wb in test_batches:
             hooks.on_test_batch_begin(step, {})
-            sums.add(self._test_batch(xb, yb, mode, wb), len(xb))
+            sums.add(self._test_batch(xb, yb, mode, wb), len(xb[0]))
             hooks.on_test_batch_end(step, sums.means())
             if progbar is not None:
                 progbar.update(step + 1, list(sums.means().items()))
@@ -707,10 +916,10 @@ class Trainer:
             steps_total = xs.steps
         else:
             xs, targets = self._prepare_xy(x, y, where)
-            weights = self._sample_weights(y, len(xs), sample_weight, None, where)
-            steps_total = math.ceil(len(xs) / batch_size)
+            weights = self._sample_weights(y, len(xs[0]), sample_weight, None, where)
+            steps_total = math.ceil(len(xs[0]) / batch_size)
         self._resolve_metrics(targets)
-        mode = self.output_mode()
+        mode = self.output_modes()
         progbar = Progbar(steps_total, verbose=verbose) if verbose else None
         hooks = CallbackList(
             user_callbacks,
@@ -751,10 +960,10 @@ class Trainer:
             handler = data_adapter.StreamHandler(x, self, where, steps, targets=False)
             return data_adapter.predict(self, handler, verbose, user_callbacks)
         xs = self._prepare_x(x, where)
-        n = len(xs)
+        n = len(xs[0])
         self._ensure_buffers(min(batch_size, n))
-        batches = _Batches(xs, self._input_dtype(xs), min(batch_size, n))
-        result = np.empty((n, *self.model.output_shape[1:]), self.model.dtype)
+        batches = _InputBatches(xs, self, min(batch_size, n))
+        results = self._output_arrays(n)
         steps_total = math.ceil(n / batch_size)
         progbar = Progbar(steps_total, verbose=verbose) if verbose else None
         hooks = CallbackList(
@@ -766,23 +975,39 @@ class Trainer:
         for step, lo in enumerate(range(0, n, batch_size)):
             hi = min(n, lo + batch_size)
             hooks.on_predict_batch_begin(step, {})
-            self._predict_batch(batches.rows(lo, hi), result[lo:hi], training=False)
-            hooks.on_predict_batch_end(step, {"outputs": result[lo:hi]})
+            parts = [r[lo:hi] for r in results]
+            self._predict_batch(batches.rows(lo, hi), parts, training=False)
+            hooks.on_predict_batch_end(step, {"outputs": self._structured(parts)})
             if progbar is not None:
                 progbar.update(step + 1)
         hooks.on_predict_end({})
-        return result
+        return self._structured(results)
 
-    def call(self, x: Any, training: bool = False) -> np.ndarray:
+    def _output_arrays(self, n: int) -> list[np.ndarray]:
+        """One result array per output for `n` samples."""
+        return [
+            np.empty((n, *t.shape[1:]), self.model.dtype) for t in self.model.outputs
+        ]
+
+    def _structured(self, arrays: list) -> Any:
+        """Per-output arrays as Keras 2 returns them: the array for one
+        output, else a list in output order."""
+        return arrays[0] if len(arrays) == 1 else list(arrays)
+
+    def call(self, x: Any, training: bool = False) -> Any:
         """The model on one batch (``model(x)``), dropout on if `training`."""
-        xs = self._as_batch(self._prepare_x(x, "Sequential.__call__"))
-        result = np.empty((len(xs), *self.model.output_shape[1:]), self.model.dtype)
-        self._predict_batch(xs, result, training=bool(training))
-        return as_tensor(result)  # has .numpy(), as tf.keras's call result
+        xs = self._as_batch(self._prepare_x(x, f"{type(self.model).__name__}.__call__"))
+        results = self._output_arrays(len(xs[0]))
+        self._predict_batch(xs, results, training=bool(training))
+        tensors = [as_tensor(r) for r in results]  # .numpy(), as tf.keras's call
+        return self._structured(tensors)
 
-    def predict_on_batch(self, x: Any) -> np.ndarray:
+    def predict_on_batch(self, x: Any) -> Any:
         """Outputs for one batch: one forward pass, no progress bar."""
-        return np.asarray(self.call(x))
+        result = self.call(x)
+        if isinstance(result, list):
+            return [np.asarray(r) for r in result]
+        return np.asarray(result)
 
     def train_on_batch(
         self,
@@ -798,11 +1023,13 @@ class Trainer:
         where = "train_on_batch"
         self._require_compiled(where)
         xs, targets = self._prepare_xy(x, y, where)
-        weights = self._sample_weights(y, len(xs), sample_weight, class_weight, where)
+        weights = self._sample_weights(
+            y, len(xs[0]), sample_weight, class_weight, where
+        )
         xs = self._as_batch(xs)
         self._resolve_metrics(targets)
         with self._training(where):
-            values = self._train_batch(xs, targets, self.output_mode(), weights)
+            values = self._train_batch(xs, targets, self.output_modes(), weights)
         return self._batch_result(values, return_dict)
 
     def test_on_batch(
@@ -817,10 +1044,10 @@ class Trainer:
         where = "test_on_batch"
         self._require_compiled(where)
         xs, targets = self._prepare_xy(x, y, where)
-        weights = self._sample_weights(y, len(xs), sample_weight, None, where)
+        weights = self._sample_weights(y, len(xs[0]), sample_weight, None, where)
         xs = self._as_batch(xs)
         self._resolve_metrics(targets)
-        values = self._test_batch(xs, targets, self.output_mode(), weights)
+        values = self._test_batch(xs, targets, self.output_modes(), weights)
         return self._batch_result(values, return_dict)
 
     def _batch_result(self, values: list[float], return_dict: bool):
@@ -832,14 +1059,15 @@ class Trainer:
 
 
 def _array_batches(xs, targets, batch_size, weights, trainer):
-    """(step, x batch, y batch, w batch) over arrays, in order."""
-    n = len(xs)
+    """(step, x batches, y batches, w batch) over arrays, in order."""
+    n = len(xs[0])
     trainer._ensure_buffers(min(batch_size, n))
-    batches = _Batches(xs, trainer._input_dtype(xs), min(batch_size, n))
+    batches = _InputBatches(xs, trainer, min(batch_size, n))
     for step, lo in enumerate(range(0, n, batch_size)):
         hi = min(n, lo + batch_size)
         wb = None if weights is None else weights[lo:hi]
-        yield step, batches.rows(lo, hi), targets[lo:hi], wb
+        yb = [None if t is None else t[lo:hi] for t in targets]
+        yield step, batches.rows(lo, hi), yb, wb
 
 
 class _Batches:
@@ -879,35 +1107,54 @@ class _Batches:
         return out
 
 
+class _InputBatches:
+    """One _Batches per model input, each in the dtype its input is read in;
+    ``rows`` gives the list of batches."""
+
+    def __init__(self, xs: list[np.ndarray], trainer: Trainer, rows: int):
+        self.parts = [
+            _Batches(x, trainer._input_dtype(x, k), rows) for k, x in enumerate(xs)
+        ]
+
+    def rows(self, lo: int, hi: int, index: np.ndarray | None = None) -> list:
+        return [part.rows(lo, hi, index) for part in self.parts]
+
+
 def _epoch_batches(
-    batches: _Batches,
-    targets: np.ndarray,
-    y_buffer: np.ndarray,
+    batches: _InputBatches,
+    targets: list,
+    y_buffers: list,
     batch_size: int,
     steps: int,
     order: np.ndarray | None,
     weights: np.ndarray | None = None,
     w_buffer: np.ndarray | None = None,
-) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray | None]]:
-    """One epoch: (step, x batch, y batch, weights batch or None) for `steps`
-    steps of `batch_size` samples (fit takes ceil(n / batch_size): the last
-    one is short), in `order` (a permutation) or in sequence. A shuffled
-    batch is gathered into the preallocated buffers, so each batch is valid
-    only until the next one is drawn."""
-    n = len(targets)
+) -> Iterator[tuple[int, list, list, np.ndarray | None]]:
+    """One epoch: (step, x batches, y batches, weights batch or None) for
+    `steps` steps of `batch_size` samples (fit takes ceil(n / batch_size): the
+    last one is short), in `order` (a permutation) or in sequence. A
+    shuffled batch is gathered into the preallocated buffers, so each batch
+    is valid only until the next one is drawn."""
+    n = len(batches.parts[0].xs)
     wb = None
     for step in range(steps):
         lo, hi = step * batch_size, min(n, (step + 1) * batch_size)
         if order is None:
             if weights is not None:
                 wb = weights[lo:hi]
-            yield step, batches.rows(lo, hi), targets[lo:hi], wb
+            yb = [None if t is None else t[lo:hi] for t in targets]
+            yield step, batches.rows(lo, hi), yb, wb
         else:
-            yb = y_buffer[: hi - lo]
-            np.take(targets, order[lo:hi], axis=0, out=yb)
+            index = order[lo:hi]
+            yb = []
+            for t, buffer in zip(targets, y_buffers):
+                if t is None:
+                    yb.append(None)
+                else:
+                    yb.append(np.take(t, index, axis=0, out=buffer[: hi - lo]))
             if weights is not None:
-                wb = np.take(weights, order[lo:hi], out=w_buffer[: hi - lo])
-            yield step, batches.rows(lo, hi, order[lo:hi]), yb, wb
+                wb = np.take(weights, index, out=w_buffer[: hi - lo])
+            yield step, batches.rows(lo, hi, index), yb, wb
 
 
 class _RunningMeans:
@@ -920,8 +1167,9 @@ class _RunningMeans:
         self.names = names
         self.totals = [0.0] * len(names)
         self.count = 0
+        first = len(names) - len(metrics)  # the metrics are the last names
         self.accumulating = {
-            names[1 + i]: m for i, m in enumerate(metrics) if m.accumulates
+            names[first + i]: m for i, m in enumerate(metrics) if m.accumulates
         }
         self.counts: dict[str, tuple] = {}
 
@@ -972,7 +1220,7 @@ def _callback_list(callbacks: Any, where: str) -> list[Callback]:
     return list(callbacks)
 
 
-def _split_tail(xs: np.ndarray, targets: np.ndarray, fraction: Any):
+def _split_tail(xs: list, targets: list, fraction: Any):
     """Keras's validation_split: the LAST samples, taken before any shuffling."""
     if (
         isinstance(fraction, bool)
@@ -982,7 +1230,7 @@ def _split_tail(xs: np.ndarray, targets: np.ndarray, fraction: Any):
         raise ValueError(
             f"fit: validation_split must be a number in [0, 1); got {fraction!r}"
         )
-    n = len(xs)
+    n = len(xs[0])
     split_at = int(n * (1.0 - float(fraction)))
     if split_at in (0, n):
         raise ValueError(
@@ -991,7 +1239,14 @@ def _split_tail(xs: np.ndarray, targets: np.ndarray, fraction: Any):
             f"{fraction}`. Either provide more data, or a different value for the "
             "`validation_split` argument."
         )
-    return xs[:split_at], targets[:split_at], (xs[split_at:], targets[split_at:])
+
+    def head(arrays: list) -> list:
+        return [None if a is None else a[:split_at] for a in arrays]
+
+    def tail(arrays: list) -> list:
+        return [None if a is None else a[split_at:] for a in arrays]
+
+    return head(xs), head(targets), (tail(xs), tail(targets))
 
 
 def _class_weights(class_weight: Any, y: Any, where: str) -> np.ndarray:
@@ -1079,3 +1334,9 @@ def _metric_entries(metrics: Any, key: str) -> list[Any]:
         metrics_module.check_identifier(entry, f"compile ({key})")
         entries.append(entry)
     return entries
+
+
+def _is_array_like(value: Any) -> bool:
+    """Whether a one-entry list holds one input's whole array (a NumPy array
+    with a batch axis), not one sample written as a nested Python list."""
+    return isinstance(value, np.ndarray) and value.ndim >= 2

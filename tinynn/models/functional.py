@@ -173,17 +173,6 @@ class Functional(Model):
         """Every layer of the graph, InputLayers included, in Keras's order."""
         return list(self._layers)
 
-    @property
-    def input_names(self) -> list[str]:
-        return [t.node.layer.name for t in self.inputs]
-
-    @property
-    def output_names(self) -> list[str]:
-        """Per output: its dict key, or the name of the layer producing it."""
-        if isinstance(self._output_structure, dict):
-            return list(self._output_structure)
-        return [t.node.layer.name for t in self.outputs]
-
     # ---- configs ------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
         """The graph as Keras 2 writes a functional model's config: each

@@ -358,6 +358,17 @@ class Model:
             )
         raise ValueError(f"{where}: provide either a layer name or a layer index")
 
+    @property
+    def input_names(self) -> list[str]:
+        return [t.node.layer.name for t in self.inputs]
+
+    @property
+    def output_names(self) -> list[str]:
+        """Per output: its dict key, or the name of the layer producing it."""
+        if isinstance(self._output_structure, dict):
+            return list(self._output_structure)
+        return [t.node.layer.name for t in self.outputs]
+
     def _consolidate(self) -> None:
         """A new parameter store for the current layers (their values copied
         in); activation buffers and optimizer moments start afresh."""

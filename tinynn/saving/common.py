@@ -14,6 +14,7 @@ import json
 import numbers
 import os
 import re
+import warnings
 import socket
 import tempfile
 from pathlib import Path
@@ -217,8 +218,26 @@ def parse_field(where: str, path: Path, field: str, parse: Callable[[], Any]) ->
         raise damaged(where, path, field, f"is malformed ({kind}{exc})") from None
 
 
-def _training_config(model) -> dict[str, Any] | None:
+def compile_is_saved(model) -> bool:
+    """Whether `model`'s compile settings go into its file: a compiled model
+    with one output. With several outputs they are left out (with a
+    warning: compile again after loading) until the formats carry
+    per-output losses and metrics."""
     if not model._compiled:
+        return False
+    if isinstance(model.loss, dict):
+        warnings.warn(
+            f"save: the compile settings of {model.name!r} (several outputs) are not "
+            "saved yet; the file holds its architecture and weights: call compile() "
+            "again after loading",
+            stacklevel=4,
+        )
+        return False
+    return True
+
+
+def _training_config(model) -> dict[str, Any] | None:
+    if not compile_is_saved(model):
         return None
     return {
         "loss": losses.serialize(model.loss),

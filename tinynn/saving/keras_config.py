@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .. import losses, metrics as metrics_module, optimizers, registry
-from .common import _restore_optimizer, _whole, damaged
+from .common import _restore_optimizer, _whole, compile_is_saved, damaged
 
 #: The Keras versions tinynn's files claim to follow (the layouts were
 #: checked against tf-keras 2.21.0 and Keras 3.15.1).
@@ -304,7 +304,7 @@ def _metric_names(model, keras3: bool = False) -> list[Any]:
 
 def training_config(model) -> dict[str, Any] | None:
     """Keras 2.x's ``training_config`` of an ``.h5`` file, or None uncompiled."""
-    if not model._compiled:
+    if not compile_is_saved(model):
         return None
     optimizer = optimizers.serialize(model.optimizer)
     # As tf.keras 2.11+ writes its optimizers; Keras 3 reads this spelling too.
@@ -323,7 +323,7 @@ def training_config(model) -> dict[str, Any] | None:
 
 def compile_config(model) -> dict[str, Any]:
     """Keras 3's ``compile_config`` of a ``.keras`` file ({} uncompiled)."""
-    if not model._compiled:
+    if not compile_is_saved(model):
         return {}
     loss = _loss_config(model)
     return {
