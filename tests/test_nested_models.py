@@ -239,3 +239,21 @@ def test_nested_files_both_ways_with_keras(tmp_path, module, suffix):
         np.testing.assert_allclose(
             ours.predict(X, verbose=0), model.predict(X, verbose=0), atol=1e-6
         )
+
+
+@pytest.mark.parametrize("suffix", [".tinynn", ".h5", ".keras"])
+def test_nested_model_with_two_outputs(tmp_path, suffix):
+    i = keras.Input(shape=(4,))
+    h = layers.Dense(3, name="h")(i)
+    two = keras.Model(i, [layers.Dense(2, name="p")(h), layers.Dense(5, name="q")(h)])
+    x = keras.Input(shape=(4,))
+    p, q = two(x)
+    assert p._keras_history[2] == 0 and q._keras_history[2] == 1
+    model = keras.Model(x, layers.Concatenate()([p, q, p]))
+    X = np.random.default_rng(0).normal(size=(3, 4)).astype("float32")
+    out = model.predict(X, verbose=0)
+    a, b = (v.copy() for v in two._make_plan(3).forward([X], training=False))
+    np.testing.assert_array_equal(out, np.concatenate([a, b, a], axis=1))
+    model.save(tmp_path / f"m{suffix}")
+    loaded = keras.models.load_model(tmp_path / f"m{suffix}")
+    np.testing.assert_array_equal(loaded.predict(X, verbose=0), out)

@@ -111,13 +111,13 @@ def _wrap3(value: Any, module: str) -> Any:
     return value
 
 
-def model_config(model, modules: bool = False) -> dict[str, Any]:
+def model_config(model, modules: bool = False, nested: bool = False) -> dict[str, Any]:
     """`model`'s config as tf.keras 2.x writes it (see _sequential_config
     and _functional_config); with `modules`, in the form both Keras 2.x and
     Keras 3 read."""
     if type(model).__name__ == "Sequential":
         return _sequential_config(model, modules)
-    return _functional_config(model, modules)
+    return _functional_config(model, modules, nested)
 
 
 def _wrap_layer_config(config: dict[str, Any]) -> None:
@@ -131,7 +131,7 @@ def _wrap_layer_config(config: dict[str, Any]) -> None:
             config[key] = _wrap3(value, "keras.constraints")
 
 
-def _functional_config(model, modules: bool) -> dict[str, Any]:
+def _functional_config(model, modules: bool, nested: bool = False) -> dict[str, Any]:
     """A functional model as Keras 2.x writes it: each layer's entry with
     ``name`` and ``inbound_nodes`` (``[[["dense", 0, 0, {}]]]``), InputLayers
     with ``batch_input_shape``, ``input_layers``/``output_layers`` as
@@ -146,7 +146,7 @@ def _functional_config(model, modules: bool) -> dict[str, Any]:
     entries = []
     for entry, layer in zip(own["layers"], model.layers):
         if hasattr(layer, "_nodes"):  # a nested model: its own model config
-            item = model_config(layer, modules)
+            item = model_config(layer, modules, nested=True)
             item.update(name=entry["name"], inbound_nodes=entry["inbound_nodes"])
             entries.append(item)
             continue
@@ -176,8 +176,8 @@ def _functional_config(model, modules: bool) -> dict[str, Any]:
             "name": own["name"],
             "trainable": True,
             "layers": entries,
-            "input_layers": own["input_layers"],
-            "output_layers": own["output_layers"],
+            "input_layers": _single(own["input_layers"], modules and nested),
+            "output_layers": _single(own["output_layers"], modules and nested),
         },
     }
     if modules:
@@ -187,6 +187,13 @@ def _functional_config(model, modules: bool) -> dict[str, Any]:
             "registered_name": "Functional",
         }
     return config
+
+
+def _single(triples: list, bare: bool) -> Any:
+    """A one-tensor structure as Keras 3 writes it (a bare triple) where
+    `bare`: Keras 3 reads a list of one as a list, so a nested model would
+    hand a list to the next layer."""
+    return triples[0] if bare and len(triples) == 1 else triples
 
 
 def _keras3_node_numbers(config: dict[str, Any], nested: set[str]) -> None:
@@ -248,7 +255,7 @@ def _sequential_config(model, modules: bool) -> dict[str, Any]:
     ]
     for entry, layer in zip(own["layers"], model.layers):
         if hasattr(layer, "_nodes"):  # a nested model: its own model config
-            entries.append(model_config(layer, modules))
+            entries.append(model_config(layer, modules, nested=True))
             continue
         config = dict(entry["config"])
         config.pop("batch_input_shape", None)  # the InputLayer has it
