@@ -44,6 +44,14 @@ from .common import (
 )
 
 
+def _fixed(text: str) -> np.bytes_:
+    """`text` as a fixed-length byte string attribute, as Keras 2 writes
+    them: stored in the attribute itself, not in HDF5's global heap, whose
+    damaged pointers can make HDF5 loop forever while reading a
+    variable-length string (seen in the loader fuzz test)."""
+    return np.bytes_(text.encode("utf-8"))
+
+
 def _h5py(where: str):
     try:
         import h5py
@@ -69,18 +77,18 @@ def save_model(
 
     def write(file):
         with h5py.File(file, "w") as root:
-            root.attrs["keras_version"] = keras_config.KERAS2_VERSION
-            root.attrs["backend"] = "tinynn " + __version__
+            root.attrs["keras_version"] = _fixed(keras_config.KERAS2_VERSION)
+            root.attrs["backend"] = _fixed("tinynn " + __version__)
             if not weights_only:
-                root.attrs["model_config"] = json.dumps(
-                    keras_config.model_config(model)
+                root.attrs["model_config"] = _fixed(
+                    json.dumps(keras_config.model_config(model))
                 )
                 training = keras_config.training_config(model)
                 if training is not None:
-                    root.attrs["training_config"] = json.dumps(training)
+                    root.attrs["training_config"] = _fixed(json.dumps(training))
             group = root if weights_only else root.create_group("model_weights")
-            group.attrs["keras_version"] = keras_config.KERAS2_VERSION
-            group.attrs["backend"] = "tinynn " + __version__
+            group.attrs["keras_version"] = _fixed(keras_config.KERAS2_VERSION)
+            group.attrs["backend"] = _fixed("tinynn " + __version__)
             group.attrs["layer_names"] = [layer.name.encode() for layer in model.layers]
             for layer in model.layers:
                 layer_group = group.create_group(layer.name)
