@@ -316,9 +316,11 @@ class BinaryAccuracy(_MeanMetric):
         return binary_accuracy(y_true, y_pred, self.threshold)
 
     def batch_value(self, targets, outputs, logits, correct=None):
-        cut = (
-            np.log(self.threshold / (1 - self.threshold)) if logits else self.threshold
-        )
+        if logits:  # sigmoid(z) > t  <=>  z > log(t / (1 - t)), -inf..inf at 0, 1
+            with np.errstate(divide="ignore"):
+                cut = np.log(self.threshold) - np.log1p(-self.threshold)
+        else:
+            cut = self.threshold
         return float(np.mean((outputs > cut) == (targets.reshape(outputs.shape) > 0.5)))
 
 
