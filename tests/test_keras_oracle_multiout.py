@@ -149,7 +149,9 @@ def evaluate(model, x, y):
 def test_tinynn_file_loads_compiled_in_keras(tmp_path, which, suffix, settings):
     tinynn.set_seed(0)
     model = two_output_model(tinynn.keras)
-    model.compile(tinynn.keras.optimizers.Adam(0.01), **SETTINGS[settings](tinynn.keras))
+    model.compile(
+        tinynn.keras.optimizers.Adam(0.01), **SETTINGS[settings](tinynn.keras)
+    )
     x, y = data()
     model.fit(x, y, batch_size=16, epochs=1, verbose=0)
     path = tmp_path / f"tinynn{suffix}"
