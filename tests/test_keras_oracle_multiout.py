@@ -184,6 +184,66 @@ def test_keras_file_loads_compiled_in_tinynn(tmp_path, which, suffix, settings):
         assert mine.optimizer.iterations == 3
 
 
+def single_output_model(k):
+    """One output, a weighted metric with the name of a plain one (Keras 2
+    writes it as ``weighted_accuracy``)."""
+    model = k.Sequential(
+        [k.Input(shape=(4,)), k.layers.Dense(3, activation="softmax", name="d")]
+    )
+    model.compile(
+        k.optimizers.Adam(0.01),
+        "categorical_crossentropy",
+        metrics=["accuracy"],
+        weighted_metrics=["accuracy", k.metrics.MeanSquaredError(name="mse")],
+    )
+    return model
+
+
+def single_data():
+    r = np.random.default_rng(1)
+    x = r.normal(size=(48, 4)).astype(np.float32)
+    return [x], [np.eye(3, dtype=np.float32)[r.integers(0, 3, 48)], None]
+
+
+def evaluate_single(model, x, y):
+    return {
+        key: float(value)
+        for key, value in model.evaluate(
+            x[0],
+            y[0],
+            sample_weight=sample_weights(),
+            batch_size=48,
+            verbose=0,
+            return_dict=True,
+        ).items()
+    }
+
+
+@pytest.mark.parametrize("which, suffix", KERASES)
+def test_weighted_metrics_of_one_output_both_ways(tmp_path, which, suffix):
+    k = real_keras(which)
+    x, y = single_data()
+    tinynn.set_seed(0)
+    ours = single_output_model(tinynn.keras)
+    ours.fit(x[0], y[0], sample_weight=sample_weights(), epochs=1, verbose=0)
+    ours.save(tmp_path / f"tinynn{suffix}")
+    k.utils.set_random_seed(0)
+    theirs = single_output_model(k)
+    theirs.fit(x[0], y[0], sample_weight=sample_weights(), epochs=1, verbose=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs.save(tmp_path / f"keras{suffix}")
+        loaded_by_keras = k.models.load_model(tmp_path / f"tinynn{suffix}")
+        loaded_by_tinynn = tinynn.keras.models.load_model(tmp_path / f"keras{suffix}")
+    assert "weighted_accuracy" in evaluate_single(ours, x, y)
+    close_by_name(
+        evaluate_single(ours, x, y), evaluate_single(loaded_by_keras, x, y), which
+    )
+    close_by_name(
+        evaluate_single(loaded_by_tinynn, x, y), evaluate_single(theirs, x, y), which
+    )
+
+
 # ---- metrics on a linear output trained on logits ---------------------------------
 def logits_model(k, weights):
     inputs = k.Input(shape=(4,))

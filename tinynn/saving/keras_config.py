@@ -299,11 +299,11 @@ def _loss_entry(loss) -> Any:
 
 
 def _keras2_metric_lists(model, attr: str) -> list[Any] | None:
-    """A multi-output model's ``metrics`` (attr "metrics") or
-    ``weighted_metrics`` ("weighted") as tf.keras 2.x writes them: one list
-    per output (``[None]`` for an output without), each metric as the
-    object Keras 2 compiled, named as Keras 2 reports it (``p_accuracy``,
-    ``q_weighted_accuracy`` for a weighted metric whose name a plain one of
+    """A model's ``metrics`` (attr "metrics") or ``weighted_metrics``
+    ("weighted") as tf.keras 2.x writes them: one list per output (``[None]``
+    for an output without), each metric as the object Keras 2 compiled,
+    named as Keras 2 reports it (``p_accuracy`` with several outputs,
+    ``weighted_accuracy`` for a weighted metric whose name a plain one of
     the output has): a name becomes a MeanMetricWrapper of Keras's function
     (tf.keras 2.x reloads a model's metrics under the names in its file)."""
     trainer = model._trainer
@@ -326,7 +326,8 @@ def _keras2_metric_lists(model, attr: str) -> list[Any] | None:
                     "class_name": "MeanMetricWrapper",
                     "config": {"name": saved, "dtype": "float32", "fn": fn},
                 }
-            config = {**saved["config"], "name": f"{spec.name}_{name}"}
+            prefix = f"{spec.name}_" if len(trainer._specs) > 1 else ""
+            config = {**saved["config"], "name": prefix + name}
             entries.append({**saved, "config": config})
         lists.append(entries or [None])
     return lists if any_entry else None
@@ -366,7 +367,9 @@ def training_config(model) -> dict[str, Any] | None:
     settings = compile_settings(model, _loss_entry)
     if len(model._trainer._specs) > 1:
         settings["metrics"] = _keras2_metric_lists(model, "metrics")
-        settings["weighted_metrics"] = _keras2_metric_lists(model, "weighted")
+    # (one output: names work, as Keras 2 names them when it compiles; a
+    # loaded model keeps the names in its file, so weighted ones need theirs)
+    settings["weighted_metrics"] = _keras2_metric_lists(model, "weighted")
     return {
         "loss": settings["loss"],
         "metrics": settings["metrics"],
@@ -446,8 +449,8 @@ def clean_training(
         raise ValueError("loss is missing")
     loss = per_output(loss, _clean_loss, _is_loss_object)
     metrics, weighted = training.get("metrics"), training.get("weighted_metrics")
-    if keras2 and len(names) > 1:
-        metrics, weighted = _drop_keras2_prefixes(metrics, weighted, names)
+    if keras2:
+        metrics, weighted = _drop_keras2_prefixes(metrics, weighted, names or [""])
     metrics = _metric_structure(metrics, names, keras2)
     weighted = _metric_structure(weighted, names, keras2)
     return {
@@ -518,10 +521,12 @@ def _metric_structure(metrics: Any, names: list[str], keras2: bool) -> Any:
 
 
 def _drop_keras2_prefixes(metrics: Any, weighted: Any, names: list[str]):
-    """tf.keras 2.x writes a multi-output model's metric objects (one list
-    per output) named as it reports them (``q_auc``, ``q_weighted_auc``):
-    (metrics, weighted) with those named as compile got them (tinynn puts
-    the output's name in front again). Names (strings) are left alone."""
+    """tf.keras 2.x writes its metric objects (one list per output) named as
+    it reports them: ``q_auc``, ``q_weighted_auc`` with several outputs,
+    ``weighted_accuracy`` for a weighted metric whose name a plain one has:
+    (metrics, weighted) with those named as compile got them (tinynn names
+    them so again). Names (strings) are left alone."""
+    several = len(names) > 1
 
     def per_output(value: Any) -> bool:
         return (
@@ -539,7 +544,7 @@ def _drop_keras2_prefixes(metrics: Any, weighted: Any, names: list[str]):
 
     if per_output(metrics):
         metrics = [
-            [strip(e, output + "_") for e in entries]
+            [strip(e, output + "_") if several else e for e in entries]
             for output, entries in zip(names, metrics)
         ]
     if per_output(weighted):
@@ -547,7 +552,7 @@ def _drop_keras2_prefixes(metrics: Any, weighted: Any, names: list[str]):
         cleaned = []
         for output, entries, others in zip(names, weighted, plain):
             taken = {_entry_name(e) for e in others}
-            entries = [strip(e, output + "_") for e in entries]
+            entries = [strip(e, output + "_") if several else e for e in entries]
             cleaned.append(
                 [
                     strip(e, "weighted_")
