@@ -548,7 +548,12 @@ def _drop_keras2_prefixes(metrics: Any, weighted: Any, names: list[str]):
             for output, entries in zip(names, metrics)
         ]
     if per_output(weighted):
-        plain = metrics if per_output(metrics) else [[] for _ in names]
+        if per_output(metrics):
+            plain = metrics
+        elif not several and isinstance(metrics, list):
+            plain = [metrics]  # tinynn's flat list of one output's names
+        else:
+            plain = [[] for _ in names]
         cleaned = []
         for output, entries, others in zip(names, weighted, plain):
             taken = {_entry_name(e) for e in others}
