@@ -67,7 +67,7 @@ void *tnn_scratch_space(size_t bytes);
         void (*igemm)(ptrdiff_t m, ptrdiff_t n, ptrdiff_t taps, ptrdiff_t q,   \
                       const real *const *ptrs, const real *zero,               \
                       const real *bp, ptrdiff_t kp, real *c, ptrdiff_t rsc,    \
-                      int load);                                               \
+                      int load, const real *bias, int relu);                   \
         /* the same product for narrow outputs (gemm.inc, G(idot)) */          \
         void (*idot)(ptrdiff_t m, ptrdiff_t n, ptrdiff_t taps, ptrdiff_t q,    \
                      const real *const *ptrs, const real *zero,                \

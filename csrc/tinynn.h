@@ -628,8 +628,9 @@ static inline size_t tnn_conv2d_scratch_bytes(const struct tnn_conv2d_shape *s,
     size_t most = (size_t)(TNN_CONV_PARTS * tnn_conv2d_round(widest));
     size_t grad = 0, indirect = 0;
     if (!tnn_conv2d_is_pointwise(s)) {
+        /* packed kernel, zeros, padded bias */
         indirect =
-            (size_t)(tnn_conv2d_packed_elems(s) + tnn_conv2d_round(widest));
+            (size_t)(tnn_conv2d_packed_elems(s) + 2 * tnn_conv2d_round(widest));
         grad = (size_t)tnn_conv2d_panel_lines(s, real_size) * (size_t)s->out_w *
                (size_t)k;
     }

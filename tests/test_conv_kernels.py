@@ -150,6 +150,23 @@ def test_conv2d_forward(simd, threads, dtype, index):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("index", [1, 2, 14, 18, 19])
+def test_fused_relu_is_relu_of_the_linear_output_exactly(simd, dtype, index):
+    """relu (fused into the micro-tile's store) is bit for bit the linear
+    output with negatives set to 0; NaN stays NaN, as the activation does."""
+    t = case(index, dtype)
+    x = t["x"].copy()
+    x.reshape(-1)[::7] = np.nan  # NaN in some windows
+    linear = np.empty(t["fwd"].shape, dtype)
+    fused = np.empty_like(linear)
+    _core.conv2d_forward(x, t["k"], t["b"], linear, *t["geo"], activation="linear")
+    _core.conv2d_forward(x, t["k"], t["b"], fused, *t["geo"], activation="relu")
+    assert np.isnan(linear).any()
+    want = np.where(linear < 0, dtype(0), linear)
+    np.testing.assert_array_equal(fused, want)  # NaN positions equal too
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("index", range(len(SHAPES)), ids=IDS)
 def test_conv2d_backward(simd, threads, dtype, index):
     t = case(index, dtype)
