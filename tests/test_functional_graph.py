@@ -470,3 +470,31 @@ def test_integer_input_reaches_an_embedding_as_ids():
     assert np.isfinite(history.history["loss"][0])
     with pytest.raises(ValueError, match="10"):
         model.fit([x[0] + 10, x[1]], r.random((12, 1)), verbose=0)
+
+
+@pytest.mark.parametrize("weights", [0.5, [0.5], {"out": 0.5}])
+def test_one_output_model_takes_loss_weights_as_keras_2_does(weights):
+    # tf_keras 2.21 accepts all three spellings on a one-output model and
+    # reports 0.5 * mse: here 0.5 * mean(3 ** 2) = 4.5 for a ones kernel.
+    model = tf.keras.Sequential(
+        [
+            tf.keras.layers.Dense(
+                1, input_shape=(3,), kernel_initializer="ones", name="out"
+            )
+        ]
+    )
+    model.compile("sgd", "mse", loss_weights=weights)
+    loss = model.evaluate(np.ones((4, 3)), np.zeros((4, 1)), verbose=0)
+    assert loss == pytest.approx(4.5)
+
+
+def test_a_number_weights_every_output():
+    x, y = ticket_data()
+    plain = compiled_ticket(optimizer=tf.keras.optimizers.SGD(0.1))
+    halved = compiled_ticket(optimizer=tf.keras.optimizers.SGD(0.1), loss_weights=0.5)
+    halved.set_weights(plain.get_weights())
+    a = plain.test_on_batch(x, y)
+    b = halved.test_on_batch(x, y)
+    assert b[0] == pytest.approx(0.5 * a[0], rel=1e-6)
+    with pytest.raises(TypeError, match="loss_weights must be a number, a list"):
+        compiled_ticket(loss_weights="half")

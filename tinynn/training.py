@@ -567,7 +567,8 @@ class Trainer:
     def _total_loss(self, losses_: list) -> float:
         """Keras 2's loss: the sum of each output's loss times its weight."""
         if len(losses_) == 1:
-            return losses_[0]
+            weight = self._specs[0].weight
+            return losses_[0] if weight == 1.0 else weight * losses_[0]
         total = 0.0
         for spec, loss in zip(self._specs, losses_):
             if loss is not None:
