@@ -554,6 +554,7 @@ void tnn_nadam_update_f64(double *w, const double *g, double *m, double *v,
 #define TNN_CONV_PARTS 8
 #define TNN_CONV_ROWS 48 /* pixels per chunk of the indirect products */
 #define TNN_CONV_TAPS 64 /* taps per group (pointers on a chunk's stack) */
+#define TNN_CONV_GRAD_ROWS 384 /* most pixels per chunk of a gradient part */
 #define TNN_CONV_SMALL_GRAD 65536
 struct tnn_conv2d_shape {
     ptrdiff_t batch, height, width, channels;
@@ -584,6 +585,17 @@ tnn_conv2d_packed_elems(const struct tnn_conv2d_shape *s)
     ptrdiff_t f = s->filters, fwd = c * tnn_conv2d_round(f);
     ptrdiff_t adj = f * tnn_conv2d_round(c);
     return taps * (fwd > adj ? fwd : adj);
+}
+/* Pixels per chunk of a kernel-gradient part: as many as the chunk's tap
+ * pointers allow (TNN_CONV_ROWS x TNN_CONV_TAPS), at most
+ * TNN_CONV_GRAD_ROWS; every pixel's partial sum of a chunk stays in the
+ * micro-kernel's registers, so longer chunks store the partials less. */
+static inline ptrdiff_t tnn_conv2d_grad_chunk(const struct tnn_conv2d_shape *s)
+{
+    ptrdiff_t taps = s->kernel_h * s->kernel_w;
+    ptrdiff_t group = taps < TNN_CONV_TAPS ? taps : TNN_CONV_TAPS;
+    ptrdiff_t rows = TNN_CONV_ROWS * TNN_CONV_TAPS / (group > 0 ? group : 1);
+    return rows < TNN_CONV_GRAD_ROWS ? rows : TNN_CONV_GRAD_ROWS;
 }
 /* 1 when the kernel gradient is summed in TNN_CONV_PARTS parts. */
 static inline int tnn_conv2d_grad_in_parts(const struct tnn_conv2d_shape *s)
@@ -637,7 +649,8 @@ static inline size_t tnn_conv2d_scratch_bytes(const struct tnn_conv2d_shape *s,
     if (tnn_conv2d_grad_in_parts(s)) /* partials, zeros, packed rows */
         grad = (size_t)(TNN_CONV_PARTS * tnn_conv2d_round(k * f) +
                         tnn_conv2d_round(c) +
-                        TNN_CONV_PARTS * TNN_CONV_ROWS * tnn_conv2d_round(f));
+                        TNN_CONV_PARTS * tnn_conv2d_grad_chunk(s) *
+                            tnn_conv2d_round(f));
     most = indirect > most ? indirect : most;
     most = grad > most ? grad : most;
     /* the parts' (tap, channel) row table after the reals */
