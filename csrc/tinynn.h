@@ -597,6 +597,15 @@ static inline ptrdiff_t tnn_conv2d_grad_chunk(const struct tnn_conv2d_shape *s)
     ptrdiff_t rows = TNN_CONV_ROWS * TNN_CONV_TAPS / (group > 0 ? group : 1);
     return rows < TNN_CONV_GRAD_ROWS ? rows : TNN_CONV_GRAD_ROWS;
 }
+/* 1 when the forward reads each window row through one pointer (kw c
+ * inputs): no dilation across, and a window of at most TNN_CONV_WIDE
+ * values (a chunk keeps patches of its edge rows on its stack). */
+#define TNN_CONV_WIDE 64
+static inline int tnn_conv2d_wide_taps(const struct tnn_conv2d_shape *s)
+{
+    return s->kernel_w > 1 && s->dilation_w == 1 &&
+           s->kernel_h * s->kernel_w * s->channels <= TNN_CONV_WIDE;
+}
 /* 1 when the kernel gradient is summed in TNN_CONV_PARTS parts. */
 static inline int tnn_conv2d_grad_in_parts(const struct tnn_conv2d_shape *s)
 {
