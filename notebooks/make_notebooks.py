@@ -1327,9 +1327,9 @@ So this notebook
 - trains for **5 epochs instead of 10**,
 
 so that the whole notebook runs in about 2.5 minutes on that machine when nothing
-else runs there (2.4 s per 5,000 training images; about 4 minutes of CPU time in all
-on its 2 cores). The epoch times printed below come from a run beside several other
-jobs, hence slower. Everything else (the layer sequence, kernel sizes, padding, pooling, the dense head, the two
+else runs there (2.4 to 2.8 s per 5,000 training images; 3.3 minutes of CPU time in
+all on its 2 cores). The epoch times printed below come from a run beside several
+other jobs, hence slower. Everything else (the layer sequence, kernel sizes, padding, pooling, the dense head, the two
 Dropout(0.5), Nadam, the batch size of 32, the data split and standardisation) is
 the book's. The book reports over 92% test accuracy for its full-size model after
 10 epochs; the smaller, shorter run here gets about 89% (the figure
