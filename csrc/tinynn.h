@@ -656,9 +656,10 @@ void tnn_dropout_forward_f64(double *mask, const double *x, double *out,
  * max backward_windows: the same result, every dx value written once, when
  *                windows do not overlap (pool <= stride on both axes) and
  *                every argmax lies in its own window (g holds the window
- *                geometry); returns 0. Otherwise it writes nothing and
- *                returns 1 (the caller then checks the indices and calls
- *                max backward); any argmax value is safe to pass.
+ *                geometry); returns 0. Otherwise (and for float32 with an
+ *                int64 argmax, or more than 2^31 - 1 cells) it writes
+ *                nothing and returns 1 (the caller then checks the indices
+ *                and calls max backward); any argmax value is safe to pass.
  * avg forward:   y = sum of the window's input cells (row-major) / count.
  * avg backward:  dx = 0, then dy / count added to each cell of each window.
  * Outputs must not overlap inputs. */
