@@ -14,8 +14,9 @@ each; the median per round is reported, scaled to 60,000 images.
 
 Also reported: GFLOP/s of the conv2d kernels on the model's two layer shapes
 (forward; backward = dw + dx, 2x the forward's FLOPs when dx is computed)
-beside the GEMM's own on large square matrices and on each layer's im2col
-GEMM alone (the difference is the im2col/col2im copies).
+beside the GEMM's own on large square matrices and on the same products as
+plain GEMMs on a ready-made columns matrix (what a convolution would cost if
+its windows were free to gather).
 """
 
 from __future__ import annotations

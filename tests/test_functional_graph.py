@@ -470,16 +470,3 @@ def test_integer_input_reaches_an_embedding_as_ids():
     assert np.isfinite(history.history["loss"][0])
     with pytest.raises(ValueError, match="10"):
         model.fit([x[0] + 10, x[1]], r.random((12, 1)), verbose=0)
-
-
-@pytest.mark.parametrize("suffix", [".tnn", ".h5", ".keras"])
-def test_multi_output_model_saves_weights_and_warns_about_compile(tmp_path, suffix):
-    model = compiled_ticket()
-    x, y = ticket_data()
-    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
-    with pytest.warns(UserWarning, match="compile settings of 'ticket'"):
-        model.save(tmp_path / f"m{suffix}")
-    loaded = keras.models.load_model(tmp_path / f"m{suffix}")
-    assert not loaded._compiled
-    for a, b in zip(model.predict(x, verbose=0), loaded.predict(x, verbose=0)):
-        np.testing.assert_array_equal(a, b)
