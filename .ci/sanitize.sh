@@ -27,7 +27,8 @@ address)
     tests=(tests/test_core_kernels.py tests/test_core_errors.py
            tests/test_core_gradcheck.py tests/test_models.py tests/test_threads.py
            tests/test_merge_kernels.py tests/test_conv_kernels.py
-           tests/test_conv_layers.py tests/test_pool_embedding_kernels.py)
+           tests/test_conv_layers.py tests/test_pool_embedding_kernels.py
+           tests/test_pool_dropout_fast.py)
     ;;
 thread)
     build=thread
@@ -40,7 +41,7 @@ thread)
     export OPENBLAS_NUM_THREADS=1
     tests=(tests/test_core_kernels.py tests/test_threads.py
            tests/test_merge_kernels.py tests/test_conv_kernels.py
-           tests/test_pool_embedding_kernels.py)
+           tests/test_pool_embedding_kernels.py tests/test_pool_dropout_fast.py)
     ;;
 *)
     echo "sanitize.sh: mode must be 'address' or 'thread'; got '$mode'" >&2

@@ -50,6 +50,17 @@ int tnn_pack_space(void **ap, void **bp);
  * im2col panels); call it with the GIL held, before the kernel. */
 void *tnn_scratch_space(size_t bytes);
 
+/* Rows [*r0, *r1) of the input under output row `o` of a pooling window
+ * (clipped to the input); likewise for columns. */
+static inline void tnn_pool_span(ptrdiff_t o, ptrdiff_t stride, ptrdiff_t pad,
+                                 ptrdiff_t pool, ptrdiff_t size, ptrdiff_t *r0,
+                                 ptrdiff_t *r1)
+{
+    ptrdiff_t start = o * stride - pad, end = start + pool;
+    *r0 = start < 0 ? 0 : start;
+    *r1 = end > size ? size : end;
+}
+
 /* ---- SIMD paths (path_*.c, chosen in dispatch.c) -------------------------
  * A path is the GEMM driver and the optimizer updates compiled for one
  * instruction set, in its own file with its own compiler flags (setup.py).
@@ -99,6 +110,18 @@ void *tnn_scratch_space(size_t bytes);
         void (*nadam)(real * w, const real *g, real *m, real *v, ptrdiff_t n,  \
                       real lr, real one_minus_beta1, real one_minus_beta2,     \
                       real c_m, real c_g, real inv_bc2, real epsilon);         \
+        /* max pooling of output rows [first, last) (pool_simd.inc) */         \
+        void (*max_pool_rows)(const struct tnn_pool2d *g, const real *x,       \
+                              real *y, void *argmax, int index_type,           \
+                              ptrdiff_t first, ptrdiff_t last);                \
+        /* 1 unless every argmax of those rows lies in its window */           \
+        int (*max_pool_outside)(const struct tnn_pool2d *g,                    \
+                                const void *argmax, int index_type,            \
+                                ptrdiff_t first, ptrdiff_t last);              \
+        /* the dx rows they own, each value written once (windows apart) */    \
+        void (*max_pool_route)(const struct tnn_pool2d *g, const real *dy,     \
+                               const void *argmax, int index_type, real *dx,   \
+                               ptrdiff_t first, ptrdiff_t last);               \
     }
 
 struct tnn_path {

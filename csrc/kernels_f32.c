@@ -8,6 +8,7 @@
 
 #define real float
 #define IREAL int32_t /* the integer type as wide as real */
+#define UIREAL uint32_t
 #define FN(name) name##_f32
 #define KERNELS f32
 #define EXP expf
@@ -19,6 +20,7 @@
 #include "activations.inc"
 #include "batchnorm.inc"
 #include "dense.inc"
+#include "dropout.inc"
 #include "embedding.inc"
 #include "gemm_entry.inc"
 #include "losses.inc"

@@ -8,6 +8,7 @@
 
 #define real double
 #define IREAL int64_t /* the integer type as wide as real */
+#define UIREAL uint64_t
 #define FN(name) name##_f64
 #define KERNELS f64
 #define EXP exp
@@ -19,6 +20,7 @@
 #include "activations.inc"
 #include "batchnorm.inc"
 #include "dense.inc"
+#include "dropout.inc"
 #include "embedding.inc"
 #include "gemm_entry.inc"
 #include "losses.inc"

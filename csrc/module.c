@@ -1590,6 +1590,35 @@ static PyObject *core_scale(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+static PyObject *core_dropout_forward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *fn = "dropout_forward";
+    PyObject *mask_obj, *x_obj, *out_obj, *rate_obj;
+    PyArrayObject *mask, *x, *out;
+    double rate;
+    int dtype = -1;
+    if (!PyArg_ParseTuple(args, "OOOO", &mask_obj, &x_obj, &out_obj, &rate_obj))
+        return NULL;
+    if (parse_real(fn, "rate", rate_obj, &rate) ||
+        check_scalar(fn, "rate", rate, 0, 1, 1) ||
+        check_array(fn, "mask", mask_obj, -1, ARG_OUT, &mask) ||
+        check_array(fn, "x", x_obj, -1, ARG_IN, &x) ||
+        check_array(fn, "out", out_obj, -1, ARG_OUT, &out) ||
+        check_float(fn, "x", x, &dtype, "") ||
+        check_float(fn, "mask", mask, &dtype, "x") ||
+        check_float(fn, "out", out, &dtype, "x") ||
+        check_same_shape(fn, "mask", mask, "x", x) ||
+        check_same_shape(fn, "out", out, "x", x) ||
+        check_no_overlap(fn, "mask", mask, "x", x, 0) ||
+        check_no_overlap(fn, "mask", mask, "out", out, 0) ||
+        check_no_overlap(fn, "out", out, "x", x, 1))
+        return NULL;
+    CALL_KERNEL_VOID(dtype, tnn_dropout_forward, REAL(mask), REAL(x), REAL(out),
+                     PyArray_SIZE(x), rate);
+    Py_RETURN_NONE;
+}
+
 /* The concatenation's geometry from the parts' shapes: every part has
  * parts[0]'s dims except along `axis`; `whole` (out or dy) has them too,
  * with the widths' sum along the axis. Sets widths, *outer, *inner. */
@@ -2479,15 +2508,53 @@ static PyObject *core_max_pool2d_forward(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* The flat position of the first index outside [0, cells), or -1: one
+ * branch-free pass the compiler vectorizes, then a search only if one is. */
+static npy_intp first_index_outside(const void *at, int type, npy_intp count,
+                                    int64_t cells)
+{
+    int any = 0;
+    if (type == TNN_I32) {
+        /* negative values wrap to >= 2^31, never below the limit */
+        uint32_t limit =
+            cells > INT32_MAX ? (uint32_t)INT32_MAX + 1 : (uint32_t)cells;
+        const int32_t *a = at;
+        for (npy_intp i = 0; i < count; i++)
+            any |= (uint32_t)a[i] >= limit;
+    } else {
+        const int64_t *a = at;
+        for (npy_intp i = 0; i < count; i++)
+            any |= (uint64_t)a[i] >= (uint64_t)cells;
+    }
+    if (!any)
+        return -1;
+    for (npy_intp i = 0; i < count; i++) {
+        int64_t v = tnn_label_at(at, type, i);
+        if (v < 0 || v >= cells)
+            return i;
+    }
+    return -1;
+}
+
 static PyObject *core_max_pool2d_backward(PyObject *self, PyObject *args)
 {
     (void)self;
     const char *fn = "max_pool2d_backward";
-    PyObject *dy_obj, *i_obj, *dx_obj;
+    PyObject *dy_obj, *i_obj, *dx_obj, *ints[6] = {NULL};
     PyArrayObject *dy, *argmax, *dx;
     int dtype = -1, index_type;
-    if (!PyArg_ParseTuple(args, "OOO", &dy_obj, &i_obj, &dx_obj))
+    if (!PyArg_ParseTuple(args, "OOO|OOOOOO", &dy_obj, &i_obj, &dx_obj,
+                          &ints[0], &ints[1], &ints[2], &ints[3], &ints[4],
+                          &ints[5]))
         return NULL;
+    int windows = ints[0] != NULL;
+    if (windows && !ints[5]) {
+        PyErr_Format(PyExc_TypeError,
+                     "%s: the window is six integers (pool_h, pool_w, "
+                     "stride_h, stride_w, pad_top, pad_left) or none; got %zd",
+                     fn, PyTuple_GET_SIZE(args) - 3);
+        return NULL;
+    }
     if (check_array(fn, "dy", dy_obj, 4, ARG_IN, &dy) ||
         check_array(fn, "argmax", i_obj, 4, ARG_IN, &argmax) ||
         check_array(fn, "dx", dx_obj, 4, ARG_OUT, &dx) ||
@@ -2506,20 +2573,31 @@ static PyObject *core_max_pool2d_backward(PyObject *self, PyObject *args)
                            .channels = PyArray_DIM(dx, 3),
                            .out_height = PyArray_DIM(dy, 1),
                            .out_width = PyArray_DIM(dy, 2)};
-    /* Every index is checked before any memory is written. */
     const void *at = PyArray_DATA(argmax);
-    npy_intp count = PyArray_SIZE(argmax);
-    int64_t cells = (int64_t)g.height * g.width;
-    for (npy_intp i = 0; i < count; i++) {
-        int64_t v = tnn_label_at(at, index_type, i);
-        if (v < 0 || v >= cells) {
-            PyErr_Format(PyExc_ValueError,
-                         "%s: argmax holds %lld at flat position %zd; expected "
-                         "a spatial index in [0, %lld) (dx is %zd x %zd)",
-                         fn, (long long)v, (Py_ssize_t)i, (long long)cells,
-                         (Py_ssize_t)g.height, (Py_ssize_t)g.width);
+    if (windows) {
+        /* With the window: one pass writing each dx value once when the
+         * windows do not overlap and every argmax is in its window (the
+         * kernel checks both before writing); else the general path. */
+        if (pool_geometry(fn, dx, "dx", dy, "dy", ints, &g))
             return NULL;
-        }
+        int fallback;
+        CALL_KERNEL(fallback, dtype, tnn_max_pool2d_backward_windows, REAL(dy),
+                    at, index_type, REAL(dx), &g);
+        if (!fallback)
+            Py_RETURN_NONE;
+    }
+    /* Every index is checked before any memory is written. */
+    int64_t cells = (int64_t)g.height * g.width;
+    npy_intp bad =
+        first_index_outside(at, index_type, PyArray_SIZE(argmax), cells);
+    if (bad >= 0) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: argmax holds %lld at flat position %zd; expected "
+                     "a spatial index in [0, %lld) (dx is %zd x %zd)",
+                     fn, (long long)tnn_label_at(at, index_type, bad),
+                     (Py_ssize_t)bad, (long long)cells, (Py_ssize_t)g.height,
+                     (Py_ssize_t)g.width);
+        return NULL;
     }
     CALL_KERNEL_VOID(dtype, tnn_max_pool2d_backward, REAL(dy), at, index_type,
                      REAL(dx), &g);
@@ -3055,13 +3133,20 @@ static PyMethodDef core_methods[] = {
     ARGS(nadam_update, "nadam_update(w, g, m, v, learning_rate, beta_1, "
                        "beta_2, epsilon, step, u_product): u_product = "
                        "u_1 ... u_step of Keras's momentum schedule"),
+    ARGS(dropout_forward,
+         "dropout_forward(mask, x, out, rate): mask (holding uniform draws "
+         "in [0, 1)) = 1 / (1 - rate) where the draw is >= rate, else 0; "
+         "out = x mask"),
     ARGS(max_pool2d_forward,
          "max_pool2d_forward(x, y, argmax, pool_h, pool_w, stride_h, "
          "stride_w, pad_top, pad_left): NHWC max pooling, the first maximum "
          "of each window; argmax (int32/int64 or None) gets its spatial "
          "index"),
-    ARGS(max_pool2d_backward, "max_pool2d_backward(dy, argmax, dx): dx = 0, "
-                              "then dy added at each stored argmax"),
+    ARGS(max_pool2d_backward,
+         "max_pool2d_backward(dy, argmax, dx[, pool_h, pool_w, stride_h, "
+         "stride_w, pad_top, pad_left]): dx = 0, then dy added at each "
+         "stored argmax; with the window, each dx value is written once "
+         "when windows do not overlap"),
     ARGS(avg_pool2d_forward,
          "avg_pool2d_forward(x, y, pool_h, pool_w, stride_h, stride_w, "
          "pad_top, pad_left): NHWC average over the input cells of each "

@@ -698,6 +698,18 @@ void tnn_conv2d_transpose_backward_f64(const double *x, const double *w,
                                        const struct tnn_conv2d_shape *s,
                                        int accumulate);
 
+/* ---- Dropout (dropout.inc) ------------------------------------------------
+ * Training forward of inverted dropout, elementwise over n values, after
+ * the caller filled mask with uniform draws in [0, 1):
+ *   mask[i] = (mask[i] >= (real)rate) ? (real)(1 / (1 - rate)) : 0
+ *   out[i]  = x[i] * mask[i]
+ * (NumPy's greater_equal(u, rate), multiply(keep, 1 / (1 - rate)) and
+ * multiply(x, mask), bit for bit); 0 <= rate < 1. out may be x. */
+void tnn_dropout_forward_f32(float *mask, const float *x, float *out,
+                             ptrdiff_t n, double rate);
+void tnn_dropout_forward_f64(double *mask, const double *x, double *out,
+                             ptrdiff_t n, double rate);
+
 /* ---- Pooling (pool.inc), NHWC: channels last ------------------------------
  * x, dx: (batch, height, width, channels); y, dy, argmax: (batch,
  * out_height, out_width, channels). Output (oh, ow) pools the window of
@@ -717,6 +729,13 @@ void tnn_conv2d_transpose_backward_f64(const double *x, const double *w,
  * max backward:  dx = 0, then dx[n, argmax[o], c] += dy[o] for every output
  *                o in order (TensorFlow's CPU MaxPoolGrad); each argmax in
  *                [0, height * width).
+ * max backward_windows: the same result, every dx value written once, when
+ *                windows do not overlap (pool <= stride on both axes) and
+ *                every argmax lies in its own window (g holds the window
+ *                geometry); returns 0. Otherwise (and for float32 with an
+ *                int64 argmax, or more than 2^31 - 1 cells) it writes
+ *                nothing and returns 1 (the caller then checks the indices
+ *                and calls max backward); any argmax value is safe to pass.
  * avg forward:   y = sum of the window's input cells (row-major) / count.
  * avg backward:  dx = 0, then dy / count added to each cell of each window.
  * Outputs must not overlap inputs. */
@@ -729,6 +748,9 @@ void tnn_max_pool2d_forward_f32(const float *x, float *y, void *argmax,
 void tnn_max_pool2d_backward_f32(const float *dy, const void *argmax,
                                  int index_type, float *dx,
                                  const struct tnn_pool2d *g);
+int tnn_max_pool2d_backward_windows_f32(const float *dy, const void *argmax,
+                                        int index_type, float *dx,
+                                        const struct tnn_pool2d *g);
 void tnn_avg_pool2d_forward_f32(const float *x, float *y,
                                 const struct tnn_pool2d *g);
 void tnn_avg_pool2d_backward_f32(const float *dy, float *dx,
@@ -738,6 +760,9 @@ void tnn_max_pool2d_forward_f64(const double *x, double *y, void *argmax,
 void tnn_max_pool2d_backward_f64(const double *dy, const void *argmax,
                                  int index_type, double *dx,
                                  const struct tnn_pool2d *g);
+int tnn_max_pool2d_backward_windows_f64(const double *dy, const void *argmax,
+                                        int index_type, double *dx,
+                                        const struct tnn_pool2d *g);
 void tnn_avg_pool2d_forward_f64(const double *x, double *y,
                                 const struct tnn_pool2d *g);
 void tnn_avg_pool2d_backward_f64(const double *dy, double *dx,

@@ -733,6 +733,19 @@ def embedding_backward(ids, dy, input_dim):
     return dtable
 
 
+def dropout_forward(u, x, rate):
+    """(mask, out) of inverted dropout from uniform draws u: keep where
+    u >= rate (compared in u's dtype, as NumPy compares an array with a
+    Python float), kept values scaled by 1 / (1 - rate) rounded to u's dtype."""
+    dtype = u.dtype.type
+    mask = np.empty(u.shape, np.float64)
+    flat_u, flat_mask = u.reshape(-1), mask.reshape(-1)
+    for i in range(flat_u.size):
+        keep = flat_u[i] >= dtype(rate)
+        flat_mask[i] = float(dtype(1.0 / (1.0 - rate))) if keep else 0.0
+    return mask, np.asarray(x, np.float64) * mask
+
+
 def pool_geometry(size, pool, stride, padding):
     """(output size, padding before) along one axis, TensorFlow's rule."""
     if padding == "valid":

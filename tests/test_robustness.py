@@ -338,6 +338,13 @@ CORE = [
         {1, 2},
     ),
     ("scale", lambda: [f64(3, 4), f64(3, 4)], ["x", "out"], {1}, set()),
+    (
+        "dropout_forward",
+        lambda: [f64(3, 4), f64(3, 4), f64(3, 4)],
+        ["mask", "x", "out"],
+        {0, 2},
+        set(),
+    ),
     ("dot", lambda: [f64(3, 4), f64(3, 4), f64(3, 1)], ["x0", "x1", "out"], {2}, set()),
     (
         "dot_backward",
@@ -428,6 +435,7 @@ SCALARS = {
     "batchnorm_forward": [0.99, 1e-3, True],
     "batchnorm_backward": [True],
     "scale": [-1.0],
+    "dropout_forward": [0.5],
 }
 
 

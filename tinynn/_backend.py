@@ -571,11 +571,24 @@ def max_pool2d_forward(
 
 
 def max_pool2d_backward(
-    dy: np.ndarray, argmax: np.ndarray, dx: np.ndarray
+    dy: np.ndarray, argmax: np.ndarray, dx: np.ndarray, window: tuple | None = None
 ) -> np.ndarray:
-    """dx = 0, then dy added at each window's stored argmax."""
-    _core.max_pool2d_backward(dy, argmax, dx)
+    """dx = 0, then dy added at each window's stored argmax. With the forward
+    pass's window, non-overlapping windows write each dx value once."""
+    if window is None:
+        _core.max_pool2d_backward(dy, argmax, dx)
+    else:
+        _core.max_pool2d_backward(dy, argmax, dx, *window)
     return dx
+
+
+def dropout_forward(
+    mask: np.ndarray, x: np.ndarray, out: np.ndarray, rate: float
+) -> np.ndarray:
+    """mask (filled with uniform draws) becomes 1 / (1 - rate) where the draw
+    is >= rate and 0 elsewhere; out = x * mask. One pass, in C."""
+    _core.dropout_forward(mask, x, out, rate)
+    return out
 
 
 def avg_pool2d_forward(x: np.ndarray, y: np.ndarray, window: tuple) -> np.ndarray:

@@ -391,12 +391,10 @@ class Dropout(Layer):
             np.copyto(out, x)
             return out
         mask = ctx.mask = ctx.buffer("mask", x.shape, self._dtype)
-        keep = ctx.buffer("keep", x.shape, bool)
         rng = self._rng or _random.generator()
         rng.random(out=mask, dtype=mask.dtype)
-        np.greater_equal(mask, self.rate, out=keep)
-        np.multiply(keep, 1.0 / (1.0 - self.rate), out=mask)
-        np.multiply(x, mask, out=out)
+        # keep where the draw >= rate, scaled by 1 / (1 - rate); out = x mask
+        _backend.dropout_forward(mask, x, out, self.rate)
         return out
 
     def _backward(self, dy, dx, ctx, accumulate=False):

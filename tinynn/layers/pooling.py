@@ -125,7 +125,7 @@ class _MaxPooling(_Pooling):
                 self._as4d(ctx.input), scratch, argmax, self._window
             )
             ctx.argmax_valid = True
-        _backend.max_pool2d_backward(dy4, argmax, self._as4d(dx))
+        _backend.max_pool2d_backward(dy4, argmax, self._as4d(dx), self._window)
         return dx
 
 
