@@ -1,6 +1,6 @@
-"""The fused optimizer step (training.fused_update): each layer's weights are
-updated as soon as backward has their gradients final, instead of all after
-backward. The arithmetic per weight is the same, so every fit must give
+"""The fused optimizer step (training.fused_update, off by default): each
+layer's weights are updated as soon as backward has their gradients final,
+instead of all after backward. The arithmetic per weight is the same, so every fit must give
 bit-identical weights, optimizer state and History either way."""
 
 from __future__ import annotations
@@ -121,6 +121,38 @@ def test_fused_step_with_a_schedule(monkeypatch):
         fit(True, make, monkeypatch=monkeypatch),
         fit(False, make, monkeypatch=monkeypatch),
     )
+
+
+def test_shared_layer_whose_first_call_gets_no_gradient(monkeypatch):
+    # The shared layer's first call site feeds only an output without a
+    # loss: backward skips that step, and the layer is final there all the
+    # same (after its other call's backward).
+    def run(fused):
+        monkeypatch.setattr(training, "fused_update", fused)
+        tn.set_seed(5)
+        inp = tn.keras.Input((6,), dtype="float64")
+        shared = L.Dense(6, activation="tanh", kernel_regularizer="l2", dtype="float64")
+        aux = L.Dense(2, name="aux", dtype="float64")(shared(inp))
+        hidden = L.Dense(6, activation="relu", dtype="float64")(inp)
+        out = L.Dense(3, name="out", dtype="float64")(shared(hidden))
+        # aux first: the graph's order then has the shared layer's aux call
+        # as its first step
+        model = tn.keras.Model(inp, [aux, out])
+        assert [s.layer for s in model._make_plan(1).steps][1] is shared
+        model.compile(tn.optimizers.Adam(0.02), loss={"out": "mse", "aux": None})
+        r = np.random.default_rng(1)
+        x = r.normal(size=(64, 6))
+        y = [np.zeros((64, 2)), r.normal(size=(64, 3))]
+        history = model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+        state = model.optimizer.flat_state()
+        return (
+            model.get_weights(),
+            {k: v.copy() for k, v in state.items()},
+            model.optimizer.iterations,
+            history.history,
+        )
+
+    assert_identical(run(True), run(False))
 
 
 def test_fused_step_updates_layer_by_layer(monkeypatch):
