@@ -3,6 +3,8 @@
     python benchmarks/bench_conv.py              # 3 interleaved rounds, full epochs
     python benchmarks/bench_conv.py --steps 60   # a quicker estimate (scaled)
     python benchmarks/bench_conv.py --tiny       # seconds-long smoke run
+    python benchmarks/bench_conv.py --rounds 5 --memory --write
+                                                 # and record it in RESULTS.md
 
 Run it with an interpreter that has TensorFlow and PyTorch (either may be
 missing; its column is then skipped). The model is keras.io's "Simple MNIST
@@ -14,8 +16,9 @@ each; the median per round is reported, scaled to 60,000 images.
 
 Also reported: GFLOP/s of the conv2d kernels on the model's two layer shapes
 (forward; backward = dw + dx, 2x the forward's FLOPs when dx is computed)
-beside the GEMM's own on large square matrices and on each layer's im2col
-GEMM alone (the difference is the im2col/col2im copies).
+beside the GEMM's own on large square matrices and on the same products as
+plain GEMMs on a ready-made columns matrix (what a convolution would cost if
+its windows were free to gather).
 """
 
 from __future__ import annotations
@@ -266,6 +269,80 @@ def peak_memory() -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+# Training FLOPs of one image: each conv's forward, its kernel gradient and
+# (but for the first layer) its input gradient, each 2 out_h out_w kh kw c f;
+# the Dense layer's three products, 2 x 1600 x 10 each.
+FLOPS_PER_IMAGE = (
+    2 * 26 * 26 * 9 * 1 * 32 * 2 + 2 * 11 * 11 * 9 * 32 * 64 * 3 + 3 * 2 * 1600 * 10
+)
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
+SECTION = "## Convnet (keras.io MNIST convnet, batch 128)"
+
+
+def results_section(args, rows, big, medians, memory) -> str:
+    """The RESULTS.md section of this run (markdown)."""
+    floor = FLOPS_PER_IMAGE * EPOCH / (big * 1e9)
+    lines = [
+        SECTION,
+        "",
+        f"Command: `python benchmarks/bench_conv.py --rounds {args.rounds} "
+        f"--memory --write` ({tn.get_num_threads()} threads, SIMD path "
+        f"`{_core.simd()}`; the three implementations interleaved in one run, "
+        f"median of {args.rounds} rounds of "
+        f"{'full epochs' if not args.steps else f'{args.steps} steps scaled to an epoch'}).",
+        "",
+        "| implementation | s/epoch | tinynn / it |",
+        "|---|---|---|",
+    ]
+    for name, seconds in medians.items():
+        lines.append(f"| {name} | {seconds:.2f} | {medians['tinynn'] / seconds:.2f} |")
+    lines += [
+        "",
+        f"Arithmetic floor: {FLOPS_PER_IMAGE / 1e6:.2f} MFLOP per image trained, at "
+        f"the GEMM's own {big:.0f} GFLOP/s (2048^3, float32, same run): "
+        f"{floor:.2f} s per epoch; tinynn takes {medians['tinynn'] / floor:.2f}x it.",
+        "",
+        "| layer (float32) | forward GFLOP/s | backward GFLOP/s | the same products "
+        "as plain GEMMs, fwd / bwd GFLOP/s | forward ms | backward ms |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, fwd, gemm_f, bwd, gemm_b, fwd_ms, _, bwd_ms, _ in rows:
+        lines.append(
+            f"| {label} | {fwd:.0f} | {bwd:.0f} | {gemm_f:.0f} / {gemm_b:.0f} | "
+            f"{fwd_ms:.2f} | {bwd_ms:.2f} |"
+        )
+    lines.append(
+        "\nBackward: the kernel and bias gradients, and the input gradient for "
+        "conv2 (conv1 is the first layer: fit computes none)."
+    )
+    if memory:
+        grown = (memory["after"] - memory["before"]) / 2**20
+        lines.append(
+            f"\nPeak memory of a 1-epoch fit on 60,000 uint8 images (fresh process): "
+            f"input {memory['input'] / 2**20:.0f} MiB, peak "
+            f"{memory['after'] / 2**20:.0f} MiB, {grown:.0f} MiB grown during fit "
+            f"(goal: input + 256 MB)."
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_section(text: str) -> None:
+    """Replace (or append) this benchmark's section of RESULTS.md, keeping
+    the rest (bench_train.py writes the other sections), atomically."""
+    old = open(RESULTS).read() if os.path.exists(RESULTS) else "# Benchmark results\n"
+    start = old.find(SECTION)
+    if start < 0:
+        new = old.rstrip("\n") + "\n\n" + text
+    else:
+        end = old.find("\n## ", start + len(SECTION))
+        rest = "" if end < 0 else old[end:]
+        new = old[:start] + text + rest
+    tmp = RESULTS + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(new)
+    os.replace(tmp, RESULTS)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -277,6 +354,9 @@ def main() -> int:
     parser.add_argument("--kernels-only", action="store_true")
     parser.add_argument(
         "--memory", action="store_true", help="also peak memory of a fit"
+    )
+    parser.add_argument(
+        "--write", action="store_true", help="record the run in benchmarks/RESULTS.md"
     )
     args = parser.parse_args()
     if args.tiny:
@@ -292,6 +372,7 @@ def main() -> int:
     )
     for row in rows:
         print(f"{row[0]} | " + " | ".join(f"{v:.1f}" for v in row[1:]))
+    m = None
     if args.memory:
         m = peak_memory()
         grown = (m["after"] - m["before"]) / 2**20
@@ -311,6 +392,11 @@ def main() -> int:
     for name, seconds in medians.items():
         ratio = seconds / medians["tinynn"]
         print(f"  {name}: {seconds:.2f} s per epoch ({ratio:.2f}x tinynn's time)")
+    floor = FLOPS_PER_IMAGE * EPOCH / (big * 1e9)
+    print(f"  arithmetic floor {floor:.2f} s: tinynn {medians['tinynn'] / floor:.2f}x")
+    if args.write and not args.tiny:
+        write_section(results_section(args, rows, big, medians, m))
+        print(f"recorded in {RESULTS}")
     return 0
 
 

@@ -63,6 +63,21 @@ void *tnn_scratch_space(size_t bytes);
                      const real *b, ptrdiff_t rsb, ptrdiff_t csb, real *c,     \
                      ptrdiff_t rsc, ptrdiff_t csc, ptrdiff_t m, ptrdiff_t n,   \
                      ptrdiff_t k, int accumulate, real *ap, real *bp);         \
+        /* the indirect GEMM of convolutions (gemm.inc, G(igemm)) */           \
+        void (*igemm)(ptrdiff_t m, ptrdiff_t n, ptrdiff_t taps, ptrdiff_t q,   \
+                      const real *const *ptrs, const real *zero,               \
+                      const real *bp, ptrdiff_t kp, real *c, ptrdiff_t rsc,    \
+                      int load, const real *bias, int relu);                   \
+        /* the same product for narrow outputs (gemm.inc, G(idot)) */          \
+        void (*idot)(ptrdiff_t m, ptrdiff_t n, ptrdiff_t taps, ptrdiff_t q,    \
+                     const real *const *ptrs, const real *zero,                \
+                     const real *bt, ptrdiff_t kp, real *c, ptrdiff_t rsc,     \
+                     int load);                                                \
+        /* the gathering GEMM of kernel gradients (gemm.inc, G(ggemm)) */      \
+        void (*ggemm)(ptrdiff_t m, ptrdiff_t n, ptrdiff_t kc,                  \
+                      const real *const *ptrs, ptrdiff_t stride,               \
+                      const ptrdiff_t *tap, const ptrdiff_t *chan,             \
+                      const real *bp, real *c, ptrdiff_t rsc, int load);       \
         void (*sgd)(real * w, const real *g, real *velocity, ptrdiff_t n,      \
                     real lr, real momentum, int nesterov);                     \
         void (*rmsprop)(real * w, const real *g, real *s, real *velocity,      \

@@ -2304,12 +2304,15 @@ static PyObject *core_conv2d_panel_lines(PyObject *self, PyObject *args)
     (void)self;
     struct tnn_conv2d_shape s = {0};
     int itemsize;
-    if (!PyArg_ParseTuple(args, "nnnnnni", &s.batch, &s.out_h, &s.out_w,
-                          &s.kernel_h, &s.kernel_w, &s.channels, &itemsize))
+    if (!PyArg_ParseTuple(args, "nnnnnnni", &s.batch, &s.out_h, &s.out_w,
+                          &s.kernel_h, &s.kernel_w, &s.channels, &s.filters,
+                          &itemsize))
         return NULL;
-    s.height = s.out_h + 1; /* never pointwise: the im2col panel size */
+    s.height = s.out_h + 1; /* never pointwise */
     s.width = s.out_w;
     s.stride_h = s.stride_w = s.dilation_h = s.dilation_w = 1;
+    if (tnn_conv2d_grad_in_parts(&s))
+        return PyLong_FromLong(0);
     return PyLong_FromSsize_t(tnn_conv2d_panel_lines(&s, (size_t)itemsize));
 }
 
@@ -2941,7 +2944,8 @@ static PyMethodDef core_methods[] = {
            "kernel gradient, db (+)= dy summed per channel"),
     ARGS(conv2d_panel_lines,
          "conv2d_panel_lines(batch, out_h, out_w, kernel_h, kernel_w, "
-         "channels, itemsize) -> output lines per im2col panel (for tests)"),
+         "channels, filters, itemsize) -> output lines per im2col panel of "
+         "the kernel gradient, 0 when it is summed in parts (for tests)"),
     KWARGS(batchnorm_forward,
            "batchnorm_forward(x, gamma, beta, moving_mean, moving_variance, "
            "y, mean, inv_std, momentum, epsilon, training): Keras 2's "

@@ -520,15 +520,17 @@ void tnn_nadam_update_f64(double *w, const double *g, double *m, double *v,
  * The callers guarantee out_h = (height + pad_top + pad_bottom - (kernel_h -
  * 1) dilation_h - 1) / stride_h + 1 (floor, >= 1), and likewise out_w.
  *
- * Work goes through the GEMM as im2col panels: a panel is `lines` output
- * lines (one (n, oh) pair each, out_w output pixels), its columns matrix
- * (lines out_w, kernel_h kernel_w channels) is built in `scratch`, and
- * Dense's kernels multiply it with w. Panel size depends on the shapes and
- * the dtype only (TNN_CONV_PANEL_BYTES), never on the thread count, so every
- * sum keeps one order and results are bit-identical for any thread count.
- * scratch: tnn_conv2d_scratch_bytes(shape, sizeof(real)) bytes (0 for a 1x1
- * stride-1 unpadded convolution, whose columns are x itself), owned by the
- * caller; the kernels never allocate.
+ * Forward and input gradient run as an indirect GEMM on the SIMD path's
+ * micro-kernel (conv.inc): every output row reads its windows through one
+ * pointer per kernel tap, so windows are never copied. The kernel
+ * gradient copies windows into im2col panels for the GEMM; a small one
+ * (at most TNN_CONV_SMALL_GRAD elements) is summed in TNN_CONV_PARTS fixed
+ * parts of the output lines, then the parts are added in order. Panels,
+ * parts and the taps' grouping depend on the shapes and the dtype only,
+ * never on the thread count, so every sum keeps one order and results are
+ * bit-identical for any thread count.
+ * scratch: tnn_conv2d_scratch_bytes(shape, sizeof(real)) bytes, owned by
+ * the caller; the kernels never allocate.
  *
  * conv2d_forward:   y = act(conv(x, w) + b); b may be NULL; act as
  *                   dense_forward (0-4; softmax over the filters).
@@ -548,7 +550,12 @@ void tnn_nadam_update_f64(double *w, const double *g, double *m, double *v,
  *                   gradient; db (or NULL) (+)= sums of dy over batch,
  *                   height, width.
  * No output may overlap an input or another output. */
-#define TNN_CONV_PANEL_BYTES ((size_t)2 << 20)
+#define TNN_CONV_PANEL_BYTES ((size_t)2 << 20) /* a big gradient's panel */
+#define TNN_CONV_PARTS 8
+#define TNN_CONV_ROWS 48 /* pixels per chunk of the indirect products */
+#define TNN_CONV_TAPS 64 /* taps per group (pointers on a chunk's stack) */
+#define TNN_CONV_GRAD_ROWS 384 /* most pixels per chunk of a gradient part */
+#define TNN_CONV_SMALL_GRAD 65536
 struct tnn_conv2d_shape {
     ptrdiff_t batch, height, width, channels;
     ptrdiff_t kernel_h, kernel_w, filters;
@@ -557,37 +564,97 @@ struct tnn_conv2d_shape {
     ptrdiff_t pad_top, pad_left;
 };
 /* 1 when x itself is the columns matrix (1x1 kernel, stride 1, no
- * padding): one panel, no scratch, no im2col. */
+ * padding): Dense on every pixel, no windows. */
 static inline int tnn_conv2d_is_pointwise(const struct tnn_conv2d_shape *s)
 {
     return s->kernel_h == 1 && s->kernel_w == 1 && s->stride_h == 1 &&
            s->stride_w == 1 && s->pad_top == 0 && s->pad_left == 0 &&
            s->out_h == s->height && s->out_w == s->width;
 }
-/* Output lines per im2col panel: as many as fit in TNN_CONV_PANEL_BYTES,
- * at least 1, at most batch out_h. */
-static inline ptrdiff_t tnn_conv2d_panel_lines(const struct tnn_conv2d_shape *s,
-                                               size_t real_size)
+/* n rounded up to a multiple of 64 elements (64 bytes or more, and a
+ * multiple of every SIMD path's micro-tile width). */
+static inline ptrdiff_t tnn_conv2d_round(ptrdiff_t n)
+{
+    return (n + 63) / 64 * 64;
+}
+/* Elements of the packed kernel of the indirect GEMM (either direction). */
+static inline ptrdiff_t
+tnn_conv2d_packed_elems(const struct tnn_conv2d_shape *s)
+{
+    ptrdiff_t taps = s->kernel_h * s->kernel_w, c = s->channels;
+    ptrdiff_t f = s->filters, fwd = c * tnn_conv2d_round(f);
+    ptrdiff_t adj = f * tnn_conv2d_round(c);
+    return taps * (fwd > adj ? fwd : adj);
+}
+/* Pixels per chunk of a kernel-gradient part: as many as the chunk's tap
+ * pointers allow (TNN_CONV_ROWS x TNN_CONV_TAPS), at most
+ * TNN_CONV_GRAD_ROWS; every pixel's partial sum of a chunk stays in the
+ * micro-kernel's registers, so longer chunks store the partials less. */
+static inline ptrdiff_t tnn_conv2d_grad_chunk(const struct tnn_conv2d_shape *s)
+{
+    ptrdiff_t taps = s->kernel_h * s->kernel_w;
+    ptrdiff_t group = taps < TNN_CONV_TAPS ? taps : TNN_CONV_TAPS;
+    ptrdiff_t rows = TNN_CONV_ROWS * TNN_CONV_TAPS / (group > 0 ? group : 1);
+    return rows < TNN_CONV_GRAD_ROWS ? rows : TNN_CONV_GRAD_ROWS;
+}
+/* 1 when the kernel gradient is summed in TNN_CONV_PARTS parts. */
+static inline int tnn_conv2d_grad_in_parts(const struct tnn_conv2d_shape *s)
+{
+    return !tnn_conv2d_is_pointwise(s) &&
+           s->kernel_h * s->kernel_w * s->channels * s->filters <=
+               TNN_CONV_SMALL_GRAD;
+}
+/* Output lines that fit in `bytes` of im2col panel: at least 1, at most
+ * batch out_h. */
+static inline ptrdiff_t tnn_conv2d_lines_in(const struct tnn_conv2d_shape *s,
+                                            size_t real_size, size_t bytes)
 {
     ptrdiff_t total = s->batch * s->out_h;
-    if (tnn_conv2d_is_pointwise(s))
-        return total > 0 ? total : 1;
     size_t line = (size_t)s->out_w * (size_t)s->kernel_h * (size_t)s->kernel_w *
                   (size_t)s->channels * real_size;
-    size_t fit = line ? TNN_CONV_PANEL_BYTES / line : 1;
+    size_t fit = line ? bytes / line : 1;
     ptrdiff_t lines =
         fit < 1 ? 1 : (fit > (size_t)total ? total : (ptrdiff_t)fit);
     return lines > 0 ? lines : 1;
 }
-/* Bytes of scratch the conv2d kernels need for this shape and dtype. */
+/* Output lines per im2col panel of a big kernel gradient. */
+static inline ptrdiff_t tnn_conv2d_panel_lines(const struct tnn_conv2d_shape *s,
+                                               size_t real_size)
+{
+    if (tnn_conv2d_is_pointwise(s)) {
+        ptrdiff_t total = s->batch * s->out_h;
+        return total > 0 ? total : 1;
+    }
+    return tnn_conv2d_lines_in(s, real_size, TNN_CONV_PANEL_BYTES);
+}
+/* Bytes of scratch the conv2d kernels need for this shape and dtype: the
+ * largest of what the indirect GEMM, the kernel gradient and the bias
+ * gradient use (one after the other). */
 static inline size_t tnn_conv2d_scratch_bytes(const struct tnn_conv2d_shape *s,
                                               size_t real_size)
 {
-    if (tnn_conv2d_is_pointwise(s))
-        return 0;
-    return (size_t)tnn_conv2d_panel_lines(s, real_size) * (size_t)s->out_w *
-           (size_t)s->kernel_h * (size_t)s->kernel_w * (size_t)s->channels *
-           real_size;
+    ptrdiff_t taps = s->kernel_h * s->kernel_w, c = s->channels;
+    ptrdiff_t k = taps * c, f = s->filters;
+    ptrdiff_t widest = c > f ? c : f;
+    ptrdiff_t group = taps < TNN_CONV_TAPS ? taps : TNN_CONV_TAPS;
+    size_t most = (size_t)(TNN_CONV_PARTS * tnn_conv2d_round(widest));
+    size_t grad = 0, indirect = 0;
+    if (!tnn_conv2d_is_pointwise(s)) {
+        /* packed kernel, zeros, padded bias */
+        indirect =
+            (size_t)(tnn_conv2d_packed_elems(s) + 2 * tnn_conv2d_round(widest));
+        grad = (size_t)tnn_conv2d_panel_lines(s, real_size) * (size_t)s->out_w *
+               (size_t)k;
+    }
+    if (tnn_conv2d_grad_in_parts(s)) /* partials, zeros, packed rows */
+        grad = (size_t)(TNN_CONV_PARTS * tnn_conv2d_round(k * f) +
+                        tnn_conv2d_round(c) +
+                        TNN_CONV_PARTS * tnn_conv2d_grad_chunk(s) *
+                            tnn_conv2d_round(f));
+    most = indirect > most ? indirect : most;
+    most = grad > most ? grad : most;
+    /* the parts' (tap, channel) row table after the reals */
+    return most * real_size + 2 * (size_t)(group * c) * sizeof(ptrdiff_t);
 }
 void tnn_conv2d_forward_f32(const float *x, const float *w, const float *b,
                             float *y, float *scratch,

@@ -5,7 +5,8 @@ forward and backward, on odd geometries: primes, strides 2 and 3, dilation
 2, even kernels with TF's asymmetric "same" padding, a kernel as large as
 the input, one channel, one filter, batch 1, 1x1 kernels (x is its own
 columns matrix), and shapes whose output lines cross im2col panel edges
-(mid-sample, and samples larger than one panel). float64 to 1e-12 and
+(mid-sample, and samples larger than one panel), kernels with more taps
+than one tap group, outputs wider than a micro-tile. float64 to 1e-12 and
 float32 to 1e-5 relative to |x| * |w| (the reference run on absolute
 values), on every SIMD path and with 1 and 2 threads; central differences
 for every gradient.
@@ -57,11 +58,16 @@ SHAPES = [
     (2, 6, 7, 5, 1, 1, 3, (2, 2), (1, 1), "valid"),  # 1x1 strided
     (1, 1, 13, 7, 1, 3, 5, (1, 2), (1, 1), "same"),  # Conv1D
     (4, 1, 17, 3, 1, 5, 4, (1, 1), (1, 3), "valid"),  # Conv1D dilated
-    (1, 7, 7, 67, 3, 3, 3, (1, 1), (1, 1), "same"),  # two col2im channel blocks
-    # panel edges (TNN_CONV_PANEL_BYTES): lines per panel < lines, mid-sample
-    (3, 34, 34, 32, 3, 3, 5, (1, 1), (1, 1), "valid"),
-    # one sample over several panels
+    (1, 7, 7, 67, 3, 3, 3, (1, 1), (1, 1), "same"),  # channels > 64
+    (3, 34, 34, 32, 3, 3, 5, (1, 1), (1, 1), "valid"),  # parts of many chunks
     (2, 64, 64, 32, 3, 3, 3, (1, 1), (1, 1), "same"),
+    (1, 10, 9, 2, 9, 8, 3, (1, 1), (1, 1), "same"),  # 72 taps: two tap groups
+    (2, 6, 5, 3, 3, 3, 37, (1, 1), (1, 1), "same"),  # filters: 2-3 panels + fringe
+    (2, 5, 6, 37, 3, 2, 2, (2, 1), (1, 1), "same"),  # channels: panels, stride 2
+    (1, 3, 4, 1, 2, 2, 70, (1, 1), (1, 1), "valid"),  # fewer pixels than parts
+    # a big kernel gradient (over TNN_CONV_SMALL_GRAD elements): im2col
+    # panels, whose edges fall mid-sample in both dtypes
+    (2, 60, 10, 64, 3, 3, 128, (1, 1), (1, 1), "valid"),
 ]
 IDS = [f"s{i}" for i in range(len(SHAPES))]
 _CACHE: dict = {}
@@ -113,14 +119,15 @@ def assert_close(got, want, scale, dtype):
     assert np.all(err <= bound), f"max error ratio {np.max(err / bound):.3g}"
 
 
-def test_panel_shapes_cross_panel_edges():
-    """The last two SHAPES really exercise the panel logic in both dtypes."""
+def test_shapes_reach_every_kernel_gradient_path():
+    """The big SHAPE crosses im2col panel edges; the others sum in parts."""
     for itemsize in (4, 8):
-        n, h, w, c, kh, kw = SHAPES[-2][:6]
-        lines = _core.conv2d_panel_lines(n, h - 2, w - 2, kh, kw, c, itemsize)
-        assert lines < n * (h - 2) and lines % (h - 2) != 0
-        n, h, w, c, kh, kw = SHAPES[-1][:6]
-        assert _core.conv2d_panel_lines(n, h, w, kh, kw, c, itemsize) < h
+        n, h, w, c, kh, kw, f = SHAPES[-1][:7]
+        out_h, out_w = h - kh + 1, w - kw + 1
+        lines = _core.conv2d_panel_lines(n, out_h, out_w, kh, kw, c, f, itemsize)
+        assert 0 < lines < n * out_h and lines % out_h != 0
+        n, h, w, c, kh, kw, f = SHAPES[-4][:7]
+        assert _core.conv2d_panel_lines(n, h, w, kh, kw, c, f, itemsize) == 0
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -140,6 +147,23 @@ def test_conv2d_forward(simd, threads, dtype, index):
         _core.conv2d_forward(t["x"], t["k"], t["b"], y, *t["geo"], activation=act)
         want = ref._act_last_axis(act, t["fwd"])
         assert_close(y, want, row_scale if act != "relu" else t["fwd_scale"], dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("index", [1, 2, 14, 18, 19])
+def test_fused_relu_is_relu_of_the_linear_output_exactly(simd, dtype, index):
+    """relu (fused into the micro-tile's store) is bit for bit the linear
+    output with negatives set to 0; NaN stays NaN, as the activation does."""
+    t = case(index, dtype)
+    x = t["x"].copy()
+    x.reshape(-1)[::7] = np.nan  # NaN in some windows
+    linear = np.empty(t["fwd"].shape, dtype)
+    fused = np.empty_like(linear)
+    _core.conv2d_forward(x, t["k"], t["b"], linear, *t["geo"], activation="linear")
+    _core.conv2d_forward(x, t["k"], t["b"], fused, *t["geo"], activation="relu")
+    assert np.isnan(linear).any()
+    want = np.where(linear < 0, dtype(0), linear)
+    np.testing.assert_array_equal(fused, want)  # NaN positions equal too
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -472,14 +472,29 @@ def test_integer_input_reaches_an_embedding_as_ids():
         model.fit([x[0] + 10, x[1]], r.random((12, 1)), verbose=0)
 
 
-@pytest.mark.parametrize("suffix", [".tnn", ".h5", ".keras"])
-def test_multi_output_model_saves_weights_and_warns_about_compile(tmp_path, suffix):
-    model = compiled_ticket()
+@pytest.mark.parametrize("weights", [0.5, [0.5], {"out": 0.5}])
+def test_one_output_model_takes_loss_weights_as_keras_2_does(weights):
+    # tf_keras 2.21 accepts all three spellings on a one-output model and
+    # reports 0.5 * mse: here 0.5 * mean(3 ** 2) = 4.5 for a ones kernel.
+    model = tf.keras.Sequential(
+        [
+            tf.keras.layers.Dense(
+                1, input_shape=(3,), kernel_initializer="ones", name="out"
+            )
+        ]
+    )
+    model.compile("sgd", "mse", loss_weights=weights)
+    loss = model.evaluate(np.ones((4, 3)), np.zeros((4, 1)), verbose=0)
+    assert loss == pytest.approx(4.5)
+
+
+def test_a_number_weights_every_output():
     x, y = ticket_data()
-    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
-    with pytest.warns(UserWarning, match="compile settings of 'ticket'"):
-        model.save(tmp_path / f"m{suffix}")
-    loaded = keras.models.load_model(tmp_path / f"m{suffix}")
-    assert not loaded._compiled
-    for a, b in zip(model.predict(x, verbose=0), loaded.predict(x, verbose=0)):
-        np.testing.assert_array_equal(a, b)
+    plain = compiled_ticket(optimizer=tf.keras.optimizers.SGD(0.1))
+    halved = compiled_ticket(optimizer=tf.keras.optimizers.SGD(0.1), loss_weights=0.5)
+    halved.set_weights(plain.get_weights())
+    a = plain.test_on_batch(x, y)
+    b = halved.test_on_batch(x, y)
+    assert b[0] == pytest.approx(0.5 * a[0], rel=1e-6)
+    with pytest.raises(TypeError, match="loss_weights must be a number, a list"):
+        compiled_ticket(loss_weights="half")

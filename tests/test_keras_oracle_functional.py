@@ -4,8 +4,10 @@ evaluate's values and predict's arrays agree to 1e-9.
 
 Models (issue #17): Chollet's ticket model (3 inputs, 2 outputs, loss and
 metric dicts), Géron's wide & deep with an auxiliary output and
-loss_weights, a functional MNIST-shaped MLP with logits, and a model that
-applies one Dense to two inputs (shared weights). Keras 3 names a
+loss_weights, a functional MNIST-shaped MLP with logits, a model that
+applies one Dense to two inputs (shared weights), and a subclassed model
+(``+`` and a training-dependent BatchNormalization in ``call``) beside its
+functional twin. Keras 3 names a
 multi-output model's series as Keras 2 does for these (``<output>_loss``,
 ``<output>_<metric>``); the comparison is by name.
 
@@ -221,3 +223,77 @@ def test_two_epochs_match_keras(name):
             layer.get_weights(), theirs.get_layer(layer.name).get_weights()
         ):
             close(a, b, f"weights of {layer.name}")
+
+
+# ---- a subclassed model and its functional twin (issue #17) ----------------------------
+WEIGHTED = ("hidden", "side", "norm", "out")
+
+
+def towers_subclassed(k):
+    class Towers(k.Model):
+        """Keras's subclassing style: layers in __init__, `+` and a
+        training-dependent BatchNormalization in call()."""
+
+        def __init__(self):
+            super().__init__(name="towers")
+            self.hidden = k.layers.Dense(8, activation="tanh", name="hidden")
+            self.side = k.layers.Dense(8, name="side")
+            self.norm = k.layers.BatchNormalization(name="norm")
+            self.out = k.layers.Dense(3, activation="softmax", name="out")
+
+        def call(self, inputs, training=None):
+            h = self.hidden(inputs) + self.side(inputs)
+            return self.out(self.norm(h, training=training))
+
+    return Towers()
+
+
+def towers_functional(k):
+    x = k.Input(shape=(5,), name="x")
+    h = k.layers.Add(name="add")(
+        [
+            k.layers.Dense(8, activation="tanh", name="hidden")(x),
+            k.layers.Dense(8, name="side")(x),
+        ]
+    )
+    norm = k.layers.BatchNormalization(name="norm")(h)
+    return k.Model(x, k.layers.Dense(3, activation="softmax", name="out")(norm))
+
+
+@pytest.mark.parametrize("build", [towers_subclassed, towers_functional])
+def test_subclassed_model_and_its_twin_match_keras(build):
+    r = np.random.default_rng(11)
+    x, y = r.normal(size=(48, 5)), r.integers(0, 3, 48)
+    x_val, y_val = r.normal(size=(16, 5)), r.integers(0, 3, 16)
+    mine, theirs = build(tinynn.keras), build(keras)
+    mine(x[:2])  # build the weights
+    theirs(x[:2])
+    for name in WEIGHTED:
+        theirs.get_layer(name).set_weights(mine.get_layer(name).get_weights())
+
+    def settings(k):
+        return dict(
+            optimizer=k.optimizers.Adam(learning_rate=2.0**-7, **EXACT),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+
+    mine.compile(**settings(tinynn.keras))
+    theirs.compile(**settings(keras), jit_compile=False)
+    fit = dict(batch_size=16, epochs=2, shuffle=False, verbose=0)
+    h_mine = mine.fit(x, y, validation_data=(x_val, y_val), **fit).history
+    h_theirs = theirs.fit(x, y, validation_data=(x_val, y_val), **fit).history
+    assert sorted(h_mine) == sorted(h_theirs)
+    for key in h_mine:
+        close(h_mine[key], h_theirs[key], f"history {key}")
+    e_mine = mine.evaluate(x_val, y_val, verbose=0, return_dict=True)
+    e_theirs = theirs.evaluate(x_val, y_val, verbose=0, return_dict=True)
+    assert sorted(e_mine) == sorted(e_theirs)
+    for key in e_mine:
+        close(e_mine[key], e_theirs[key], f"evaluate {key}")
+    close(mine.predict(x_val, verbose=0), theirs.predict(x_val, verbose=0), "predict")
+    for name in WEIGHTED:  # moving statistics included
+        for a, b in zip(
+            mine.get_layer(name).get_weights(), theirs.get_layer(name).get_weights()
+        ):
+            close(a, b, f"weights of {name}")

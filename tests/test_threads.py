@@ -241,9 +241,12 @@ def conv_kernels(dtype, shape):
     [
         (1, 5, 5, 1, 3, 3, 1, (1, 1), (1, 1), (1, 1, 1, 1)),
         (7, 28, 28, 1, 3, 3, 32, (1, 1), (1, 1), (0, 0, 0, 0)),  # MNIST conv 1
-        (13, 13, 13, 32, 3, 3, 64, (1, 1), (1, 1), (0, 0, 0, 0)),  # several panels
-        (2, 60, 60, 80, 3, 3, 5, (2, 1), (1, 2), (1, 2, 1, 2)),  # bands, 2 c-blocks
+        (13, 13, 13, 32, 3, 3, 64, (1, 1), (1, 1), (0, 0, 0, 0)),  # MNIST conv 2
+        (2, 60, 60, 80, 3, 3, 5, (2, 1), (1, 2), (1, 2, 1, 2)),  # strided, dilated
         (9, 11, 13, 70, 1, 1, 7, (1, 1), (1, 1), (0, 0, 0, 0)),  # pointwise
+        (2, 12, 12, 3, 9, 8, 5, (1, 1), (1, 1), (4, 3, 4, 4)),  # two tap groups
+        # a kernel gradient too big to sum in parts: im2col panels
+        (2, 40, 10, 64, 3, 3, 128, (1, 1), (1, 1), (0, 0, 0, 0)),
     ],
 )
 def test_conv_is_bit_identical_for_any_thread_count(

@@ -7,8 +7,10 @@ several outputs (``model.output_names``):
 - ``loss``: one loss for every output, a list in output order, or a dict by
   output name (an output left out has no loss: it is not trained, as in
   Keras);
-- ``loss_weights``: a list or a dict; the reported ``loss`` is
-  ``sum_k w_k * loss_k`` (plus regularization penalties);
+- ``loss_weights``: a number (every output), a list or a dict; the
+  reported ``loss`` is ``sum_k w_k * loss_k`` (plus regularization
+  penalties). A one-output model takes them too (``[w]``, ``{name: w}`` or
+  ``w``), as Keras 2 does;
 - ``metrics``: a dict by output name (a metric or a list), a list of lists
   (one list per output), or a flat list, which Keras 2 applies to every
   output (Keras 3 reads a flat list as one entry per output when its
@@ -107,11 +109,15 @@ def _per_output(value: Any, names: list[str], key: str, allow_missing: bool):
 def _loss_weights(value: Any, names: list[str]) -> list[float]:
     if value is None:
         return [1.0] * len(names)
-    if not isinstance(value, (list, tuple, dict)):
+    if not isinstance(value, (list, tuple, dict, int, float)) or isinstance(
+        value, bool
+    ):
         raise TypeError(
-            f"compile: loss_weights must be a list or a dict by output name; got "
-            f"{describe(value)}"
+            f"compile: loss_weights must be a number, a list or a dict by output "
+            f"name; got {describe(value)}"
         )
+    if isinstance(value, (list, tuple)) and len(names) == 1 and len(value) == 1:
+        value = value[0]  # Keras 2 takes [w] for a one-output model
     if isinstance(value, (list, tuple)) and len(value) != len(names):
         raise ValueError(
             f"compile: loss_weights must have one entry per output ({len(names)}: "

@@ -13,9 +13,14 @@ metrics (Precision, Recall, AUC, TruePositives...), the metric of the counts
 summed over every batch since the epoch began. The model keeps those sums
 itself, so fit and evaluate leave a metric object's own state alone.
 Metrics are NumPy code (not the hot path).
-When the model trains on logits (a softmax or sigmoid fused into the loss),
-the confusion metrics and the cross-entropies see probabilities, as in Keras:
-a sigmoid for one output column, a softmax for several.
+Metrics see the model's output, as in Keras 2 and 3. When tinynn fused the
+model's softmax or sigmoid into the loss (it trains on the logits before
+it), the model's output is still the probabilities: the metrics get
+``logits=True`` and apply a sigmoid for one output column, a softmax for
+several. A linear output trained with a ``from_logits=True`` loss is the
+logits themselves, and the metrics get them as they are (``logits=False``):
+``BinaryAccuracy(threshold=0.0)`` then counts the logits above 0, and
+'accuracy' (0.5) and 'mse' see the raw values, as Keras reports them.
 """
 
 from __future__ import annotations
@@ -214,8 +219,10 @@ class Metric:
         logits: bool,
         correct: int | None = None,
     ) -> float:
-        """The batch mean. `logits` says outputs are pre-softmax/sigmoid values;
-        `correct` is the fused loss kernel's count of right predictions."""
+        """The batch mean. `logits` says outputs are the values before a
+        softmax/sigmoid that the model fused into its loss (the metric sees
+        the probabilities); `correct` is the fused loss kernel's count of
+        right predictions."""
         raise NotImplementedError
 
 
@@ -297,7 +304,8 @@ class CategoricalAccuracy(_MeanMetric):
 
 
 class BinaryAccuracy(_MeanMetric):
-    """Fraction of outputs on the right side of 0.5 (of 0 for logits)."""
+    """Fraction of outputs on the right side of `threshold` (0.5); for the
+    logits before a fused sigmoid, of log(t / (1 - t))."""
 
     def __init__(
         self, name: str | None = None, dtype: Any = None, threshold: float = 0.5
@@ -316,9 +324,11 @@ class BinaryAccuracy(_MeanMetric):
         return binary_accuracy(y_true, y_pred, self.threshold)
 
     def batch_value(self, targets, outputs, logits, correct=None):
-        cut = (
-            np.log(self.threshold / (1 - self.threshold)) if logits else self.threshold
-        )
+        if logits:  # sigmoid(z) > t  <=>  z > log(t / (1 - t)), -inf..inf at 0, 1
+            with np.errstate(divide="ignore"):
+                cut = np.log(self.threshold) - np.log1p(-self.threshold)
+        else:
+            cut = self.threshold
         return float(np.mean((outputs > cut) == (targets.reshape(outputs.shape) > 0.5)))
 
 

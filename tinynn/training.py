@@ -603,7 +603,8 @@ class Trainer:
     def _total_loss(self, losses_: list) -> float:
         """Keras 2's loss: the sum of each output's loss times its weight."""
         if len(losses_) == 1:
-            return losses_[0]
+            weight = self._specs[0].weight
+            return losses_[0] if weight == 1.0 else weight * losses_[0]
         total = 0.0
         for spec, loss in zip(self._specs, losses_):
             if loss is not None:
@@ -617,7 +618,12 @@ class Trainer:
         if len(losses_) > 1:
             values += [loss for loss in losses_ if loss is not None]
         for metric, (k, weighted) in zip(self._metrics, self._metric_slots):
-            logits = modes[k] != "probs"
+            # A metric sees the model's output, as in Keras 2 and 3: the
+            # probabilities where a softmax/sigmoid was fused into the loss
+            # (`outputs` holds the logits before it), but the raw output of a
+            # linear layer trained with from_logits=True (BinaryAccuracy's
+            # threshold and 'accuracy''s 0.5 then compare the logits).
+            logits = modes[k] == "fused"
             if weighted:
                 values.append(
                     metric.batch_value(yb[k], outputs[k], logits, corrects[k], wb)

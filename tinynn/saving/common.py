@@ -220,28 +220,96 @@ def parse_field(where: str, path: Path, field: str, parse: Callable[[], Any]) ->
 
 def compile_is_saved(model) -> bool:
     """Whether `model`'s compile settings go into its file: a compiled model
-    with one output. With several outputs they are left out (with a
-    warning: compile again after loading) until the formats carry
-    per-output losses and metrics."""
+    whose metrics all have a name a file can hold. One output or several
+    alike: losses, loss weights, metrics and weighted metrics travel per
+    output. A metric function of your own (``metrics=[my_fn]``, not one of
+    tinynn.metrics's functions) has no such name: save then warns and leaves
+    the compile settings out (compile again after loading)."""
     if not model._compiled:
         return False
-    if isinstance(model.loss, dict):
-        warnings.warn(
-            f"save: the compile settings of {model.name!r} (several outputs) are not "
-            "saved yet; the file holds its architecture and weights: call compile() "
-            "again after loading",
-            stacklevel=4,
-        )
-        return False
+    for spec in model._trainer._specs:
+        for entry in spec.metrics + spec.weighted:
+            if metric_entry(entry) is None:
+                fn = getattr(entry, "_fn", entry)
+                warnings.warn(
+                    f"save: the compile settings of {model.name!r} are not saved: "
+                    f"the metric function {getattr(fn, '__name__', fn)!r} is not "
+                    "one of tinynn.metrics's, so a file cannot name it; the file "
+                    "holds the architecture and weights: call compile() again "
+                    "after loading",
+                    stacklevel=4,
+                )
+                return False
     return True
 
 
+def metric_entry(entry: Any) -> Any:
+    """A compiled metric entry as a file holds it: a name stays a name, a
+    metric object becomes {class_name, config}, a tinynn.metrics function
+    wrapped by compile its name (Keras resolves the name to the same
+    metric); None for a function of the user's own."""
+    fn = getattr(entry, "_fn", None)
+    if isinstance(entry, metrics_module.MeanMetricWrapper) and fn is not None:
+        name = getattr(fn, "__name__", None)
+        if getattr(metrics_module, str(name), None) is fn and not entry._fn_kwargs:
+            return name if entry.name == name else None
+        return None
+    return metrics_module.serialize(entry)
+
+
+def compile_settings(model, loss_entry: Callable[[Any], Any]) -> dict[str, Any]:
+    """compile's loss, loss_weights, metrics and weighted_metrics of a
+    compiled `model`, each entry made JSON-able (`loss_entry(loss)` for a
+    loss object, metric_entry for a metric), in the structure compile was
+    given, as Keras 3 writes them: one model output: one loss and flat
+    metric lists; several: the loss once, as a list in output order or a
+    dict by output name, the loss weights likewise, and the metrics as a
+    dict by output name (outputs with metrics) when compile got a dict,
+    else one list per output (a flat list, which tinynn and Keras 2 apply
+    to every output, is written out per output: Keras 3 would read a flat
+    list as one metric per output).
+    """
+    trainer = model._trainer
+    specs = trainer._specs
+    loss_arg, weights_arg, metrics_arg, weighted_arg = trainer._compile_arguments
+    single = len(specs) == 1
+    if single or not isinstance(loss_arg, (list, tuple, dict)):
+        loss = loss_entry(specs[0].loss)
+    elif isinstance(loss_arg, dict):
+        loss = {s.name: loss_entry(s.loss) for s in specs if s.loss is not None}
+    else:
+        loss = [None if s.loss is None else loss_entry(s.loss) for s in specs]
+    if weights_arg is None:
+        loss_weights = None
+    elif isinstance(weights_arg, dict):
+        loss_weights = {str(k): float(v) for k, v in weights_arg.items()}
+    else:
+        loss_weights = [s.weight for s in specs]
+
+    def lists(attr: str, given: Any) -> Any:
+        per = [[metric_entry(e) for e in getattr(s, attr)] for s in specs]
+        if single:
+            return per[0] if per[0] or attr == "metrics" else None
+        if not any(per):
+            return None
+        if isinstance(given, dict):
+            return {s.name: entries for s, entries in zip(specs, per) if entries}
+        return per
+
+    return {
+        "loss": loss,
+        "loss_weights": loss_weights,
+        "metrics": lists("metrics", metrics_arg),
+        "weighted_metrics": lists("weighted", weighted_arg),
+    }
+
+
 def _training_config(model) -> dict[str, Any] | None:
+    """tinynn's own format: compile_settings with tinynn's loss configs."""
     if not compile_is_saved(model):
         return None
     return {
-        "loss": losses.serialize(model.loss),
-        "metrics": [metrics_module.serialize(m) for m in model.compiled_metrics],
+        **compile_settings(model, losses.serialize),
         "optimizer_config": optimizers.serialize(model.optimizer),
     }
 
@@ -379,15 +447,45 @@ def _initializer_config(value: dict[str, Any]) -> dict[str, Any]:
     return {"class_name": value["class_name"], "config": config}
 
 
+def _is_object_config(value: Any) -> bool:
+    """A {class_name, config} object, not a dict by output name."""
+    return isinstance(value, dict) and isinstance(value.get("class_name"), str)
+
+
+def per_output(value: Any, read: Callable[[Any], Any], single: Callable) -> Any:
+    """`value` (one entry, a list in output order or a dict by output name)
+    with `read` applied to each entry; `single(value)` says whether a dict or
+    list is one entry itself; None entries stay None."""
+    if value is None or single(value):
+        return None if value is None else read(value)
+    if isinstance(value, dict):
+        return {k: per_output(v, read, single) for k, v in value.items()}
+    if isinstance(value, list):
+        return [per_output(v, read, single) for v in value]
+    return read(value)
+
+
 def _compile_from(model, training: dict[str, Any] | None, where: str) -> None:
+    """compile `model` with a file's settings (tinynn's own format, or what
+    keras_config.clean_training made of Keras's)."""
     if not training:
         return
+
+    def metrics(value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, dict) and not _is_object_config(value):
+            return {k: metrics(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [metrics(v) for v in value if v is not None]
+        return metrics_module.deserialize(value, where)
+
     model.compile(
         optimizer=optimizers.deserialize(training["optimizer_config"]),
-        loss=losses.deserialize(training["loss"]),
-        metrics=[
-            metrics_module.deserialize(m, where) for m in training.get("metrics") or []
-        ],
+        loss=per_output(training["loss"], losses.deserialize, _is_object_config),
+        metrics=metrics(training.get("metrics")) or [],
+        loss_weights=training.get("loss_weights"),
+        weighted_metrics=metrics(training.get("weighted_metrics")),
     )
 
 

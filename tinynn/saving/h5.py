@@ -279,7 +279,10 @@ def load_model(path: Path, compile: bool = True):
                 lambda: keras_config.clean_training(
                     load_json(
                         _text(training), where, path, "attribute 'training_config'"
-                    )
+                    ),
+                    model.output_names,
+                    # tf.keras 2.x (and tinynn) names metric objects by output
+                    not _text(root.attrs.get("keras_version", "")).startswith("3."),
                 ),
             )
             if training is not None:

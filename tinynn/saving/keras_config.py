@@ -21,7 +21,15 @@ from typing import Any
 import numpy as np
 
 from .. import losses, metrics as metrics_module, optimizers, registry
-from .common import _restore_optimizer, _whole, compile_is_saved, damaged
+from .common import (
+    _restore_optimizer,
+    _whole,
+    compile_is_saved,
+    compile_settings,
+    damaged,
+    metric_entry,
+    per_output,
+)
 
 #: The Keras versions tinynn's files claim to follow (the layouts were
 #: checked against tf-keras 2.21.0 and Keras 3.15.1).
@@ -282,28 +290,72 @@ def _sequential_config(model, modules: bool) -> dict[str, Any]:
     }
 
 
-def _loss_config(model) -> Any:
-    """The loss by Keras's function name when it has its defaults (what
-    Keras writes for ``loss="mse"``...), else its class config."""
-    loss = model.loss
+def _loss_entry(loss) -> Any:
+    """A loss by Keras's function name when it has its defaults (what Keras
+    writes for ``loss="mse"``...), else its class config."""
     if loss.get_config() == type(loss)().get_config():
         return loss.name
     return losses.serialize(loss)
 
 
-def _metric_names(model, keras3: bool = False) -> list[Any]:
-    """compile's metrics: names as given, objects with their full config
-    (Keras 3 wraps them with its module, as it wraps losses)."""
-    entries = [metrics_module.serialize(m) for m in model.compiled_metrics]
-    if keras3:
-        entries = [
-            e if isinstance(e, str) else _wrap3(e, "keras.metrics") for e in entries
-        ]
-    return entries
+def _keras2_metric_lists(model, attr: str) -> list[Any] | None:
+    """A model's ``metrics`` (attr "metrics") or ``weighted_metrics``
+    ("weighted") as tf.keras 2.x writes them: one list per output (``[None]``
+    for an output without), each metric as the object Keras 2 compiled,
+    named as Keras 2 reports it (``p_accuracy`` with several outputs,
+    ``weighted_accuracy`` for a weighted metric whose name a plain one of
+    the output has): a name becomes a MeanMetricWrapper of Keras's function
+    (tf.keras 2.x reloads a model's metrics under the names in its file)."""
+    trainer = model._trainer
+    lists, any_entry = [], False
+    for k, spec in enumerate(trainer._specs):
+        plain = [_metric_name(e) for e in spec.metrics]
+        entries = []
+        for i, entry in enumerate(getattr(spec, attr)):
+            any_entry = True
+            name = _metric_name(entry)
+            if attr == "weighted" and name in plain:
+                name = f"weighted_{name}"
+            saved = metric_entry(entry)
+            if isinstance(saved, str):
+                resolved = _resolved(trainer, k, attr, i, entry)
+                fn = keras_snake_case(type(resolved).__name__)
+                if saved.lower() not in ("accuracy", "acc", "crossentropy", "ce"):
+                    fn = saved
+                saved = {
+                    "class_name": "MeanMetricWrapper",
+                    "config": {"name": saved, "dtype": "float32", "fn": fn},
+                }
+            prefix = f"{spec.name}_" if len(trainer._specs) > 1 else ""
+            config = {**saved["config"], "name": prefix + name}
+            entries.append({**saved, "config": config})
+        lists.append(entries or [None])
+    return lists if any_entry else None
+
+
+def _metric_name(entry: Any) -> str:
+    return entry if isinstance(entry, str) else entry.name
+
+
+def _resolved(trainer, k: int, attr: str, i: int, entry: Any):
+    """The metric object entry `i` of output `k`'s `attr` list became in fit
+    or evaluate (whose targets decide sparse or not), else the one the
+    output's loss and width give."""
+    spec = trainer._specs[k]
+    if trainer._metrics is not None:
+        position = sum(len(s.metrics) + len(s.weighted) for s in trainer._specs[:k])
+        position += i if attr == "metrics" else len(spec.metrics) + i
+        metric = trainer._metrics[position]
+        return getattr(metric, "metric", metric)  # a WeightedMetric's own
+    sparse = isinstance(spec.loss, losses.SparseCategoricalCrossentropy)
+    width = int(trainer.model.outputs[k].shape[-1])
+    return metrics_module.get(entry, sparse, width, "save")
 
 
 def training_config(model) -> dict[str, Any] | None:
-    """Keras 2.x's ``training_config`` of an ``.h5`` file, or None uncompiled."""
+    """Keras 2.x's ``training_config`` of an ``.h5`` file, or None uncompiled:
+    loss and loss_weights in the structure compile got, metrics as one list
+    per output (a flat list with one output)."""
     if not compile_is_saved(model):
         return None
     optimizer = optimizers.serialize(model.optimizer)
@@ -312,26 +364,39 @@ def training_config(model) -> dict[str, Any] | None:
         "class_name": "Custom>" + optimizer["class_name"],
         "config": {**optimizer["config"], "is_legacy_optimizer": False},
     }
+    settings = compile_settings(model, _loss_entry)
+    if len(model._trainer._specs) > 1:
+        settings["metrics"] = _keras2_metric_lists(model, "metrics")
+    # (one output: names work, as Keras 2 names them when it compiles; a
+    # loaded model keeps the names in its file, so weighted ones need theirs)
+    settings["weighted_metrics"] = _keras2_metric_lists(model, "weighted")
     return {
-        "loss": _loss_config(model),
-        "metrics": _metric_names(model),
-        "weighted_metrics": None,
-        "loss_weights": None,
+        "loss": settings["loss"],
+        "metrics": settings["metrics"],
+        "weighted_metrics": settings["weighted_metrics"],
+        "loss_weights": settings["loss_weights"],
         "optimizer_config": optimizer,
     }
 
 
 def compile_config(model) -> dict[str, Any]:
-    """Keras 3's ``compile_config`` of a ``.keras`` file ({} uncompiled)."""
+    """Keras 3's ``compile_config`` of a ``.keras`` file ({} uncompiled):
+    compile's arguments in the structure they were given."""
     if not compile_is_saved(model):
         return {}
-    loss = _loss_config(model)
+    settings = compile_settings(model, _loss_entry)
+
+    def wrap(value: Any, module: str) -> Any:
+        return per_output(
+            value, lambda entry: _wrap3(entry, module), lambda v: "class_name" in v
+        )
+
     return {
         "optimizer": _wrap3(optimizers.serialize(model.optimizer), "keras.optimizers"),
-        "loss": _wrap3(loss, "keras.losses"),
-        "loss_weights": None,
-        "metrics": _metric_names(model, keras3=True),
-        "weighted_metrics": None,
+        "loss": wrap(settings["loss"], "keras.losses"),
+        "loss_weights": settings["loss_weights"],
+        "metrics": wrap(settings["metrics"], "keras.metrics"),
+        "weighted_metrics": wrap(settings["weighted_metrics"], "keras.metrics"),
         "run_eagerly": False,
         "steps_per_execution": 1,
         "jit_compile": False,
@@ -339,10 +404,22 @@ def compile_config(model) -> dict[str, Any]:
 
 
 # ---- reading ---------------------------------------------------------------------
-def clean_training(training: dict[str, Any]) -> dict[str, Any] | None:
-    """A Keras ``training_config``/``compile_config`` as tinynn's
-    {loss, metrics, optimizer_config}; None when Keras's optimizer is one
-    tinynn has not (the model then loads uncompiled) or is not given."""
+def clean_training(
+    training: dict[str, Any],
+    output_names: list[str] | None = None,
+    keras2: bool = True,
+) -> dict[str, Any] | None:
+    """A Keras ``training_config``/``compile_config`` as tinynn's {loss,
+    loss_weights, metrics, weighted_metrics, optimizer_config} (the
+    structure of each kept: one entry, a list in output order, a dict by
+    output name); None when Keras's optimizer is one tinynn has not (the
+    model then loads uncompiled) or is not given.
+
+    `output_names`: the loaded model's outputs. `keras2`: the file was
+    written by tf.keras 2.x (or tinynn's .h5), whose metric objects of a
+    model with several outputs carry the output's name (``q_auc``), taken
+    off here; otherwise (Keras 3) a flat metrics list with one entry per
+    output means one metric per output, as Keras 3 reads it."""
     optimizer = training.get("optimizer_config", training.get("optimizer"))
     if isinstance(optimizer, str):  # compile(optimizer="adam")
         try:
@@ -366,7 +443,31 @@ def clean_training(training: dict[str, Any]) -> dict[str, Any] | None:
         }
     )
     config.pop("name", None)
+    names = list(output_names or [])
     loss = training.get("loss")
+    if loss is None:
+        raise ValueError("loss is missing")
+    loss = per_output(loss, _clean_loss, _is_loss_object)
+    metrics, weighted = training.get("metrics"), training.get("weighted_metrics")
+    if keras2:
+        metrics, weighted = _drop_keras2_prefixes(metrics, weighted, names or [""])
+    metrics = _metric_structure(metrics, names, keras2)
+    weighted = _metric_structure(weighted, names, keras2)
+    return {
+        "loss": loss,
+        "loss_weights": _loss_weights(training.get("loss_weights")),
+        "metrics": metrics if metrics is not None else [],
+        "weighted_metrics": weighted,
+        "optimizer_config": {"class_name": cls.__name__, "config": config},
+    }
+
+
+def _is_loss_object(value: Any) -> bool:
+    return isinstance(value, dict) and "class_name" in value
+
+
+def _clean_loss(loss: Any) -> dict[str, Any]:
+    """One loss entry (a name or a class config) as tinynn's loss config."""
     if isinstance(loss, dict) and "class_name" in loss:
         loss_cls = registry.lookup("loss", loss["class_name"])
         if loss_cls is None:
@@ -374,20 +475,106 @@ def clean_training(training: dict[str, Any]) -> dict[str, Any] | None:
                 f"loss {loss['class_name']!r} is not supported by tinynn; it has "
                 f"{registry.names('loss')}"
             )
-        loss = losses.serialize(
+        return losses.serialize(
             loss_cls(
                 **registry.constructor_arguments(loss_cls, loss.get("config") or {})
             )
         )
-    elif isinstance(loss, str):
-        loss = losses.serialize(losses.get(loss, "load_model"))
-    else:
-        raise ValueError(f"loss must be a name or a loss config; got {loss!r}")
-    return {
-        "loss": loss,
-        "metrics": _metric_list(training.get("metrics")),
-        "optimizer_config": {"class_name": cls.__name__, "config": config},
-    }
+    if isinstance(loss, str):
+        return losses.serialize(losses.get(loss, "load_model"))
+    raise ValueError(f"loss must be a name or a loss config; got {loss!r}")
+
+
+def _loss_weights(value: Any) -> Any:
+    """loss_weights: None, a list of numbers, or a dict of numbers by name."""
+    if value is None:
+        return None
+    items = value.values() if isinstance(value, dict) else value
+    if not isinstance(value, (list, dict)) or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in items
+    ):
+        raise ValueError(
+            f"loss_weights must be a list or a dict of numbers; got {value!r}"
+        )
+    return value
+
+
+def _metric_structure(metrics: Any, names: list[str], keras2: bool) -> Any:
+    """compile's metrics (or weighted_metrics) from a file, by output when
+    the file has them by output: a dict by output name stays one, one list
+    per output stays a list of lists; with one output, a flat list."""
+    if metrics is None:
+        return None
+    count = len(names)
+    if count <= 1:
+        return _metric_list(metrics)
+    if isinstance(metrics, dict) and "class_name" not in metrics:
+        return {str(k): _metric_list(v) for k, v in metrics.items()}
+    if not isinstance(metrics, list):
+        return _metric_list(metrics)
+    nested = all(isinstance(item, list) or item is None for item in metrics)
+    if len(metrics) == count and (nested or not keras2):
+        # Keras 2's and 3's lists per output; Keras 3 also reads a flat list
+        # as long as the outputs as one metric per output.
+        return [_metric_list(item) for item in metrics]
+    return _metric_list(metrics)
+
+
+def _drop_keras2_prefixes(metrics: Any, weighted: Any, names: list[str]):
+    """tf.keras 2.x writes its metric objects (one list per output) named as
+    it reports them: ``q_auc``, ``q_weighted_auc`` with several outputs,
+    ``weighted_accuracy`` for a weighted metric whose name a plain one has:
+    (metrics, weighted) with those named as compile got them (tinynn names
+    them so again). Names (strings) are left alone."""
+    several = len(names) > 1
+
+    def per_output(value: Any) -> bool:
+        return (
+            isinstance(value, list)
+            and len(value) == len(names)
+            and all(isinstance(item, list) for item in value)
+        )
+
+    def strip(entry: Any, prefix: str) -> Any:
+        name = _entry_name(entry)
+        if isinstance(entry, dict) and name.startswith(prefix):
+            config = {**(entry.get("config") or {}), "name": name[len(prefix) :]}
+            return {**entry, "config": config}
+        return entry
+
+    if per_output(metrics):
+        metrics = [
+            [strip(e, output + "_") if several else e for e in entries]
+            for output, entries in zip(names, metrics)
+        ]
+    if per_output(weighted):
+        if per_output(metrics):
+            plain = metrics
+        elif not several and isinstance(metrics, list):
+            plain = [metrics]  # tinynn's flat list of one output's names
+        else:
+            plain = [[] for _ in names]
+        cleaned = []
+        for output, entries, others in zip(names, weighted, plain):
+            taken = {_entry_name(e) for e in others}
+            entries = [strip(e, output + "_") if several else e for e in entries]
+            cleaned.append(
+                [
+                    strip(e, "weighted_")
+                    if _entry_name(e).removeprefix("weighted_") in taken
+                    else e
+                    for e in entries
+                ]
+            )
+        weighted = cleaned
+    return metrics, weighted
+
+
+def _entry_name(entry: Any) -> str:
+    """A metric entry's name: a string itself, a config's ``name``."""
+    if isinstance(entry, dict):
+        return str((entry.get("config") or {}).get("name"))
+    return str(entry)
 
 
 def _metric_list(metrics: Any) -> list[Any]:
@@ -395,8 +582,8 @@ def _metric_list(metrics: Any) -> list[Any]:
     and tinynn plain names, and {class_name, config} for metric objects: one
     of tinynn's metric classes stays a config (its arguments kept), anything
     else becomes its name."""
-    names: list[str] = []
-    pending = list(metrics or [])
+    names: list[Any] = []
+    pending = [metrics] if isinstance(metrics, (str, dict)) else list(metrics or [])
     while pending:
         item = pending.pop(0)
         if isinstance(item, (list, tuple)):

@@ -149,12 +149,27 @@ def load_model(path: Path, compile: bool = True):
         )
         _read_vocabularies(archive, model, path, where)
         data = _member(archive, _WEIGHTS, _weights_limit(model), path, where)
+        keras2 = _written_by_keras2(archive, path, where)
     with _open_bytes(data, path, where) as root:
         model.set_weights(_layer_vars(root, model, path, where))
         compile_config = config.get("compile_config") if compile else None
         if compile_config:
-            _compile(model, compile_config, root, path, where)
+            _compile(model, compile_config, root, path, where, keras2)
     return model
+
+
+def _written_by_keras2(archive, path: Path, where: str) -> bool:
+    """Whether ``metadata.json`` names a Keras 2.x version (tf-keras 2.13+
+    writes .keras files too); a missing or unreadable one counts as Keras 3."""
+    if _METADATA not in archive.namelist():
+        return False
+    try:
+        text = _member(archive, _METADATA, _JSON_LIMIT, path, where)
+        metadata = load_json(text, where, path, f"member {_METADATA!r}")
+    except ValueError:
+        return False
+    version = metadata.get("keras_version") if isinstance(metadata, dict) else None
+    return isinstance(version, str) and version.startswith("2.")
 
 
 def _read_vocabularies(archive, model, path: Path, where: str) -> None:
@@ -181,19 +196,29 @@ def _set_vocabulary(layer, data: bytes) -> None:
     layer.set_vocabulary(data.decode("utf-8").split("\n"))
 
 
-def _compile(model, compile_config: dict[str, Any], root, path: Path, where: str):
+def _compile(
+    model,
+    compile_config: dict[str, Any],
+    root,
+    path: Path,
+    where: str,
+    keras2: bool = False,
+):
+    """compile `model` as `compile_config` says, with the saved optimizer
+    state; `keras2`: the file is tf-keras 2.x's (its metadata says so)."""
     field = f"member {_CONFIG!r} field 'compile_config'"
-    training = parse_field(
-        where, path, field, lambda: keras_config.clean_training(compile_config)
-    )
+    names = model.output_names
+
+    def clean(config):
+        return keras_config.clean_training(config, names, keras2)
+
+    training = parse_field(where, path, field, lambda: clean(compile_config))
     restore = True
     if training is None and compile_config.get("optimizer") is None:
         # Keras 3.15 writes no optimizer here; its load_model then compiles
         # with compile()'s default, RMSprop, and so does tinynn.
         with_default = {**compile_config, "optimizer": "RMSprop"}
-        training = parse_field(
-            where, path, field, lambda: keras_config.clean_training(with_default)
-        )
+        training = parse_field(where, path, field, lambda: clean(with_default))
         restore = False
         warnings.warn(
             f"{where}: {path} names no optimizer (Keras 3.15 leaves it out of "
