@@ -17,6 +17,12 @@ steps), fit overhead included. Sections:
      and two tinynn processes training at once (each vs alone);
   6. the Keras model with a leading Flatten(input_shape=(28, 28)) against the
      same model fed flat rows (no input gradient is computed for the data).
+  7. the Keras article's listing as written (Flatten, Dense 512-256-128-10,
+     Adam, batch 32) on MNIST: full epochs of tinynn and tf.keras interleaved
+     in this process (run with an interpreter that has TensorFlow), and its
+     arithmetic floor: the training FLOPs at the GEMM's own GFLOP/s on large
+     matrices plus Adam's bytes at the copy bandwidth, both measured here.
+     ``--keras-only`` runs just this and rewrites its section of RESULTS.md.
 """
 
 from __future__ import annotations
@@ -333,6 +339,213 @@ def flatten_lines(cost):
         f"| InputLayer(shape=(784,)), flat rows | {cost['flat_rows']:.2f} |",
         f"| ratio (1.00: the Flatten costs nothing) | {cost['ratio']:.2f} |",
     ]
+
+
+# ---- the Keras listing against tf.keras and its arithmetic floor -----------------
+LISTING_HIDDEN = [512, 256, 128]
+LISTING_HEADING = "## The Keras listing: tf.keras and the arithmetic floor (batch 32)"
+
+
+def listing_flops(batch, hidden=LISTING_HIDDEN):
+    """Multiply-add FLOPs of one training step of the Dense stack: forward
+    x@W and dW = X^T@dY for every layer, dX = dY@W^T for all but the first
+    (no gradient is computed for the data). Bias, activation, loss and
+    metric work are left out: they are O(batch x width), below 1%."""
+    sizes = [784, *hidden, 10]
+    total = 0.0
+    for i, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:])):
+        total += 2.0 * batch * fan_in * fan_out * (3 if i else 2)
+    return total
+
+
+def listing_params(hidden=LISTING_HIDDEN):
+    sizes = [784, *hidden, 10]
+    return sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+
+
+def large_gemm_gflops(repeats, size=2048):
+    """The GEMM's own rate on large square float32 matrices (best of `repeats`)."""
+    a = np.random.default_rng(1).random((size, size), dtype=np.float32)
+    c = np.empty_like(a)
+    _core.gemm(a, a, c)
+    best = float("inf")
+    for _ in range(repeats):
+        settle()
+        started = time.perf_counter()
+        _core.gemm(a, a, c)
+        best = min(best, time.perf_counter() - started)
+    return 2.0 * size**3 / best / 1e9
+
+
+def copy_gbps(values, repeats, reps=200):
+    """Bandwidth of np.copyto over the bytes one Adam step moves on `values`
+    parameters (reads w, g, m, v; writes w, m, v: 7 x 4 bytes each), best of
+    `repeats` (a copy reads and writes 3.5 values' worth per parameter)."""
+    src = np.ones(int(3.5 * values), np.float32)
+    dst = np.empty_like(src)
+    np.copyto(dst, src)
+    best = float("inf")
+    for _ in range(repeats):
+        settle()
+        started = time.perf_counter()
+        for _ in range(reps):
+            np.copyto(dst, src)
+        best = min(best, (time.perf_counter() - started) / reps)
+    return 7 * 4 * values / best / 1e9
+
+
+def listing_trainers(x_img, y, batch):
+    """run() of each library fitting one epoch of the article's listing."""
+    runs = {}
+    tn.set_seed(0)
+    model = tn.keras.Sequential(
+        [
+            tn.keras.layers.Flatten(input_shape=(28, 28)),
+            tn.keras.layers.Dense(512, activation="relu"),
+            tn.keras.layers.Dense(256, activation="relu"),
+            tn.keras.layers.Dense(128, activation="relu"),
+            tn.keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    runs["tinynn"] = lambda xs, ys: model.fit(
+        xs, ys, batch_size=batch, epochs=1, verbose=0
+    )
+    try:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        import tensorflow as tf
+    except ImportError as exc:
+        print(f"  tf.keras: skipped ({exc})", flush=True)
+        return runs
+    tf.random.set_seed(0)
+    keras_model = tf.keras.Sequential(
+        [
+            tf.keras.Input((28, 28)),
+            tf.keras.layers.Flatten(),
+            tf.keras.layers.Dense(512, activation="relu"),
+            tf.keras.layers.Dense(256, activation="relu"),
+            tf.keras.layers.Dense(128, activation="relu"),
+            tf.keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    keras_model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    runs["tf.keras"] = lambda xs, ys: keras_model.fit(
+        xs, ys, batch_size=batch, epochs=1, verbose=0
+    )
+    return runs
+
+
+def keras_listing(args, x_img, y):
+    """Epoch times of the listing, tinynn and tf.keras interleaved for
+    --keras-rounds rounds (each a full pass over x_img unless --tiny), and
+    the arithmetic floor measured in the same run."""
+    batch = 32
+    runs = listing_trainers(x_img, y, batch)
+    for run in runs.values():  # warm-up: buffers, tracing, thread pools
+        run(x_img[: 100 * batch], y[: 100 * batch])
+    times = {name: [] for name in runs}
+    cpu = {name: [] for name in runs}  # the process's CPU seconds (all threads)
+    scale = EPOCH / len(x_img)
+    for r in range(args.keras_rounds):
+        for name, run in runs.items():
+            settle()
+            started, started_cpu = time.perf_counter(), time.process_time()
+            run(x_img, y)
+            times[name].append((time.perf_counter() - started) * scale)
+            cpu[name].append((time.process_time() - started_cpu) * scale)
+        print(
+            f"  round {r + 1}: "
+            + ", ".join(
+                f"{k} {v[-1]:.2f} s ({cpu[k][-1]:.2f} s CPU)" for k, v in times.items()
+            )
+            + f"; load average {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
+    steps = math.ceil(EPOCH / batch)
+    gemm = large_gemm_gflops(args.repeats)
+    params = listing_params()
+    copy = copy_gbps(params, args.repeats)
+    flops = listing_flops(batch)
+    adam_bytes = 7 * 4 * params
+    floor_gemm = steps * flops / (gemm * 1e9)
+    floor_adam = steps * adam_bytes / (copy * 1e9)
+    return {
+        "batch": batch,
+        "rounds": args.keras_rounds,
+        "times": times,
+        "cpu": cpu,
+        "load": os.getloadavg()[0],
+        "gemm_gflops": gemm,
+        "copy_gbps": copy,
+        "flops": flops,
+        "adam_bytes": adam_bytes,
+        "floor_gemm": floor_gemm,
+        "floor_adam": floor_adam,
+    }
+
+
+def listing_lines(listing):
+    if not listing:
+        return []
+    times = listing["times"]
+    ours = statistics.median(times["tinynn"])
+    floor = listing["floor_gemm"] + listing["floor_adam"]
+    lines = [
+        "",
+        LISTING_HEADING,
+        "",
+        "The article's listing as written: Flatten(28x28), Dense 512-256-128 relu, "
+        "Dense 10 softmax, Adam, sparse categorical cross-entropy with accuracy, "
+        f"batch 32, on MNIST. {listing['rounds']} rounds of full epochs, tinynn and "
+        "tf.keras interleaved in one process (the machine's load changes from round "
+        "to round: the per-round ratio shows it). Command: `python "
+        "benchmarks/bench_train.py --keras-only` (an interpreter with TensorFlow).",
+        "",
+        f"Load average at the end: {listing['load']:.1f} on {os.cpu_count()} cores "
+        "(other processes' share of the CPUs slows both, tinynn's 2 threads more "
+        "than TensorFlow's many: the process CPU seconds are the work each did).",
+        "",
+        "| | median s/epoch | fastest | slowest | median CPU s/epoch |",
+        "|---|---|---|---|---|",
+    ]
+    for name, values in times.items():
+        lines.append(
+            f"| {name} | {statistics.median(values):.2f} | {min(values):.2f} | "
+            f"{max(values):.2f} | {statistics.median(listing['cpu'][name]):.2f} |"
+        )
+    if "tf.keras" in times:
+        theirs = statistics.median(times["tf.keras"])
+        per_round = [a / b for a, b in zip(times["tinynn"], times["tf.keras"])]
+        lines += [
+            "",
+            f"tinynn / tf.keras: {ours / theirs:.2f} (ratio of the medians); per round "
+            + ", ".join(f"{r:.2f}" for r in per_round)
+            + f" (median {statistics.median(per_round):.2f}).",
+        ]
+    lines += [
+        "",
+        f"Arithmetic floor of an epoch ({math.ceil(EPOCH / listing['batch'])} steps): "
+        f"{listing['flops'] / 1e6:.1f} MFLOP per step (forward, dW, and dX but for "
+        f"the first layer) at the GEMM's {listing['gemm_gflops']:.0f} GFLOP/s on "
+        f"2048^3 float32 = {listing['floor_gemm']:.2f} s, plus Adam's "
+        f"{listing['adam_bytes'] / 1e6:.1f} MB per step at the copy bandwidth "
+        f"{listing['copy_gbps']:.1f} GB/s = {listing['floor_adam']:.2f} s: floor "
+        f"{floor:.2f} s. tinynn / floor: {ours / floor:.2f} (median epoch), "
+        f"{min(times['tinynn']) / floor:.2f} (fastest).",
+    ]
+    return lines
+
+
+def replace_section(text, heading, lines):
+    """`text` (a RESULTS.md) with the section under `heading` replaced by
+    `lines` (or appended), up to the next '## ' heading."""
+    body = "\n".join(lines[1:]) + "\n"  # lines[0] is the blank before the heading
+    start = text.find(heading)
+    if start < 0:
+        return text.rstrip("\n") + "\n\n" + body
+    end = text.find("\n## ", start + len(heading))
+    rest = "" if end < 0 else text[end + 1 :]
+    return text[:start] + body + ("\n" + rest if rest else "")
 
 
 BUSY_LOOP = "while True: pass"
@@ -669,7 +882,9 @@ def contention_lines(busy, args):
     ]
 
 
-def markdown(epochs, gemms, adam, memory, args, scaling=(), busy=None, flat=None):
+def markdown(
+    epochs, gemms, adam, memory, args, scaling=(), busy=None, flat=None, listing=None
+):
     lines = [
         "# Benchmark results",
         "",
@@ -712,6 +927,7 @@ def markdown(epochs, gemms, adam, memory, args, scaling=(), busy=None, flat=None
         )
     lines += floor_lines(epochs, gemms) + scaling_lines(scaling, args)
     lines += contention_lines(busy, args) + flatten_lines(flat)
+    lines += listing_lines(listing)
     lines += [
         "",
         "## Adam update bandwidth",
@@ -784,6 +1000,15 @@ def main() -> int:
         "--contention-only", action="store_true", help="run only the contention section"
     )
     parser.add_argument(
+        "--keras-only",
+        action="store_true",
+        help="only the Keras listing against tf.keras and its floor (rewrites "
+        "that section of RESULTS.md)",
+    )
+    parser.add_argument(
+        "--keras-rounds", type=int, default=None, help="rounds of the listing"
+    )
+    parser.add_argument(
         "--memory-only",
         action="store_true",
         help="only the peak-memory section (printed, RESULTS.md untouched)",
@@ -804,6 +1029,17 @@ def main() -> int:
         (x, y), _ = tn.datasets.mnist.load_sample()
     x = (x.reshape(len(x), -1) / 255.0).astype(np.float32)
     y = y.astype(np.int64)
+    args.keras_rounds = args.keras_rounds or (1 if args.tiny else 7)
+    x_img = x.reshape(-1, 28, 28)[: 10 * 32 if args.tiny else None]
+    y_img = y[: len(x_img)]
+    if args.keras_only:
+        listing = keras_listing(args, x_img, y_img)
+        lines = listing_lines(listing)
+        print("\n".join(lines))
+        path = HERE / "RESULTS.md"
+        if not args.no_write and path.exists():
+            path.write_text(replace_section(path.read_text(), LISTING_HEADING, lines))
+        return 0
     if args.contention_only:
         busy = contention(args)
         print(json.dumps(busy))
@@ -817,7 +1053,8 @@ def main() -> int:
     adam = adam_bandwidth(args)
     memory = {} if args.tiny else peak_memory(args.threads)
     flat = flatten_cost(args, x, y)
-    report = markdown(epochs, gemms, adam, memory, args, scaling, busy, flat)
+    listing = keras_listing(args, x_img, y_img)
+    report = markdown(epochs, gemms, adam, memory, args, scaling, busy, flat, listing)
     print(report)
     if not args.no_write:
         write_results(report)

@@ -13,6 +13,7 @@ too noisy to ratio against.
 from __future__ import annotations
 
 import argparse
+import statistics
 import subprocess
 import sys
 
@@ -64,7 +65,15 @@ def main() -> None:
             results[key].append(float(out.strip().splitlines()[-1]))
     for key, values in results.items():
         listed = ", ".join(f"{v:.3f}" for v in values)
-        print(f"{key}: {min(values):.3f} ms/step at batch {args.batch} ({listed})")
+        print(
+            f"{key}: {min(values):.3f} ms/step at batch {args.batch}, median "
+            f"{statistics.median(values):.3f} ({listed})"
+        )
+    ratios = [new / old for old, new in zip(results["old"], results["new"])]
+    print(
+        f"new / old per round: median {statistics.median(ratios):.3f}, "
+        f"{min(ratios):.3f}-{max(ratios):.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -238,6 +238,14 @@ def huber(pred, target, delta=1.0):
     return loss.mean(), grad
 
 
+def flush_subnormal(x, dtype):
+    """The optimizers' decaying state as the kernels store it: values whose
+    magnitude is below the smallest normal number of `dtype` become 0 (as
+    TensorFlow's CPU kernels flush subnormals)."""
+    x = np.asarray(x, np.float64)
+    return np.where(np.abs(x) < np.finfo(dtype).tiny, 0.0, x)
+
+
 def sgd(w, g, v, lr, momentum, nesterov):
     """New (w, v)."""
     w, g = np.asarray(w, np.float64), np.asarray(g, np.float64)

@@ -580,6 +580,89 @@ def test_nadam_update_follows_keras_over_steps(simd, threads, dtype, n):
     assert_close(w, rw, np.abs(rw) + 1e-3, dtype)
 
 
+def _decaying_states(dtype, n):
+    """(kernel call, reference call, state names) per optimizer, for one step
+    from the given state with zero gradients where a state only decays."""
+    return {
+        "sgd": (
+            lambda w, g, s: _core.sgd_update(w, g, s[0], 0.1, 0.9, False),
+            lambda w, g, s: ref.sgd(w, g, s[0], 0.1, 0.9, False)[1:],
+            1,
+        ),
+        "rmsprop": (
+            lambda w, g, s: _core.rmsprop_update(
+                w, g, s[0], s[1], 0.01, 0.9, 0.5, 1e-7
+            ),
+            lambda w, g, s: ref.rmsprop(w, g, s[0], s[1], 0.01, 0.9, 0.5, 1e-7)[1:],
+            2,
+        ),
+        "adam": (
+            lambda w, g, s: _core.adam_update(
+                w, g, s[0], s[1], None, 0.001, 0.9, 0.999, 1e-7, 3
+            ),
+            lambda w, g, s: ref.adam(
+                w, g, s[0], s[1], None, 0.001, 0.9, 0.999, 1e-7, 3
+            )[1:3],
+            2,
+        ),
+        "adamax": (
+            lambda w, g, s: _core.adamax_update(
+                w, g, s[0], s[1], 0.01, 0.9, 0.999, 1e-7, 3
+            ),
+            lambda w, g, s: ref.adamax(w, g, s[0], s[1], 0.01, 0.9, 0.999, 1e-7, 3)[1:],
+            2,
+        ),
+        "adadelta": (
+            lambda w, g, s: _core.adadelta_update(w, g, s[0], s[1], 1.0, 0.95, 1e-7),
+            lambda w, g, s: ref.adadelta(w, g, s[0], s[1], 1.0, 0.95, 1e-7)[1:],
+            2,
+        ),
+        "nadam": (
+            lambda w, g, s: _core.nadam_update(
+                w, g, s[0], s[1], 0.01, 0.9, 0.999, 1e-7, 1, 0.9 * 0.52
+            ),
+            lambda w, g, s: ref.nadam(w, g, s[0], s[1], 0.01, 0.9, 0.999, 1e-7, 1)[1:],
+            2,
+        ),
+    }
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "rule", ["sgd", "rmsprop", "adam", "adamax", "adadelta", "nadam"]
+)
+def test_decaying_state_is_flushed_below_the_smallest_normal(
+    simd, threads, dtype, rule
+):
+    # Zero gradients decay each state towards 0: from just above the smallest
+    # normal number one step lands in the subnormals, stored as 0 (TF's
+    # flush-to-zero), on every path; larger states decay as the rule says.
+    n = 70001
+    tiny = np.finfo(dtype).tiny
+    r = rng(n + 9)
+    kernel, reference, count = _decaying_states(dtype, n)[rule]
+    w = r.normal(size=n).astype(dtype)
+    g = np.where(r.random(n) < 0.5, 0.0, r.normal(size=n)).astype(dtype)
+    # a band that one decay by <= 0.95 takes below `tiny` and 0.999 does not
+    states = [
+        np.where(
+            r.random(n) < 0.5, tiny * (1.01 + 0.04 * r.random(n)), 1e-3 + r.random(n)
+        ).astype(dtype)
+        for _ in range(count)
+    ]
+    before = [s.astype(np.float64) for s in states]
+    want = reference(w.astype(np.float64), g, before)
+    kernel(w, g, states)
+    flushed = 0
+    for state, old, expected in zip(states, before, want):
+        expected = ref.flush_subnormal(expected, dtype)
+        assert not np.any((state != 0) & (np.abs(state) < tiny))  # no subnormal
+        scale = np.abs(expected) + np.abs(old) + np.abs(g) + tiny  # built from these
+        assert_close(state, expected, scale, dtype)
+        flushed += int(np.sum((state == 0) & (g == 0)))
+    assert flushed > 0
+
+
 def test_adam_first_step_is_learning_rate_sized():
     # At t=1, m/sqrt(v) = sign(g) up to epsilon: every weight moves by about lr.
     w = np.zeros(5)

@@ -207,14 +207,56 @@ class Optimizer:
         (clipnorm clips each separately; without them the buffer counts as
         one variable). Clipping rewrites `grads` in place.
         """
+        self._ensure_flat_state(params)
+        self._clip([grads] if variables is None else variables, grads)
+        self.iterations += 1
+        self._update(params, grads, self._flat_state)
+
+    def _ensure_flat_state(self, params: np.ndarray) -> None:
+        """The model-path state, made afresh for a new parameter layout."""
         if (
             not self._flat_state
             or next(iter(self._flat_state.values())).shape != params.shape
         ):
             self._flat_state = self._new_state(params)
-        self._clip([grads] if variables is None else variables, grads)
+
+    # ---- the model's path, one weight at a time (fused into backward) -------
+    # The same step as update_flat, taken range by range of the flat buffer
+    # as the executor finishes each layer's gradients: every rule below is
+    # element-wise and clipping is per variable (clipnorm) or per element
+    # (clipvalue), so the ranges together give bit-identical weights and
+    # moments. global_clipnorm needs every gradient first: not fusable.
+    def fusable(self) -> bool:
+        """Whether update_range may run weight by weight during backward:
+        a built-in element-wise rule (a subclass that overrides the update
+        keeps the whole-buffer step) without global_clipnorm."""
+        cls = type(self)
+        return (
+            self.global_clipnorm is None
+            and cls.update_flat is Optimizer.update_flat
+            and cls._update in _ELEMENTWISE_UPDATES
+        )
+
+    def begin_flat_step(self, params: np.ndarray) -> None:
+        """Start one fused step on `params` (the whole trainable buffer):
+        the state is made if needed and the step counted, as update_flat
+        does before its update."""
+        self._ensure_flat_state(params)
         self.iterations += 1
-        self._update(params, grads, self._flat_state)
+
+    def update_range(
+        self,
+        params: np.ndarray,
+        grads: np.ndarray,
+        start: int,
+        stop: int,
+        variables: list[np.ndarray],
+    ) -> None:
+        """The step of ``begin_flat_step`` on ``params[start:stop]``, whose
+        gradients (`variables`: the weights' views in that range) are final."""
+        self._clip(variables, grads[start:stop])
+        state = {name: value[start:stop] for name, value in self._flat_state.items()}
+        self._update(params[start:stop], grads[start:stop], state)
 
     def _clip(self, grads: list[np.ndarray], whole: np.ndarray | None) -> None:
         """Keras's clipping, in place on `grads` (`whole`: one array holding
@@ -703,6 +745,11 @@ class Nadam(Optimizer):
             "epsilon": self.epsilon,
         }
 
+
+# The element-wise update rules update_range may split by weight.
+_ELEMENTWISE_UPDATES = frozenset(
+    cls._update for cls in (SGD, RMSprop, Adam, AdamW, Adagrad, Adadelta, Adamax, Nadam)
+)
 
 _BY_NAME = {
     "sgd": SGD,

@@ -84,6 +84,22 @@ class ParameterStore:
         self.trainable_grad_views = [
             self.layers[p]._grads[i] for p, i, flag in entries if flag
         ]
+        #: per layer (by id): its trainable weights as ranges of the buffers,
+        #: each (start, stop, gradient views), for the fused update
+        self._ranges: dict[int, list[tuple[int, int, list[np.ndarray]]]] = {}
+        for p, i, flag in entries:
+            if not flag:
+                continue
+            layer = self.layers[p]
+            start = offsets[p, i]
+            stop = start + _padded(layer._params[i].size)
+            ranges = self._ranges.setdefault(id(layer), [])
+            if ranges and ranges[-1][1] == start:  # contiguous: one range
+                ranges[-1][1] = stop
+                ranges[-1][2].append(layer._grads[i])
+            else:
+                ranges.append([start, stop, [layer._grads[i]]])
+        self._pending: set[int] = set()  # layers not yet updated this fused step
         #: optimizer moments of weights frozen since they were trained
         self._parked: dict[tuple[int, int], dict[str, np.ndarray]] = {}
         self._flags = [_weight_flags(layer) for layer in self.layers]
@@ -129,6 +145,28 @@ class ParameterStore:
             optimizer.update_flat(
                 self.trainable_params, self.trainable_grads, self.trainable_grad_views
             )
+
+    # ---- the fused step: each layer's update as its gradients are final -------
+    def begin_step(self, optimizer: Any) -> None:
+        """Start a fused optimizer step (``update_layer`` per layer, then
+        ``end_step``): the same updates as ``apply``, range by range."""
+        self._pending = set(self._ranges)
+        if self.trainable_size:
+            optimizer.begin_flat_step(self.trainable_params)
+
+    def update_layer(self, optimizer: Any, layer: Any) -> None:
+        """Update `layer`'s trainable weights (their gradients are final)."""
+        key = id(layer)
+        if key in self._pending:
+            self._pending.discard(key)
+            for start, stop, views in self._ranges[key]:
+                optimizer.update_range(self.params, self.grads, start, stop, views)
+
+    def end_step(self, optimizer: Any) -> None:
+        """Update what no ``update_layer`` reached (a layer outside the graph
+        the executor runs: its gradients are as they were)."""
+        for layer in self.layers:
+            self.update_layer(optimizer, layer)
 
     def reset_optimizer(self, optimizer: Any) -> None:
         """Forget the optimizer's moments; its next step starts them afresh."""

@@ -23,7 +23,7 @@ frozen part of the model.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -104,6 +104,7 @@ class _Step:
         "wants_dx",
         "scratch",
         "backward",
+        "last_of_layer",
     )
 
 
@@ -174,7 +175,10 @@ class Plan:
         self.contexts: dict[int, list[CallContext]] = {}
         self.layers: list[Any] = []
         for step in steps:
-            if id(step.layer) not in self.contexts:
+            # A layer's first step is the last of its backward calls: its
+            # weight gradients are final once that step is passed.
+            step.last_of_layer = id(step.layer) not in self.contexts
+            if step.last_of_layer:
                 self.contexts[id(step.layer)] = []
                 self.layers.append(step.layer)
             self.contexts[id(step.layer)].append(step.ctx)
@@ -236,9 +240,21 @@ class Plan:
         """Where each output's loss writes its gradient for a batch of `n`."""
         return [self.grads[s][:n] for s in self.output_slots]
 
-    def backward(self, n: int, written: Sequence[bool] | None = None) -> None:
+    def backward(
+        self,
+        n: int,
+        written: Sequence[bool] | None = None,
+        final: Callable[[Any], None] | None = None,
+    ) -> None:
         """Backpropagate the output gradients (``output_gradients``, filled by
-        the losses; `written[k]` False for an output without a loss)."""
+        the losses; `written[k]` False for an output without a loss).
+
+        `final(layer)`, if given, is called once for every layer of the plan
+        as soon as its weight gradients are final: right after its last
+        backward call of the pass (a shared layer's at its first call
+        site), or, for a layer no gradient reached, at the end once its
+        gradients are zeroed. Later steps never read that layer's weights,
+        so `final` may update them (the fused optimizer step)."""
         done = [False] * len(self.grads)
         for k, s in enumerate(self.output_slots):
             if written is None or written[k]:
@@ -246,6 +262,9 @@ class Plan:
         called: set[int] = set()
         for step in reversed(self.steps):
             if not (step.backward and done[step.output]):
+                if final is not None and step.last_of_layer:
+                    if id(step.layer) in called:
+                        final(step.layer)
                 continue
             dy = self.grads[step.output][:n]
             targets, pending = [], []
@@ -267,9 +286,14 @@ class Plan:
                 step.layer._backward(dy, targets[0], step.ctx, accumulate)
             for s, scratch in pending:
                 _backend.add_inplace(self.grads[s][:n], scratch)
+            if final is not None and step.last_of_layer:
+                final(step.layer)
         # A trainable layer no loss reached this pass: zero gradients, not
         # last batch's.
         for layer in self.layers:
-            if id(layer) not in called and layer.trainable_weights:
-                for g in layer._grads:
-                    g.fill(0)
+            if id(layer) not in called:
+                if layer.trainable_weights:
+                    for g in layer._grads:
+                        g.fill(0)
+                if final is not None:
+                    final(layer)
