@@ -979,8 +979,12 @@ def write_results(report: str) -> None:
     if start >= 0:
         end = old.find("\n## ", start + len(CONV_SECTION))
         report = report.rstrip("\n") + "\n\n" + old[start : None if end < 0 else end]
+    write_atomically(path, report)
+
+
+def write_atomically(path: Path, text: str) -> None:
     tmp = path.with_suffix(".md.tmp")
-    tmp.write_text(report)
+    tmp.write_text(text)
     tmp.replace(path)
 
 
@@ -1038,7 +1042,9 @@ def main() -> int:
         print("\n".join(lines))
         path = HERE / "RESULTS.md"
         if not args.no_write and path.exists():
-            path.write_text(replace_section(path.read_text(), LISTING_HEADING, lines))
+            write_atomically(
+                path, replace_section(path.read_text(), LISTING_HEADING, lines)
+            )
         return 0
     if args.contention_only:
         busy = contention(args)
