@@ -203,3 +203,34 @@ def test_subclassed_model_inside_sequential():
     assert [type(layer).__name__ for layer in model.layers] == ["TwoTower", "Dense"]
     xs, _ = data(3)
     assert model.predict(xs, verbose=0).shape == (3, 1)
+
+
+class TrainOnlyBranch(keras.Model):
+    """call() takes a different path when training: Keras runs fit's
+    validation with training=False, so val_loss must come from `plain`."""
+
+    def __init__(self):
+        super().__init__()
+        self.plain = layers.Dense(2, activation="softmax")
+        self.noisy = layers.Dense(2, activation="softmax")
+
+    def call(self, inputs, training=None):
+        return self.noisy(inputs) if training else self.plain(inputs)
+
+
+def test_fit_validation_runs_the_inference_graph():
+    x, y = data()
+    model = TrainOnlyBranch()
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    history = model.fit(
+        x, y, validation_data=(x[:10], y[:10]), epochs=2, batch_size=8, verbose=0
+    )
+    # the inference graph's loss on the same data and weights, computed apart
+    # (fit validates in batches of 8, evaluate in one of 10: the means are
+    # summed in another order)
+    inference = model.evaluate(x[:10], y[:10], verbose=0)
+    assert history.history["val_loss"][-1] == pytest.approx(inference, rel=1e-6)
+    # and training goes on on the training graph afterwards
+    before = model.noisy.get_weights()[0].copy()
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    assert not np.array_equal(before, model.noisy.get_weights()[0])

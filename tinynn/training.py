@@ -839,14 +839,18 @@ class Trainer:
                 # Keras: every validation_freq-th epoch counted from epoch 0,
                 # not from initial_epoch.
                 if val is not None and (epoch + 1) % validation_freq == 0:
-                    val_values = self._evaluate_arrays(
-                        val if handler_val else val[0],
-                        None if handler_val else val[1],
-                        val_batch,
-                        mode,
-                        callbacks=callback_list,
-                        weights=val[2] if not handler_val and len(val) == 3 else None,
-                    )
+                    val_x = val if handler_val else val[0]
+                    with self.model._graph_for(val_x, training=False):
+                        val_values = self._evaluate_arrays(
+                            val_x,
+                            None if handler_val else val[1],
+                            val_batch,
+                            mode,
+                            callbacks=callback_list,
+                            weights=(
+                                val[2] if not handler_val and len(val) == 3 else None
+                            ),
+                        )
                     logs.update({f"val_{k}": v for k, v in zip(names, val_values)})
                 history.record_epoch_time(time.perf_counter() - started)
                 callback_list.on_epoch_end(epoch, logs)

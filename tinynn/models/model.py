@@ -12,6 +12,7 @@ Trainer (tinynn.training), ``summary`` to tinynn.summary, and
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import re
@@ -216,6 +217,23 @@ class Model:
                 )
             placeholders = pack_like(first[2], list(first[0]))
         self._trace(placeholders, key)
+
+    @contextlib.contextmanager
+    def _graph_for(self, x: Any, training: bool):
+        """Run a block on the graph for `training` (a subclassed model whose
+        ``call`` takes ``training``: fit's validation runs the inference
+        graph, as Keras calls ``call(training=False)`` there), then return
+        to the graph the model was running. Other models have one graph."""
+        if not self.__dict__.get("_subclassed"):
+            yield
+            return
+        before = self.__dict__.get("_graph_key")
+        self._ensure_graph(x, training)
+        try:
+            yield
+        finally:
+            if before in self._graphs:
+                self._use_graph(before)
 
     def _trace(self, placeholders: Any, key: Any) -> None:
         kwargs = {} if key is None else {"training": key}
