@@ -12,33 +12,15 @@ side is also tested without TensorFlow, on committed fixtures
 from __future__ import annotations
 
 import json
-import os
 import warnings
 
 import numpy as np
 import pytest
+from keras_oracle import keras_2_and_3
 
 import tinynn
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-try:
-    import keras as keras3
-
-    if not keras3.__version__.startswith("3."):
-        keras3 = None
-except ImportError:
-    keras3 = None
-try:
-    import tf_keras as keras2
-except ImportError:
-    keras2 = None
-
-if os.environ.get("TINYNN_REQUIRE_KERAS") and (keras3 is None or keras2 is None):
-    raise ImportError(
-        "TINYNN_REQUIRE_KERAS is set but Keras 3 (keras) or Keras 2.x (tf_keras) "
-        "is not importable: pip install tensorflow-cpu==2.21.0 tf-keras==2.21.0"
-    )
+keras2, keras3 = keras_2_and_3()
 h5py = pytest.importorskip("h5py")
 needs_keras3 = pytest.mark.skipif(
     keras3 is None, reason="Keras 3 oracle: pip install tensorflow-cpu==2.21.0"

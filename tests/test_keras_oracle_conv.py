@@ -11,52 +11,25 @@ missing TensorFlow fail (CI's Keras step runs it).
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
+from keras_oracle import assert_close, float64, tensorflow_or_skip
 
 import tinynn
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-try:
-    import tensorflow as tf
-except ImportError:
-    if os.environ.get("TINYNN_REQUIRE_KERAS"):
-        raise
-    pytest.skip(
-        "TensorFlow is an optional oracle (pip install tensorflow-cpu)",
-        allow_module_level=True,
-    )
-keras = tf.keras
-if not keras.__version__.startswith("3."):
-    pytest.skip("the conv oracle needs Keras 3", allow_module_level=True)
+keras = tensorflow_or_skip("conv").keras
 
 TOL = 1e-9
 
 
 @pytest.fixture(autouse=True)
 def float64_everywhere():
-    before = keras.config.floatx()
-    policy = keras.config.dtype_policy()
-    keras.config.set_floatx("float64")
-    # Keras caches its global dtype policy: an earlier test that used Keras
-    # in float32 would leave layers computing in float32 without this.
-    keras.config.set_dtype_policy("float64")
-    tinynn.backend.clear_session()
-    tinynn.set_floatx("float64")
-    yield
-    keras.config.set_floatx(before)
-    keras.config.set_dtype_policy(policy)
-    tinynn.set_floatx("float32")
+    with float64(keras):
+        yield
 
 
 def close(mine, theirs, what=""):
-    mine, theirs = np.asarray(mine), np.asarray(theirs)
-    assert mine.shape == theirs.shape, what
-    scale = max(np.abs(theirs).max(), 1.0)
-    err = np.abs(mine - theirs).max() / scale
-    assert err <= TOL, f"{what}: relative error {err:.3g}"
+    assert_close(mine, theirs, TOL, what)
 
 
 CASES = [

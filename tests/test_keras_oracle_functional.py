@@ -17,26 +17,13 @@ missing TensorFlow fail (CI's Keras step runs it).
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
+from keras_oracle import assert_close, float64, tensorflow_or_skip
 
 import tinynn
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-try:
-    import tensorflow as tf
-except ImportError:
-    if os.environ.get("TINYNN_REQUIRE_KERAS"):
-        raise
-    pytest.skip(
-        "TensorFlow is an optional oracle (pip install tensorflow-cpu)",
-        allow_module_level=True,
-    )
-keras = tf.keras
-if not keras.__version__.startswith("3."):
-    pytest.skip("the functional oracle needs Keras 3", allow_module_level=True)
+keras = tensorflow_or_skip("functional").keras
 
 TOL = 1e-9
 # Keras keeps optimizer hyper-parameters in float32 variables: only values
@@ -46,25 +33,12 @@ EXACT = dict(beta_1=0.875, beta_2=1 - 2.0**-10, epsilon=2.0**-23)
 
 @pytest.fixture(autouse=True)
 def float64_everywhere():
-    before = keras.config.floatx()
-    policy = keras.config.dtype_policy()
-    keras.config.set_floatx("float64")
-    # Keras caches its global dtype policy: an earlier test that used Keras
-    # in float32 would leave layers computing in float32 without this.
-    keras.config.set_dtype_policy("float64")
-    tinynn.set_floatx("float64")
-    yield
-    keras.config.set_floatx(before)
-    keras.config.set_dtype_policy(policy)
-    tinynn.set_floatx("float32")
+    with float64(keras):
+        yield
 
 
 def close(mine, theirs, what=""):
-    mine, theirs = np.asarray(mine, np.float64), np.asarray(theirs, np.float64)
-    assert mine.shape == theirs.shape, f"{what}: {mine.shape} vs {theirs.shape}"
-    scale = max(np.abs(theirs).max(), 1.0)
-    err = np.abs(mine - theirs).max() / scale
-    assert err <= TOL, f"{what}: relative error {err:.3g}"
+    assert_close(mine, theirs, TOL, what)
 
 
 # ---- the models, written once for both libraries -------------------------------------

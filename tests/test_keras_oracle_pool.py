@@ -11,22 +11,15 @@ TINYNN_REQUIRE_KERAS makes a missing TensorFlow fail)."""
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import pytest
+from keras_oracle import float64, tensorflow_or_skip
 
 import tinynn
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-if os.environ.get("TINYNN_REQUIRE_KERAS"):
-    import tensorflow as tf  # noqa: F401 (fails loudly when missing)
-tf = pytest.importorskip(
-    "tensorflow", reason="TensorFlow is an optional oracle (pip install tensorflow-cpu)"
-)
-keras = pytest.importorskip("keras")
-if not keras.__version__.startswith("3."):
-    pytest.skip("Keras 3 is the oracle here", allow_module_level=True)
+tf = tensorflow_or_skip("pooling")
+keras = tf.keras
 
 TOL = 1e-9
 # Keras turns Python hyperparameters into float32 tensors first (0.9 enters as
@@ -40,18 +33,8 @@ ADAM = (
 
 @pytest.fixture(autouse=True)
 def float64_everywhere():
-    before = keras.config.floatx()
-    policy = keras.config.dtype_policy()
-    keras.config.set_floatx("float64")
-    # Keras caches its global dtype policy: an earlier test that used Keras
-    # in float32 would leave layers computing in float32 without this.
-    keras.config.set_dtype_policy("float64")
-    tinynn.backend.clear_session()
-    tinynn.set_floatx("float64")
-    yield
-    keras.config.set_floatx(before)
-    keras.config.set_dtype_policy(policy)
-    tinynn.set_floatx("float32")
+    with float64(keras):
+        yield
 
 
 CASES = [

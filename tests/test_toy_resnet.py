@@ -12,12 +12,11 @@ TensorFlow fail (CI's Keras step runs this file).
 
 from __future__ import annotations
 
-import importlib
 import math
-import os
 
 import numpy as np
 import pytest
+from keras_oracle import assert_close, float64, tensorflow_or_skip
 
 import tinynn
 
@@ -228,35 +227,12 @@ TOL = 1e-9
 @pytest.fixture
 def keras3():
     """tf.keras (Keras 3) and tinynn, both in float64."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    try:
-        tf = importlib.import_module("tensorflow")
-    except ImportError:
-        if os.environ.get("TINYNN_REQUIRE_KERAS"):
-            raise
-        pytest.skip("TensorFlow is an optional oracle (pip install tensorflow-cpu)")
-    keras = tf.keras
-    if not keras.__version__.startswith("3."):
-        pytest.skip("the toy ResNet oracle needs Keras 3")
-    before = keras.config.floatx()
-    policy = keras.config.dtype_policy()
-    keras.config.set_floatx("float64")
-    # Keras caches its global dtype policy: set it too, or layers built after an
-    # earlier float32 test would compute in float32.
-    keras.config.set_dtype_policy("float64")
-    tinynn.set_floatx("float64")
-    yield keras
-    keras.config.set_floatx(before)
-    keras.config.set_dtype_policy(policy)
-    tinynn.set_floatx("float32")
+    with float64(tensorflow_or_skip("toy ResNet").keras) as keras:
+        yield keras
 
 
 def close(mine, theirs, what):
-    mine, theirs = np.asarray(mine, np.float64), np.asarray(theirs, np.float64)
-    assert mine.shape == theirs.shape, f"{what}: {mine.shape} vs {theirs.shape}"
-    scale = max(np.abs(theirs).max(), 1.0)
-    err = np.abs(mine - theirs).max() / scale
-    assert err <= TOL, f"{what}: relative error {err:.3g}"
+    assert_close(mine, theirs, TOL, what)
 
 
 def same_weights(mine, theirs):
