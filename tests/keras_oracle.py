@@ -81,3 +81,24 @@ def assert_close(mine, theirs, tol: float, what: str = "") -> None:
     scale = max(np.abs(theirs).max(), 1.0) if theirs.size else 1.0
     err = np.abs(mine - theirs).max() / scale if theirs.size else 0.0
     assert err <= tol, f"{what}: relative error {err:.3g}"
+
+
+def assert_same_training(mine, theirs, x, y, validation, fit, tol):
+    """Fit both models alike (`fit`: fit's keyword arguments, validation data
+    given); every History series, evaluate's values and predict agree to
+    `tol`. Returns the History keys (sorted) for further checks."""
+    h_mine = mine.fit(x, y, validation_data=validation, **fit).history
+    h_theirs = theirs.fit(x, y, validation_data=validation, **fit).history
+    assert sorted(h_mine) == sorted(h_theirs)
+    for key in h_mine:
+        assert_close(h_mine[key], h_theirs[key], tol, f"history {key}")
+    e_mine = mine.evaluate(*validation, verbose=0, return_dict=True)
+    e_theirs = theirs.evaluate(*validation, verbose=0, return_dict=True)
+    assert sorted(e_mine) == sorted(e_theirs)
+    for key in e_mine:
+        assert_close(e_mine[key], e_theirs[key], tol, f"evaluate {key}")
+    x_val = validation[0]
+    assert_close(
+        mine.predict(x_val, verbose=0), theirs.predict(x_val, verbose=0), tol, "predict"
+    )
+    return sorted(h_mine)

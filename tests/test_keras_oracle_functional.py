@@ -19,7 +19,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from keras_oracle import assert_close, float64, tensorflow_or_skip
+from keras_oracle import (
+    assert_close,
+    assert_same_training,
+    float64,
+    tensorflow_or_skip,
+)
 
 import tinynn
 
@@ -255,17 +260,7 @@ def test_subclassed_model_and_its_twin_match_keras(build):
     mine.compile(**settings(tinynn.keras))
     theirs.compile(**settings(keras), jit_compile=False)
     fit = dict(batch_size=16, epochs=2, shuffle=False, verbose=0)
-    h_mine = mine.fit(x, y, validation_data=(x_val, y_val), **fit).history
-    h_theirs = theirs.fit(x, y, validation_data=(x_val, y_val), **fit).history
-    assert sorted(h_mine) == sorted(h_theirs)
-    for key in h_mine:
-        close(h_mine[key], h_theirs[key], f"history {key}")
-    e_mine = mine.evaluate(x_val, y_val, verbose=0, return_dict=True)
-    e_theirs = theirs.evaluate(x_val, y_val, verbose=0, return_dict=True)
-    assert sorted(e_mine) == sorted(e_theirs)
-    for key in e_mine:
-        close(e_mine[key], e_theirs[key], f"evaluate {key}")
-    close(mine.predict(x_val, verbose=0), theirs.predict(x_val, verbose=0), "predict")
+    assert_same_training(mine, theirs, x, y, (x_val, y_val), fit, TOL)
     for name in WEIGHTED:  # moving statistics included
         for a, b in zip(
             mine.get_layer(name).get_weights(), theirs.get_layer(name).get_weights()

@@ -16,7 +16,12 @@ import math
 
 import numpy as np
 import pytest
-from keras_oracle import assert_close, float64, tensorflow_or_skip
+from keras_oracle import (
+    assert_close,
+    assert_same_training,
+    float64,
+    tensorflow_or_skip,
+)
 
 import tinynn
 
@@ -267,17 +272,8 @@ def test_oracle_two_epochs_match_keras(keras3, fresh_names):
     x_val, y_val = cifar_shaped(8, seed=4)
     x, x_val = x.astype(np.float64), x_val.astype(np.float64)
     fit = dict(batch_size=8, epochs=2, shuffle=False, verbose=0)
-    h_mine = mine.fit(x, y, validation_data=(x_val, y_val), **fit).history
-    h_theirs = theirs.fit(x, y, validation_data=(x_val, y_val), **fit).history
-    assert sorted(h_mine) == sorted(h_theirs) == ["acc", "loss", "val_acc", "val_loss"]
-    for key in h_mine:
-        close(h_mine[key], h_theirs[key], f"history {key}")
-    e_mine = mine.evaluate(x_val, y_val, verbose=0, return_dict=True)
-    e_theirs = theirs.evaluate(x_val, y_val, verbose=0, return_dict=True)
-    assert sorted(e_mine) == sorted(e_theirs)
-    for key in e_mine:
-        close(e_mine[key], e_theirs[key], f"evaluate {key}")
-    close(mine.predict(x_val, verbose=0), theirs.predict(x_val, verbose=0), "predict")
+    keys = assert_same_training(mine, theirs, x, y, (x_val, y_val), fit, TOL)
+    assert keys == ["acc", "loss", "val_acc", "val_loss"]
     for a, b in zip(mine.layers, theirs.layers):
         for k, (wa, wb) in enumerate(zip(a.get_weights(), b.get_weights())):
             close(wa, wb, f"weight {k} of {a.name}")
