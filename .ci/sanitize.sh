@@ -28,7 +28,7 @@ address)
            tests/test_core_gradcheck.py tests/test_models.py tests/test_threads.py
            tests/test_merge_kernels.py tests/test_conv_kernels.py
            tests/test_conv_layers.py tests/test_pool_embedding_kernels.py
-           tests/test_pool_dropout_fast.py)
+           tests/test_pool_dropout_fast.py tests/test_conv_pool_fusion.py)
     ;;
 thread)
     build=thread
@@ -41,7 +41,8 @@ thread)
     export OPENBLAS_NUM_THREADS=1
     tests=(tests/test_core_kernels.py tests/test_threads.py
            tests/test_merge_kernels.py tests/test_conv_kernels.py
-           tests/test_pool_embedding_kernels.py tests/test_pool_dropout_fast.py)
+           tests/test_pool_embedding_kernels.py tests/test_pool_dropout_fast.py
+           tests/test_conv_pool_fusion.py)
     ;;
 *)
     echo "sanitize.sh: mode must be 'address' or 'thread'; got '$mode'" >&2

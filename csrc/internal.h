@@ -122,6 +122,12 @@ static inline void tnn_pool_span(ptrdiff_t o, ptrdiff_t stride, ptrdiff_t pad,
         void (*max_pool_route)(const struct tnn_pool2d *g, const real *dy,     \
                                const void *argmax, int index_type, real *dx,   \
                                ptrdiff_t first, ptrdiff_t last);               \
+        /* a window of a fused convolution's backward (conv.inc) */            \
+        int (*pool_route_window)(const real *dy, const real *yp,               \
+                                 const int32_t *am, int relu, ptrdiff_t f,     \
+                                 ptrdiff_t nr, ptrdiff_t panel_step,           \
+                                 ptrdiff_t ncells, const int32_t *cells,       \
+                                 real *const *rows, real *dbp);                \
     }
 
 struct tnn_path {

@@ -2073,11 +2073,15 @@ static int parse_int_tuple(const char *fn, const char *name, PyObject *obj,
 }
 
 /* Fills *s from w, the conv-input-shaped array `in` and the geometry, and
- * checks that the conv-output-shaped array `out` has the shape they give. */
-static int conv_shape(const char *fn, PyArrayObject *w, const char *in_name,
-                      PyArrayObject *in, const char *out_name,
-                      PyArrayObject *out, PyObject *strides, PyObject *dilation,
-                      PyObject *padding, struct tnn_conv2d_shape *s)
+ * checks that the conv-output-shaped array `out` has the shape they give,
+ * or, with `pool` (pool_h, pool_w), the shape of that output's max pooling
+ * (windows as strides, no padding). */
+static int conv_shape_pooled(const char *fn, const char *w_name,
+                             PyArrayObject *w, const char *in_name,
+                             PyArrayObject *in, const char *out_name,
+                             PyArrayObject *out, PyObject *strides,
+                             PyObject *dilation, PyObject *padding,
+                             const long long *pool, struct tnn_conv2d_shape *s)
 {
     long long st[2], dl[2], pad[4];
     char what[160];
@@ -2088,17 +2092,17 @@ static int conv_shape(const char *fn, PyArrayObject *w, const char *in_name,
     for (int a = 0; a < 4; a++)
         if (PyArray_DIM(w, a) < 1) {
             PyErr_Format(PyExc_ValueError,
-                         "%s: w must have shape (kernel_h, kernel_w, "
+                         "%s: %s must have shape (kernel_h, kernel_w, "
                          "channels, filters), each at least 1; got %zd along "
                          "axis %d",
-                         fn, (Py_ssize_t)PyArray_DIM(w, a), a);
+                         fn, w_name, (Py_ssize_t)PyArray_DIM(w, a), a);
             return -1;
         }
-    PyOS_snprintf(what, sizeof what, "w has %zd input channels",
+    PyOS_snprintf(what, sizeof what, "%s has %zd input channels", w_name,
                   (Py_ssize_t)PyArray_DIM(w, 2));
     if (check_dim(fn, in_name, in, 3, PyArray_DIM(w, 2), what))
         return -1;
-    PyOS_snprintf(what, sizeof what, "w has %zd filters",
+    PyOS_snprintf(what, sizeof what, "%s has %zd filters", w_name,
                   (Py_ssize_t)PyArray_DIM(w, 3));
     if (check_dim(fn, out_name, out, 3, PyArray_DIM(w, 3), what))
         return -1;
@@ -2137,11 +2141,21 @@ static int conv_shape(const char *fn, PyArrayObject *w, const char *in_name,
             return -1;
         }
         outs[a] = (ptrdiff_t)((padded[a] - span[a]) / st[a] + 1);
+        if (pool && outs[a] < pool[a]) {
+            PyErr_Format(PyExc_ValueError,
+                         "%s: the convolution's output has %zd along the %s, "
+                         "fewer than pool_size[%d] = %lld; expected a pooling "
+                         "window no larger than it",
+                         fn, (Py_ssize_t)outs[a], axis_name[a], a, pool[a]);
+            return -1;
+        }
+        ptrdiff_t expected = pool ? outs[a] / (ptrdiff_t)pool[a] : outs[a];
         PyOS_snprintf(what, sizeof what,
-                      "%s, w, strides, dilation and padding give %zd along "
+                      "%s, %s, strides, dilation, padding%s give %zd along "
                       "the %s",
-                      in_name, (Py_ssize_t)outs[a], axis_name[a]);
-        if (check_dim(fn, out_name, out, a + 1, outs[a], what))
+                      in_name, w_name, pool ? " and pool_size" : "",
+                      (Py_ssize_t)expected, axis_name[a]);
+        if (check_dim(fn, out_name, out, a + 1, expected, what))
             return -1;
     }
     s->out_h = outs[0];
@@ -2158,12 +2172,18 @@ static int conv_shape(const char *fn, PyArrayObject *w, const char *in_name,
     return 0;
 }
 
-/* The calling thread's scratch for this shape, or MemoryError. */
-static int conv_scratch(const struct tnn_conv2d_shape *s, int dtype,
-                        void **scratch)
+static int conv_shape(const char *fn, PyArrayObject *w, const char *in_name,
+                      PyArrayObject *in, const char *out_name,
+                      PyArrayObject *out, PyObject *strides, PyObject *dilation,
+                      PyObject *padding, struct tnn_conv2d_shape *s)
 {
-    size_t bytes = tnn_conv2d_scratch_bytes(
-        s, dtype == NPY_FLOAT32 ? sizeof(float) : sizeof(double));
+    return conv_shape_pooled(fn, "w", w, in_name, in, out_name, out, strides,
+                             dilation, padding, NULL, s);
+}
+
+/* The calling thread's scratch for this shape, or MemoryError. */
+static int conv_scratch_bytes(size_t bytes, void **scratch)
+{
     *scratch = NULL;
     if (bytes == 0)
         return 0;
@@ -2173,6 +2193,15 @@ static int conv_scratch(const struct tnn_conv2d_shape *s, int dtype,
         return -1;
     }
     return 0;
+}
+
+static int conv_scratch(const struct tnn_conv2d_shape *s, int dtype,
+                        void **scratch)
+{
+    return conv_scratch_bytes(tnn_conv2d_scratch_bytes(s, dtype == NPY_FLOAT32
+                                                              ? sizeof(float)
+                                                              : sizeof(double)),
+                              scratch);
 }
 
 /* No array of outs may overlap an array of ins or another of outs. */
@@ -2326,6 +2355,195 @@ static PyObject *core_conv2d_transpose_backward(PyObject *self, PyObject *args,
 {
     (void)self;
     return conv_backward(args, kw, 1);
+}
+
+/* ---- a convolution whose output only a max pooling reads ----------------
+ * conv2d_maxpool_forward(x, w, b, y, argmax, strides, dilation, padding,
+ * pool_size, activation) and conv2d_maxpool_backward(x, dy, y, argmax, dw,
+ * db, strides, dilation, padding, pool_size, activation, accumulate): y
+ * and dy are the pooled output's shape; tinynn.h gives the formulas. */
+
+/* pool_size as two ints, activation 'relu' or 'linear', and a geometry
+ * the fused kernels take (conv2d_maxpool_fits tells in advance). */
+static int conv_pool_args(const char *fn, PyObject *pool_obj,
+                          const char *act_name, long long *pool, int *act)
+{
+    if (parse_int_tuple(fn, "pool_size", pool_obj, 2, 1, pool))
+        return -1;
+    if (strcmp(act_name, "relu") != 0 && strcmp(act_name, "linear") != 0) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: activation must be 'relu' or 'linear'; got '%s'", fn,
+                     act_name);
+        return -1;
+    }
+    *act = strcmp(act_name, "relu") == 0 ? TNN_RELU : TNN_LINEAR;
+    return 0;
+}
+
+static int conv_pool_shape_fits(const char *fn,
+                                const struct tnn_conv2d_shape *s,
+                                const long long *pool)
+{
+    if (tnn_conv2d_maxpool_fits(s, (ptrdiff_t)pool[0], (ptrdiff_t)pool[1]))
+        return 0;
+    PyErr_Format(PyExc_ValueError,
+                 "%s: this convolution and pooling do not fuse (a kernel of "
+                 "%zd x %zd x %zd x %zd, windows of %lld x %lld); expected "
+                 "shapes conv2d_maxpool_fits accepts: use conv2d_forward and "
+                 "max_pool2d_forward",
+                 fn, (Py_ssize_t)s->kernel_h, (Py_ssize_t)s->kernel_w,
+                 (Py_ssize_t)s->channels, (Py_ssize_t)s->filters, pool[0],
+                 pool[1]);
+    return -1;
+}
+
+static int conv_pool_scratch(const struct tnn_conv2d_shape *s, int dtype,
+                             void **scratch)
+{
+    return conv_scratch_bytes(
+        tnn_conv2d_maxpool_scratch_bytes(
+            s, dtype == NPY_FLOAT32 ? sizeof(float) : sizeof(double)),
+        scratch);
+}
+
+/* An int32 array of `ref`'s shape. */
+static int check_int32_like(const char *fn, const char *name,
+                            PyArrayObject *arr, const char *ref_name,
+                            PyArrayObject *ref)
+{
+    if (PyArray_TYPE(arr) != NPY_INT32) {
+        PyErr_Format(PyExc_TypeError, "%s: %s must have dtype int32; got %s",
+                     fn, name, PyArray_DESCR(arr)->typeobj->tp_name);
+        return -1;
+    }
+    return check_same_shape(fn, name, arr, ref_name, ref);
+}
+
+static PyObject *core_conv2d_maxpool_forward(PyObject *self, PyObject *args,
+                                             PyObject *kw)
+{
+    (void)self;
+    static char *names[] = {"x",         "w",          "b",        "y",
+                            "argmax",    "strides",    "dilation", "padding",
+                            "pool_size", "activation", NULL};
+    const char *fn = "conv2d_maxpool_forward", *act_name = "linear";
+    PyObject *x_obj, *w_obj, *b_obj, *y_obj, *i_obj, *st, *dl, *pad, *pl;
+    PyArrayObject *x, *w, *b, *y, *argmax;
+    int dtype = -1, act;
+    long long pool[2];
+    struct tnn_conv2d_shape s;
+    void *scratch;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOOOO|s", names, &x_obj,
+                                     &w_obj, &b_obj, &y_obj, &i_obj, &st, &dl,
+                                     &pad, &pl, &act_name))
+        return NULL;
+    if (check_array(fn, "x", x_obj, 4, ARG_IN, &x) ||
+        check_array(fn, "w", w_obj, 4, ARG_IN, &w) ||
+        check_array(fn, "b", b_obj, 1, ARG_IN | ARG_OPTIONAL, &b) ||
+        check_array(fn, "y", y_obj, 4, ARG_OUT, &y) ||
+        check_array(fn, "argmax", i_obj, 4, ARG_OUT | ARG_OPTIONAL, &argmax) ||
+        check_float(fn, "x", x, &dtype, "") ||
+        check_float(fn, "w", w, &dtype, "x") ||
+        (b && check_float(fn, "b", b, &dtype, "x")) ||
+        check_float(fn, "y", y, &dtype, "x") ||
+        conv_pool_args(fn, pl, act_name, pool, &act) ||
+        conv_shape_pooled(fn, "w", w, "x", x, "y", y, st, dl, pad, pool, &s) ||
+        (argmax && check_int32_like(fn, "argmax", argmax, "y", y)) ||
+        conv_pool_shape_fits(fn, &s, pool))
+        return NULL;
+    char what[96];
+    PyOS_snprintf(what, sizeof what, "y has %zd channels",
+                  (Py_ssize_t)s.filters);
+    PyArrayObject *outs[] = {y, argmax}, *ins[] = {x, w, b};
+    const char *out_names[] = {"y", "argmax"}, *in_names[] = {"x", "w", "b"};
+    if ((b && check_dim(fn, "b", b, 0, s.filters, what)) ||
+        check_no_overlaps(fn, 2, outs, out_names, 3, ins, in_names) ||
+        conv_pool_scratch(&s, dtype, &scratch))
+        return NULL;
+    CALL_KERNEL_VOID(dtype, tnn_conv2d_maxpool_forward, REAL(x), REAL(w),
+                     REAL_OR_NULL(b), REAL(y),
+                     argmax ? (int32_t *)PyArray_DATA(argmax) : NULL, scratch,
+                     &s, (ptrdiff_t)pool[0], (ptrdiff_t)pool[1], act);
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_conv2d_maxpool_backward(PyObject *self, PyObject *args,
+                                              PyObject *kw)
+{
+    (void)self;
+    static char *names[] = {"x",       "dy",        "y",          "argmax",
+                            "dw",      "db",        "strides",    "dilation",
+                            "padding", "pool_size", "activation", "accumulate",
+                            NULL};
+    const char *fn = "conv2d_maxpool_backward", *act_name = "linear";
+    PyObject *x_obj, *dy_obj, *y_obj, *i_obj, *dw_obj, *db_obj, *st, *dl, *pad,
+        *pl;
+    PyArrayObject *x, *dy, *y, *argmax, *dw, *db;
+    int dtype = -1, act, accumulate = 0, outside;
+    long long pool[2];
+    struct tnn_conv2d_shape s;
+    void *scratch;
+    if (!PyArg_ParseTupleAndKeywords(
+            args, kw, "OOOOOOOOOO|sp", names, &x_obj, &dy_obj, &y_obj, &i_obj,
+            &dw_obj, &db_obj, &st, &dl, &pad, &pl, &act_name, &accumulate))
+        return NULL;
+    if (check_array(fn, "x", x_obj, 4, ARG_IN, &x) ||
+        check_array(fn, "dy", dy_obj, 4, ARG_IN, &dy) ||
+        check_array(fn, "y", y_obj, 4, ARG_IN, &y) ||
+        check_array(fn, "argmax", i_obj, 4, ARG_IN, &argmax) ||
+        check_array(fn, "dw", dw_obj, 4, ARG_OUT, &dw) ||
+        check_array(fn, "db", db_obj, 1, ARG_OUT | ARG_OPTIONAL, &db) ||
+        check_float(fn, "x", x, &dtype, "") ||
+        check_float(fn, "dy", dy, &dtype, "x") ||
+        check_float(fn, "y", y, &dtype, "x") ||
+        check_float(fn, "dw", dw, &dtype, "x") ||
+        (db && check_float(fn, "db", db, &dtype, "x")) ||
+        conv_pool_args(fn, pl, act_name, pool, &act) ||
+        conv_shape_pooled(fn, "dw", dw, "x", x, "dy", dy, st, dl, pad, pool,
+                          &s) ||
+        check_same_shape(fn, "y", y, "dy", dy) ||
+        check_int32_like(fn, "argmax", argmax, "dy", dy) ||
+        conv_pool_shape_fits(fn, &s, pool))
+        return NULL;
+    char what[96];
+    PyOS_snprintf(what, sizeof what, "dy has %zd channels",
+                  (Py_ssize_t)s.filters);
+    PyArrayObject *outs[] = {dw, db}, *ins[] = {x, dy, y, argmax};
+    const char *out_names[] = {"dw", "db"},
+               *in_names[] = {"x", "dy", "y", "argmax"};
+    if ((db && check_dim(fn, "db", db, 0, s.filters, what)) ||
+        check_no_overlaps(fn, 2, outs, out_names, 4, ins, in_names) ||
+        conv_pool_scratch(&s, dtype, &scratch))
+        return NULL;
+    CALL_KERNEL(outside, dtype, tnn_conv2d_maxpool_backward, REAL(x), REAL(dy),
+                REAL(y), (const int32_t *)PyArray_DATA(argmax), REAL(dw),
+                REAL_OR_NULL(db), scratch, &s, (ptrdiff_t)pool[0],
+                (ptrdiff_t)pool[1], act, accumulate);
+    if (outside) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: argmax holds an index outside its pooling window; "
+                     "expected the argmax conv2d_maxpool_forward wrote",
+                     fn);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* conv2d_maxpool_fits(batch, height, width, channels, kernel_h, kernel_w,
+ * filters, out_h, out_w, pool_h, pool_w): whether the fused kernels take
+ * this convolution (out_h, out_w: its output) and pooling. */
+static PyObject *core_conv2d_maxpool_fits(PyObject *self, PyObject *args)
+{
+    (void)self;
+    struct tnn_conv2d_shape s = {0};
+    Py_ssize_t pool_h, pool_w;
+    if (!PyArg_ParseTuple(args, "nnnnnnnnnnn", &s.batch, &s.height, &s.width,
+                          &s.channels, &s.kernel_h, &s.kernel_w, &s.filters,
+                          &s.out_h, &s.out_w, &pool_h, &pool_w))
+        return NULL;
+    /* pointwise (not fused) exactly when a 1x1 kernel keeps the size */
+    s.stride_h = s.stride_w = s.dilation_h = s.dilation_w = 1;
+    return PyBool_FromLong(tnn_conv2d_maxpool_fits(&s, pool_h, pool_w));
 }
 
 static PyObject *core_conv2d_panel_lines(PyObject *self, PyObject *args)
@@ -3020,6 +3238,17 @@ static PyMethodDef core_methods[] = {
            "conv2d_transpose_backward(x, w, dy, dx, dw, db, strides, "
            "dilation, padding, accumulate=False): dx = conv(dy, w), dw (+)= "
            "kernel gradient, db (+)= dy summed per channel"),
+    KWARGS(conv2d_maxpool_forward,
+           "conv2d_maxpool_forward(x, w, b, y, argmax, strides, dilation, "
+           "padding, pool_size, activation='linear'): the max pooling of a "
+           "convolution, its output never stored (tinynn.h)"),
+    KWARGS(conv2d_maxpool_backward,
+           "conv2d_maxpool_backward(x, dy, y, argmax, dw, db, strides, "
+           "dilation, padding, pool_size, activation='linear', "
+           "accumulate=False): its kernel and bias gradients"),
+    ARGS(conv2d_maxpool_fits,
+         "conv2d_maxpool_fits(batch, height, width, channels, kernel_h, "
+         "kernel_w, filters, out_h, out_w, pool_h, pool_w) -> bool"),
     ARGS(conv2d_panel_lines,
          "conv2d_panel_lines(batch, out_h, out_w, kernel_h, kernel_w, "
          "channels, filters, itemsize) -> output lines per im2col panel of "

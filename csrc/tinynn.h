@@ -698,6 +698,89 @@ void tnn_conv2d_transpose_backward_f64(const double *x, const double *w,
                                        const struct tnn_conv2d_shape *s,
                                        int accumulate);
 
+/* ---- A convolution whose output only a max pooling reads (conv.inc) ----
+ * Max pooling with windows pool_h x pool_w, strides equal to the window,
+ * no padding, of act(conv(x, w) + b), act relu or linear (codes as
+ * dense_forward), without storing the convolution's output:
+ *   y: (batch, out_h / pool_h, out_w / pool_w, filters) (floor)
+ * conv2d_maxpool_forward:  y = the pooling of act(conv(x, w) + b), the
+ *                   same values conv2d_forward then max_pool2d_forward
+ *                   give, bit for bit; argmax (int32, or NULL) as
+ *                   max_pool2d_forward's: the flat index oh out_w + ow of
+ *                   each maximum in its sample's convolution output.
+ * conv2d_maxpool_backward: dy, the gradient of y, routed to argmax
+ *                   (through relu: 0 where y is not above 0); dw (+)= the
+ *                   kernel gradient, db (or NULL) (+)= its sums per
+ *                   filter; no input gradient. Returns 1 (writing neither)
+ *                   when an argmax lies outside its window, else 0.
+ * Only for shapes where tnn_conv2d_maxpool_fits: the convolution of a
+ * tile (pool_h output rows by whole windows across) stays on the stack,
+ * and the kernel gradient is summed in parts. The sums keep an order
+ * fixed by the shapes: bit-identical for any thread count. */
+#define TNN_CONV_POOL_TILE 4096 /* convolution outputs of a tile, at most */
+/* Pooled columns per tile: the most whose pixels fit the indirect GEMM's
+ * rows and whose outputs fit the tile; 0 when one window's do not. */
+static inline ptrdiff_t
+tnn_conv2d_pool_columns(const struct tnn_conv2d_shape *s, ptrdiff_t pool_h,
+                        ptrdiff_t pool_w)
+{
+    ptrdiff_t window = pool_h * pool_w;
+    ptrdiff_t by_rows = TNN_CONV_ROWS / window;
+    ptrdiff_t by_tile = TNN_CONV_POOL_TILE / (window * s->filters);
+    return by_rows < by_tile ? by_rows : by_tile;
+}
+static inline int tnn_conv2d_maxpool_fits(const struct tnn_conv2d_shape *s,
+                                          ptrdiff_t pool_h, ptrdiff_t pool_w)
+{
+    return pool_h >= 1 && pool_w >= 1 && s->out_h >= pool_h &&
+           s->out_w >= pool_w && s->out_h * s->out_w < ((ptrdiff_t)1 << 31) &&
+           tnn_conv2d_grad_in_parts(s) &&
+           tnn_conv2d_pool_columns(s, pool_h, pool_w) >= 1;
+}
+/* Scratch bytes of both: the forward's (tnn_conv2d_scratch_bytes) or the
+ * backward's partial sums of dw and db, zeros, packed rows of a tile per
+ * part and the (tap, channel) row table, whichever is larger. */
+static inline size_t
+tnn_conv2d_maxpool_scratch_bytes(const struct tnn_conv2d_shape *s,
+                                 size_t real_size)
+{
+    ptrdiff_t taps = s->kernel_h * s->kernel_w, c = s->channels;
+    ptrdiff_t f = s->filters;
+    ptrdiff_t group = taps < TNN_CONV_TAPS ? taps : TNN_CONV_TAPS;
+    size_t reals =
+        (size_t)(TNN_CONV_PARTS * tnn_conv2d_round(taps * c * f) +
+                 TNN_CONV_PARTS * tnn_conv2d_round(f) + tnn_conv2d_round(c) +
+                 TNN_CONV_PARTS * TNN_CONV_ROWS * tnn_conv2d_round(f));
+    size_t grad =
+        reals * real_size + 2 * (size_t)(group * c) * sizeof(ptrdiff_t);
+    size_t forward = tnn_conv2d_scratch_bytes(s, real_size);
+    return grad > forward ? grad : forward;
+}
+void tnn_conv2d_maxpool_forward_f32(const float *x, const float *w,
+                                    const float *b, float *y, int32_t *argmax,
+                                    float *scratch,
+                                    const struct tnn_conv2d_shape *s,
+                                    ptrdiff_t pool_h, ptrdiff_t pool_w,
+                                    int activation);
+int tnn_conv2d_maxpool_backward_f32(const float *x, const float *dy,
+                                    const float *y, const int32_t *argmax,
+                                    float *dw, float *db, float *scratch,
+                                    const struct tnn_conv2d_shape *s,
+                                    ptrdiff_t pool_h, ptrdiff_t pool_w,
+                                    int activation, int accumulate);
+void tnn_conv2d_maxpool_forward_f64(const double *x, const double *w,
+                                    const double *b, double *y, int32_t *argmax,
+                                    double *scratch,
+                                    const struct tnn_conv2d_shape *s,
+                                    ptrdiff_t pool_h, ptrdiff_t pool_w,
+                                    int activation);
+int tnn_conv2d_maxpool_backward_f64(const double *x, const double *dy,
+                                    const double *y, const int32_t *argmax,
+                                    double *dw, double *db, double *scratch,
+                                    const struct tnn_conv2d_shape *s,
+                                    ptrdiff_t pool_h, ptrdiff_t pool_w,
+                                    int activation, int accumulate);
+
 /* ---- Dropout (dropout.inc) ------------------------------------------------
  * Training forward of inverted dropout, elementwise over n values, after
  * the caller filled mask with uniform draws in [0, 1):

@@ -412,12 +412,51 @@ CORE += [
         {3, 5},
     ),
 ]
+
+
+def _cells_argmax():
+    """A valid argmax of 1x1 windows over a (2, 3, 3, 4) output: each cell."""
+    cells = np.arange(9, dtype=np.int32).reshape(1, 3, 3, 1)
+    return np.ascontiguousarray(np.broadcast_to(cells, (2, 3, 3, 4)))
+
+
+CORE += [
+    (
+        "conv2d_maxpool_forward",
+        lambda: [
+            f64(2, 5, 4, 3),
+            f64(3, 2, 3, 4),
+            f64(4),
+            f64(2, 3, 3, 4),
+            np.zeros((2, 3, 3, 4), np.int32),
+        ],
+        ["x", "w", "b", "y", "argmax"],
+        {3, 4},
+        {2, 4},
+    ),
+    (
+        "conv2d_maxpool_backward",
+        lambda: [
+            f64(2, 5, 4, 3),
+            f64(2, 3, 3, 4),
+            f64(2, 3, 3, 4),
+            _cells_argmax(),
+            f64(3, 2, 3, 4),
+            f64(4),
+        ],
+        ["x", "dy", "y", "argmax", "dw", "db"],
+        {4, 5},
+        {5},
+    ),
+]
 CONV_GEOMETRY = [(1, 1), (1, 1), (0, 0, 0, 0)]  # strides, dilation, padding
 SCALARS = {
     "conv2d_forward": CONV_GEOMETRY,
     "conv2d_backward": CONV_GEOMETRY,
     "conv2d_transpose_forward": CONV_GEOMETRY,
     "conv2d_transpose_backward": CONV_GEOMETRY,
+    "conv2d_maxpool_forward": [*CONV_GEOMETRY, (1, 1)],
+    "conv2d_maxpool_backward": [*CONV_GEOMETRY, (1, 1)],
     "max_pool2d_forward": [2, 2, 2, 2, 0, 0],
     "avg_pool2d_forward": [2, 2, 2, 2, 0, 0],
     "avg_pool2d_backward": [2, 2, 2, 2, 0, 0],
@@ -468,6 +507,8 @@ def mutations(array):
 INTEGER_ARGS = {
     ("max_pool2d_forward", "argmax"),
     ("max_pool2d_backward", "argmax"),
+    ("conv2d_maxpool_forward", "argmax"),
+    ("conv2d_maxpool_backward", "argmax"),
     ("embedding_forward", "ids"),
     ("embedding_backward", "ids"),
 }

@@ -97,8 +97,8 @@ def every_kernel(dtype, m, n, k):
         outs += [pr, dpr, dalpha]
     # pooling, padding, upsampling, embedding (csrc/pool.inc, embedding.inc)
     img = r.normal(size=(m % 17 + 2, 11, 9, 5)).astype(dtype)
-    pooled, argmax = np.empty((len(img), 4, 3, 5), dtype), np.empty((len(img), 4, 3, 5))
-    argmax = argmax.astype(np.int32)
+    pooled = np.empty((len(img), 4, 3, 5), dtype)
+    argmax = np.empty(pooled.shape, np.int32)
     _core.max_pool2d_forward(img, pooled, argmax, 3, 3, 3, 3, 0, 0)
     dimg = np.empty_like(img)
     _core.max_pool2d_backward(pooled, argmax, dimg)

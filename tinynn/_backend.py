@@ -139,6 +139,73 @@ def conv2d_backward(
     )
 
 
+def conv2d_maxpool_fits(
+    x_shape: tuple[int, ...],
+    w_shape: tuple[int, ...],
+    y_shape: tuple[int, ...],
+    pool_size: tuple[int, int],
+) -> bool:
+    """Whether conv2d_maxpool_forward/backward take this convolution (x, w
+    and its output y as NHWC / (kh, kw, in, out) shapes) and pooling."""
+    return _core.conv2d_maxpool_fits(
+        *x_shape, *w_shape[:2], w_shape[3], *y_shape[1:3], *pool_size
+    )
+
+
+def conv2d_maxpool_forward(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    y: np.ndarray,
+    argmax: np.ndarray | None,
+    strides: tuple[int, int],
+    dilation: tuple[int, int],
+    padding: tuple[int, int, int, int],
+    pool_size: tuple[int, int],
+    activation: str = "linear",
+) -> np.ndarray:
+    """y = max pooling (windows pool_size, as strides, no padding) of
+    activation(conv(x, w) + b), the convolution's output never stored;
+    argmax (int32, or None) as max_pool2d_forward's. activation: 'relu' or
+    'linear'."""
+    _core.conv2d_maxpool_forward(
+        x, w, b, y, argmax, strides, dilation, padding, pool_size, activation
+    )
+    return y
+
+
+def conv2d_maxpool_backward(
+    x: np.ndarray,
+    dy: np.ndarray,
+    y: np.ndarray,
+    argmax: np.ndarray,
+    dw: np.ndarray,
+    db: np.ndarray | None,
+    strides: tuple[int, int],
+    dilation: tuple[int, int],
+    padding: tuple[int, int, int, int],
+    pool_size: tuple[int, int],
+    activation: str = "linear",
+    accumulate: bool = False,
+) -> None:
+    """dw (+)=, db (+)= the gradients of conv2d_maxpool_forward for dy, the
+    pooled output's gradient (y its output, argmax its maxima); no dx."""
+    _core.conv2d_maxpool_backward(
+        x,
+        dy,
+        y,
+        argmax,
+        dw,
+        db,
+        strides,
+        dilation,
+        padding,
+        pool_size,
+        activation,
+        accumulate,
+    )
+
+
 def conv2d_transpose_forward(
     x: np.ndarray,
     w: np.ndarray,

@@ -27,6 +27,9 @@ class CallContext:
     def __init__(self) -> None:
         self.input: Any = None
         self.output: Any = None
+        # Set by the executor on a convolution's context when the max
+        # pooling that alone reads its output runs inside it: the window.
+        self.max_pool: tuple[int, int] | None = None
         self._buffers: dict[str, np.ndarray] = {}
 
     def buffer(self, name: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:

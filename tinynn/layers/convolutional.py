@@ -1,7 +1,10 @@
 """Convolution layers: Conv2D, Conv1D, Conv2DTranspose (channels_last).
 
-All three run on the C kernels of csrc/conv.inc (im2col panels through
-Dense's GEMM). Kernels are stored as Keras stores them: Conv2D (kh, kw, in,
+All three run on the C kernels of csrc/conv.inc (indirect GEMMs on the
+SIMD path's micro-kernels, docs/convolutions.md). A Conv2D or Conv1D whose
+output only a MaxPooling layer reads may run fused with it (the model's
+executor decides, ``_fuse_max_pool``): the convolution's output is then
+never stored. Kernels are stored as Keras stores them: Conv2D (kh, kw, in,
 filters), Conv1D (k, in, filters), Conv2DTranspose (kh, kw, filters, in), so
 files move between tinynn and Keras unchanged. Padding is computed here, in
 TensorFlow's way: "same" gives ceil(size / stride) outputs and puts the odd
@@ -238,6 +241,89 @@ class _ForwardConv(_Conv):
         _backend.conv2d_forward(
             x4, self._kernel4d(self.kernel), self.bias, out4, *geometry, activation
         )
+
+    # ---- fused with the max pooling that alone reads the output ----------
+    def _fuse_max_pool(self, pool: Any, features: tuple[int, ...], rows: int):
+        """The pooling window (pool_h, pool_w) if this layer, on inputs of
+        `features` per sample and batches of up to `rows`, can run fused with
+        the pooling layer `pool` (``_forward(..., ctx)`` with
+        ``ctx.max_pool`` set then writes the pooled output and its argmax);
+        else None. Not with an activity penalty, which needs the output."""
+        window = getattr(pool, "_fusable_window", lambda rank: None)(self._rank)
+        if (
+            window is None
+            or self._activation not in ("relu", "linear")
+            or self.activity_regularizer is not None
+            or len(features) != self._rank + 1
+        ):
+            return None
+        x4 = (rows, *((1,) if self._rank == 1 else ()), *features)
+        out4 = (rows, *self._as4d_shape(self._output_features(features)))
+        w4 = (1,) * (4 - len(self.kernel.shape)) + tuple(self.kernel.shape)
+        if not _backend.conv2d_maxpool_fits(x4, w4, out4, window):
+            return None
+        return window
+
+    def _as4d_shape(self, features: tuple[int, ...]) -> tuple[int, ...]:
+        return features if self._rank == 2 else (1, *features)
+
+    def _forward(self, x, training, out, ctx, activation=None):
+        window = ctx.max_pool
+        if window is None:
+            return super()._forward(x, training, out, ctx, activation)
+        y4 = self._as4d(out)
+        argmax = ctx.buffer("argmax", y4.shape, np.int32) if training else None
+        _backend.conv2d_maxpool_forward(
+            self._as4d(x),
+            self._kernel4d(self.kernel),
+            self.bias,
+            y4,
+            argmax,
+            *self._geometry_for(x, None),
+            window,
+            self._activation,
+        )
+        ctx.activation = self._activation
+        ctx.input, ctx.output, ctx.argmax_valid = x, out, bool(training)
+        return out
+
+    def _backward(self, dy, dx, ctx, accumulate=False):
+        window = ctx.max_pool
+        if window is None:
+            return super()._backward(dy, dx, ctx, accumulate)
+        if dx is not None:  # the executor fuses only where none is needed
+            raise RuntimeError(
+                f"{type(self).__name__} {self.name!r}: a convolution fused with "
+                "its max pooling computes no input gradient"
+            )
+        x4, y4, dy4 = self._as4d(ctx.input), self._as4d(ctx.output), self._as4d(dy)
+        geometry = self._geometry_for(ctx.input, None)
+        argmax = ctx.buffer("argmax", y4.shape, np.int32)
+        if not ctx.argmax_valid:  # forward ran at inference: find them now
+            _backend.conv2d_maxpool_forward(
+                x4,
+                self._kernel4d(self.kernel),
+                self.bias,
+                ctx.buffer("scratch", y4.shape, y4.dtype),
+                argmax,
+                *geometry,
+                window,
+                self._activation,
+            )
+            ctx.argmax_valid = True
+        _backend.conv2d_maxpool_backward(
+            x4,
+            dy4,
+            y4,
+            argmax,
+            self._kernel4d(self._grads[0]),
+            self._grads[1] if self.use_bias else None,
+            *geometry,
+            window,
+            self._activation,
+            accumulate,
+        )
+        return None
 
     def _conv_backward(self, x4, dz4, dx4, geometry, accumulate):
         db = self._grads[1] if self.use_bias else None

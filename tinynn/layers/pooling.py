@@ -100,6 +100,17 @@ class _Pooling(Layer):
 
 
 class _MaxPooling(_Pooling):
+    def _fusable_window(self, rank: int) -> tuple[int, int] | None:
+        """(pool_h, pool_w) as the 4-D kernels see it, if a convolution of
+        `rank` spatial axes whose output only this layer reads may pool it
+        in its own kernel (windows side by side: strides equal to the
+        window, 'valid' padding); else None."""
+        if rank != self._rank or self.padding != "valid":
+            return None
+        if tuple(self.strides) != tuple(self.pool_size):
+            return None
+        return (1, self.pool_size[0]) if rank == 1 else tuple(self.pool_size)
+
     def _forward(self, x, training, out, ctx):
         y4 = self._as4d(out)
         argmax = None

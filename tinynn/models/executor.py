@@ -32,6 +32,12 @@ from .._call_context import CallContext
 
 __all__ = ["Plan", "inline"]
 
+#: Whether a max pooling runs inside the convolution before it where it
+#: can (``Plan._fuse_conv_pools``). Results differ from the unfused steps
+#: only in the order of the kernel gradient's sums; False is for A/B
+#: comparisons (tests/test_conv_pool_fusion.py, benchmarks).
+fuse_conv_pool = True
+
 
 class _Inlined:
     """A graph with nested models inlined: slots (one per distinct tensor,
@@ -169,6 +175,8 @@ class Plan:
                 step.fuse_index = k
             self.fusable.append(ok)
         self._plan_gradients(shapes, consumers)
+        if fuse_conv_pool:
+            self._fuse_conv_pools(shapes, consumers)
         self.values: list[Any] = [None] * len(shapes)
         # Each layer's contexts (several for a shared layer): activity
         # penalties are per call.
@@ -209,6 +217,40 @@ class Plan:
                 for s in step.inputs
             ]
             step.backward = needs[step.output]
+
+    def _fuse_conv_pools(self, shapes: list[tuple], consumers: dict[int, int]) -> None:
+        """Run each max pooling inside the convolution whose output only it
+        reads, where the layers allow it (``_fuse_max_pool``) and no input
+        gradient is needed below the convolution (a model's first layers):
+        one step then writes the pooled output, and the full-size output
+        and its gradient are never stored."""
+        producer = {step.output: step for step in self.steps}
+        fused: set[int] = set()
+        for pool_step in self.steps:
+            conv_step = producer.get(pool_step.inputs[0])
+            slot = pool_step.inputs[0]
+            if (
+                conv_step is None
+                or pool_step.as_list
+                or conv_step.as_list
+                or consumers.get(slot, 0) != 1
+                or slot in self.output_slots
+                or pool_step.fuse_index >= 0
+                or any(conv_step.wants_dx)
+                or not hasattr(conv_step.layer, "_fuse_max_pool")
+            ):
+                continue
+            window = conv_step.layer._fuse_max_pool(
+                pool_step.layer, shapes[conv_step.inputs[0]], self.rows
+            )
+            if window is None:
+                continue
+            conv_step.ctx.max_pool = window
+            conv_step.output, conv_step.out = pool_step.output, pool_step.out
+            conv_step.backward = pool_step.backward
+            self.grads[slot] = None
+            fused.add(id(pool_step))
+        self.steps = [step for step in self.steps if id(step) not in fused]
 
     # ---- passes ----------------------------------------------------------------
     def forward(
