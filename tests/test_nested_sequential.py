@@ -428,9 +428,13 @@ def test_nested_weights_load_into_a_fresh_nested_model(tmp_path, suffix):
     )
 
 
+@pytest.mark.parametrize("kind", ["sequential", "functional"])
 @pytest.mark.parametrize("suffix", SUFFIXES)
-def test_a_frozen_inner_model_stays_frozen_through_files(tmp_path, suffix):
+def test_a_frozen_inner_model_stays_frozen_through_files(tmp_path, suffix, kind):
     model, probability_model = tutorial_models()
+    if kind == "functional":
+        model = keras.Model(model.input, model.output, name="sequential")
+        probability_model = keras.Sequential([model, L.Softmax()])
     model.trainable = False
     probability_model.save(tmp_path / f"f{suffix}")
     loaded = keras.models.load_model(tmp_path / f"f{suffix}")

@@ -182,7 +182,7 @@ def _functional_config(model, modules: bool, nested: bool = False) -> dict[str, 
         "class_name": "Functional",
         "config": {
             "name": own["name"],
-            "trainable": True,
+            "trainable": model.trainable,
             "layers": entries,
             "input_layers": _single(own["input_layers"], modules and nested),
             "output_layers": _single(own["output_layers"], modules and nested),
