@@ -13,13 +13,17 @@ tinynn's own venv):
     /work/venv-tf2/bin/pip install tensorflow-cpu==2.21.0 tf-keras==2.21.0 h5py
     TF_USE_LEGACY_KERAS=1 /work/venv-tf2/bin/python scripts/make_keras_fixtures.py
 
+Model names as arguments (``make_keras_fixtures.py nested_sequential``)
+write only those models' files, keeping the other entries of
+keras<major>_expected.json.
+
 For each model of MODELS (together they use every layer, activation, loss
 and optimizer tinynn has) it trains two steps on fixed data, so the optimizer
 state is not trivial, and writes keras<major>_<model>.h5, .weights.h5 and
 .json (``to_json``) and .keras (tf-keras 2.13+ writes it too).
 keras<major>_expected.json
 records the Keras and TensorFlow versions, the fixed input of each model and
-Keras's predictions on it. tests/test_keras_interop.py reads these files
+Keras's predictions on it. tests/test_keras_fixtures.py reads these files
 without TensorFlow.
 """
 
@@ -73,6 +77,16 @@ def functional_graph(L):
     second = shared(first)
     joined = L.Concatenate()([first, second, h])
     return keras.Model(inputs, L.Dense(2)(joined), name="graph")
+
+
+def nested_sequential(L):
+    """The TensorFlow beginner tutorial's probability_model: a Sequential
+    (Flatten, Dense relu, Dense logits) nested as one layer in another,
+    with Softmax after it."""
+    logits = keras.Sequential(
+        [*inputs((4, 3)), L.Flatten(), L.Dense(6, activation="relu"), L.Dense(5)]
+    )
+    return keras.Sequential([logits, L.Softmax()])
 
 
 def models():
@@ -155,6 +169,14 @@ def models():
             lambda: (keras.optimizers.RMSprop(0.01), "mse", []),
             lambda rng, n: rng.normal(size=(n, 2)).astype("float32"),
         ),
+        # A Sequential nested in a Sequential (the tutorial's probability_model);
+        # Adam; sparse CE.
+        "nested_sequential": (
+            lambda: nested_sequential(L),
+            (4, 3),
+            lambda: ("adam", "sparse_categorical_crossentropy", ["accuracy"]),
+            lambda rng, n: rng.integers(0, 5, n),
+        ),
         # Dense(linear); Adam with amsgrad; MAE.
         "linear_amsgrad": (
             lambda: keras.Sequential([*inputs((3,)), L.Dense(2)]),
@@ -165,9 +187,19 @@ def models():
     }
 
 
-def main() -> None:
+def main(only: list[str]) -> None:
+    """Write every model's files, or only those of the models named in
+    `only` (the other entries of keras<major>_expected.json are kept: each
+    model starts from the same seeds either way)."""
     OUT.mkdir(parents=True, exist_ok=True)
     tf.keras.utils.set_random_seed(13)
+    unknown = sorted(set(only) - set(models()))
+    if unknown:
+        raise SystemExit(f"unknown model(s) {unknown}; known: {sorted(models())}")
+    expected_path = OUT / f"keras{MAJOR}_expected.json"
+    kept = {}
+    if only and expected_path.exists():
+        kept = json.loads(expected_path.read_text())["models"]
     record = {
         "made_by": f"scripts/make_keras_fixtures.py, Keras {keras_version()} "
         f"(tf.keras, TF_USE_LEGACY_KERAS={int(MAJOR == 2)}), TensorFlow "
@@ -178,6 +210,10 @@ def main() -> None:
     }
     L = keras.layers
     for name, (build, shape, settings, targets) in models().items():
+        if only and name not in only:
+            if name in kept:
+                record["models"][name] = kept[name]
+            continue
         keras.backend.clear_session()  # layer names dense, dense_1 in each model
         tf.keras.utils.set_random_seed(13)
         rng = np.random.default_rng(len(name))
@@ -208,11 +244,9 @@ def main() -> None:
             model.fit(x_train, y_train, batch_size=8, shuffle=False, verbose=0)
             entry["predictions_after_next_step"] = model.predict(x, verbose=0).tolist()
         record["models"][name] = entry
-    (OUT / f"keras{MAJOR}_expected.json").write_text(
-        json.dumps(record, indent=1) + "\n"
-    )
+    expected_path.write_text(json.dumps(record, indent=1) + "\n")
     print(f"wrote Keras {keras_version()} fixtures to {OUT}")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -438,3 +438,96 @@ def test_keras_optimizer_state_of_wrong_shape_is_a_value_error(tmp_path):
         match=r"bad.keras is damaged: group 'optimizer/vars' holds an array of shape \(3,\) where Adam/m/dense/kernel:0",
     ):
         tinynn.load_model(path)
+
+
+# ---- a Sequential nested in a Sequential (the tutorial's probability_model) ----------
+@pytest.mark.parametrize("major", [2, 3])
+@pytest.mark.parametrize("suffix", [".h5", ".keras", ".json"])
+def test_keras_nested_sequential_loads_as_one_nested_layer(major, suffix):
+    path = FIXTURES / f"keras{major}_nested_sequential{suffix}"
+    if suffix == ".json":
+        model = tinynn.models.model_from_json(path.read_text())
+        model.load_weights(FIXTURES / f"keras{major}_nested_sequential.weights.h5")
+    elif major == 3 and suffix == ".keras":
+        with pytest.warns(UserWarning, match="names no optimizer"):
+            model = tinynn.load_model(path)
+    else:
+        model = tinynn.load_model(path)
+    assert [(layer.name, type(layer).__name__) for layer in model.layers] == [
+        ("sequential", "Sequential"),
+        ("softmax", "Softmax"),
+    ]
+    inner = model.get_layer("sequential")
+    assert [type(layer).__name__ for layer in inner.layers] == [
+        "Flatten",
+        "Dense",
+        "Dense",
+    ]
+    assert inner.input_shape == (None, 4, 3) and inner.output_shape == (None, 5)
+    assert all(a is b for a, b in zip(model.weights, inner.weights))
+    check_predictions(model, major, "nested_sequential")
+    # the inner model alone gives the logits the outer model's Softmax reads
+    x = np.array(expected(major, "nested_sequential")["input"], "float32")
+    logits = inner.predict(x, verbose=0).astype(np.float64)
+    soft = np.exp(logits - logits.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(
+        soft / soft.sum(axis=1, keepdims=True),
+        model.predict(x, verbose=0),
+        rtol=0,
+        atol=TOL,
+    )
+
+
+def test_tinynn_nested_sequential_files_have_keras_layout(tmp_path):
+    """The same nested model: the .h5 groups and weight names of Keras 2,
+    and the .keras weight paths of Keras 3."""
+    L = tinynn.keras.layers
+    inner = tinynn.keras.Sequential(
+        [
+            L.Flatten(input_shape=(4, 3)),
+            L.Dense(6, activation="relu"),
+            L.Dense(5),
+        ]
+    )
+    model = tinynn.keras.Sequential([inner, L.Softmax()])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(0)
+    model.fit(rng.normal(size=(8, 4, 3)), rng.integers(0, 5, 8), verbose=0)
+    model.save(tmp_path / "m.h5")
+
+    def listing(root, group):
+        found = {}
+        root[group].visititems(
+            lambda n, o: found.__setitem__(n, getattr(o, "shape", None))
+        )
+        return found
+
+    with (
+        h5py.File(tmp_path / "m.h5", "r") as ours,
+        h5py.File(FIXTURES / "keras2_nested_sequential.h5", "r") as theirs,
+    ):
+        for group in ("model_weights", "optimizer_weights"):
+            assert listing(ours, group) == listing(theirs, group)
+        assert list(ours["model_weights"].attrs["layer_names"]) == list(
+            theirs["model_weights"].attrs["layer_names"]
+        )
+        assert [
+            str(n) for n in ours["model_weights/sequential"].attrs["weight_names"]
+        ] == [str(n) for n in theirs["model_weights/sequential"].attrs["weight_names"]]
+        config = json.loads(ours.attrs["model_config"])
+        keras_config = json.loads(theirs.attrs["model_config"])
+    assert [e["class_name"] for e in config["config"]["layers"]] == [
+        e["class_name"] for e in keras_config["config"]["layers"]
+    ]
+    model.save(tmp_path / "m.keras")
+    with (
+        zipfile.ZipFile(tmp_path / "m.keras") as ours,
+        zipfile.ZipFile(FIXTURES / "keras3_nested_sequential.keras") as theirs,
+    ):
+        for name, archive in (("ours", ours), ("theirs", theirs)):
+            (tmp_path / f"{name}.h5").write_bytes(archive.read("model.weights.h5"))
+    with (
+        h5py.File(tmp_path / "ours.h5", "r") as ours,
+        h5py.File(tmp_path / "theirs.h5", "r") as theirs,
+    ):
+        assert listing(ours, "layers") == listing(theirs, "layers")

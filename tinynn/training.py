@@ -218,7 +218,7 @@ class Trainer:
         loss = self._specs[k].loss
         if loss is None:
             return "probs"
-        producer = self.model.outputs[k].node.layer
+        producer = _producer(self.model.outputs[k])
         activation = producer.output_activation
         fusable = loss.fusable_activation
         if fusable and activation == fusable and not self.model._output_consumed(k):
@@ -448,21 +448,30 @@ class Trainer:
 
     def _reader(self, k: int) -> Any:
         """The layer that reads model input `k` (for a Sequential not yet
-        built: its first layer), or None."""
-        if self.model.built and self.model.inputs:
-            target = self.model.inputs[k]
-            for node in self.model._nodes:
-                if any(t is target for t in node.inputs):
-                    return node.layer
-            return None
-        return next(
-            (
-                layer
-                for layer in self.model.layers
-                if type(layer).__name__ != "InputLayer"
-            ),
-            None,
-        )
+        built: its first layer), or None; inside a nested model that reads
+        it, the inner layer that does."""
+        model = self.model
+        if model.built and model.inputs:
+            target = model.inputs[k]
+            while True:
+                node = next(
+                    (n for n in model._nodes if any(t is target for t in n.inputs)),
+                    None,
+                )
+                if node is None or not _is_model(node.layer):
+                    return None if node is None else node.layer
+                model = node.layer
+                position = [i for i, t in enumerate(node.inputs) if t is target][0]
+                target = model.inputs[position]
+        layer = model  # not built: the first layer, in nested models too
+        while _is_model(layer):
+            if layer is not model and layer.built and layer.inputs:
+                return layer._trainer._reader(0)
+            layer = next(
+                (sub for sub in layer.layers if type(sub).__name__ != "InputLayer"),
+                None,
+            )
+        return layer
 
     def _input_dtype(self, xs: np.ndarray, k: int = 0) -> np.dtype:
         """The dtype batches of input `k` reach the model in: the model's float
@@ -1102,6 +1111,21 @@ class Trainer:
             names = self.metrics_names
             return dict(zip(names, values))
         return values[0] if len(values) == 1 else values
+
+
+def _is_model(layer: Any) -> bool:
+    """Whether `layer` is a nested model (it has its own graph)."""
+    return hasattr(layer, "_nodes") and hasattr(layer, "outputs")
+
+
+def _producer(tensor: Any) -> Any:
+    """The layer that computes `tensor`, looked up inside the nested models
+    that output it (whose last layer's activation a loss may fuse)."""
+    layer = tensor.node.layer
+    while _is_model(layer) and layer.outputs:
+        tensor = layer.outputs[tensor._keras_history[2]]
+        layer = tensor.node.layer
+    return layer
 
 
 def _array_batches(xs, targets, batch_size, weights, trainer):

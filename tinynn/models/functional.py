@@ -196,7 +196,7 @@ class Functional(Model):
             )
         return {
             "name": self.name,
-            "trainable": True,
+            "trainable": self.trainable,
             "layers": entries,
             "input_layers": _structure_config(self._input_structure, node_ids),
             "output_layers": _structure_config(self._output_structure, node_ids),
@@ -287,7 +287,10 @@ class Functional(Model):
         outputs = _structure_from_config(
             config.get("output_layers"), tensor_for, "output_layers"
         )
-        return cls(inputs, outputs, name=config.get("name"))
+        model = cls(inputs, outputs, name=config.get("name"))
+        if config.get("trainable") is False:  # a frozen model
+            model.trainable = False
+        return model
 
 
 def _first_call_numbers(

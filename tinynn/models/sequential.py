@@ -66,20 +66,24 @@ class Sequential(Functional):
         """Append a layer; builds the model at once if the input shape is known.
 
         ``keras.Input(shape)`` (a symbolic tensor) or an InputLayer first
-        declares the input shape. A Sequential given as a layer
-        (``Sequential([model, Softmax()])``, as in the TensorFlow tutorials)
-        contributes its layers, shared: both models then use and train the
-        same weights, as in Keras. Unlike Keras, ``layers`` and ``summary``
-        list those layers one by one rather than the inner model as one layer.
+        declares the input shape. A model given as a layer, Sequential or
+        functional (``Sequential([model, Softmax()])``, as in the TensorFlow
+        tutorials), is nested as one layer, as in Keras: ``layers`` and
+        ``summary`` list it once, ``get_layer(model.name)`` returns it, the
+        files save it as a nested model, and both models use and train the
+        same weights (``model.trainable = False`` freezes them in the outer
+        model's fit). An inner model without an input shape is built when the
+        outer one is.
         """
         if isinstance(layer, KerasTensor) and isinstance(layer.node.layer, InputLayer):
             layer = layer.node.layer
-        if isinstance(layer, Sequential):
-            self._add_model(layer)
-            return
-        nested = isinstance(layer, Model)  # a functional model: one layer, nested
+        nested = isinstance(layer, Model)  # a model: one layer, nested
         if nested and layer is self:
             raise ValueError("Sequential.add: a model cannot be added to itself")
+        if isinstance(layer, Sequential) and not layer._layers:
+            raise ValueError(
+                f"Sequential.add: model {layer.name!r} has no layers to add"
+            )
         if not (nested or isinstance(layer, Layer)):
             raise TypeError(
                 f"Sequential.add: layer must be a tinynn layer; got {describe(layer)}"
@@ -118,18 +122,6 @@ class Sequential(Functional):
             self._set_chain(self.inputs[0], self._nodes + [output.node])
         elif self._input_features is not None:
             self._build_layers(self._input_features)
-
-    def _add_model(self, model: Sequential) -> None:
-        if model is self:
-            raise ValueError("Sequential.add: a model cannot be added to itself")
-        if not model._layers:
-            raise ValueError(
-                f"Sequential.add: model {model.name!r} has no layers to add"
-            )
-        if not self._layers and self._input_features is None:
-            self._input_features = model._input_features
-        for inner in model._layers:
-            self.add(inner)
 
     def pop(self) -> Layer:
         """Remove and return the last layer."""
@@ -240,6 +232,8 @@ class Sequential(Functional):
             model.add(layer)
         if build_shape is not None and not model.built:
             model.build(tuple(build_shape))
+        if config.get("trainable") is False:  # a frozen model (Keras 3 writes it)
+            model.trainable = False
         return model
 
     def get_config(self) -> dict[str, Any]:
@@ -249,6 +243,8 @@ class Sequential(Functional):
             for layer in self._layers
         ]
         config: dict[str, Any] = {"name": self.name, "layers": layers}
+        if not self.trainable:
+            config["trainable"] = False
         if self._input_features is not None:
             config["build_input_shape"] = [None, *self._input_features]
         return config

@@ -182,7 +182,7 @@ def _functional_config(model, modules: bool, nested: bool = False) -> dict[str, 
         "class_name": "Functional",
         "config": {
             "name": own["name"],
-            "trainable": True,
+            "trainable": model.trainable,
             "layers": entries,
             "input_layers": _single(own["input_layers"], modules and nested),
             "output_layers": _single(own["output_layers"], modules and nested),
@@ -276,6 +276,8 @@ def _sequential_config(model, modules: bool) -> dict[str, Any]:
         "class_name": "Sequential",
         "config": {"name": own["name"], "layers": entries},
     }
+    if not model.trainable:  # as Keras 3 writes a frozen model (Keras 2 does not)
+        config["config"]["trainable"] = False
     if not modules:
         return config
     for item in entries:
@@ -616,7 +618,7 @@ def optimizer_slots(model) -> list[tuple[str, str, str, int, tuple[int, ...]]]:
     store = model._parameters()  # laid out for the current trainable flags
     weights = [
         (f"{layer.name}/{param_name}", store.offset(layer, index), tuple(param.shape))
-        for layer in model.layers
+        for layer in model._weight_layers  # a nested model's layers, in order
         for index, (param_name, param) in enumerate(
             zip(layer._param_names, layer._params)
         )
