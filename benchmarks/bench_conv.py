@@ -226,11 +226,46 @@ def layer_rates(args, label, h, c, f, n=128):
     )
 
 
+def fused_rates(args, base, n=128):
+    """The first layer as fit runs it: conv1 and its max pooling fused (the
+    FLOPs counted are the convolution's; `base` is its unfused row)."""
+    r = np.random.default_rng(0)
+    x = r.random((n, 28, 28, 1), dtype=np.float32)
+    w = r.random((3, 3, 1, 32), dtype=np.float32) - 0.5
+    b = np.zeros(32, np.float32)
+    y = np.empty((n, 13, 13, 32), np.float32)
+    argmax = np.empty(y.shape, np.int32)
+    dw, db = np.empty_like(w), np.empty_like(b)
+    geo = ((1, 1), (1, 1), (0, 0, 0, 0), (2, 2))
+    flops = 2.0 * n * 26 * 26 * 9 * 32
+    fwd = best_seconds(
+        lambda: _core.conv2d_maxpool_forward(x, w, b, y, argmax, *geo, "relu"),
+        args.repeats,
+    )
+    bwd = best_seconds(
+        lambda: _core.conv2d_maxpool_backward(x, y, y, argmax, dw, db, *geo, "relu"),
+        args.repeats,
+    )
+    label = "conv1 + max pooling, fused (as fit runs them)"
+    return (
+        label,
+        flops / fwd / 1e9,
+        *base[2:3],
+        flops / bwd / 1e9,
+        *base[4:5],
+        fwd * 1e3,
+        base[6],
+        bwd * 1e3,
+        base[8],
+    )
+
+
 def kernel_rates(args):
     rows = [
         layer_rates(args, "conv1 28x28x1->32", 28, 1, 32),
         layer_rates(args, "conv2 13x13x32->64", 13, 32, 64),
     ]
+    rows.insert(1, fused_rates(args, rows[0]))
     size = 2048
     a = np.random.default_rng(1).random((size, size), dtype=np.float32)
     c = np.empty_like(a)
@@ -313,7 +348,9 @@ def results_section(args, rows, big, medians, memory) -> str:
         )
     lines.append(
         "\nBackward: the kernel and bias gradients, and the input gradient for "
-        "conv2 (conv1 is the first layer: fit computes none)."
+        "conv2 (conv1 is the first layer: fit computes none). The fused row "
+        "includes the pooling's forward and backward (docs/convolutions.md); "
+        "its GFLOP/s count the convolution's FLOPs."
     )
     if memory:
         grown = (memory["after"] - memory["before"]) / 2**20
