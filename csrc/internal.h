@@ -11,13 +11,13 @@
 /* ---- Threads (threads_posix.c: the only file with platform calls) ------
  * tnn_parallel_for runs fn(ctx, c) once for every chunk c in [0, chunks)
  * and returns when all have finished. Up to `threads` threads take part,
- * the caller included; chunks are claimed one at a time, so a thread that
- * is descheduled (a busy machine) leaves its share to the others instead of
- * holding them up. Which thread runs a chunk varies from call to call:
- * a chunk must write only its own outputs and compute them the same way
- * whoever runs it (that is what keeps results bit-identical for any thread
- * count). A caller that finds the pool busy with another caller's work runs
- * all chunks itself. */
+ * the caller included; chunks are claimed a few at a time (at most 16,
+ * one by one near the end), so a thread that is descheduled (a busy
+ * machine) leaves its share to the others instead of holding them up. Which
+ * thread runs a chunk varies from call to call: a chunk must write only its own
+ * outputs and compute them the same way whoever runs it (that is what keeps
+ * results bit-identical for any thread count). A caller that finds the pool
+ * busy with another caller's work runs all chunks itself. */
 typedef void tnn_chunk_fn(void *ctx, ptrdiff_t chunk);
 void tnn_parallel_for(ptrdiff_t chunks, int threads, tnn_chunk_fn *fn,
                       void *ctx);

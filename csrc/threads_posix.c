@@ -6,7 +6,8 @@
  *
  * The pool: workers are created on first need and kept. A job is a number
  * of chunks; the submitting thread publishes it under a new generation,
- * wakes sleeping workers and claims chunks itself. Chunks are claimed by a
+ * wakes sleeping workers and claims chunks itself. Chunks are claimed (a
+ * few at a time while many are left, one by one near the end) by a
  * compare-and-swap on one word holding (generation, chunks left), so a
  * worker that wakes late can never claim a chunk of a later job, and a
  * worker that is not running at all (both cores busy with other programs)
@@ -174,8 +175,8 @@ static pthread_cond_t work_posted = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t job_done = PTHREAD_COND_INITIALIZER;
 
 static struct job job; /* stable while any of its chunks is unfinished */
-/* (generation << 32) | chunks not yet claimed. A claim takes chunk
- * `left - 1`, so chunks run from the last to the first. */
+/* (generation << 32) | chunks not yet claimed. A claim of k takes chunks
+ * `left - 1` down to `left - k`, so chunks run from the last to the first. */
 static _Atomic uint64_t claims = 0;
 static _Atomic uint32_t generation = 0;  /* of the newest job */
 static _Atomic ptrdiff_t finished = 0;   /* chunks of it completed */
@@ -206,7 +207,6 @@ static inline void cpu_relax(void)
 #endif
 }
 
-/* Claim and run chunks of job `gen` until none is left. */
 /* Chunks claimed at once when `left` remain: up to CLAIM_MOST while many
  * remain (each claim is two atomics whose cache lines bounce between the
  * cores, about 0.2 us: as much as a small chunk's work), one by one near
@@ -221,6 +221,7 @@ static uint32_t claim_size(uint32_t left)
     return take < 1 ? 1 : take > CLAIM_MOST ? CLAIM_MOST : take;
 }
 
+/* Claim and run chunks of job `gen` until none is left. */
 static void run_chunks(uint32_t gen)
 {
     uint64_t word = atomic_load_explicit(&claims, memory_order_acquire);

@@ -374,3 +374,39 @@ def test_fused_fit_learns_as_the_unfused_one_in_float32(monkeypatch):
     for a, b in zip(weights, weights2):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
     np.testing.assert_allclose(history["loss"], history2["loss"], rtol=1e-4)
+
+
+def text_convnet():
+    """Conv1D + MaxPooling1D, as Chollet's text models start."""
+    tf.set_seed(1)
+    model = tf.keras.Sequential(
+        [
+            layers.Conv1D(7, 5, activation="relu", input_shape=(40, 3)),
+            layers.MaxPooling1D(3),
+            layers.Flatten(),
+            layers.Dense(2, activation="softmax"),
+        ]
+    )
+    model.compile("rmsprop", "sparse_categorical_crossentropy")
+    return model
+
+
+def test_conv1d_and_its_pooling_fuse_and_train_as_apart(monkeypatch):
+    assert fused_windows(text_convnet()) == [(1, 3), None, None]
+    r = np.random.default_rng(9)
+    x, y = r.standard_normal((50, 40, 3)), r.integers(0, 2, 50)
+    results = []
+    tf.keras.backend.set_floatx("float64")
+    try:
+        for fused in (True, False):
+            monkeypatch.setattr(executor, "fuse_conv_pool", fused)
+            model = text_convnet()
+            # 50 rows in batches of 16: the last batch is partial
+            history = model.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+            results.append((model.get_weights(), history.history["loss"]))
+    finally:
+        tf.keras.backend.set_floatx("float32")
+    (weights, losses), (weights2, losses2) = results
+    np.testing.assert_allclose(losses, losses2, rtol=1e-12)
+    for a, b in zip(weights, weights2):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
