@@ -125,12 +125,12 @@ def test_merge_backward(simd, threads, op, count, shape, dtype):
     if op == "multiply":
         _core.merge_multiply_backward(xs, dy, dxs)
         want = ref.merge_multiply_backward(xs, dy)
-        want64 = ref.merge_multiply_backward(as64(xs), np.float64(dy))
+        want64 = ref.merge_multiply_backward(as64(xs), dy.astype(np.float64))
         scale = np.abs(dy) * fold_scale("multiply", xs)
     elif op == "average":
         _core.merge_average_backward(dy, dxs)
         want = [dy / dtype(count)] * count
-        want64 = [np.float64(dy) / count] * count
+        want64 = [dy.astype(np.float64) / count] * count
         scale = np.abs(dy)
     else:
         largest = op == "maximum"
@@ -309,7 +309,7 @@ def test_dot(simd, threads, shape, normalize, dtype):
     dy = r.normal(size=(shape[0], 1)).astype(dtype)
     dx0, dx1 = np.full_like(x0, np.nan), np.full_like(x1, np.nan)
     _core.dot_backward(x0, x1, dy, dx0, dx1, normalize=normalize)
-    want0, want1 = ref.dot_backward(a, b, np.float64(dy), normalize)
+    want0, want1 = ref.dot_backward(a, b, dy.astype(np.float64), normalize)
     if normalize:  # |da| <= 2 |dy| / norm per element
         s0, s1 = 2 * np.abs(dy) / norms, 2 * np.abs(dy) / normb
     else:
