@@ -56,6 +56,25 @@ def keras_2_and_3():
     return keras2, keras3
 
 
+def file_format_params(keras2, keras3):
+    """pytest params ("keras2", ".h5") and ("keras3", ".keras"), each
+    skipped when that Keras is missing: each Keras with its own file format."""
+    import pytest
+
+    return [
+        pytest.param(
+            "keras2",
+            ".h5",
+            marks=pytest.mark.skipif(keras2 is None, reason="needs tf_keras"),
+        ),
+        pytest.param(
+            "keras3",
+            ".keras",
+            marks=pytest.mark.skipif(keras3 is None, reason="needs Keras 3"),
+        ),
+    ]
+
+
 @contextlib.contextmanager
 def float64(keras):
     """Both libraries in float64 for the block. Keras caches its global

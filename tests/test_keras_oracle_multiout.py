@@ -19,25 +19,14 @@ import warnings
 
 import numpy as np
 import pytest
-from keras_oracle import keras_2_and_3
+from keras_oracle import file_format_params, keras_2_and_3
 
 import tinynn
 
 keras2, keras3 = keras_2_and_3()
 pytest.importorskip("h5py")
 TOL = 1e-6
-KERASES = [
-    pytest.param(
-        "keras2",
-        ".h5",
-        marks=pytest.mark.skipif(keras2 is None, reason="needs tf_keras"),
-    ),
-    pytest.param(
-        "keras3",
-        ".keras",
-        marks=pytest.mark.skipif(keras3 is None, reason="needs Keras 3"),
-    ),
-]
+KERASES = file_format_params(keras2, keras3)
 
 
 def real_keras(which):
