@@ -61,6 +61,28 @@ static inline void tnn_pool_span(ptrdiff_t o, ptrdiff_t stride, ptrdiff_t pad,
     *r1 = end > size ? size : end;
 }
 
+/* ---- A small convolution fused with its max pooling, computed directly --
+ * (conv_direct.inc, one instance per SIMD path; conv.inc fills this in).
+ * Tap k = (i, j, c) of the kh kw c taps reads x at row i dilation_h and
+ * column j dilation_w of its pixel's window, channel c: offset[k] from the
+ * window's corner (row[k] width + col[k]) channels + c. */
+#define TNN_CONV_DIRECT_K 64 /* the most taps computed directly */
+struct tnn_conv_direct {
+    ptrdiff_t taps, filters;
+    ptrdiff_t height, width, channels, out_w;
+    ptrdiff_t stride_h, stride_w, pad_top, pad_left;
+    ptrdiff_t span_h, span_w; /* the window's last row and column */
+    ptrdiff_t pool_h, pool_w;
+    ptrdiff_t kp; /* rows of a packed kernel panel (G(igemm)'s layout) */
+    int relu;
+    ptrdiff_t offset[TNN_CONV_DIRECT_K], row[TNN_CONV_DIRECT_K],
+        col[TNN_CONV_DIRECT_K];
+    ptrdiff_t sequence[TNN_CONV_DIRECT_K]; /* 0, 1, ...: a patch's offsets */
+    /* pooling window cell r pool_w + s: its index r out_w + s from the
+     * window's first cell */
+    ptrdiff_t cell[TNN_CONV_ROWS];
+};
+
 /* ---- SIMD paths (path_*.c, chosen in dispatch.c) -------------------------
  * A path is the GEMM driver and the optimizer updates compiled for one
  * instruction set, in its own file with its own compiler flags (setup.py).
@@ -128,6 +150,17 @@ static inline void tnn_pool_span(ptrdiff_t o, ptrdiff_t stride, ptrdiff_t pad,
                                  ptrdiff_t nr, ptrdiff_t panel_step,           \
                                  ptrdiff_t ncells, const int32_t *cells,       \
                                  real *const *rows, real *dbp);                \
+        /* a row of windows of a small fused convolution (conv_direct.inc) */  \
+        void (*conv_pool_direct)(const struct tnn_conv_direct *d,              \
+                                 const real *x, const real *packed,            \
+                                 const real *bias, ptrdiff_t oh0,              \
+                                 ptrdiff_t ow0, ptrdiff_t windows, real *y,    \
+                                 int32_t *argmax);                             \
+        int (*conv_pool_direct_grad)(const struct tnn_conv_direct *d,          \
+                                     const real *x, ptrdiff_t oh0,             \
+                                     ptrdiff_t ow0, ptrdiff_t windows,         \
+                                     const real *dy, const real *yp,           \
+                                     const int32_t *am, real *dwp, real *dbp); \
     }
 
 struct tnn_path {

@@ -7,7 +7,9 @@ routed to the argmax through relu; float64 to 1e-12, float32 to 1e-5, on
 every SIMD path, 1 and 2 threads, odd shapes (primes, strides 2 and 3,
 dilation 2, explicit padding, windows 1x1 to 3x3 and 2x3, outputs whose
 last row or column no window reads, many tiles across a row, more filters
-than a micro-tile, a kernel as large as the input, Conv1D). The forward is
+than a micro-tile, a kernel as large as the input, Conv1D), both where the
+window is small enough to compute directly (csrc/conv_direct.inc, at most
+64 taps) and where tiles go through the indirect GEMM. The forward is
 bit-identical to conv2d_forward then max_pool2d_forward; results are
 bit-identical for any thread count; central differences check the
 gradients. Then the executor: which steps it fuses, and that a fused fit
@@ -41,6 +43,10 @@ SHAPES = [
     (2, 6, 52, 3, 3, 3, 13, (1, 1), (1, 1), (0, 0, 0, 0), (2, 2)),  # 2 tiles across
     (1, 6, 6, 2, 3, 3, 300, (1, 1), (1, 1), (0, 0, 0, 0), (2, 2)),  # wide filters
     (2, 1, 31, 4, 1, 3, 6, (1, 1), (1, 1), (0, 0, 0, 0), (1, 2)),  # Conv1D
+    # more than TNN_CONV_DIRECT_K (64) taps: tiles through the indirect GEMM
+    (2, 12, 12, 8, 3, 3, 20, (1, 1), (1, 1), (0, 0, 0, 0), (2, 2)),
+    # 81 taps, 3 filters: dot products for the forward (float64)
+    (2, 10, 13, 9, 3, 3, 3, (2, 1), (1, 1), (1, 0, 1, 1), (2, 2)),
 ]
 IDS = [
     "x".join(map(str, s[:4])) + f"-k{s[4]}x{s[5]}-f{s[6]}-pool{s[10][0]}x{s[10][1]}"
