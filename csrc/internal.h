@@ -100,7 +100,8 @@ struct tnn_conv_direct {
         void (*igemm)(ptrdiff_t m, ptrdiff_t n, ptrdiff_t taps, ptrdiff_t q,   \
                       const real *const *ptrs, const real *zero,               \
                       const real *bp, ptrdiff_t kp, real *c, ptrdiff_t rsc,    \
-                      int load, const real *bias, int relu);                   \
+                      real *const *crows, int load, const real *bias,          \
+                      int relu);                                               \
         /* the same product for narrow outputs (gemm.inc, G(idot)) */          \
         void (*idot)(ptrdiff_t m, ptrdiff_t n, ptrdiff_t taps, ptrdiff_t q,    \
                      const real *const *ptrs, const real *zero,                \

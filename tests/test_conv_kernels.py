@@ -65,6 +65,11 @@ SHAPES = [
     (2, 6, 5, 3, 3, 3, 37, (1, 1), (1, 1), "same"),  # filters: 2-3 panels + fringe
     (2, 5, 6, 37, 3, 2, 2, (2, 1), (1, 1), "same"),  # channels: panels, stride 2
     (1, 3, 4, 1, 2, 2, 70, (1, 1), (1, 1), "valid"),  # fewer pixels than parts
+    # input-gradient rows cut into more segments than grouped (natural order)
+    (2, 1, 40, 2, 1, 19, 3, (1, 1), (1, 1), "same"),
+    # grouped input-gradient rows: a short last block of samples that a chunk
+    # reaches from the one before (for every micro-tile height: 8, 6, 4)
+    (11, 5, 4, 2, 3, 3, 3, (1, 1), (1, 1), "same"),
     # a big kernel gradient (over TNN_CONV_SMALL_GRAD elements): im2col
     # panels, whose edges fall mid-sample in both dtypes
     (2, 60, 10, 64, 3, 3, 128, (1, 1), (1, 1), "valid"),
@@ -126,7 +131,8 @@ def test_shapes_reach_every_kernel_gradient_path():
         out_h, out_w = h - kh + 1, w - kw + 1
         lines = _core.conv2d_panel_lines(n, out_h, out_w, kh, kw, c, f, itemsize)
         assert 0 < lines < n * out_h and lines % out_h != 0
-        n, h, w, c, kh, kw, f = SHAPES[-4][:7]
+        small = SHAPES[-6]  # (2, 6, 5, 3, 3, 3, 37, ...): summed in parts
+        n, h, w, c, kh, kw, f = small[:7]
         assert _core.conv2d_panel_lines(n, h, w, kh, kw, c, f, itemsize) == 0
 
 
@@ -197,6 +203,12 @@ def test_conv2d_transpose(simd, threads, dtype, index):
         t["dy"], t["k"], t["bt"], y, *t["geo"], activation="relu"
     )
     assert_close(y, np.maximum(t["tfwd"], 0), t["tfwd_scale"], dtype)
+    row_scale = t["tfwd_scale"].max(axis=-1, keepdims=True)
+    for act in ("sigmoid", "tanh", "softmax"):  # applied row by row after
+        _core.conv2d_transpose_forward(
+            t["dy"], t["k"], t["bt"], y, *t["geo"], activation=act
+        )
+        assert_close(y, ref._act_last_axis(act, t["tfwd"]), row_scale, dtype)
     dx = np.full(t["dy"].shape, np.nan, dtype)
     dw = np.full(t["k"].shape, np.nan, dtype)
     db = np.full(t["bt"].shape, np.nan, dtype)
