@@ -143,8 +143,9 @@ struct tnn_conv_direct {
                                 ptrdiff_t first, ptrdiff_t last);              \
         /* the dx rows they own, each value written once (windows apart) */    \
         void (*max_pool_route)(const struct tnn_pool2d *g, const real *dy,     \
-                               const void *argmax, int index_type, real *dx,   \
-                               ptrdiff_t first, ptrdiff_t last);               \
+                               const real *gate, const void *argmax,           \
+                               int index_type, real *dx, ptrdiff_t first,      \
+                               ptrdiff_t last);                                \
         /* a window of a fused convolution's backward (conv.inc) */            \
         int (*pool_route_window)(const real *dy, const real *yp,               \
                                  const int32_t *am, int relu, ptrdiff_t f,     \

@@ -2754,16 +2754,20 @@ static npy_intp first_index_outside(const void *at, int type, npy_intp count,
     return -1;
 }
 
-static PyObject *core_max_pool2d_backward(PyObject *self, PyObject *args)
+static PyObject *core_max_pool2d_backward(PyObject *self, PyObject *args,
+                                          PyObject *kw)
 {
     (void)self;
+    static char *names[] = {"dy",       "argmax",   "dx",       "pool_h",
+                            "pool_w",   "stride_h", "stride_w", "pad_top",
+                            "pad_left", "gate",     NULL};
     const char *fn = "max_pool2d_backward";
-    PyObject *dy_obj, *i_obj, *dx_obj, *ints[6] = {NULL};
-    PyArrayObject *dy, *argmax, *dx;
+    PyObject *dy_obj, *i_obj, *dx_obj, *ints[6] = {NULL}, *gate_obj = Py_None;
+    PyArrayObject *dy, *argmax, *dx, *gate = NULL;
     int dtype = -1, index_type;
-    if (!PyArg_ParseTuple(args, "OOO|OOOOOO", &dy_obj, &i_obj, &dx_obj,
-                          &ints[0], &ints[1], &ints[2], &ints[3], &ints[4],
-                          &ints[5]))
+    if (!PyArg_ParseTupleAndKeywords(
+            args, kw, "OOO|OOOOOO$O", names, &dy_obj, &i_obj, &dx_obj, &ints[0],
+            &ints[1], &ints[2], &ints[3], &ints[4], &ints[5], &gate_obj))
         return NULL;
     int windows = ints[0] != NULL;
     if (windows && !ints[5]) {
@@ -2785,6 +2789,12 @@ static PyObject *core_max_pool2d_backward(PyObject *self, PyObject *args)
         check_no_overlap(fn, "dx", dx, "dy", dy, 0) ||
         check_no_overlap(fn, "dx", dx, "argmax", argmax, 0))
         return NULL;
+    if (gate_obj != Py_None &&
+        (check_array(fn, "gate", gate_obj, 4, ARG_IN, &gate) ||
+         check_float(fn, "gate", gate, &dtype, "dy") ||
+         check_same_shape(fn, "gate", gate, "dy", dy) ||
+         check_no_overlap(fn, "dx", dx, "gate", gate, 0)))
+        return NULL;
     struct tnn_pool2d g = {.batch = PyArray_DIM(dx, 0),
                            .height = PyArray_DIM(dx, 1),
                            .width = PyArray_DIM(dx, 2),
@@ -2800,7 +2810,7 @@ static PyObject *core_max_pool2d_backward(PyObject *self, PyObject *args)
             return NULL;
         int fallback;
         CALL_KERNEL(fallback, dtype, tnn_max_pool2d_backward_windows, REAL(dy),
-                    at, index_type, REAL(dx), &g);
+                    REAL_OR_NULL(gate), at, index_type, REAL(dx), &g);
         if (!fallback)
             Py_RETURN_NONE;
     }
@@ -2817,8 +2827,8 @@ static PyObject *core_max_pool2d_backward(PyObject *self, PyObject *args)
                      (Py_ssize_t)g.width);
         return NULL;
     }
-    CALL_KERNEL_VOID(dtype, tnn_max_pool2d_backward, REAL(dy), at, index_type,
-                     REAL(dx), &g);
+    CALL_KERNEL_VOID(dtype, tnn_max_pool2d_backward, REAL(dy),
+                     REAL_OR_NULL(gate), at, index_type, REAL(dx), &g);
     Py_RETURN_NONE;
 }
 
@@ -3371,11 +3381,13 @@ static PyMethodDef core_methods[] = {
          "stride_w, pad_top, pad_left): NHWC max pooling, the first maximum "
          "of each window; argmax (int32/int64 or None) gets its spatial "
          "index"),
-    ARGS(max_pool2d_backward,
-         "max_pool2d_backward(dy, argmax, dx[, pool_h, pool_w, stride_h, "
-         "stride_w, pad_top, pad_left]): dx = 0, then dy added at each "
-         "stored argmax; with the window, each dx value is written once "
-         "when windows do not overlap"),
+    KWARGS(max_pool2d_backward,
+           "max_pool2d_backward(dy, argmax, dx[, pool_h, pool_w, stride_h, "
+           "stride_w, pad_top, pad_left], *, gate=None): dx = 0, then dy "
+           "added at each stored argmax (with gate, an array shaped as dy: "
+           "only where gate > 0, relu's backward folded in); with the "
+           "window, each dx value is written once when windows do not "
+           "overlap"),
     ARGS(avg_pool2d_forward,
          "avg_pool2d_forward(x, y, pool_h, pool_w, stride_h, stride_w, "
          "pad_top, pad_left): NHWC average over the input cells of each "

@@ -811,7 +811,10 @@ void tnn_dropout_forward_f64(double *mask, const double *x, double *out,
  *                spatial index row * width + column per output and channel.
  * max backward:  dx = 0, then dx[n, argmax[o], c] += dy[o] for every output
  *                o in order (TensorFlow's CPU MaxPoolGrad); each argmax in
- *                [0, height * width).
+ *                [0, height * width). gate: NULL, or an array shaped as dy
+ *                (the pooling's output, of a relu): then only the dy whose
+ *                gate value is above 0 are added, which is relu's backward
+ *                folded in (the input at the argmax is the output).
  * max backward_windows: the same result, every dx value written once, when
  *                windows do not overlap (pool <= stride on both axes) and
  *                every argmax lies in its own window (g holds the window
@@ -828,24 +831,24 @@ struct tnn_pool2d {
 };
 void tnn_max_pool2d_forward_f32(const float *x, float *y, void *argmax,
                                 int index_type, const struct tnn_pool2d *g);
-void tnn_max_pool2d_backward_f32(const float *dy, const void *argmax,
-                                 int index_type, float *dx,
+void tnn_max_pool2d_backward_f32(const float *dy, const float *gate,
+                                 const void *argmax, int index_type, float *dx,
                                  const struct tnn_pool2d *g);
-int tnn_max_pool2d_backward_windows_f32(const float *dy, const void *argmax,
-                                        int index_type, float *dx,
-                                        const struct tnn_pool2d *g);
+int tnn_max_pool2d_backward_windows_f32(const float *dy, const float *gate,
+                                        const void *argmax, int index_type,
+                                        float *dx, const struct tnn_pool2d *g);
 void tnn_avg_pool2d_forward_f32(const float *x, float *y,
                                 const struct tnn_pool2d *g);
 void tnn_avg_pool2d_backward_f32(const float *dy, float *dx,
                                  const struct tnn_pool2d *g);
 void tnn_max_pool2d_forward_f64(const double *x, double *y, void *argmax,
                                 int index_type, const struct tnn_pool2d *g);
-void tnn_max_pool2d_backward_f64(const double *dy, const void *argmax,
-                                 int index_type, double *dx,
+void tnn_max_pool2d_backward_f64(const double *dy, const double *gate,
+                                 const void *argmax, int index_type, double *dx,
                                  const struct tnn_pool2d *g);
-int tnn_max_pool2d_backward_windows_f64(const double *dy, const void *argmax,
-                                        int index_type, double *dx,
-                                        const struct tnn_pool2d *g);
+int tnn_max_pool2d_backward_windows_f64(const double *dy, const double *gate,
+                                        const void *argmax, int index_type,
+                                        double *dx, const struct tnn_pool2d *g);
 void tnn_avg_pool2d_forward_f64(const double *x, double *y,
                                 const struct tnn_pool2d *g);
 void tnn_avg_pool2d_backward_f64(const double *dy, double *dx,

@@ -638,14 +638,20 @@ def max_pool2d_forward(
 
 
 def max_pool2d_backward(
-    dy: np.ndarray, argmax: np.ndarray, dx: np.ndarray, window: tuple | None = None
+    dy: np.ndarray,
+    argmax: np.ndarray,
+    dx: np.ndarray,
+    window: tuple | None = None,
+    gate: np.ndarray | None = None,
 ) -> np.ndarray:
     """dx = 0, then dy added at each window's stored argmax. With the forward
-    pass's window, non-overlapping windows write each dx value once."""
+    pass's window, non-overlapping windows write each dx value once. With
+    `gate` (shaped as dy: the pooling's output, of a relu), only the dy
+    where it is above 0: relu's backward folded into the routing."""
     if window is None:
-        _core.max_pool2d_backward(dy, argmax, dx)
+        _core.max_pool2d_backward(dy, argmax, dx, gate=gate)
     else:
-        _core.max_pool2d_backward(dy, argmax, dx, *window)
+        _core.max_pool2d_backward(dy, argmax, dx, *window, gate=gate)
     return dx
 
 

@@ -30,6 +30,12 @@ class CallContext:
         # Set by the executor on a convolution's context when the max
         # pooling that alone reads its output runs inside it: the window.
         self.max_pool: tuple[int, int] | None = None
+        # Set by the executor where a max pooling alone reads a relu layer's
+        # output: the pooling's context gets the layer's (``relu_gate``) and
+        # routes its gradient only where its output is above 0, and the
+        # layer's (``relu_by_consumer``) then skips relu's backward.
+        self.relu_gate: CallContext | None = None
+        self.relu_by_consumer = False
         self._buffers: dict[str, np.ndarray] = {}
 
     def buffer(self, name: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:

@@ -34,6 +34,10 @@ class _KernelLayer(Layer):
     + bias) for a fused activation, else linear) and ``_linear_backward(x, dz,
     dx, ctx, accumulate)`` from the pre-activation gradient dz."""
 
+    #: Its relu's backward may be left to a max pooling that alone reads its
+    #: output (``ctx.relu_by_consumer``; the executor decides).
+    _relu_gatable = True
+
     def _init_kernel_layer(
         self,
         activation: Any,
@@ -131,6 +135,8 @@ class _KernelLayer(Layer):
             self._activity_gradient(dy, ctx)
         dz = dy.reshape(-1, dy.shape[-1])
         act = ctx.activation
+        if act == "relu" and ctx.relu_by_consumer:
+            act = "linear"  # the max pooling after this layer applied it
         if act in _backend.FROM_INPUT_ACTIVATIONS:
             z = ctx.buffer("pre_activation", dy.shape, self._dtype)
             _backend.activation_backward(act, z.reshape(dz.shape), dz, dz)

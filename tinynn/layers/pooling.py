@@ -100,6 +100,10 @@ class _Pooling(Layer):
 
 
 class _MaxPooling(_Pooling):
+    #: Its backward can apply the relu of the layer whose output it alone
+    #: reads (``Plan._gate_relu_pools``).
+    _gates_relu = True
+
     def _fusable_window(self, rank: int) -> tuple[int, int] | None:
         """(pool_h, pool_w) as the 4-D kernels see it, if a convolution of
         `rank` spatial axes whose output only this layer reads may pool it
@@ -136,7 +140,13 @@ class _MaxPooling(_Pooling):
                 self._as4d(ctx.input), scratch, argmax, self._window
             )
             ctx.argmax_valid = True
-        _backend.max_pool2d_backward(dy4, argmax, self._as4d(dx), self._window)
+        producer = ctx.relu_gate  # see CallContext: relu's backward, here
+        gate = None
+        if producer is not None and producer.activation == "relu":
+            gate = self._as4d(ctx.output)
+        _backend.max_pool2d_backward(
+            dy4, argmax, self._as4d(dx), self._window, gate=gate
+        )
         return dx
 
 

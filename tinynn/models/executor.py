@@ -38,6 +38,11 @@ __all__ = ["Plan", "inline"]
 #: comparisons (tests/test_conv_pool_fusion.py, benchmarks).
 fuse_conv_pool = True
 
+#: Whether a max pooling's backward applies the relu of the layer whose
+#: output it alone reads (``Plan._gate_relu_pools``), saving that layer a
+#: pass over its output. Bit-identical either way; False is for A/B runs.
+gate_relu_pools = True
+
 
 class _Inlined:
     """A graph with nested models inlined: slots (one per distinct tensor,
@@ -177,6 +182,8 @@ class Plan:
         self._plan_gradients(shapes, consumers)
         if fuse_conv_pool:
             self._fuse_conv_pools(shapes, consumers)
+        if gate_relu_pools:
+            self._gate_relu_pools(consumers)
         self.values: list[Any] = [None] * len(shapes)
         # Each layer's contexts (several for a shared layer): activity
         # penalties are per call.
@@ -251,6 +258,35 @@ class Plan:
             self.grads[slot] = None
             fused.add(id(pool_step))
         self.steps = [step for step in self.steps if id(step) not in fused]
+
+    def _gate_relu_pools(self, consumers: dict[int, int]) -> None:
+        """Where a max pooling alone reads the output of a layer with relu
+        (and no activity penalty, which would add to the gradient before
+        relu), let the pooling's backward route its gradient only where the
+        pooled value is above 0: at each window's maximum the layer's output
+        is the pooled value, so that is relu's backward, and the layer skips
+        its own pass over the full-size gradient."""
+        producer = {step.output: step for step in self.steps}
+        for pool_step in self.steps:
+            slot = pool_step.inputs[0]
+            step = producer.get(slot)
+            layer = None if step is None else step.layer
+            if (
+                step is None
+                or not getattr(pool_step.layer, "_gates_relu", False)
+                or pool_step.as_list
+                or step.as_list
+                or not pool_step.wants_dx[0]
+                or consumers.get(slot, 0) != 1
+                or slot in self.output_slots
+                or getattr(layer, "_activation", None) != "relu"
+                or getattr(layer, "activity_regularizer", None) is not None
+                or not getattr(layer, "_relu_gatable", False)
+                or step.ctx.max_pool is not None  # fused: gates itself
+            ):
+                continue
+            pool_step.ctx.relu_gate = step.ctx
+            step.ctx.relu_by_consumer = True
 
     # ---- passes ----------------------------------------------------------------
     def forward(
