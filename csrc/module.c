@@ -1619,6 +1619,51 @@ static PyObject *core_dropout_forward(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+static PyObject *core_uniform_pcg64(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *fn = "uniform_pcg64";
+    static const char *const names[] = {"state_hi", "state_lo", "inc_hi",
+                                        "inc_lo", "uinteger"};
+    static const unsigned long long most[] = {
+        UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT32_MAX};
+    PyObject *out_obj, *words[5];
+    PyArrayObject *out;
+    unsigned long long value[5];
+    int has_uint32, dtype = -1;
+    if (!PyArg_ParseTuple(args, "OOOOOpO", &out_obj, &words[0], &words[1],
+                          &words[2], &words[3], &has_uint32, &words[4]))
+        return NULL;
+    if (check_array(fn, "out", out_obj, -1, ARG_OUT, &out) ||
+        check_float(fn, "out", out, &dtype, ""))
+        return NULL;
+    for (int i = 0; i < 5; i++) { /* unsigned words, checked, never wrapped */
+        int ok = PyLong_Check(words[i]);
+        value[i] = ok ? PyLong_AsUnsignedLongLong(words[i]) : 0;
+        if (ok && PyErr_Occurred()) {
+            PyErr_Clear();
+            ok = 0;
+        }
+        if (!ok || value[i] > most[i]) {
+            PyErr_Format(PyExc_ValueError,
+                         "%s: %s must be an integer in [0, %llu]; got %R", fn,
+                         names[i], most[i], words[i]);
+            return NULL;
+        }
+    }
+    struct tnn_pcg64 g = {.state_hi = value[0],
+                          .state_lo = value[1],
+                          .inc_hi = value[2],
+                          .inc_lo = value[3],
+                          .has_uint32 = has_uint32,
+                          .uinteger = (uint32_t)value[4]};
+    CALL_KERNEL_VOID(dtype, tnn_uniform_pcg64, REAL(out), PyArray_SIZE(out),
+                     &g);
+    return Py_BuildValue("KKik", (unsigned long long)g.state_hi,
+                         (unsigned long long)g.state_lo, g.has_uint32,
+                         (unsigned long)g.uinteger);
+}
+
 /* The concatenation's geometry from the parts' shapes: every part has
  * parts[0]'s dims except along `axis`; `whole` (out or dy) has them too,
  * with the widths' sum along the axis. Sets widths, *outer, *inner. */
@@ -3376,6 +3421,11 @@ static PyMethodDef core_methods[] = {
          "dropout_forward(mask, x, out, rate): mask (holding uniform draws "
          "in [0, 1)) = 1 / (1 - rate) where the draw is >= rate, else 0; "
          "out = x mask"),
+    ARGS(uniform_pcg64,
+         "uniform_pcg64(out, state_hi, state_lo, inc_hi, inc_lo, has_uint32, "
+         "uinteger) -> (state_hi, state_lo, has_uint32, uinteger): out = "
+         "numpy.random.Generator(PCG64).random(out.size, out.dtype) from "
+         "that bit generator state, and the state after it"),
     ARGS(max_pool2d_forward,
          "max_pool2d_forward(x, y, argmax, pool_h, pool_w, stride_h, "
          "stride_w, pad_top, pad_left): NHWC max pooling, the first maximum "

@@ -793,6 +793,23 @@ void tnn_dropout_forward_f32(float *mask, const float *x, float *out,
 void tnn_dropout_forward_f64(double *mask, const double *x, double *out,
                              ptrdiff_t n, double rate);
 
+/* The uniform draws themselves, as NumPy draws them: a state of NumPy's
+ * PCG64 bit generator (a 128-bit linear congruential generator with the
+ * XSL-RR output function; 32-bit draws take the low half of an output,
+ * then the high half, buffered in uinteger while has_uint32 is 1).
+ * uniform_pcg64: out[0..n) = numpy.random.Generator(PCG64).random(n,
+ * dtype) from this state, bit for bit ((u32 >> 8) 2^-24 for float32,
+ * (u64 >> 11) 2^-53 for float64), and the state advanced exactly as that
+ * call advances it. Chunks of draws start from the state advanced to their
+ * first output (jump-ahead), so any thread count gives the same draws. */
+struct tnn_pcg64 {
+    uint64_t state_hi, state_lo, inc_hi, inc_lo;
+    int has_uint32;
+    uint32_t uinteger;
+};
+void tnn_uniform_pcg64_f32(float *out, ptrdiff_t n, struct tnn_pcg64 *g);
+void tnn_uniform_pcg64_f64(double *out, ptrdiff_t n, struct tnn_pcg64 *g);
+
 /* ---- Pooling (pool.inc), NHWC: channels last ------------------------------
  * x, dx: (batch, height, width, channels); y, dy, argmax: (batch,
  * out_height, out_width, channels). Output (oh, ow) pools the window of

@@ -338,6 +338,7 @@ CORE = [
         {1, 2},
     ),
     ("scale", lambda: [f64(3, 4), f64(3, 4)], ["x", "out"], {1}, set()),
+    ("uniform_pcg64", lambda: [f64(3, 4)], ["out"], {0}, set()),
     (
         "dropout_forward",
         lambda: [f64(3, 4), f64(3, 4), f64(3, 4)],
@@ -475,6 +476,7 @@ SCALARS = {
     "batchnorm_backward": [True],
     "scale": [-1.0],
     "dropout_forward": [0.5],
+    "uniform_pcg64": [1, 2, 3, 5, False, 0],
 }
 
 
@@ -531,6 +533,12 @@ def core_cases():
                     continue  # velocity None is valid (momentum 0 is checked separately)
                 if name.endswith("_update") and label == "extra dim":
                     continue  # updates treat any shape as flat, by design
+                if name == "uniform_pcg64" and label in (
+                    "extra dim",
+                    "wrong size",
+                    "float32 among float64",
+                ):
+                    continue  # draws fill one array of any shape and float dtype
                 cases.append(
                     (
                         f"_core.{name}({names[position]}: {label})",

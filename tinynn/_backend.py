@@ -655,6 +655,40 @@ def max_pool2d_backward(
     return dx
 
 
+_U64 = (1 << 64) - 1
+
+
+def uniform_fill(rng: np.random.Generator, out: np.ndarray) -> np.ndarray:
+    """out = rng.random(out.shape, out.dtype), bit for bit, rng advanced as
+    that call advances it. With NumPy's PCG64 (default_rng's bit generator)
+    the draws run in C on the worker pool; any other bit generator draws
+    through NumPy."""
+    bits = rng.bit_generator
+    if type(bits) is not np.random.PCG64 or not out.flags.c_contiguous:
+        if out.flags.c_contiguous:
+            rng.random(out=out, dtype=out.dtype)
+        else:  # NumPy draws only into contiguous arrays
+            out[...] = rng.random(out.shape, dtype=out.dtype)
+        return out
+    with bits.lock:  # as Generator.random holds it while it draws
+        state = bits.state
+        pcg = state["state"]
+        s, inc = pcg["state"], pcg["inc"]
+        hi, lo, has, uint = _core.uniform_pcg64(
+            out,
+            s >> 64,
+            s & _U64,
+            inc >> 64,
+            inc & _U64,
+            state["has_uint32"],
+            state["uinteger"],
+        )
+        pcg["state"] = (hi << 64) | lo
+        state["has_uint32"], state["uinteger"] = has, uint
+        bits.state = state
+    return out
+
+
 def dropout_forward(
     mask: np.ndarray, x: np.ndarray, out: np.ndarray, rate: float
 ) -> np.ndarray:

@@ -397,8 +397,7 @@ class Dropout(Layer):
             np.copyto(out, x)
             return out
         mask = ctx.mask = ctx.buffer("mask", x.shape, self._dtype)
-        rng = self._rng or _random.generator()
-        rng.random(out=mask, dtype=mask.dtype)
+        _backend.uniform_fill(self._rng or _random.generator(), mask)
         # keep where the draw >= rate, scaled by 1 / (1 - rate); out = x mask
         _backend.dropout_forward(mask, x, out, self.rate)
         return out

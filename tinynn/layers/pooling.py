@@ -12,6 +12,8 @@ MaxPoolGrad), through the argmax indices the training forward pass saves.
 
 from __future__ import annotations
 
+import math
+
 from typing import Any
 
 import numpy as np
@@ -126,7 +128,7 @@ class _MaxPooling(_Pooling):
 
     @staticmethod
     def _index_dtype(x: np.ndarray) -> type:
-        cells = int(np.prod(x.shape[1:-1], dtype=np.int64))
+        cells = math.prod(x.shape[1:-1])
         return np.int32 if cells < 2**31 else np.int64
 
     def _backward(self, dy, dx, ctx, accumulate=False):
