@@ -405,8 +405,8 @@ class Dropout(Layer):
     def _backward(self, dy, dx, ctx, accumulate=False):
         if dx is None:
             return None
-        if ctx.dropped:
-            np.multiply(dy, ctx.mask, out=dx)
+        if ctx.dropped:  # in C on the worker pool: NumPy's product, bit for bit
+            _backend.merge_multiply([dy, ctx.mask], dx)
         else:
             np.copyto(dx, dy)
         return dx
