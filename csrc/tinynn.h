@@ -655,8 +655,10 @@ static inline size_t tnn_conv2d_scratch_bytes(const struct tnn_conv2d_shape *s,
         grad = (size_t)tnn_conv2d_panel_lines(s, real_size) * (size_t)s->out_w *
                (size_t)k;
     }
-    if (tnn_conv2d_grad_in_parts(s)) /* partials, zeros, packed rows */
+    if (tnn_conv2d_grad_in_parts(s)) /* partials of dw and db, zeros,
+                                        packed rows */
         grad = (size_t)(TNN_CONV_PARTS * tnn_conv2d_round(k * f) +
+                        TNN_CONV_PARTS * tnn_conv2d_round(f) +
                         tnn_conv2d_round(c) +
                         TNN_CONV_PARTS * tnn_conv2d_grad_chunk(s) *
                             tnn_conv2d_round(f));
