@@ -28,7 +28,8 @@ address)
            tests/test_core_gradcheck.py tests/test_models.py tests/test_threads.py
            tests/test_merge_kernels.py tests/test_conv_kernels.py
            tests/test_conv_layers.py tests/test_pool_embedding_kernels.py
-           tests/test_pool_dropout_fast.py tests/test_conv_pool_fusion.py)
+           tests/test_pool_dropout_fast.py tests/test_conv_pool_fusion.py
+           tests/test_relu_gated_pool.py tests/test_uniform_draws.py)
     ;;
 thread)
     build=thread
@@ -42,7 +43,8 @@ thread)
     tests=(tests/test_core_kernels.py tests/test_threads.py
            tests/test_merge_kernels.py tests/test_conv_kernels.py
            tests/test_pool_embedding_kernels.py tests/test_pool_dropout_fast.py
-           tests/test_conv_pool_fusion.py)
+           tests/test_conv_pool_fusion.py tests/test_relu_gated_pool.py
+           tests/test_uniform_draws.py)
     ;;
 *)
     echo "sanitize.sh: mode must be 'address' or 'thread'; got '$mode'" >&2
