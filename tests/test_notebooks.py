@@ -55,11 +55,16 @@ def execute(name: str, tmp_path: Path) -> nbformat.NotebookNode:
 def results(name: str, notebook: nbformat.NotebookNode) -> dict:
     """The figures the last cell of an executed notebook printed."""
     for cell in reversed(notebook.cells):
-        for output in cell.get("outputs", []):
-            text = output.get("text", "")
-            for line in text.splitlines():
-                if line.startswith("TINYNN_RESULTS "):
-                    return json.loads(line[len("TINYNN_RESULTS ") :])
+        # A busy kernel may flush one print() as several stream messages
+        # ("TINYNN_RESULTS", then " {...}"); read the cell's stdout as one text.
+        stdout = "".join(
+            output.get("text", "")
+            for output in cell.get("outputs", [])
+            if output.get("output_type") == "stream" and output.get("name") == "stdout"
+        )
+        for line in stdout.splitlines():
+            if line.startswith("TINYNN_RESULTS "):
+                return json.loads(line[len("TINYNN_RESULTS ") :])
     last = notebook.cells[-1].get("outputs", [])
     raise AssertionError(
         f"{name}: no TINYNN_RESULTS line in the outputs; the last cell gave {last!r}"
@@ -95,6 +100,26 @@ def test_every_article_has_a_notebook():
         "009",
         "010",
     ]
+
+
+def test_results_line_split_across_stream_messages():
+    # CI once saw the kernel flush print("TINYNN_RESULTS", json) as two messages.
+    stream = [
+        {"output_type": "stream", "name": "stdout", "text": "epoch 1\nTINYNN_RESULTS"},
+        {"output_type": "stream", "name": "stderr", "text": "a warning\n"},
+        {"output_type": "stream", "name": "stdout", "text": ' {"accuracy": 0.97}\n'},
+    ]
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell("print()")]
+    notebook.cells[0].outputs = [nbformat.from_dict(o) for o in stream]
+    assert results("split", notebook) == {"accuracy": 0.97}
+
+
+def test_results_missing_line_is_reported():
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell("print()")]
+    with pytest.raises(AssertionError, match="no TINYNN_RESULTS line"):
+        results("empty", notebook)
 
 
 def test_004_one_neuron(tmp_path):
