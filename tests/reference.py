@@ -762,6 +762,19 @@ def pool_geometry(size, pool, stride, padding):
     return out, max((out - 1) * stride + pool - size, 0) // 2
 
 
+def pool_case(case, channels):
+    """(x shape, y shape, window) of a pooling case (batch, height, width,
+    pool_h, pool_w, stride_h, stride_w, padding) with `channels`; window as
+    the kernels take it: (pool_h, pool_w, stride_h, stride_w, pad_top,
+    pad_left)."""
+    n, h, w, ph, pw, sh, sw, padding = case
+    (oh, pt), (ow, pl) = (
+        pool_geometry(h, ph, sh, padding),
+        pool_geometry(w, pw, sw, padding),
+    )
+    return (n, h, w, channels), (n, oh, ow, channels), (ph, pw, sh, sw, pt, pl)
+
+
 # ---- merge layers (csrc/merge.inc) ---------------------------------------------
 # Folds run left to right, x0 first, in the inputs' dtype (Keras's order).
 

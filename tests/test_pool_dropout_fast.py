@@ -38,15 +38,6 @@ APART = [
 OVERLAP = [(2, 7, 5, 3, 3, 2, 2, "same"), (1, 6, 7, 2, 3, 1, 1, "same")]
 
 
-def shapes(case, channels):
-    n, h, w, ph, pw, sh, sw, padding = case
-    (oh, pt), (ow, pl) = (
-        ref.pool_geometry(h, ph, sh, padding),
-        ref.pool_geometry(w, pw, sw, padding),
-    )
-    return (n, h, w, channels), (n, oh, ow, channels), (ph, pw, sh, sw, pt, pl)
-
-
 def case_id(case):
     return "x".join(map(str, case[:3])) + f"-p{case[3]}{case[4]}s{case[5]}{case[6]}"
 
@@ -80,7 +71,7 @@ def reference_pool(x, y_shape, window):
 @pytest.mark.parametrize("channels", CHANNELS)
 def test_forward_blocks_match_the_reference(simd, threads, dtype, channels):
     for case in (APART[1], APART[4], OVERLAP[0]):
-        x_shape, y_shape, window = shapes(case, channels)
+        x_shape, y_shape, window = ref.pool_case(case, channels)
         x = relu_like(np.random.default_rng(channels), x_shape, dtype)
         want_y, want_at = reference_pool(x, y_shape, window)
         for index_type in (np.int32, np.int64):
@@ -112,7 +103,7 @@ def test_forward_nan_never_wins_after_the_first_cell(simd, dtype):
 @pytest.mark.parametrize("case", APART + OVERLAP, ids=case_id)
 def test_windowed_backward_equals_the_general_path(simd, threads, dtype, case):
     for channels in (1, 5, 16, 37, 67):
-        x_shape, y_shape, window = shapes(case, channels)
+        x_shape, y_shape, window = ref.pool_case(case, channels)
         r = np.random.default_rng(channels + sum(x_shape))
         x = relu_like(r, x_shape, dtype)
         dy = r.normal(size=y_shape).astype(dtype)
@@ -139,7 +130,7 @@ def test_windowed_backward_equals_the_general_path(simd, threads, dtype, case):
 def test_argmax_outside_its_window_takes_the_general_path(simd, threads, dtype):
     """An argmax in range but in another window (only a hand-made one can be)
     is routed where it points, as without the window."""
-    x_shape, y_shape, window = shapes(APART[0], 37)
+    x_shape, y_shape, window = ref.pool_case(APART[0], 37)
     r = np.random.default_rng(4)
     x = r.normal(size=x_shape).astype(dtype)
     dy = r.normal(size=y_shape).astype(dtype)
@@ -158,7 +149,7 @@ def test_argmax_outside_its_window_takes_the_general_path(simd, threads, dtype):
 
 @pytest.mark.parametrize("bad", [-1, 48, 2**31 - 1, -(2**31)])
 def test_windowed_backward_rejects_bad_argmax_before_any_write(bad):
-    x_shape, y_shape, window = shapes(APART[0], 3)
+    x_shape, y_shape, window = ref.pool_case(APART[0], 3)
     dy = np.ones(y_shape)
     for index_type in (np.int32, np.int64):
         _, argmax = pooled(np.ones(x_shape), window, y_shape, index_type)

@@ -34,15 +34,6 @@ CASES = [
 ]
 
 
-def geometry(case, channels):
-    n, h, w, ph, pw, sh, sw, padding = case
-    (oh, pt), (ow, pl) = (
-        ref.pool_geometry(h, ph, sh, padding),
-        ref.pool_geometry(w, pw, sw, padding),
-    )
-    return (n, h, w, channels), (n, oh, ow, channels), (ph, pw, sh, sw, pt, pl)
-
-
 def relu_output(r, shape, dtype):
     """A relu layer's output: many exact zeros (whole windows of them
     too), some NaN."""
@@ -56,7 +47,7 @@ def relu_output(r, shape, dtype):
 @pytest.mark.parametrize("case", CASES, ids=lambda c: "x".join(map(str, c[:7])))
 def test_gate_is_relus_backward_after_the_routing(simd, threads, dtype, case):
     for channels in (1, 5, 16, 37):
-        x_shape, y_shape, window = geometry(case, channels)
+        x_shape, y_shape, window = ref.pool_case(case, channels)
         r = np.random.default_rng(channels + sum(x_shape))
         x = relu_output(r, x_shape, dtype)
         y = np.empty(y_shape, dtype)
@@ -78,7 +69,7 @@ def test_gate_is_relus_backward_after_the_routing(simd, threads, dtype, case):
 
 
 def test_gate_is_checked():
-    x_shape, y_shape, window = geometry(CASES[0], 4)
+    x_shape, y_shape, window = ref.pool_case(CASES[0], 4)
     dy = np.ones(y_shape)
     argmax = np.zeros(y_shape, np.int32)
     dx = np.empty(x_shape)
