@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 
 import reference as ref
+from executor_ab import assert_switch_changes_no_bit
 import tinynn as tf
 from tinynn import _core
 from tinynn.keras import layers
-from tinynn.models import executor
 
 DTYPES = [np.float32, np.float64]
 # (batch, height, width, pool_h, pool_w, stride_h, stride_w, padding)
@@ -148,13 +148,6 @@ def test_not_gated_when_the_output_is_read_elsewhere():
         assert not any(gated(model))
 
 
-def fit(make, gate, monkeypatch, x, y):
-    monkeypatch.setattr(executor, "gate_relu_pools", gate)
-    model = make()
-    history = model.fit(x, y, batch_size=32, epochs=2, shuffle=False, verbose=0)
-    return model.get_weights(), history.history, model.predict(x, verbose=0)
-
-
 def text_convnet():
     """Conv1D twice, the second followed by MaxPooling1D with windows that
     overlap (the general path)."""
@@ -176,16 +169,4 @@ def text_convnet():
 @pytest.mark.parametrize("make", [convnet, text_convnet], ids=["2d", "1d overlapping"])
 def test_gated_fit_is_the_ungated_one_bit_for_bit(make, floatx, monkeypatch):
     assert any(gated(make()))
-    r = np.random.default_rng(8)
-    features = make().inputs[0].shape[1:]
-    x, y = r.standard_normal((80, *features)), r.integers(0, 2, 80)
-    tf.keras.backend.set_floatx(floatx)
-    try:
-        with_gate = fit(make, True, monkeypatch, x, y)
-        without = fit(make, False, monkeypatch, x, y)
-    finally:
-        tf.keras.backend.set_floatx("float32")
-    for a, b in zip(with_gate[0], without[0]):
-        assert a.tobytes() == b.tobytes()
-    assert with_gate[1] == without[1]
-    assert with_gate[2].tobytes() == without[2].tobytes()
+    assert_switch_changes_no_bit(make, "gate_relu_pools", monkeypatch, floatx, 80, 32)

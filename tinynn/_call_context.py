@@ -37,6 +37,9 @@ class CallContext:
         # layer's (``relu_by_consumer``) then skips relu's backward.
         self.relu_gate: CallContext | None = None
         self.relu_by_consumer = False
+        # Set by the executor on a reshaping layer's context when its input
+        # gradient is a view of its output gradient's buffer: nothing to copy.
+        self.gradient_shared = False
         self._buffers: dict[str, np.ndarray] = {}
 
     def buffer(self, name: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:

@@ -66,6 +66,11 @@ class Layer:
     #: True for layers called on a list of tensors (merge layers): their
     #: _forward gets a list of arrays and _backward a list of dx targets.
     _takes_list = False
+    #: True when the output is the input reshaped (a view, the same values
+    #: in the same order), so the input's gradient is the output's gradient
+    #: reshaped: a model's executor may then give both one buffer, and
+    #: _backward skips the copy when ``ctx.gradient_shared`` says it did.
+    _reshapes_only = False
 
     @property
     def output_activation(self) -> str | None:

@@ -267,6 +267,7 @@ class Flatten(Layer):
     """
 
     _buffered = False
+    _reshapes_only = True
 
     def __init__(self, data_format: str | None = None, **kwargs: Any):
         super().__init__(**kwargs)
@@ -297,7 +298,7 @@ class Flatten(Layer):
         return ctx.output
 
     def _backward(self, dy, dx, ctx, accumulate=False):
-        if dx is not None:
+        if dx is not None and not ctx.gradient_shared:
             np.copyto(dx, dy.reshape(dx.shape))
         return dx
 
@@ -714,6 +715,7 @@ class Reshape(Layer):
     -1, inferred from the rest), in C order, as ``tf.keras.layers.Reshape``."""
 
     _buffered = False
+    _reshapes_only = True
 
     def __init__(self, target_shape: Any, **kwargs: Any):
         super().__init__(**kwargs)
@@ -769,7 +771,7 @@ class Reshape(Layer):
         return ctx.output
 
     def _backward(self, dy, dx, ctx, accumulate=False):
-        if dx is not None:
+        if dx is not None and not ctx.gradient_shared:
             np.copyto(dx, dy.reshape(dx.shape))
         return dx
 

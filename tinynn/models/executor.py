@@ -43,6 +43,11 @@ fuse_conv_pool = True
 #: pass over its output. Bit-identical either way; False is for A/B runs.
 gate_relu_pools = True
 
+#: Whether a Flatten or Reshape that alone reads a tensor gets that tensor's
+#: gradient as a view of its own output's (``Plan._share_reshape_gradients``)
+#: instead of copying it. Bit-identical either way; False is for A/B runs.
+share_reshape_gradients = True
+
 
 class _Inlined:
     """A graph with nested models inlined: slots (one per distinct tensor,
@@ -180,6 +185,8 @@ class Plan:
                 step.fuse_index = k
             self.fusable.append(ok)
         self._plan_gradients(shapes, consumers)
+        if share_reshape_gradients:
+            self._share_reshape_gradients(shapes, consumers)
         if fuse_conv_pool:
             self._fuse_conv_pools(shapes, consumers)
         if gate_relu_pools:
@@ -224,6 +231,27 @@ class Plan:
                 for s in step.inputs
             ]
             step.backward = needs[step.output]
+
+    def _share_reshape_gradients(
+        self, shapes: list[tuple], consumers: dict[int, int]
+    ) -> None:
+        """Where a reshaping layer (Flatten, Reshape) is the only reader of
+        its input, make the input's gradient buffer a view of its output's:
+        its backward then copies nothing. Last steps first, so a chain of
+        reshapes shares one buffer."""
+        for step in reversed(self.steps):
+            slot = step.inputs[0] if not step.as_list else None
+            if (
+                slot is None
+                or not step.layer._reshapes_only
+                or not step.wants_dx[0]
+                or consumers.get(slot, 0) != 1
+                or slot in self.output_slots
+                or self.grads[step.output] is None
+            ):
+                continue
+            self.grads[slot] = self.grads[step.output].reshape(self.rows, *shapes[slot])
+            step.ctx.gradient_shared = True
 
     def _fuse_conv_pools(self, shapes: list[tuple], consumers: dict[int, int]) -> None:
         """Run each max pooling inside the convolution whose output only it
