@@ -1590,54 +1590,56 @@ static PyObject *core_scale(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* Dropout's arrays (mask, x, out: one float dtype and shape, out may be
+ * x, mask apart from both) and rate in [0, 1). */
+static int parse_dropout(const char *fn, PyObject *const objs[4],
+                         PyArrayObject **mask, PyArrayObject **x,
+                         PyArrayObject **out, double *rate, int *dtype)
+{
+    int bad = parse_real(fn, "rate", objs[3], rate) ||
+              check_scalar(fn, "rate", *rate, 0, 1, 1) ||
+              check_array(fn, "mask", objs[0], -1, ARG_OUT, mask) ||
+              check_array(fn, "x", objs[1], -1, ARG_IN, x) ||
+              check_array(fn, "out", objs[2], -1, ARG_OUT, out) ||
+              check_float(fn, "x", *x, dtype, "") ||
+              check_float(fn, "mask", *mask, dtype, "x") ||
+              check_float(fn, "out", *out, dtype, "x") ||
+              check_same_shape(fn, "mask", *mask, "x", *x) ||
+              check_same_shape(fn, "out", *out, "x", *x) ||
+              check_no_overlap(fn, "mask", *mask, "x", *x, 0) ||
+              check_no_overlap(fn, "mask", *mask, "out", *out, 0) ||
+              check_no_overlap(fn, "out", *out, "x", *x, 1);
+    return bad ? -1 : 0;
+}
+
 static PyObject *core_dropout_forward(PyObject *self, PyObject *args)
 {
     (void)self;
     const char *fn = "dropout_forward";
-    PyObject *mask_obj, *x_obj, *out_obj, *rate_obj;
+    PyObject *objs[4];
     PyArrayObject *mask, *x, *out;
     double rate;
     int dtype = -1;
-    if (!PyArg_ParseTuple(args, "OOOO", &mask_obj, &x_obj, &out_obj, &rate_obj))
-        return NULL;
-    if (parse_real(fn, "rate", rate_obj, &rate) ||
-        check_scalar(fn, "rate", rate, 0, 1, 1) ||
-        check_array(fn, "mask", mask_obj, -1, ARG_OUT, &mask) ||
-        check_array(fn, "x", x_obj, -1, ARG_IN, &x) ||
-        check_array(fn, "out", out_obj, -1, ARG_OUT, &out) ||
-        check_float(fn, "x", x, &dtype, "") ||
-        check_float(fn, "mask", mask, &dtype, "x") ||
-        check_float(fn, "out", out, &dtype, "x") ||
-        check_same_shape(fn, "mask", mask, "x", x) ||
-        check_same_shape(fn, "out", out, "x", x) ||
-        check_no_overlap(fn, "mask", mask, "x", x, 0) ||
-        check_no_overlap(fn, "mask", mask, "out", out, 0) ||
-        check_no_overlap(fn, "out", out, "x", x, 1))
+    if (!PyArg_ParseTuple(args, "OOOO", &objs[0], &objs[1], &objs[2],
+                          &objs[3]) ||
+        parse_dropout(fn, objs, &mask, &x, &out, &rate, &dtype))
         return NULL;
     CALL_KERNEL_VOID(dtype, tnn_dropout_forward, REAL(mask), REAL(x), REAL(out),
                      PyArray_SIZE(x), rate);
     Py_RETURN_NONE;
 }
 
-static PyObject *core_uniform_pcg64(PyObject *self, PyObject *args)
+/* A PCG64 state from its five Python words (state_hi, state_lo, inc_hi,
+ * inc_lo, uinteger: unsigned, checked, never wrapped) and has_uint32. */
+static int parse_pcg64(const char *fn, PyObject *const words[5], int has_uint32,
+                       struct tnn_pcg64 *g)
 {
-    (void)self;
-    const char *fn = "uniform_pcg64";
     static const char *const names[] = {"state_hi", "state_lo", "inc_hi",
                                         "inc_lo", "uinteger"};
     static const unsigned long long most[] = {
         UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT32_MAX};
-    PyObject *out_obj, *words[5];
-    PyArrayObject *out;
     unsigned long long value[5];
-    int has_uint32, dtype = -1;
-    if (!PyArg_ParseTuple(args, "OOOOOpO", &out_obj, &words[0], &words[1],
-                          &words[2], &words[3], &has_uint32, &words[4]))
-        return NULL;
-    if (check_array(fn, "out", out_obj, -1, ARG_OUT, &out) ||
-        check_float(fn, "out", out, &dtype, ""))
-        return NULL;
-    for (int i = 0; i < 5; i++) { /* unsigned words, checked, never wrapped */
+    for (int i = 0; i < 5; i++) {
         int ok = PyLong_Check(words[i]);
         value[i] = ok ? PyLong_AsUnsignedLongLong(words[i]) : 0;
         if (ok && PyErr_Occurred()) {
@@ -1648,20 +1650,65 @@ static PyObject *core_uniform_pcg64(PyObject *self, PyObject *args)
             PyErr_Format(PyExc_ValueError,
                          "%s: %s must be an integer in [0, %llu]; got %R", fn,
                          names[i], most[i], words[i]);
-            return NULL;
+            return -1;
         }
     }
-    struct tnn_pcg64 g = {.state_hi = value[0],
-                          .state_lo = value[1],
-                          .inc_hi = value[2],
-                          .inc_lo = value[3],
-                          .has_uint32 = has_uint32,
-                          .uinteger = (uint32_t)value[4]};
+    *g = (struct tnn_pcg64){.state_hi = value[0],
+                            .state_lo = value[1],
+                            .inc_hi = value[2],
+                            .inc_lo = value[3],
+                            .has_uint32 = has_uint32,
+                            .uinteger = (uint32_t)value[4]};
+    return 0;
+}
+
+/* What changed of the state, for the caller to store back:
+ * (state_hi, state_lo, has_uint32, uinteger). */
+static PyObject *pcg64_result(const struct tnn_pcg64 *g)
+{
+    return Py_BuildValue("KKik", (unsigned long long)g->state_hi,
+                         (unsigned long long)g->state_lo, g->has_uint32,
+                         (unsigned long)g->uinteger);
+}
+
+static PyObject *core_uniform_pcg64(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *fn = "uniform_pcg64";
+    PyObject *out_obj, *words[5];
+    PyArrayObject *out;
+    struct tnn_pcg64 g;
+    int has_uint32, dtype = -1;
+    if (!PyArg_ParseTuple(args, "OOOOOpO", &out_obj, &words[0], &words[1],
+                          &words[2], &words[3], &has_uint32, &words[4]))
+        return NULL;
+    if (check_array(fn, "out", out_obj, -1, ARG_OUT, &out) ||
+        check_float(fn, "out", out, &dtype, "") ||
+        parse_pcg64(fn, words, has_uint32, &g))
+        return NULL;
     CALL_KERNEL_VOID(dtype, tnn_uniform_pcg64, REAL(out), PyArray_SIZE(out),
                      &g);
-    return Py_BuildValue("KKik", (unsigned long long)g.state_hi,
-                         (unsigned long long)g.state_lo, g.has_uint32,
-                         (unsigned long)g.uinteger);
+    return pcg64_result(&g);
+}
+
+static PyObject *core_dropout_pcg64(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *fn = "dropout_pcg64";
+    PyObject *objs[4], *words[5];
+    PyArrayObject *mask, *x, *out;
+    struct tnn_pcg64 g;
+    double rate;
+    int has_uint32, dtype = -1;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOpO", &objs[0], &objs[1], &objs[2],
+                          &objs[3], &words[0], &words[1], &words[2], &words[3],
+                          &has_uint32, &words[4]) ||
+        parse_dropout(fn, objs, &mask, &x, &out, &rate, &dtype) ||
+        parse_pcg64(fn, words, has_uint32, &g))
+        return NULL;
+    CALL_KERNEL_VOID(dtype, tnn_dropout_pcg64, REAL(mask), REAL(x), REAL(out),
+                     PyArray_SIZE(x), rate, &g);
+    return pcg64_result(&g);
 }
 
 /* The concatenation's geometry from the parts' shapes: every part has
@@ -3426,6 +3473,11 @@ static PyMethodDef core_methods[] = {
          "uinteger) -> (state_hi, state_lo, has_uint32, uinteger): out = "
          "numpy.random.Generator(PCG64).random(out.size, out.dtype) from "
          "that bit generator state, and the state after it"),
+    ARGS(dropout_pcg64,
+         "dropout_pcg64(mask, x, out, rate, state_hi, state_lo, inc_hi, "
+         "inc_lo, has_uint32, uinteger) -> (state_hi, state_lo, has_uint32, "
+         "uinteger): uniform_pcg64(mask, ...) then dropout_forward(mask, x, "
+         "out, rate), each chunk of draws masked while in cache"),
     ARGS(max_pool2d_forward,
          "max_pool2d_forward(x, y, argmax, pool_h, pool_w, stride_h, "
          "stride_w, pad_top, pad_left): NHWC max pooling, the first maximum "

@@ -811,6 +811,13 @@ struct tnn_pcg64 {
 };
 void tnn_uniform_pcg64_f32(float *out, ptrdiff_t n, struct tnn_pcg64 *g);
 void tnn_uniform_pcg64_f64(double *out, ptrdiff_t n, struct tnn_pcg64 *g);
+/* dropout_pcg64: uniform_pcg64 into mask, then dropout_forward(mask, x,
+ * out, n, rate), each chunk of draws masked as soon as it is drawn (the
+ * same values as the two calls, one pass less over the mask). */
+void tnn_dropout_pcg64_f32(float *mask, const float *x, float *out, ptrdiff_t n,
+                           double rate, struct tnn_pcg64 *g);
+void tnn_dropout_pcg64_f64(double *mask, const double *x, double *out,
+                           ptrdiff_t n, double rate, struct tnn_pcg64 *g);
 
 /* ---- Pooling (pool.inc), NHWC: channels last ------------------------------
  * x, dx: (batch, height, width, channels); y, dy, argmax: (batch,

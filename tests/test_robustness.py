@@ -346,6 +346,13 @@ CORE = [
         {0, 2},
         set(),
     ),
+    (
+        "dropout_pcg64",
+        lambda: [f64(3, 4), f64(3, 4), f64(3, 4)],
+        ["mask", "x", "out"],
+        {0, 2},
+        set(),
+    ),
     ("dot", lambda: [f64(3, 4), f64(3, 4), f64(3, 1)], ["x0", "x1", "out"], {2}, set()),
     (
         "dot_backward",
@@ -477,6 +484,7 @@ SCALARS = {
     "scale": [-1.0],
     "dropout_forward": [0.5],
     "uniform_pcg64": [1, 2, 3, 5, False, 0],
+    "dropout_pcg64": [0.5, 1, 2, 3, 5, False, 0],
 }
 
 

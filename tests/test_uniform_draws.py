@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import tinynn as tf
+import reference as ref
 from tinynn import _backend, _core
 
 # 0 and 1, odd and even, around 4 lanes, and around 8192-output chunks
@@ -118,3 +119,72 @@ def test_bad_calls():
         _core.uniform_pcg64(out, 1, 2, 3, -5, False, 0)
     with pytest.raises(ValueError, match="state_lo"):
         _core.uniform_pcg64(out, 1, 2.5, 3, 5, False, 0)
+
+
+# ---- the draws and Dropout's mask in one job (_core.dropout_pcg64) ----------------
+def numpy_dropout(rng, x, rate):
+    """(mask, out) as NumPy computes them from rng's draws: keep where the
+    draw >= rate (in x's dtype), scaled by 1 / (1 - rate)."""
+    dtype = x.dtype.type
+    u = rng.random(x.shape, dtype=x.dtype)
+    mask = np.where(u >= dtype(rate), dtype(1.0 / (1.0 - rate)), dtype(0))
+    return mask, x * mask
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("odd_start", [False, True])
+@pytest.mark.parametrize("size", SIZES)
+def test_fused_dropout_is_the_draws_then_the_mask(size, odd_start, dtype, threads):
+    mine, numpys = pair(size + 11, odd_start)
+    x = np.random.default_rng(size).standard_normal(size).astype(dtype)
+    mask, out = np.full(size, np.nan, dtype), np.full(size, np.nan, dtype)
+    _backend.dropout_draw_forward(mine, mask, x, out, 0.3)
+    want_mask, want_out = numpy_dropout(numpys, x, 0.3)
+    assert mask.tobytes() == want_mask.tobytes()
+    assert out.tobytes() == want_out.tobytes()
+    assert mine.bit_generator.state == numpys.bit_generator.state
+    if size <= 9:  # the loop reference too
+        again = pair(size + 11, odd_start)[1]
+        ref_mask, ref_out = ref.dropout_forward(again.random(size, dtype=dtype), x, 0.3)
+        np.testing.assert_array_equal(mask, ref_mask)
+        # an exact float64 product of two float32 values, rounded once
+        np.testing.assert_array_equal(out, ref_out.astype(dtype))
+
+
+def test_fused_dropout_in_place_and_for_any_thread_count():
+    results, before = [], tf.get_num_threads()
+    x = np.random.default_rng(1).standard_normal((129, 1601)).astype(np.float32)
+    try:
+        for n in (1, 2, 3, 4):
+            tf.set_num_threads(n)
+            mask, out = np.empty_like(x), x.copy()
+            _backend.dropout_draw_forward(np.random.default_rng(9), mask, out, out, 0.5)
+            results.append(mask.tobytes() + out.tobytes())
+    finally:
+        tf.set_num_threads(before)
+    assert len(set(results)) == 1
+    assert (
+        results[0][x.nbytes :]
+        == numpy_dropout(np.random.default_rng(9), x, 0.5)[1].tobytes()
+    )
+
+
+@pytest.mark.parametrize("bits", [np.random.Philox, np.random.MT19937])
+def test_fused_dropout_with_other_bit_generators(bits):
+    mine, numpys = np.random.Generator(bits(3)), np.random.Generator(bits(3))
+    x = np.linspace(-1, 1, 1001, dtype=np.float32)
+    mask, out = np.empty_like(x), np.empty_like(x)
+    _backend.dropout_draw_forward(mine, mask, x, out, 0.25)
+    want_mask, want_out = numpy_dropout(numpys, x, 0.25)
+    assert mask.tobytes() == want_mask.tobytes()
+    assert out.tobytes() == want_out.tobytes()
+
+
+def test_fused_dropout_bad_calls():
+    x = np.zeros(4)
+    with pytest.raises(ValueError, match="rate"):
+        _core.dropout_pcg64(np.empty(4), x, np.empty(4), 1.0, 1, 2, 3, 5, False, 0)
+    with pytest.raises(ValueError, match="state_hi"):
+        _core.dropout_pcg64(np.empty(4), x, np.empty(4), 0.5, -1, 2, 3, 5, False, 0)
+    with pytest.raises(ValueError, match="mask"):
+        _core.dropout_pcg64(x, x, np.empty(4), 0.5, 1, 2, 3, 5, False, 0)

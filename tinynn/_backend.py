@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -658,24 +660,18 @@ def max_pool2d_backward(
 _U64 = (1 << 64) - 1
 
 
-def uniform_fill(rng: np.random.Generator, out: np.ndarray) -> np.ndarray:
-    """out = rng.random(out.shape, out.dtype), bit for bit, rng advanced as
-    that call advances it. With NumPy's PCG64 (default_rng's bit generator)
-    the draws run in C on the worker pool; any other bit generator draws
-    through NumPy."""
-    bits = rng.bit_generator
-    if type(bits) is not np.random.PCG64 or not out.flags.c_contiguous:
-        if out.flags.c_contiguous:
-            rng.random(out=out, dtype=out.dtype)
-        else:  # NumPy draws only into contiguous arrays
-            out[...] = rng.random(out.shape, dtype=out.dtype)
-        return out
-    with bits.lock:  # as Generator.random holds it while it draws
+def _pcg64_draw(
+    bits: np.random.PCG64, kernel: Callable[..., tuple], *args: Any
+) -> None:
+    """Run `kernel(*args, state words...)` from PCG64 `bits`' state and store
+    the state it returns, holding the bit generator's lock as
+    Generator.random holds it while it draws."""
+    with bits.lock:
         state = bits.state
         pcg = state["state"]
         s, inc = pcg["state"], pcg["inc"]
-        hi, lo, has, uint = _core.uniform_pcg64(
-            out,
+        hi, lo, has, uint = kernel(
+            *args,
             s >> 64,
             s & _U64,
             inc >> 64,
@@ -686,6 +682,27 @@ def uniform_fill(rng: np.random.Generator, out: np.ndarray) -> np.ndarray:
         pcg["state"] = (hi << 64) | lo
         state["has_uint32"], state["uinteger"] = has, uint
         bits.state = state
+
+
+def _drawn_in_c(rng: np.random.Generator, *arrays: np.ndarray) -> bool:
+    """Whether rng's draws into these arrays can run in C: NumPy's PCG64
+    (default_rng's bit generator) and C-contiguous arrays."""
+    return type(rng.bit_generator) is np.random.PCG64 and all(
+        a.flags.c_contiguous for a in arrays
+    )
+
+
+def uniform_fill(rng: np.random.Generator, out: np.ndarray) -> np.ndarray:
+    """out = rng.random(out.shape, out.dtype), bit for bit, rng advanced as
+    that call advances it. With NumPy's PCG64 (default_rng's bit generator)
+    the draws run in C on the worker pool; any other bit generator draws
+    through NumPy."""
+    if _drawn_in_c(rng, out):
+        _pcg64_draw(rng.bit_generator, _core.uniform_pcg64, out)
+    elif out.flags.c_contiguous:
+        rng.random(out=out, dtype=out.dtype)
+    else:  # NumPy draws only into contiguous arrays
+        out[...] = rng.random(out.shape, dtype=out.dtype)
     return out
 
 
@@ -695,6 +712,22 @@ def dropout_forward(
     """mask (filled with uniform draws) becomes 1 / (1 - rate) where the draw
     is >= rate and 0 elsewhere; out = x * mask. One pass, in C."""
     _core.dropout_forward(mask, x, out, rate)
+    return out
+
+
+def dropout_draw_forward(
+    rng: np.random.Generator,
+    mask: np.ndarray,
+    x: np.ndarray,
+    out: np.ndarray,
+    rate: float,
+) -> np.ndarray:
+    """uniform_fill(rng, mask), then dropout_forward(mask, x, out, rate):
+    the same values and rng state, in one job where the draws run in C."""
+    if _drawn_in_c(rng, mask, x, out):
+        _pcg64_draw(rng.bit_generator, _core.dropout_pcg64, mask, x, out, rate)
+    else:
+        dropout_forward(uniform_fill(rng, mask), x, out, rate)
     return out
 
 

@@ -398,9 +398,10 @@ class Dropout(Layer):
             np.copyto(out, x)
             return out
         mask = ctx.mask = ctx.buffer("mask", x.shape, self._dtype)
-        _backend.uniform_fill(self._rng or _random.generator(), mask)
-        # keep where the draw >= rate, scaled by 1 / (1 - rate); out = x mask
-        _backend.dropout_forward(mask, x, out, self.rate)
+        # uniform draws; keep where the draw >= rate, scaled by 1 / (1 - rate);
+        # out = x mask
+        rng = self._rng or _random.generator()
+        _backend.dropout_draw_forward(rng, mask, x, out, self.rate)
         return out
 
     def _backward(self, dy, dx, ctx, accumulate=False):
