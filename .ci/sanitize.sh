@@ -29,7 +29,8 @@ address)
            tests/test_merge_kernels.py tests/test_conv_kernels.py
            tests/test_conv_layers.py tests/test_pool_embedding_kernels.py
            tests/test_pool_dropout_fast.py tests/test_conv_pool_fusion.py
-           tests/test_relu_gated_pool.py tests/test_uniform_draws.py)
+           tests/test_relu_gated_pool.py tests/test_uniform_draws.py
+           tests/test_shared_reshape_gradients.py)
     ;;
 thread)
     build=thread
