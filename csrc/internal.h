@@ -83,19 +83,37 @@ struct tnn_conv_direct {
     ptrdiff_t cell[TNN_CONV_ROWS];
 };
 
+/* ---- What the GEMM driver does to a tile of c once its sum is complete --
+ * (after the last slice of k; every member optional, NULL or 0 for none):
+ * add bias[j] (column j of c), apply relu, then take an Adam/AdamW step on
+ * the weights whose gradient the tile is: w, m, v and vhat (amsgrad, or
+ * NULL) are laid out like c (same strides, c's column stride 1), and the
+ * scalars are those of the path's adam entry. The gradient stays in c. */
+#define TNN_GEMM_EPILOGUE(real)                                                \
+    struct {                                                                   \
+        const real *bias;                                                      \
+        int relu;                                                              \
+        real *w, *m, *v, *vhat;                                                \
+        real alpha, one_minus_beta1, one_minus_beta2, epsilon, decay;          \
+    }
+typedef TNN_GEMM_EPILOGUE(float) tnn_epilogue_f32;
+typedef TNN_GEMM_EPILOGUE(double) tnn_epilogue_f64;
+
 /* ---- SIMD paths (path_*.c, chosen in dispatch.c) -------------------------
  * A path is the GEMM driver and the optimizer updates compiled for one
  * instruction set, in its own file with its own compiler flags (setup.py).
  * Every entry works on the range it is given with the calling thread only:
  * splitting work over threads happens once, in kernels_f*.c. */
-#define TNN_PATH_KERNELS(real)                                                 \
+#define TNN_PATH_KERNELS(real, epilogue)                                       \
     struct {                                                                   \
         int mr, nr; /* micro-tile rows and columns */                          \
-        /* c (+)= a b on the whole m x n x k problem; ap, bp: packing space */ \
+        /* c (+)= a b on the whole m x n x k problem, then the epilogue (or    \
+         * NULL) on each finished tile; ap, bp: packing space */               \
         void (*gemm)(const real *a, ptrdiff_t rsa, ptrdiff_t csa,              \
                      const real *b, ptrdiff_t rsb, ptrdiff_t csb, real *c,     \
                      ptrdiff_t rsc, ptrdiff_t csc, ptrdiff_t m, ptrdiff_t n,   \
-                     ptrdiff_t k, int accumulate, real *ap, real *bp);         \
+                     ptrdiff_t k, int accumulate, const epilogue *ep,          \
+                     real *ap, real *bp);                                      \
         /* the indirect GEMM of convolutions (gemm.inc, G(igemm)) */           \
         void (*igemm)(ptrdiff_t m, ptrdiff_t n, ptrdiff_t taps, ptrdiff_t q,   \
                       const real *const *ptrs, const real *zero,               \
@@ -173,8 +191,8 @@ struct tnn_path {
      * feature macros were defined while compiling it); a path built
      * without them is never offered. */
     int built_for_isa;
-    TNN_PATH_KERNELS(float) f32;
-    TNN_PATH_KERNELS(double) f64;
+    TNN_PATH_KERNELS(float, tnn_epilogue_f32) f32;
+    TNN_PATH_KERNELS(double, tnn_epilogue_f64) f64;
 };
 
 /* The paths compiled into this build, portable first; *count gets their

@@ -17,15 +17,18 @@
 #define ERF erf
 #define EXPM1 expm1
 #define LOG1P log1p
+/* First: the kernels below run their products through the GEMM's entry,
+ * and dense.inc takes Adam steps through optim_entry.inc. */
+#include "gemm_entry.inc"
+#include "optim_entry.inc"
+
 #include "activations.inc"
 #include "batchnorm.inc"
 #include "dense.inc"
 #include "dropout.inc"
 #include "embedding.inc"
-#include "gemm_entry.inc"
 #include "losses.inc"
 #include "merge.inc"
-#include "optim_entry.inc"
 #include "pool.inc"
 
 /* After dense.inc: conv2d reuses its bias helpers. */

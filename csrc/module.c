@@ -294,6 +294,60 @@ static PyObject *core_dense_forward(PyObject *self, PyObject *args,
     Py_RETURN_NONE;
 }
 
+/* No array of outs may overlap an array of ins or another of outs. */
+static int check_no_overlaps(const char *fn, int n_out, PyArrayObject **outs,
+                             const char **out_names, int n_in,
+                             PyArrayObject **ins, const char **in_names)
+{
+    for (int o = 0; o < n_out; o++) {
+        for (int i = 0; i < n_in; i++)
+            if (check_no_overlap(fn, out_names[o], outs[o], in_names[i], ins[i],
+                                 0))
+                return -1;
+        for (int p = o + 1; p < n_out; p++)
+            if (check_no_overlap(fn, out_names[o], outs[o], out_names[p],
+                                 outs[p], 0))
+                return -1;
+    }
+    return 0;
+}
+
+/* The 1-based update count of a bias-corrected rule. */
+static int check_step(const char *fn, long long step)
+{
+    if (step >= 1)
+        return 0;
+    PyErr_Format(PyExc_ValueError,
+                 "%s: step must be >= 1 (the 1-based update count); got %lld",
+                 fn, step);
+    return -1;
+}
+
+/* The checks dense_backward and dense_backward_adam share: the shapes of
+ * x (batch, fan_in), w (fan_in, fan_out), dy, dx, dw and db. */
+static int check_dense_shapes(const char *fn, PyArrayObject *x,
+                              PyArrayObject *w, PyArrayObject *dy,
+                              PyArrayObject *dx, PyArrayObject *dw,
+                              PyArrayObject *db)
+{
+    npy_intp batch = PyArray_DIM(x, 0), fan_in = PyArray_DIM(x, 1);
+    npy_intp fan_out = PyArray_DIM(w, 1);
+    char what[96];
+    PyOS_snprintf(what, sizeof what, "x has %zd columns", (Py_ssize_t)fan_in);
+    if (check_dim(fn, "w", w, 0, fan_in, what))
+        return -1;
+    PyOS_snprintf(what, sizeof what, "x has %zd rows", (Py_ssize_t)batch);
+    if (check_dim(fn, "dy", dy, 0, batch, what))
+        return -1;
+    PyOS_snprintf(what, sizeof what, "w has %zd columns", (Py_ssize_t)fan_out);
+    if (check_dim(fn, "dy", dy, 1, fan_out, what) ||
+        (dx && check_same_shape(fn, "dx", dx, "x", x)) ||
+        check_same_shape(fn, "dw", dw, "w", w) ||
+        (db && check_dim(fn, "db", db, 0, fan_out, what)))
+        return -1;
+    return 0;
+}
+
 static PyObject *core_dense_backward(PyObject *self, PyObject *args,
                                      PyObject *kw)
 {
@@ -319,39 +373,121 @@ static PyObject *core_dense_backward(PyObject *self, PyObject *args,
         check_float(fn, "dy", dy, &dtype, "x") ||
         (dx && check_float(fn, "dx", dx, &dtype, "x")) ||
         check_float(fn, "dw", dw, &dtype, "x") ||
-        (db && check_float(fn, "db", db, &dtype, "x")))
-        return NULL;
-    npy_intp batch = PyArray_DIM(x, 0), fan_in = PyArray_DIM(x, 1);
-    npy_intp fan_out = PyArray_DIM(w, 1);
-    char what[96];
-    PyOS_snprintf(what, sizeof what, "x has %zd columns", (Py_ssize_t)fan_in);
-    if (check_dim(fn, "w", w, 0, fan_in, what))
-        return NULL;
-    PyOS_snprintf(what, sizeof what, "x has %zd rows", (Py_ssize_t)batch);
-    if (check_dim(fn, "dy", dy, 0, batch, what))
-        return NULL;
-    PyOS_snprintf(what, sizeof what, "w has %zd columns", (Py_ssize_t)fan_out);
-    if (check_dim(fn, "dy", dy, 1, fan_out, what) ||
-        (dx && check_same_shape(fn, "dx", dx, "x", x)) ||
-        check_same_shape(fn, "dw", dw, "w", w) ||
-        (db && check_dim(fn, "db", db, 0, fan_out, what)))
+        (db && check_float(fn, "db", db, &dtype, "x")) ||
+        check_dense_shapes(fn, x, w, dy, dx, dw, db))
         return NULL;
     PyArrayObject *outs[] = {dx, dw, db}, *ins[] = {x, w, dy};
     const char *out_names[] = {"dx", "dw", "db"},
                *in_names[] = {"x", "w", "dy"};
-    for (int o = 0; o < 3; o++) {
-        for (int i = 0; i < 3; i++)
-            if (check_no_overlap(fn, out_names[o], outs[o], in_names[i], ins[i],
-                                 0))
-                return NULL;
-        for (int p = o + 1; p < 3; p++)
-            if (check_no_overlap(fn, out_names[o], outs[o], out_names[p],
-                                 outs[p], 0))
-                return NULL;
-    }
+    if (check_no_overlaps(fn, 3, outs, out_names, 3, ins, in_names))
+        return NULL;
+    npy_intp batch = PyArray_DIM(x, 0), fan_in = PyArray_DIM(x, 1);
+    npy_intp fan_out = PyArray_DIM(w, 1);
     CALL_KERNEL_VOID(dtype, tnn_dense_backward, REAL(x), REAL(w), REAL(dy),
                      REAL_OR_NULL(dx), REAL(dw), REAL_OR_NULL(db), batch,
                      fan_in, fan_out, accumulate);
+    Py_RETURN_NONE;
+}
+
+/* dense_backward_adam(x, w, b, dy, dx, dw, db, m_w, v_w, vhat_w, m_b, v_b,
+ * vhat_b, learning_rate, beta_1, beta_2, epsilon, step, weight_decay=0). */
+static PyObject *core_dense_backward_adam(PyObject *self, PyObject *args,
+                                          PyObject *kw)
+{
+    (void)self;
+    enum { N_OUT = 11 };
+    static char *names[] = {"x",
+                            "w",
+                            "b",
+                            "dy",
+                            "dx",
+                            "dw",
+                            "db",
+                            "m_w",
+                            "v_w",
+                            "vhat_w",
+                            "m_b",
+                            "v_b",
+                            "vhat_b",
+                            "learning_rate",
+                            "beta_1",
+                            "beta_2",
+                            "epsilon",
+                            "step",
+                            "weight_decay",
+                            NULL};
+    const char *fn = "dense_backward_adam";
+    PyObject *x_obj, *dy_obj, *o[N_OUT], *s_obj[6] = {NULL};
+    PyArrayObject *x, *dy, *out[N_OUT];
+    /* Every written array: none may overlap another, x or dy. */
+    const char *out_names[N_OUT] = {"w",   "b",   "dx",    "dw",
+                                    "db",  "m_w", "v_w",   "vhat_w",
+                                    "m_b", "v_b", "vhat_b"};
+    const int ndim[N_OUT] = {2, 1, 2, 2, 1, 2, 2, 2, 1, 1, 1};
+    const int optional[N_OUT] = {0, 1, 1, 0, 1, 0, 0, 1, 1, 1, 1};
+    double lr, beta1, beta2, eps, decay = 0.0;
+    long long step;
+    int dtype = -1;
+    if (!PyArg_ParseTupleAndKeywords(
+            args, kw, "OOOOOOOOOOOOOOOOOO|O", names, &x_obj, &o[0], &o[1],
+            &dy_obj, &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &o[8], &o[9],
+            &o[10], &s_obj[0], &s_obj[1], &s_obj[2], &s_obj[3], &s_obj[4],
+            &s_obj[5]) ||
+        parse_real(fn, "learning_rate", s_obj[0], &lr) ||
+        parse_real(fn, "beta_1", s_obj[1], &beta1) ||
+        parse_real(fn, "beta_2", s_obj[2], &beta2) ||
+        parse_real(fn, "epsilon", s_obj[3], &eps) ||
+        parse_int(fn, "step", s_obj[4], LLONG_MIN, LLONG_MAX, &step) ||
+        (s_obj[5] && parse_real(fn, "weight_decay", s_obj[5], &decay)) ||
+        check_array(fn, "x", x_obj, 2, ARG_IN, &x) ||
+        check_array(fn, "dy", dy_obj, 2, ARG_IN, &dy) ||
+        check_float(fn, "x", x, &dtype, "") ||
+        check_float(fn, "dy", dy, &dtype, "x"))
+        return NULL;
+    for (int i = 0; i < N_OUT; i++)
+        if (check_array(fn, out_names[i], o[i], ndim[i],
+                        ARG_OUT | (optional[i] ? ARG_OPTIONAL : 0), &out[i]) ||
+            (out[i] && check_float(fn, out_names[i], out[i], &dtype, "x")))
+            return NULL;
+    PyArrayObject *w = out[0], *b = out[1], *dx = out[2], *dw = out[3],
+                  *db = out[4];
+    if (check_dense_shapes(fn, x, w, dy, dx, dw, db))
+        return NULL;
+    /* b, db and b's moments come together; vhat for both or neither. */
+    if ((b != NULL) != (db != NULL) || (b != NULL) != (out[8] != NULL) ||
+        (b != NULL) != (out[9] != NULL) ||
+        (b != NULL && (out[7] != NULL) != (out[10] != NULL))) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: b, db, m_b and v_b must all be arrays or all be "
+                     "None, and vhat_b an array exactly when vhat_w is (and "
+                     "b is)",
+                     fn);
+        return NULL;
+    }
+    for (int i = 5; i < N_OUT; i++) {
+        int of_b = i >= 8;
+        if (out[i] && check_same_shape(fn, out_names[i], out[i],
+                                       of_b ? "b" : "w", of_b ? b : w))
+            return NULL;
+    }
+    PyArrayObject *ins[] = {x, dy};
+    const char *in_names[] = {"x", "dy"};
+    if (check_no_overlaps(fn, N_OUT, out, out_names, 2, ins, in_names) ||
+        check_scalar(fn, "learning_rate", lr, 0, HUGE_VAL, 0) ||
+        check_scalar(fn, "beta_1", beta1, 0, 1, 1) ||
+        check_scalar(fn, "beta_2", beta2, 0, 1, 1) ||
+        check_scalar(fn, "epsilon", eps, 0, HUGE_VAL, 0) ||
+        check_scalar(fn, "weight_decay", decay, 0, HUGE_VAL, 0) ||
+        check_step(fn, step))
+        return NULL;
+    struct tnn_adam_step adam = {lr, beta1, beta2, eps, decay, step};
+    npy_intp batch = PyArray_DIM(x, 0), fan_in = PyArray_DIM(x, 1);
+    npy_intp fan_out = PyArray_DIM(w, 1);
+    CALL_KERNEL_VOID(dtype, tnn_dense_backward_update, REAL(x), REAL(w),
+                     REAL_OR_NULL(b), REAL(dy), REAL_OR_NULL(dx), REAL(dw),
+                     REAL_OR_NULL(db), batch, fan_in, fan_out, REAL(out[5]),
+                     REAL(out[6]), REAL_OR_NULL(out[7]), REAL_OR_NULL(out[8]),
+                     REAL_OR_NULL(out[9]), REAL_OR_NULL(out[10]), &adam);
     Py_RETURN_NONE;
 }
 
@@ -788,17 +924,6 @@ static int check_state(const char *fn, const char *name, PyObject *obj,
         if (check_no_overlap(fn, name, *out, seen_names[i], seen[i], 0))
             return -1;
     return 0;
-}
-
-/* The 1-based update count of a bias-corrected rule. */
-static int check_step(const char *fn, long long step)
-{
-    if (step >= 1)
-        return 0;
-    PyErr_Format(PyExc_ValueError,
-                 "%s: step must be >= 1 (the 1-based update count); got %lld",
-                 fn, step);
-    return -1;
 }
 
 /* A velocity (momentum buffer) goes with momentum > 0, and only then. */
@@ -2296,24 +2421,6 @@ static int conv_scratch(const struct tnn_conv2d_shape *s, int dtype,
                               scratch);
 }
 
-/* No array of outs may overlap an array of ins or another of outs. */
-static int check_no_overlaps(const char *fn, int n_out, PyArrayObject **outs,
-                             const char **out_names, int n_in,
-                             PyArrayObject **ins, const char **in_names)
-{
-    for (int o = 0; o < n_out; o++) {
-        for (int i = 0; i < n_in; i++)
-            if (check_no_overlap(fn, out_names[o], outs[o], in_names[i], ins[i],
-                                 0))
-                return -1;
-        for (int p = o + 1; p < n_out; p++)
-            if (check_no_overlap(fn, out_names[o], outs[o], out_names[p],
-                                 outs[p], 0))
-                return -1;
-    }
-    return 0;
-}
-
 /* conv2d_forward and conv2d_transpose_forward: (x, w, b, y, strides,
  * dilation, padding, activation). */
 static PyObject *conv_forward(PyObject *args, PyObject *kw, int transpose)
@@ -3324,6 +3431,12 @@ static PyMethodDef core_methods[] = {
     KWARGS(dense_backward, "dense_backward(x, w, dy, dx, dw, db, "
                            "accumulate=False): dx = dy @ w.T, dw (+)= x.T @ "
                            "dy, db (+)= dy.sum(0); dx, db may be None"),
+    KWARGS(dense_backward_adam,
+           "dense_backward_adam(x, w, b, dy, dx, dw, db, m_w, v_w, vhat_w, "
+           "m_b, v_b, vhat_b, learning_rate, beta_1, beta_2, epsilon, step, "
+           "weight_decay=0): dense_backward, then adamw_update's step on w "
+           "and b, taken on each tile of dw as it is final; dx, b/db and "
+           "their moments, vhat_w/vhat_b may be None"),
     KWARGS(conv2d_forward,
            "conv2d_forward(x, w, b, y, strides, dilation, padding, "
            "activation='linear'): y = act(conv(x, w) + b), NHWC, w (kh, kw, "

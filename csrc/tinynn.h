@@ -52,7 +52,19 @@ void tnn_gemm_f64(const double *a, ptrdiff_t rsa, ptrdiff_t csa,
  *           dw (+)= x^T dy            dw: (fan_in, fan_out)
  *           db (+)= column sums of dy db: (fan_out,) or NULL
  *           dx is always overwritten; dw and db add when accumulate = 1.
- *           No output may overlap an input. */
+ *           No output may overlap an input.
+ * backward_update: backward (accumulate = 0), then the Adam or AdamW step
+ *           `step` (see tnn_adamw_update) on w from dw and on b from db,
+ *           with moments m_w, v_w, vhat_w (amsgrad, else NULL) laid out
+ *           like w and m_b, v_b, vhat_b like b (b NULL when db is). w's
+ *           step is taken on each tile of dw as soon as it is final, while
+ *           it is in cache; the result is the same as tnn_adamw_update's
+ *           after backward, and dw, db still receive the gradients. No
+ *           array may overlap another (dx is computed from w first). */
+struct tnn_adam_step {
+    double lr, beta1, beta2, epsilon, weight_decay; /* weight_decay 0: Adam */
+    int64_t step;                                   /* t >= 1 */
+};
 enum tnn_activation {
     TNN_LINEAR = 0,
     TNN_RELU = 1,
@@ -81,6 +93,13 @@ void tnn_dense_backward_f32(const float *x, const float *w, const float *dy,
                             float *dx, float *dw, float *db, ptrdiff_t batch,
                             ptrdiff_t fan_in, ptrdiff_t fan_out,
                             int accumulate);
+void tnn_dense_backward_update_f32(const float *x, float *w, float *b,
+                                   const float *dy, float *dx, float *dw,
+                                   float *db, ptrdiff_t batch, ptrdiff_t fan_in,
+                                   ptrdiff_t fan_out, float *m_w, float *v_w,
+                                   float *vhat_w, float *m_b, float *v_b,
+                                   float *vhat_b,
+                                   const struct tnn_adam_step *step);
 void tnn_dense_forward_f64(const double *x, const double *w, const double *b,
                            double *y, ptrdiff_t batch, ptrdiff_t fan_in,
                            ptrdiff_t fan_out, int activation);
@@ -88,6 +107,13 @@ void tnn_dense_backward_f64(const double *x, const double *w, const double *dy,
                             double *dx, double *dw, double *db, ptrdiff_t batch,
                             ptrdiff_t fan_in, ptrdiff_t fan_out,
                             int accumulate);
+void tnn_dense_backward_update_f64(const double *x, double *w, double *b,
+                                   const double *dy, double *dx, double *dw,
+                                   double *db, ptrdiff_t batch,
+                                   ptrdiff_t fan_in, ptrdiff_t fan_out,
+                                   double *m_w, double *v_w, double *vhat_w,
+                                   double *m_b, double *v_b, double *vhat_b,
+                                   const struct tnn_adam_step *step);
 
 /* ---- Batch normalization (batchnorm.inc), Keras 2's BatchNormalization --
  * x, y, dy, dx: (rows, channels); every other array: (channels,).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tinynn import _core
+from tinynn import _backend, _core
 
 SIMD_PATHS = sorted(set(_core.available_simd()) | {"portable"})
 
@@ -25,3 +25,23 @@ def threads(request):
     _core.set_num_threads(request.param)
     yield request.param
     _core.set_num_threads(before)
+
+
+@pytest.fixture
+def dense_backward_calls(monkeypatch):
+    """Record, for every Dense backward kernel call (with or without the
+    optimizer step inside), its kernel's shape and whether dx was asked for."""
+    calls = []
+    plain, with_step = _backend.dense_backward, _backend.dense_backward_adam
+
+    def spy(x, w, dy, dx, dw, db, **options):
+        calls.append((w.shape, dx is not None))
+        return plain(x, w, dy, dx, dw, db, **options)
+
+    def spy_with_step(x, w, b, dy, dx, dw, db, step):
+        calls.append((w.shape, dx is not None))
+        return with_step(x, w, b, dy, dx, dw, db, step)
+
+    monkeypatch.setattr(_backend, "dense_backward", spy)
+    monkeypatch.setattr(_backend, "dense_backward_adam", spy_with_step)
+    return calls

@@ -28,20 +28,6 @@ def model_with(first_layers, seed=0):
     return model
 
 
-@pytest.fixture
-def dense_backward_calls(monkeypatch):
-    """Record, for every dense_backward call, whether dx was asked for."""
-    calls = []
-    real = _backend.dense_backward
-
-    def spy(x, w, dy, dx, dw, db, **options):
-        calls.append((w.shape, dx is not None))
-        return real(x, w, dy, dx, dw, db, **options)
-
-    monkeypatch.setattr(_backend, "dense_backward", spy)
-    return calls
-
-
 @pytest.mark.parametrize(
     "first",
     [

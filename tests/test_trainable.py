@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 import tinynn as tf
-from tinynn import _backend
 
 SEED = 3
 
@@ -94,22 +93,16 @@ def test_freezing_then_unfreezing_carries_the_optimizer_state():
     assert model.optimizer.iterations == 4
 
 
-def test_the_data_gradient_stops_below_the_lowest_trainable_layer(monkeypatch):
-    calls = []
-    real = _backend.dense_backward
-
-    def spy(x, w, dy, dx, dw, db, **options):
-        calls.append((w.shape, dx is not None))
-        return real(x, w, dy, dx, dw, db, **options)
-
-    monkeypatch.setattr(_backend, "dense_backward", spy)
+def test_the_data_gradient_stops_below_the_lowest_trainable_layer(
+    dense_backward_calls,
+):
     model = three_dense()
     model.layers[0].trainable = False
     x, y = data(n=8)
     model.train_on_batch(x, y)
     # Top to bottom: the top layer passes dx down, the middle one has only a
     # frozen layer below it (no dx), and nothing runs below it.
-    assert calls == [((4, 3), True), ((5, 4), False)]
+    assert dense_backward_calls == [((4, 3), True), ((5, 4), False)]
 
 
 def test_summary_and_weight_lists_count_trainable_and_frozen_weights():

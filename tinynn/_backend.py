@@ -106,6 +106,25 @@ def dense_backward(
     _core.dense_backward(x, w, dy, dx, dw, db, accumulate=accumulate)
 
 
+def dense_backward_adam(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    dy: np.ndarray,
+    dx: np.ndarray | None,
+    dw: np.ndarray,
+    db: np.ndarray | None,
+    step: tuple,
+) -> None:
+    """dense_backward (overwriting dw, db), then the Adam/AdamW step `step`
+    on w and b: (m_w, v_w, vhat_w, m_b, v_b, vhat_b, learning_rate, beta_1,
+    beta_2, epsilon, iteration, weight_decay), the moments laid out like w
+    and b (vhat None without amsgrad, b's None without bias). The kernel
+    steps each tile of dw as soon as it is final; the same bits as
+    dense_backward then adamw_update."""
+    _core.dense_backward_adam(x, w, b, dy, dx, dw, db, *step)
+
+
 def conv2d_forward(
     x: np.ndarray,
     w: np.ndarray,

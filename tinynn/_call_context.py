@@ -40,6 +40,11 @@ class CallContext:
         # Set by the executor on a reshaping layer's context when its input
         # gradient is a view of its output gradient's buffer: nothing to copy.
         self.gradient_shared = False
+        # Set by the Trainer for one training step on the context of a
+        # layer whose backward kernel takes the optimizer's step itself
+        # (Dense: _backend.dense_backward_adam's `step`); the layer sets it
+        # back to None once taken.
+        self.optimizer_step: tuple | None = None
         self._buffers: dict[str, np.ndarray] = {}
 
     def buffer(self, name: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:

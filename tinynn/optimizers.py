@@ -237,6 +237,14 @@ class Optimizer:
             and cls._update in _ELEMENTWISE_UPDATES
         )
 
+    # ---- the step taken inside a Dense layer's backward kernel -------------
+    def steps_in_backward(self) -> bool:
+        """Whether a Dense layer's backward kernel may take this optimizer's
+        step on the layer's weights itself, tile by tile as the kernel
+        gradient is final (``dense_backward_adam``): Adam and AdamW as
+        built in, without clipping."""
+        return False
+
     def begin_flat_step(self, params: np.ndarray) -> None:
         """Start one fused step on `params` (the whole trainable buffer):
         the state is made if needed and the step counted, as update_flat
@@ -495,6 +503,29 @@ class Adam(Optimizer):
     def _active_state_names(self):
         return ("m", "v", "vhat") if self.amsgrad else ("m", "v")
 
+    def steps_in_backward(self) -> bool:
+        return (
+            self.fusable()
+            and not self._clips()
+            and type(self)._update in (Adam._update, AdamW._update)
+        )
+
+    def _decoupled_decay(self) -> float:
+        """AdamW's weight decay; Adam has none."""
+        return 0.0
+
+    def backward_step_args(self) -> tuple:
+        """(learning_rate, beta_1, beta_2, epsilon, step, weight_decay) of the
+        step under way, as ``dense_backward_adam`` takes them."""
+        return (
+            self._step_rate(),
+            self.beta_1,
+            self.beta_2,
+            self.epsilon,
+            self.iterations,
+            self._decoupled_decay(),
+        )
+
     def _update(self, w, g, state):
         _backend.adam_update(
             w,
@@ -582,6 +613,9 @@ class AdamW(Adam):
             learning_rate, beta_1, beta_2, epsilon, amsgrad, name, **kwargs
         )
         self.weight_decay = real_number(weight_decay, "AdamW", "weight_decay", low=0.0)
+
+    def _decoupled_decay(self) -> float:
+        return self.weight_decay
 
     def _update(self, w, g, state):
         _backend.adamw_update(

@@ -168,6 +168,22 @@ class ParameterStore:
         for layer in self.layers:
             self.update_layer(optimizer, layer)
 
+    def ranges_except(self, skip: set[int]) -> list[tuple[int, int, list[np.ndarray]]]:
+        """The trainable ranges of every layer whose id is not in `skip`,
+        adjacent ones merged, each (start, stop, gradient views): what is
+        left of a step when those layers' updates were taken elsewhere."""
+        ranges = sorted(
+            (r for key, rs in self._ranges.items() if key not in skip for r in rs),
+            key=lambda r: r[0],
+        )
+        runs: list[tuple[int, int, list[np.ndarray]]] = []
+        for start, stop, views in ranges:
+            if runs and runs[-1][1] == start:
+                runs[-1] = (runs[-1][0], stop, runs[-1][2] + views)
+            else:
+                runs.append((start, stop, list(views)))
+        return runs
+
     def reset_optimizer(self, optimizer: Any) -> None:
         """Forget the optimizer's moments; its next step starts them afresh."""
         if optimizer is not None:

@@ -19,7 +19,7 @@ import math
 import threading
 import time
 import warnings
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -54,6 +54,82 @@ __all__ = ["Trainer"]
 #: updates cost ~4% more CPU per step (docs/optimizer-step.md).
 fused_update = False
 
+#: Whether a Dense layer's backward kernel takes the optimizer's step on its
+#: own weights, tile by tile as its kernel gradient is final and in cache
+#: (True: Adam and AdamW without clipping, a layer called once, without a
+#: regularizer or constraint), or every weight is updated after backward
+#: (False). The same bits either way (tests/test_steps_in_backward.py).
+steps_in_backward = True
+
+
+class _StepsInBackward:
+    """The layers of a plan whose backward kernel takes the optimizer's step
+    on their weights (``ctx.optimizer_step``), and what is left for the
+    flat-buffer update: the other layers' ranges, merged where adjacent."""
+
+    def __init__(self, plan: Any, store: Any, optimizer: Any):
+        self.plan, self.store, self.optimizer = plan, store, optimizer
+        state = optimizer.flat_state()
+        self._state = list(state.values())
+        self.layers = []  # (layer, its one context, its moments' views)
+        for layer in plan.layers:
+            contexts = plan.contexts[id(layer)]
+            if not (
+                getattr(layer, "_steps_in_backward", False)
+                and len(contexts) == 1  # a shared layer's gradient is a sum
+                and not layer._penalized
+                and not layer._constrained
+                and all(store.is_trainable(layer, i) for i in range(len(layer._params)))
+                and layer._params[0].dtype == store.params.dtype
+            ):
+                continue
+            moments = []
+            for i, param in enumerate(layer._params):  # kernel, bias
+                start = store.offset(layer, i)
+                moments += [
+                    state[name][start : start + param.size].reshape(param.shape)
+                    if name in state
+                    else None
+                    for name in ("m", "v", "vhat")
+                ]
+            moments += [None] * (6 - len(moments))  # no bias
+            self.layers.append((layer, contexts[0], tuple(moments)))
+        self.rest = store.ranges_except({id(layer) for layer, _, _ in self.layers})
+
+    def matches(self, plan: Any, store: Any, optimizer: Any) -> bool:
+        """Still valid for this plan, store and optimizer state."""
+        state = list(optimizer.flat_state().values())
+        return (
+            plan is self.plan
+            and store is self.store
+            and optimizer is self.optimizer
+            and len(state) == len(self._state)
+            and all(a is b for a, b in zip(state, self._state))
+        )
+
+    def backward(self, run_backward: Callable[[], None]) -> list[Any]:
+        """Run backward with the step armed on each layer's context; the
+        layers that did not take it (no gradient reached them)."""
+        args = self.optimizer.backward_step_args()
+        for _, ctx, moments in self.layers:
+            ctx.optimizer_step = (*moments, *args)
+        try:
+            run_backward()
+        finally:
+            missed = [layer for layer, ctx, _ in self.layers if ctx.optimizer_step]
+            for _, ctx, _ in self.layers:
+                ctx.optimizer_step = None
+        return missed
+
+    def update_rest(self, missed: list[Any]) -> None:
+        """The flat-buffer update of every range no backward kernel took."""
+        store, optimizer = self.store, self.optimizer
+        ranges = list(self.rest)
+        for layer in missed:
+            ranges += store._ranges[id(layer)]
+        for start, stop, views in ranges:
+            optimizer.update_range(store.params, store.grads, start, stop, views)
+
 
 class Trainer:
     """Trains, evaluates and runs `model` (a Sequential) in place.
@@ -79,6 +155,7 @@ class Trainer:
         self._metric_slots: list[tuple[int, bool]] = []
         self._plan: Any = None  # the model's executor plan (buffers for a batch)
         self._buffer_rows = 0
+        self._steps_in_backward: _StepsInBackward | None = None
         self._penalized: list[Any] = []
         self._constrained: list[Any] = []
         self._penalized_ids: set[int] = set()
@@ -557,6 +634,28 @@ class Trainer:
             store.end_step(optimizer)
             if self._penalized:
                 total += sum(penalties[id(layer)] for layer, _ in self._penalized)
+        elif (
+            steps_in_backward
+            and self._store.trainable_size  # nothing to train: no step
+            and optimizer.steps_in_backward()
+        ):
+            store = self._store
+            optimizer.begin_flat_step(store.trainable_params)
+            steps = self._steps_in_backward
+            if steps is None or not steps.matches(self._plan, store, optimizer):
+                steps = self._steps_in_backward = _StepsInBackward(
+                    self._plan, store, optimizer
+                )
+            missed = steps.backward(lambda: self._plan.backward(n, written))
+            if self._penalized:  # Keras 2: loss + sum of the layers' penalties
+                total += sum(
+                    layer._penalty(True, contexts)
+                    for layer, contexts in self._penalized
+                )
+            steps.update_rest(missed)
+            if self._constrained:  # Keras: constraints right after the update
+                for layer in self._constrained:
+                    layer._apply_constraints()
         else:
             self._plan.backward(n, written)
             if self._penalized:  # Keras 2: loss + sum of the layers' penalties

@@ -224,6 +224,10 @@ class Dense(_KernelLayer):
             bias_constraint,
         )
 
+    #: Its backward kernel can take an Adam step on its weights itself
+    #: (``ctx.optimizer_step``, set by the Trainer; tinynn/training.py).
+    _steps_in_backward = True
+
     def _build(self, features):
         self._add_kernel_and_bias((features[-1], self.units), self.units)
 
@@ -241,6 +245,20 @@ class Dense(_KernelLayer):
         x2 = x.reshape(-1, x.shape[-1])
         dx2 = None if dx is None else dx.reshape(x2.shape)
         db = self._grads[1] if self.use_bias else None
+        step = ctx.optimizer_step
+        if step is not None and not accumulate:
+            ctx.optimizer_step = None  # taken: the Trainer checks
+            _backend.dense_backward_adam(
+                x2,
+                self.kernel,
+                self.bias,
+                dz.reshape(-1, self.units),
+                dx2,
+                self._grads[0],
+                db,
+                step,
+            )
+            return
         _backend.dense_backward(
             x2,
             self.kernel,
