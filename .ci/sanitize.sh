@@ -30,7 +30,8 @@ address)
            tests/test_conv_layers.py tests/test_pool_embedding_kernels.py
            tests/test_pool_dropout_fast.py tests/test_conv_pool_fusion.py
            tests/test_relu_gated_pool.py tests/test_uniform_draws.py
-           tests/test_shared_reshape_gradients.py)
+           tests/test_shared_reshape_gradients.py tests/test_dense_epilogues.py
+           tests/test_steps_in_backward.py)
     ;;
 thread)
     build=thread
@@ -45,7 +46,7 @@ thread)
            tests/test_merge_kernels.py tests/test_conv_kernels.py
            tests/test_pool_embedding_kernels.py tests/test_pool_dropout_fast.py
            tests/test_conv_pool_fusion.py tests/test_relu_gated_pool.py
-           tests/test_uniform_draws.py)
+           tests/test_uniform_draws.py tests/test_dense_epilogues.py)
     ;;
 *)
     echo "sanitize.sh: mode must be 'address' or 'thread'; got '$mode'" >&2

@@ -64,6 +64,17 @@ CORE = [
         {3, 4, 5},
         {3, 5},
     ),
+    (
+        "dense_backward_adam",
+        lambda: [
+            f64(3, 4), f64(4, 5), f64(5), f64(3, 5), f64(3, 4), f64(4, 5), f64(5),
+            f64(4, 5), f64(4, 5), None, f64(5), f64(5), None,
+        ],  # fmt: skip
+        ["x", "w", "b", "dy", "dx", "dw", "db", "m_w", "v_w", "vhat_w", "m_b",
+         "v_b", "vhat_b"],  # fmt: skip
+        {1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12},
+        {4},  # b, db, m_b, v_b may be None only all together
+    ),
     ("relu_forward", lambda: [f64(3, 4), f64(3, 4)], ["x", "y"], {1}, set()),
     (
         "sigmoid_backward",
@@ -473,6 +484,7 @@ SCALARS = {
     "crop2d": [1, 1],
     "layernorm_forward": [1e-3],
     "adam_update": [0.001, 0.9, 0.999, 1e-7, 1],
+    "dense_backward_adam": [0.001, 0.9, 0.999, 1e-7, 1],
     "adagrad_update": [0.001, 1e-7],
     "adamw_update": [0.001, 0.9, 0.999, 1e-7, 1, 0.004],
     "adadelta_update": [0.001, 0.95, 1e-7],
