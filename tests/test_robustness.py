@@ -67,11 +67,35 @@ CORE = [
     (
         "dense_backward_adam",
         lambda: [
-            f64(3, 4), f64(4, 5), f64(5), f64(3, 5), f64(3, 4), f64(4, 5), f64(5),
-            f64(4, 5), f64(4, 5), None, f64(5), f64(5), None,
+            f64(3, 4),
+            f64(4, 5),
+            f64(5),
+            f64(3, 5),
+            f64(3, 4),
+            f64(4, 5),
+            f64(5),
+            f64(4, 5),
+            f64(4, 5),
+            None,
+            f64(5),
+            f64(5),
+            None,
         ],  # fmt: skip
-        ["x", "w", "b", "dy", "dx", "dw", "db", "m_w", "v_w", "vhat_w", "m_b",
-         "v_b", "vhat_b"],  # fmt: skip
+        [
+            "x",
+            "w",
+            "b",
+            "dy",
+            "dx",
+            "dw",
+            "db",
+            "m_w",
+            "v_w",
+            "vhat_w",
+            "m_b",
+            "v_b",
+            "vhat_b",
+        ],  # fmt: skip
         {1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12},
         {4},  # b, db, m_b, v_b may be None only all together
     ),
