@@ -294,22 +294,53 @@ static PyObject *core_dense_forward(PyObject *self, PyObject *args,
     Py_RETURN_NONE;
 }
 
-/* No array of outs may overlap an array of ins or another of outs. */
-static int check_no_overlaps(const char *fn, int n_out, PyArrayObject **outs,
-                             const char **out_names, int n_in,
-                             PyArrayObject **ins, const char **in_names)
+/* Every one of the n_out outputs apart from every input and from each
+ * other; an output named in `in_place` may be exactly the input `in_place`
+ * (dx and dy). */
+static int check_apart(const char *fn, PyArrayObject **outs,
+                       const char **out_names, int n_out, PyArrayObject **ins,
+                       const char **in_names, int n_in, const char *in_place)
 {
     for (int o = 0; o < n_out; o++) {
-        for (int i = 0; i < n_in; i++)
+        for (int i = 0; i < n_in; i++) {
+            int same_ok = in_place && strcmp(in_place, in_names[i]) == 0 &&
+                          strcmp(out_names[o], "dx") == 0;
             if (check_no_overlap(fn, out_names[o], outs[o], in_names[i], ins[i],
-                                 0))
+                                 same_ok))
                 return -1;
+        }
         for (int p = o + 1; p < n_out; p++)
             if (check_no_overlap(fn, out_names[o], outs[o], out_names[p],
                                  outs[p], 0))
                 return -1;
     }
     return 0;
+}
+
+/* learning_rate, beta_1, beta_2, epsilon and step of Adam-like rules, from
+ * objs[0..4] (checked by check_adam_scalars once the arrays are). */
+static int parse_adam_scalars(const char *fn, PyObject **objs, double *lr,
+                              double *beta1, double *beta2, double *eps,
+                              long long *step)
+{
+    return parse_real(fn, "learning_rate", objs[0], lr) ||
+                   parse_real(fn, "beta_1", objs[1], beta1) ||
+                   parse_real(fn, "beta_2", objs[2], beta2) ||
+                   parse_real(fn, "epsilon", objs[3], eps) ||
+                   parse_int(fn, "step", objs[4], LLONG_MIN, LLONG_MAX, step)
+               ? -1
+               : 0;
+}
+
+static int check_adam_scalars(const char *fn, double lr, double beta1,
+                              double beta2, double eps)
+{
+    return check_scalar(fn, "learning_rate", lr, 0, HUGE_VAL, 0) ||
+                   check_scalar(fn, "beta_1", beta1, 0, 1, 1) ||
+                   check_scalar(fn, "beta_2", beta2, 0, 1, 1) ||
+                   check_scalar(fn, "epsilon", eps, 0, HUGE_VAL, 0)
+               ? -1
+               : 0;
 }
 
 /* The 1-based update count of a bias-corrected rule. */
@@ -379,7 +410,7 @@ static PyObject *core_dense_backward(PyObject *self, PyObject *args,
     PyArrayObject *outs[] = {dx, dw, db}, *ins[] = {x, w, dy};
     const char *out_names[] = {"dx", "dw", "db"},
                *in_names[] = {"x", "w", "dy"};
-    if (check_no_overlaps(fn, 3, outs, out_names, 3, ins, in_names))
+    if (check_apart(fn, outs, out_names, 3, ins, in_names, 3, NULL))
         return NULL;
     npy_intp batch = PyArray_DIM(x, 0), fan_in = PyArray_DIM(x, 1);
     npy_intp fan_out = PyArray_DIM(w, 1);
@@ -433,11 +464,7 @@ static PyObject *core_dense_backward_adam(PyObject *self, PyObject *args,
             &dy_obj, &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &o[8], &o[9],
             &o[10], &s_obj[0], &s_obj[1], &s_obj[2], &s_obj[3], &s_obj[4],
             &s_obj[5]) ||
-        parse_real(fn, "learning_rate", s_obj[0], &lr) ||
-        parse_real(fn, "beta_1", s_obj[1], &beta1) ||
-        parse_real(fn, "beta_2", s_obj[2], &beta2) ||
-        parse_real(fn, "epsilon", s_obj[3], &eps) ||
-        parse_int(fn, "step", s_obj[4], LLONG_MIN, LLONG_MAX, &step) ||
+        parse_adam_scalars(fn, s_obj, &lr, &beta1, &beta2, &eps, &step) ||
         (s_obj[5] && parse_real(fn, "weight_decay", s_obj[5], &decay)) ||
         check_array(fn, "x", x_obj, 2, ARG_IN, &x) ||
         check_array(fn, "dy", dy_obj, 2, ARG_IN, &dy) ||
@@ -472,11 +499,8 @@ static PyObject *core_dense_backward_adam(PyObject *self, PyObject *args,
     }
     PyArrayObject *ins[] = {x, dy};
     const char *in_names[] = {"x", "dy"};
-    if (check_no_overlaps(fn, N_OUT, out, out_names, 2, ins, in_names) ||
-        check_scalar(fn, "learning_rate", lr, 0, HUGE_VAL, 0) ||
-        check_scalar(fn, "beta_1", beta1, 0, 1, 1) ||
-        check_scalar(fn, "beta_2", beta2, 0, 1, 1) ||
-        check_scalar(fn, "epsilon", eps, 0, HUGE_VAL, 0) ||
+    if (check_apart(fn, out, out_names, N_OUT, ins, in_names, 2, NULL) ||
+        check_adam_scalars(fn, lr, beta1, beta2, eps) ||
         check_scalar(fn, "weight_decay", decay, 0, HUGE_VAL, 0) ||
         check_step(fn, step))
         return NULL;
@@ -1020,21 +1044,14 @@ static PyObject *adam_entry(const char *fn, PyObject *args, int decoupled)
               : PyArg_ParseTuple(args, "OOOOOOOOOO", &o[0], &o[1], &o[2], &o[3],
                                  &o[4], &s_obj[0], &s_obj[1], &s_obj[2],
                                  &s_obj[3], &s_obj[4])) ||
-        parse_real(fn, "learning_rate", s_obj[0], &lr) ||
-        parse_real(fn, "beta_1", s_obj[1], &beta1) ||
-        parse_real(fn, "beta_2", s_obj[2], &beta2) ||
-        parse_real(fn, "epsilon", s_obj[3], &eps) ||
-        parse_int(fn, "step", s_obj[4], LLONG_MIN, LLONG_MAX, &step) ||
+        parse_adam_scalars(fn, s_obj, &lr, &beta1, &beta2, &eps, &step) ||
         (decoupled && parse_real(fn, "weight_decay", s_obj[5], &decay)))
         return NULL;
     for (int i = 0; i < 5; i++)
         if (check_state(fn, nm[i], o[i], state_role(i, 4), &dtype, arr[0], arr,
                         i, nm, &arr[i]))
             return NULL;
-    if (check_scalar(fn, "learning_rate", lr, 0, HUGE_VAL, 0) ||
-        check_scalar(fn, "beta_1", beta1, 0, 1, 1) ||
-        check_scalar(fn, "beta_2", beta2, 0, 1, 1) ||
-        check_scalar(fn, "epsilon", eps, 0, HUGE_VAL, 0) ||
+    if (check_adam_scalars(fn, lr, beta1, beta2, eps) ||
         check_scalar(fn, "weight_decay", decay, 0, HUGE_VAL, 0) ||
         check_step(fn, step))
         return NULL;
@@ -1086,29 +1103,6 @@ static PyObject *core_adagrad_update(PyObject *self, PyObject *args)
 
 /* ---- batch normalization ------------------------------------------------
  */
-
-/* Every one of the n_out outputs apart from every input and from each
- * other; an output named in `in_place` may be exactly the input `in_place`
- * (dx and dy). */
-static int check_apart(const char *fn, PyArrayObject **outs,
-                       const char **out_names, int n_out, PyArrayObject **ins,
-                       const char **in_names, int n_in, const char *in_place)
-{
-    for (int o = 0; o < n_out; o++) {
-        for (int i = 0; i < n_in; i++) {
-            int same_ok = in_place && strcmp(in_place, in_names[i]) == 0 &&
-                          strcmp(out_names[o], "dx") == 0;
-            if (check_no_overlap(fn, out_names[o], outs[o], in_names[i], ins[i],
-                                 same_ok))
-                return -1;
-        }
-        for (int p = o + 1; p < n_out; p++)
-            if (check_no_overlap(fn, out_names[o], outs[o], out_names[p],
-                                 outs[p], 0))
-                return -1;
-    }
-    return 0;
-}
 
 /* Each of the n vectors (NULL: absent) has `channels` entries. */
 static int check_channels(const char *fn, PyArrayObject **vectors,
@@ -2193,21 +2187,13 @@ static PyObject *core_adamax_update(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OOOOOOOOO", &o[0], &o[1], &o[2], &o[3],
                           &s_obj[0], &s_obj[1], &s_obj[2], &s_obj[3],
                           &s_obj[4]) ||
-        parse_real(fn, "learning_rate", s_obj[0], &lr) ||
-        parse_real(fn, "beta_1", s_obj[1], &beta1) ||
-        parse_real(fn, "beta_2", s_obj[2], &beta2) ||
-        parse_real(fn, "epsilon", s_obj[3], &eps) ||
-        parse_int(fn, "step", s_obj[4], LLONG_MIN, LLONG_MAX, &step))
+        parse_adam_scalars(fn, s_obj, &lr, &beta1, &beta2, &eps, &step))
         return NULL;
     for (int i = 0; i < 4; i++)
         if (check_state(fn, nm[i], o[i], state_role(i, -1), &dtype, arr[0], arr,
                         i, nm, &arr[i]))
             return NULL;
-    if (check_scalar(fn, "learning_rate", lr, 0, HUGE_VAL, 0) ||
-        check_scalar(fn, "beta_1", beta1, 0, 1, 1) ||
-        check_scalar(fn, "beta_2", beta2, 0, 1, 1) ||
-        check_scalar(fn, "epsilon", eps, 0, HUGE_VAL, 0) ||
-        check_step(fn, step))
+    if (check_adam_scalars(fn, lr, beta1, beta2, eps) || check_step(fn, step))
         return NULL;
     npy_intp n = PyArray_SIZE(arr[0]);
     CALL_KERNEL_VOID(dtype, tnn_adamax_update, REAL(arr[0]), REAL(arr[1]),
@@ -2229,21 +2215,14 @@ static PyObject *core_nadam_update(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OOOOOOOOOO", &o[0], &o[1], &o[2], &o[3],
                           &s_obj[0], &s_obj[1], &s_obj[2], &s_obj[3], &s_obj[4],
                           &s_obj[5]) ||
-        parse_real(fn, "learning_rate", s_obj[0], &lr) ||
-        parse_real(fn, "beta_1", s_obj[1], &beta1) ||
-        parse_real(fn, "beta_2", s_obj[2], &beta2) ||
-        parse_real(fn, "epsilon", s_obj[3], &eps) ||
-        parse_int(fn, "step", s_obj[4], LLONG_MIN, LLONG_MAX, &step) ||
+        parse_adam_scalars(fn, s_obj, &lr, &beta1, &beta2, &eps, &step) ||
         parse_real(fn, "u_product", s_obj[5], &u_product))
         return NULL;
     for (int i = 0; i < 4; i++)
         if (check_state(fn, nm[i], o[i], state_role(i, -1), &dtype, arr[0], arr,
                         i, nm, &arr[i]))
             return NULL;
-    if (check_scalar(fn, "learning_rate", lr, 0, HUGE_VAL, 0) ||
-        check_scalar(fn, "beta_1", beta1, 0, 1, 1) ||
-        check_scalar(fn, "beta_2", beta2, 0, 1, 1) ||
-        check_scalar(fn, "epsilon", eps, 0, HUGE_VAL, 0) ||
+    if (check_adam_scalars(fn, lr, beta1, beta2, eps) ||
         check_scalar(fn, "u_product", u_product, 0, 1, 1) ||
         check_step(fn, step))
         return NULL;
@@ -2458,7 +2437,7 @@ static PyObject *conv_forward(PyObject *args, PyObject *kw, int transpose)
     PyArrayObject *ins[] = {x, w, b};
     const char *in_names[] = {"x", "w", "b"}, *out_names[] = {"y"};
     if ((b && check_dim(fn, "b", b, 0, bias_len, what)) ||
-        check_no_overlaps(fn, 1, &y, out_names, 3, ins, in_names) ||
+        check_apart(fn, &y, out_names, 1, ins, in_names, 3, NULL) ||
         conv_scratch(&s, dtype, &scratch))
         return NULL;
     if (transpose)
@@ -2514,7 +2493,7 @@ static PyObject *conv_backward(PyObject *args, PyObject *kw, int transpose)
     if ((dx && check_same_shape(fn, "dx", dx, "x", x)) ||
         check_same_shape(fn, "dw", dw, "w", w) ||
         (db && check_dim(fn, "db", db, 0, bias_len, what)) ||
-        check_no_overlaps(fn, 3, outs, out_names, 3, ins, in_names) ||
+        check_apart(fn, outs, out_names, 3, ins, in_names, 3, NULL) ||
         conv_scratch(&s, dtype, &scratch))
         return NULL;
     if (transpose)
@@ -2656,7 +2635,7 @@ static PyObject *core_conv2d_maxpool_forward(PyObject *self, PyObject *args,
     PyArrayObject *outs[] = {y, argmax}, *ins[] = {x, w, b};
     const char *out_names[] = {"y", "argmax"}, *in_names[] = {"x", "w", "b"};
     if ((b && check_dim(fn, "b", b, 0, s.filters, what)) ||
-        check_no_overlaps(fn, 2, outs, out_names, 3, ins, in_names) ||
+        check_apart(fn, outs, out_names, 2, ins, in_names, 3, NULL) ||
         conv_pool_scratch(&s, dtype, &scratch))
         return NULL;
     CALL_KERNEL_VOID(dtype, tnn_conv2d_maxpool_forward, REAL(x), REAL(w),
@@ -2711,7 +2690,7 @@ static PyObject *core_conv2d_maxpool_backward(PyObject *self, PyObject *args,
     const char *out_names[] = {"dw", "db"},
                *in_names[] = {"x", "dy", "y", "argmax"};
     if ((db && check_dim(fn, "db", db, 0, s.filters, what)) ||
-        check_no_overlaps(fn, 2, outs, out_names, 4, ins, in_names) ||
+        check_apart(fn, outs, out_names, 2, ins, in_names, 4, NULL) ||
         conv_pool_scratch(&s, dtype, &scratch))
         return NULL;
     CALL_KERNEL(outside, dtype, tnn_conv2d_maxpool_backward, REAL(x), REAL(dy),

@@ -81,14 +81,20 @@ def _copy(p):
     return {k: None if v is None else v.copy() for k, v in p.items()}
 
 
-def _fused(p, steps, want_dx, decay):
-    """Run dense_backward_adam `steps` times on p (in place); the gradients."""
+def _gradients(p, want_dx):
+    """NaN-filled dx (or None), dw and db (None without bias) for p."""
     batch, fan_in = p["x"].shape
     fan_out = p["w"].shape[1]
     dtype = p["x"].dtype
     dx = np.full((batch, fan_in), np.nan, dtype) if want_dx else None
     dw = np.full((fan_in, fan_out), np.nan, dtype)
     db = None if p["b"] is None else np.full(fan_out, np.nan, dtype)
+    return dx, dw, db
+
+
+def _fused(p, steps, want_dx, decay):
+    """Run dense_backward_adam `steps` times on p (in place); the gradients."""
+    dx, dw, db = _gradients(p, want_dx)
     for step in range(1, steps + 1):
         _core.dense_backward_adam(
             p["x"], p["w"], p["b"], p["dy"], dx, dw, db, p["m_w"], p["v_w"],
@@ -100,12 +106,7 @@ def _fused(p, steps, want_dx, decay):
 
 def _apart(p, steps, want_dx, decay):
     """The same with dense_backward then adamw_update on w and on b."""
-    batch, fan_in = p["x"].shape
-    fan_out = p["w"].shape[1]
-    dtype = p["x"].dtype
-    dx = np.full((batch, fan_in), np.nan, dtype) if want_dx else None
-    dw = np.full((fan_in, fan_out), np.nan, dtype)
-    db = None if p["b"] is None else np.full(fan_out, np.nan, dtype)
+    dx, dw, db = _gradients(p, want_dx)
     for step in range(1, steps + 1):
         _core.dense_backward(p["x"], p["w"], p["dy"], dx, dw, db)
         args = (0.01, 0.9, 0.999, 1e-7, step, decay)

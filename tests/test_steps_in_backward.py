@@ -148,9 +148,17 @@ def test_which_layers_take_the_step_inside(monkeypatch):
     )
 
 
+class HalvedAdam(tn.optimizers.Adam):
+    """An Adam subclass with its own update: not the built-in rule."""
+
+    def _update(self, w, g, state):
+        super()._update(w, g * 0.5, state)
+
+
 @pytest.mark.parametrize(
     "optimizer",
     [
+        HalvedAdam,
         lambda: tn.optimizers.Adam(clipnorm=1.0),
         lambda: tn.optimizers.Adam(clipvalue=0.1),
         lambda: tn.optimizers.Adam(global_clipnorm=1.0),
@@ -162,20 +170,6 @@ def test_other_optimizers_keep_the_flat_step(monkeypatch, optimizer):
     tn.set_seed(1)
     model = mlp("float32")
     model.compile(optimizer(), "sparse_categorical_crossentropy")
-    x, y = data(8)
-    calls = count_steps_inside(monkeypatch)
-    model.train_on_batch(x, y)
-    assert calls == []
-
-
-def test_an_adam_subclass_with_its_own_update_keeps_the_flat_step(monkeypatch):
-    class Halved(tn.optimizers.Adam):
-        def _update(self, w, g, state):
-            super()._update(w, g * 0.5, state)
-
-    tn.set_seed(1)
-    model = mlp("float32")
-    model.compile(Halved(), "sparse_categorical_crossentropy")
     x, y = data(8)
     calls = count_steps_inside(monkeypatch)
     model.train_on_batch(x, y)
