@@ -27,4 +27,4 @@ print("clang build:", _core.__file__, "simd", _core.simd(), "threads",
       _core.get_num_threads())
 PY
 python -m pytest -q -p no:cacheprovider -x \
-    tests/test_core_kernels.py tests/test_threads.py
+    tests/test_core_kernels.py tests/test_threads.py tests/test_dense_epilogues.py
