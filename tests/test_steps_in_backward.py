@@ -83,7 +83,8 @@ def fit(on, make_model, make_optimizer, dtype, monkeypatch, threads=2):
 
 
 def assert_identical(a, b):
-    for wa, wb in zip(a[0], b[0], strict=True):
+    assert len(a[0]) == len(b[0])
+    for wa, wb in zip(a[0], b[0]):
         assert wa.tobytes() == wb.tobytes()
     assert a[1].keys() == b[1].keys()
     for key in a[1]:
