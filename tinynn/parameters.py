@@ -168,6 +168,10 @@ class ParameterStore:
         for layer in self.layers:
             self.update_layer(optimizer, layer)
 
+    def ranges_of(self, layer: Any) -> list[tuple[int, int, list[np.ndarray]]]:
+        """`layer`'s trainable ranges, each (start, stop, gradient views)."""
+        return self._ranges.get(id(layer), [])
+
     def ranges_except(self, skip: set[int]) -> list[tuple[int, int, list[np.ndarray]]]:
         """The trainable ranges of every layer whose id is not in `skip`,
         adjacent ones merged, each (start, stop, gradient views): what is

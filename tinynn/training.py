@@ -126,7 +126,7 @@ class _StepsInBackward:
         store, optimizer = self.store, self.optimizer
         ranges = list(self.rest)
         for layer in missed:
-            ranges += store._ranges[id(layer)]
+            ranges += store.ranges_of(layer)
         for start, stop, views in ranges:
             optimizer.update_range(store.params, store.grads, start, stop, views)
 
@@ -647,27 +647,28 @@ class Trainer:
                     self._plan, store, optimizer
                 )
             missed = steps.backward(lambda: self._plan.backward(n, written))
-            if self._penalized:  # Keras 2: loss + sum of the layers' penalties
-                total += sum(
-                    layer._penalty(True, contexts)
-                    for layer, contexts in self._penalized
-                )
+            total = self._with_penalties(total, training=True)
             steps.update_rest(missed)
-            if self._constrained:  # Keras: constraints right after the update
-                for layer in self._constrained:
-                    layer._apply_constraints()
+            self._apply_constraints()
         else:
             self._plan.backward(n, written)
-            if self._penalized:  # Keras 2: loss + sum of the layers' penalties
-                total += sum(
-                    layer._penalty(True, contexts)
-                    for layer, contexts in self._penalized
-                )
+            total = self._with_penalties(total, training=True)
             self._store.apply(optimizer)
-            if self._constrained:  # Keras: constraints right after the update
-                for layer in self._constrained:
-                    layer._apply_constraints()
+            self._apply_constraints()
         return self._values(total, losses_, yb, outputs, modes, corrects, wb)
+
+    def _with_penalties(self, total: Any, training: bool) -> Any:
+        """Keras 2's loss: `total` plus the sum of the layers' penalties."""
+        if not self._penalized:
+            return total
+        return total + sum(
+            layer._penalty(training, contexts) for layer, contexts in self._penalized
+        )
+
+    def _apply_constraints(self) -> None:
+        """Keras applies the constraints right after the optimizer's update."""
+        for layer in self._constrained:
+            layer._apply_constraints()
 
     def _test_batch(self, xb, yb, modes, wb=None) -> list[float]:
         with self.lock:
@@ -675,11 +676,7 @@ class Trainer:
             outputs = self._plan.forward(xb, False, [m == "fused" for m in modes])
             losses_, corrects = self._losses(outputs, yb, modes, wb, None)
             total = self._total_loss(losses_)
-            if self._penalized:  # Keras 2's test_step adds them too
-                total += sum(
-                    layer._penalty(False, contexts)
-                    for layer, contexts in self._penalized
-                )
+            total = self._with_penalties(total, training=False)  # Keras 2 too
             return self._values(total, losses_, yb, outputs, modes, corrects, wb)
 
     def _losses(self, outputs, yb, modes, wb, grads) -> tuple[list, list]:
