@@ -88,13 +88,16 @@ struct tnn_conv_direct {
  * add bias[j] (column j of c), apply relu, then take an Adam/AdamW step on
  * the weights whose gradient the tile is: w, m, v and vhat (amsgrad, or
  * NULL) are laid out like c (same strides, c's column stride 1), and the
- * scalars are those of the path's adam entry. The gradient stays in c. */
+ * scalars are those of the path's adam entry. The gradient stays in c,
+ * unless gradient_unread is 1: then c is working space, and the driver may
+ * keep a block's gradient in its own space instead (G(gemm)). */
 #define TNN_GEMM_EPILOGUE(real)                                                \
     struct {                                                                   \
         const real *bias;                                                      \
         int relu;                                                              \
         real *w, *m, *v, *vhat;                                                \
         real alpha, one_minus_beta1, one_minus_beta2, epsilon, decay;          \
+        int gradient_unread;                                                   \
     }
 typedef TNN_GEMM_EPILOGUE(float) tnn_epilogue_f32;
 typedef TNN_GEMM_EPILOGUE(double) tnn_epilogue_f64;

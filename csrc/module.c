@@ -421,7 +421,8 @@ static PyObject *core_dense_backward(PyObject *self, PyObject *args,
 }
 
 /* dense_backward_adam(x, w, b, dy, dx, dw, db, m_w, v_w, vhat_w, m_b, v_b,
- * vhat_b, learning_rate, beta_1, beta_2, epsilon, step, weight_decay=0). */
+ * vhat_b, learning_rate, beta_1, beta_2, epsilon, step, weight_decay=0,
+ * keep_dw=True). */
 static PyObject *core_dense_backward_adam(PyObject *self, PyObject *args,
                                           PyObject *kw)
 {
@@ -446,6 +447,7 @@ static PyObject *core_dense_backward_adam(PyObject *self, PyObject *args,
                             "epsilon",
                             "step",
                             "weight_decay",
+                            "keep_dw",
                             NULL};
     const char *fn = "dense_backward_adam";
     PyObject *x_obj, *dy_obj, *o[N_OUT], *s_obj[6] = {NULL};
@@ -458,12 +460,12 @@ static PyObject *core_dense_backward_adam(PyObject *self, PyObject *args,
     const int optional[N_OUT] = {0, 1, 1, 0, 1, 0, 0, 1, 1, 1, 1};
     double lr, beta1, beta2, eps, decay = 0.0;
     long long step;
-    int dtype = -1;
+    int dtype = -1, keep_dw = 1;
     if (!PyArg_ParseTupleAndKeywords(
-            args, kw, "OOOOOOOOOOOOOOOOOO|O", names, &x_obj, &o[0], &o[1],
+            args, kw, "OOOOOOOOOOOOOOOOOO|O$p", names, &x_obj, &o[0], &o[1],
             &dy_obj, &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &o[8], &o[9],
             &o[10], &s_obj[0], &s_obj[1], &s_obj[2], &s_obj[3], &s_obj[4],
-            &s_obj[5]) ||
+            &s_obj[5], &keep_dw) ||
         parse_adam_scalars(fn, s_obj, &lr, &beta1, &beta2, &eps, &step) ||
         (s_obj[5] && parse_real(fn, "weight_decay", s_obj[5], &decay)) ||
         check_array(fn, "x", x_obj, 2, ARG_IN, &x) ||
@@ -511,7 +513,8 @@ static PyObject *core_dense_backward_adam(PyObject *self, PyObject *args,
                      REAL_OR_NULL(b), REAL(dy), REAL_OR_NULL(dx), REAL(dw),
                      REAL_OR_NULL(db), batch, fan_in, fan_out, REAL(out[5]),
                      REAL(out[6]), REAL_OR_NULL(out[7]), REAL_OR_NULL(out[8]),
-                     REAL_OR_NULL(out[9]), REAL_OR_NULL(out[10]), &adam);
+                     REAL_OR_NULL(out[9]), REAL_OR_NULL(out[10]), &adam,
+                     keep_dw);
     Py_RETURN_NONE;
 }
 
@@ -3413,9 +3416,11 @@ static PyMethodDef core_methods[] = {
     KWARGS(dense_backward_adam,
            "dense_backward_adam(x, w, b, dy, dx, dw, db, m_w, v_w, vhat_w, "
            "m_b, v_b, vhat_b, learning_rate, beta_1, beta_2, epsilon, step, "
-           "weight_decay=0): dense_backward, then adamw_update's step on w "
-           "and b, taken on each tile of dw as it is final; dx, b/db and "
-           "their moments, vhat_w/vhat_b may be None"),
+           "weight_decay=0, *, keep_dw=True): dense_backward, then "
+           "adamw_update's step on w and b, taken on each block of dw as it "
+           "is final; dx, b/db and their moments, vhat_w/vhat_b may be "
+           "None; keep_dw=False: dw is working space (the gradient may stay "
+           "in cache only)"),
     KWARGS(conv2d_forward,
            "conv2d_forward(x, w, b, y, strides, dilation, padding, "
            "activation='linear'): y = act(conv(x, w) + b), NHWC, w (kh, kw, "

@@ -59,8 +59,11 @@ void tnn_gemm_f64(const double *a, ptrdiff_t rsa, ptrdiff_t csa,
  *           like w and m_b, v_b, vhat_b like b (b NULL when db is). w's
  *           step is taken on each tile of dw as soon as it is final, while
  *           it is in cache; the result is the same as tnn_adamw_update's
- *           after backward, and dw, db still receive the gradients. No
- *           array may overlap another (dx is computed from w first). */
+ *           after backward. db receives the bias gradient; dw receives
+ *           the kernel gradient when keep_dw = 1, and is working space
+ *           otherwise (written or not: a batch that one slice of the GEMM
+ *           sums keeps the gradient in cache only). No array may overlap
+ *           another (dx is computed from w first). */
 struct tnn_adam_step {
     double lr, beta1, beta2, epsilon, weight_decay; /* weight_decay 0: Adam */
     int64_t step;                                   /* t >= 1 */
@@ -99,7 +102,8 @@ void tnn_dense_backward_update_f32(const float *x, float *w, float *b,
                                    ptrdiff_t fan_out, float *m_w, float *v_w,
                                    float *vhat_w, float *m_b, float *v_b,
                                    float *vhat_b,
-                                   const struct tnn_adam_step *step);
+                                   const struct tnn_adam_step *step,
+                                   int keep_dw);
 void tnn_dense_forward_f64(const double *x, const double *w, const double *b,
                            double *y, ptrdiff_t batch, ptrdiff_t fan_in,
                            ptrdiff_t fan_out, int activation);
@@ -113,7 +117,8 @@ void tnn_dense_backward_update_f64(const double *x, double *w, double *b,
                                    ptrdiff_t fan_in, ptrdiff_t fan_out,
                                    double *m_w, double *v_w, double *vhat_w,
                                    double *m_b, double *v_b, double *vhat_b,
-                                   const struct tnn_adam_step *step);
+                                   const struct tnn_adam_step *step,
+                                   int keep_dw);
 
 /* ---- Batch normalization (batchnorm.inc), Keras 2's BatchNormalization --
  * x, y, dy, dx: (rows, channels); every other array: (channels,).

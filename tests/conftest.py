@@ -38,9 +38,9 @@ def dense_backward_calls(monkeypatch):
         calls.append((w.shape, dx is not None))
         return plain(x, w, dy, dx, dw, db, **options)
 
-    def spy_with_step(x, w, b, dy, dx, dw, db, step):
+    def spy_with_step(x, w, b, dy, dx, dw, db, step, **options):
         calls.append((w.shape, dx is not None))
-        return with_step(x, w, b, dy, dx, dw, db, step)
+        return with_step(x, w, b, dy, dx, dw, db, step, **options)
 
     monkeypatch.setattr(_backend, "dense_backward", spy)
     monkeypatch.setattr(_backend, "dense_backward_adam", spy_with_step)

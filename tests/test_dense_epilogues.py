@@ -92,14 +92,14 @@ def _gradients(p, want_dx):
     return dx, dw, db
 
 
-def _fused(p, steps, want_dx, decay):
+def _fused(p, steps, want_dx, decay, keep_dw=True):
     """Run dense_backward_adam `steps` times on p (in place); the gradients."""
     dx, dw, db = _gradients(p, want_dx)
     for step in range(1, steps + 1):
         _core.dense_backward_adam(
             p["x"], p["w"], p["b"], p["dy"], dx, dw, db, p["m_w"], p["v_w"],
             p["vhat_w"], p["m_b"], p["v_b"], p["vhat_b"], 0.01, 0.9, 0.999, 1e-7,
-            step, decay,
+            step, decay, keep_dw=keep_dw,
         )  # fmt: skip
     return dx, dw, db
 
@@ -134,6 +134,37 @@ def test_backward_adam_is_backward_then_adamw_update(
     for g, w in zip(got, want):
         if w is not None:
             np.testing.assert_array_equal(g, w)
+
+
+# Beside SHAPES: a batch whose float64 gradient block does not fit in the
+# driver's space beside b's panels (dw is written), and more columns than
+# one column block of the GEMM (TNN_GEMM_NC, 2048).
+UNKEPT_SHAPES = [*SHAPES, (200, 20, 2048), (3, 10, 2100)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("batch,fan_in,fan_out", UNKEPT_SHAPES)
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_backward_adam_without_keeping_dw_takes_the_same_step(
+    simd, threads, dtype, batch, fan_in, fan_out, amsgrad
+):
+    p = _problem(batch * 3 + fan_out, batch, fan_in, fan_out, dtype, amsgrad, True)
+    q = _copy(p)
+    got = _fused(p, 3, True, 0.0, keep_dw=False)
+    want = _apart(q, 3, True, 0.0)
+    for name in p:
+        np.testing.assert_array_equal(p[name], q[name], err_msg=name)
+    np.testing.assert_array_equal(got[0], want[0], err_msg="dx")
+    np.testing.assert_array_equal(got[2], want[2], err_msg="db")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_backward_adam_without_keeping_dw_leaves_it_unwritten(simd, threads, dtype):
+    # The Keras listing's first layer at batch 32: one slice of the GEMM sums
+    # the gradient, whose blocks then stay in the driver's own space.
+    p = _problem(5, 32, 784, 512, dtype, False, True)
+    _, dw, _ = _fused(p, 1, False, 0.0, keep_dw=False)
+    assert np.isnan(dw).all()
 
 
 @pytest.mark.parametrize("threads_n", [1, 3, 4])

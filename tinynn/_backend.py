@@ -115,14 +115,17 @@ def dense_backward_adam(
     dw: np.ndarray,
     db: np.ndarray | None,
     step: tuple,
+    keep_dw: bool = True,
 ) -> None:
     """dense_backward (overwriting dw, db), then the Adam/AdamW step `step`
     on w and b: (m_w, v_w, vhat_w, m_b, v_b, vhat_b, learning_rate, beta_1,
     beta_2, epsilon, iteration, weight_decay), the moments laid out like w
     and b (vhat None without amsgrad, b's None without bias). The kernel
-    steps each tile of dw as soon as it is final; the same bits as
-    dense_backward then adamw_update."""
-    _core.dense_backward_adam(x, w, b, dy, dx, dw, db, *step)
+    steps each block of dw as soon as it is final; the same bits as
+    dense_backward then adamw_update. keep_dw=False: dw is working space,
+    its contents afterwards unspecified (the gradient may never leave the
+    cache)."""
+    _core.dense_backward_adam(x, w, b, dy, dx, dw, db, *step, keep_dw=keep_dw)
 
 
 def conv2d_forward(

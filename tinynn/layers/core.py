@@ -257,6 +257,7 @@ class Dense(_KernelLayer):
                 self._grads[0],
                 db,
                 step,
+                keep_dw=False,  # the step is its only reader
             )
             return
         _backend.dense_backward(
