@@ -1264,11 +1264,11 @@ class _Batches:
             np.copyto(out, self.xs[lo:hi], casting="unsafe")
             return out
         if self.direct:
-            return np.take(self.xs, index, axis=0, out=out)
+            return self.xs.take(index, axis=0, out=out)
         if self.stage is None:
             self.stage = np.empty((len(self.out), *self.xs.shape[1:]), self.xs.dtype)
         stage = self.stage[: hi - lo]
-        np.take(self.xs, index, axis=0, out=stage)
+        self.xs.take(index, axis=0, out=stage)
         np.copyto(out, stage, casting="unsafe")
         return out
 
@@ -1317,9 +1317,9 @@ def _epoch_batches(
                 if t is None:
                     yb.append(None)
                 else:
-                    yb.append(np.take(t, index, axis=0, out=buffer[: hi - lo]))
+                    yb.append(t.take(index, axis=0, out=buffer[: hi - lo]))
             if weights is not None:
-                wb = np.take(weights, index, out=w_buffer[: hi - lo])
+                wb = weights.take(index, out=w_buffer[: hi - lo])
             yield step, batches.rows(lo, hi, index), yb, wb
 
 

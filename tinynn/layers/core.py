@@ -26,6 +26,12 @@ from .base import (
 )
 
 
+def _as_rows(a: np.ndarray) -> np.ndarray:
+    """`a` as rows of its last axis: itself when it is 2-D already (no new
+    view object on the per-batch path)."""
+    return a if a.ndim == 2 else a.reshape(-1, a.shape[-1])
+
+
 class _KernelLayer(Layer):
     """What Dense and the convolution layers share: an activation (fused into
     the kernel when it can be), a kernel and an optional bias with their
@@ -116,16 +122,16 @@ class _KernelLayer(Layer):
         # activation="linear" lets the model fuse softmax into the loss kernel.
         act = ctx.activation = activation or self._activation
         # Activations work on the last axis (softmax per row or pixel).
-        out2 = out.reshape(-1, out.shape[-1])
         if act in _backend.FUSED_ACTIVATIONS:
             self._linear(x, out, act)
         elif act in _backend.FROM_INPUT_ACTIVATIONS:
             # swish and gelu differentiate from the pre-activation: keep it.
             z = ctx.buffer("pre_activation", out.shape, self._dtype)
             self._linear(x, z, "linear")
-            _backend.activation_forward(act, z.reshape(out2.shape), out2)
+            _backend.activation_forward(act, _as_rows(z), _as_rows(out))
         else:
             self._linear(x, out, "linear")
+            out2 = _as_rows(out)
             _backend.activation_forward(act, out2, out2)
         ctx.input, ctx.output = x, out
         return out
@@ -133,15 +139,15 @@ class _KernelLayer(Layer):
     def _backward(self, dy, dx, ctx, accumulate=False):
         if self.activity_regularizer is not None:
             self._activity_gradient(dy, ctx)
-        dz = dy.reshape(-1, dy.shape[-1])
+        dz = _as_rows(dy)
         act = ctx.activation
         if act == "relu" and ctx.relu_by_consumer:
             act = "linear"  # the max pooling after this layer applied it
         if act in _backend.FROM_INPUT_ACTIVATIONS:
             z = ctx.buffer("pre_activation", dy.shape, self._dtype)
-            _backend.activation_backward(act, z.reshape(dz.shape), dz, dz)
+            _backend.activation_backward(act, _as_rows(z), dz, dz)
         elif act != "linear":
-            y2 = ctx.output.reshape(dz.shape)
+            y2 = _as_rows(ctx.output)
             _backend.activation_backward(act, y2, dz, dz)
         self._linear_backward(ctx.input, dy, dx, ctx, accumulate)
         return dx
@@ -236,38 +242,37 @@ class Dense(_KernelLayer):
 
     def _linear(self, x, out, activation):
         # rank > 2 inputs: the last axis only, as Keras
-        x2 = x.reshape(-1, x.shape[-1])
+        params = self._params  # kernel, bias (use_bias)
         _backend.dense_forward(
-            x2, self.kernel, self.bias, out.reshape(-1, self.units), activation
+            _as_rows(x),
+            params[0],
+            params[1] if self.use_bias else None,
+            _as_rows(out),
+            activation,
         )
 
     def _linear_backward(self, x, dz, dx, ctx, accumulate):
-        x2 = x.reshape(-1, x.shape[-1])
-        dx2 = None if dx is None else dx.reshape(x2.shape)
-        db = self._grads[1] if self.use_bias else None
+        x2, dz2 = _as_rows(x), _as_rows(dz)
+        dx2 = None if dx is None else _as_rows(dx)
+        params, grads = self._params, self._grads  # kernel, bias (use_bias)
+        db = grads[1] if self.use_bias else None
         step = ctx.optimizer_step
         if step is not None and not accumulate:
             ctx.optimizer_step = None  # taken: the Trainer checks
             _backend.dense_backward_adam(
                 x2,
-                self.kernel,
-                self.bias,
-                dz.reshape(-1, self.units),
+                params[0],
+                params[1] if self.use_bias else None,
+                dz2,
                 dx2,
-                self._grads[0],
+                grads[0],
                 db,
                 step,
                 keep_dw=False,  # the step is its only reader
             )
             return
         _backend.dense_backward(
-            x2,
-            self.kernel,
-            dz.reshape(-1, self.units),
-            dx2,
-            self._grads[0],
-            db,
-            accumulate=accumulate,
+            x2, params[0], dz2, dx2, grads[0], db, accumulate=accumulate
         )
 
     def get_config(self):

@@ -192,6 +192,10 @@ class Plan:
         if gate_relu_pools:
             self._gate_relu_pools(consumers)
         self.values: list[Any] = [None] * len(shapes)
+        # Per batch size: each step's output buffer cut to it; per batch size
+        # and outputs with a loss: the backward pass's calls (_schedule).
+        self._outs: dict[int, list[Any]] = {}
+        self._schedules: dict[tuple, tuple[list[tuple], list[Any]]] = {}
         # Each layer's contexts (several for a shared layer): activity
         # penalties are per call.
         self.contexts: dict[int, list[CallContext]] = {}
@@ -327,14 +331,18 @@ class Plan:
         before its activation where `fuse[k]` (and ``fusable[k]``)."""
         values = self.values
         n = len(inputs[0])
+        outs = self._outs.get(n)
+        if outs is None:
+            outs = self._outs[n] = [
+                None if step.out is None else step.out[:n] for step in self.steps
+            ]
         for s, x in zip(self.input_slots, inputs):
             values[s] = x
-        for step in self.steps:
+        for step, out in zip(self.steps, outs):
             if step.as_list:
                 x = [values[s] for s in step.inputs]
             else:
                 x = values[step.inputs[0]]
-            out = None if step.out is None else step.out[:n]
             if fuse is not None and step.fuse_index >= 0 and fuse[step.fuse_index]:
                 y = step.layer._forward(x, training, out, step.ctx, activation="linear")
             else:
@@ -361,18 +369,46 @@ class Plan:
         site), or, for a layer no gradient reached, at the end once its
         gradients are zeroed. Later steps never read that layer's weights,
         so `final` may update them (the fused optimizer step)."""
+        key = (n, None if written is None else tuple(written))
+        schedule = self._schedules.get(key)
+        if schedule is None:
+            schedule = self._schedules[key] = self._schedule(n, written)
+        calls, unreached = schedule
+        for step, dy, dx, accumulate, pending, weights_final in calls:
+            if step is not None:
+                step.layer._backward(dy, dx, step.ctx, accumulate)
+                for total, scratch in pending:
+                    _backend.add_inplace(total, scratch)
+            if final is not None and weights_final is not None:
+                final(weights_final)
+        # A trainable layer no loss reached this pass: zero gradients, not
+        # last batch's.
+        for layer in unreached:
+            if layer.trainable_weights:
+                for g in layer._grads:
+                    g.fill(0)
+            if final is not None:
+                final(layer)
+
+    def _schedule(
+        self, n: int, written: Sequence[bool] | None
+    ) -> tuple[list[tuple], list[Any]]:
+        """The backward pass for batches of `n` with these outputs written,
+        worked out once: its calls, each (step or None, dy, dx (a list for
+        a list-input layer), accumulate, [(gradient, scratch to add)], the
+        layer whose weight gradients are final after it, or None), and the
+        layers no gradient reaches. The graph fixes all of it."""
         done = [False] * len(self.grads)
         for k, s in enumerate(self.output_slots):
             if written is None or written[k]:
                 done[s] = True
         called: set[int] = set()
+        calls: list[tuple] = []
         for step in reversed(self.steps):
             if not (step.backward and done[step.output]):
-                if final is not None and step.last_of_layer:
-                    if id(step.layer) in called:
-                        final(step.layer)
+                if step.last_of_layer and id(step.layer) in called:
+                    calls.append((None, None, None, False, [], step.layer))
                 continue
-            dy = self.grads[step.output][:n]
             targets, pending = [], []
             for s, wants, scratch in zip(step.inputs, step.wants_dx, step.scratch):
                 if not wants:
@@ -382,24 +418,19 @@ class Plan:
                     targets.append(self.grads[s][:n])
                 else:  # a later one: into scratch, added after the call
                     targets.append(scratch[:n])
-                    pending.append((s, scratch[:n]))
+                    pending.append((self.grads[s][:n], scratch[:n]))
             key = id(step.layer)
             accumulate = key in called
             called.add(key)
-            if step.as_list:
-                step.layer._backward(dy, targets, step.ctx, accumulate)
-            else:
-                step.layer._backward(dy, targets[0], step.ctx, accumulate)
-            for s, scratch in pending:
-                _backend.add_inplace(self.grads[s][:n], scratch)
-            if final is not None and step.last_of_layer:
-                final(step.layer)
-        # A trainable layer no loss reached this pass: zero gradients, not
-        # last batch's.
-        for layer in self.layers:
-            if id(layer) not in called:
-                if layer.trainable_weights:
-                    for g in layer._grads:
-                        g.fill(0)
-                if final is not None:
-                    final(layer)
+            calls.append(
+                (
+                    step,
+                    self.grads[step.output][:n],
+                    targets if step.as_list else targets[0],
+                    accumulate,
+                    pending,
+                    step.layer if step.last_of_layer else None,
+                )
+            )
+        unreached = [layer for layer in self.layers if id(layer) not in called]
+        return calls, unreached
