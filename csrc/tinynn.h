@@ -96,14 +96,11 @@ void tnn_dense_backward_f32(const float *x, const float *w, const float *dy,
                             float *dx, float *dw, float *db, ptrdiff_t batch,
                             ptrdiff_t fan_in, ptrdiff_t fan_out,
                             int accumulate);
-void tnn_dense_backward_update_f32(const float *x, float *w, float *b,
-                                   const float *dy, float *dx, float *dw,
-                                   float *db, ptrdiff_t batch, ptrdiff_t fan_in,
-                                   ptrdiff_t fan_out, float *m_w, float *v_w,
-                                   float *vhat_w, float *m_b, float *v_b,
-                                   float *vhat_b,
-                                   const struct tnn_adam_step *step,
-                                   int keep_dw);
+void tnn_dense_backward_update_f32(
+    const float *x, float *w, float *b, const float *dy, float *dx, float *dw,
+    float *db, ptrdiff_t batch, ptrdiff_t fan_in, ptrdiff_t fan_out, float *m_w,
+    float *v_w, float *vhat_w, float *m_b, float *v_b, float *vhat_b,
+    const struct tnn_adam_step *step, int keep_dw);
 void tnn_dense_forward_f64(const double *x, const double *w, const double *b,
                            double *y, ptrdiff_t batch, ptrdiff_t fan_in,
                            ptrdiff_t fan_out, int activation);
@@ -111,14 +108,11 @@ void tnn_dense_backward_f64(const double *x, const double *w, const double *dy,
                             double *dx, double *dw, double *db, ptrdiff_t batch,
                             ptrdiff_t fan_in, ptrdiff_t fan_out,
                             int accumulate);
-void tnn_dense_backward_update_f64(const double *x, double *w, double *b,
-                                   const double *dy, double *dx, double *dw,
-                                   double *db, ptrdiff_t batch,
-                                   ptrdiff_t fan_in, ptrdiff_t fan_out,
-                                   double *m_w, double *v_w, double *vhat_w,
-                                   double *m_b, double *v_b, double *vhat_b,
-                                   const struct tnn_adam_step *step,
-                                   int keep_dw);
+void tnn_dense_backward_update_f64(
+    const double *x, double *w, double *b, const double *dy, double *dx,
+    double *dw, double *db, ptrdiff_t batch, ptrdiff_t fan_in,
+    ptrdiff_t fan_out, double *m_w, double *v_w, double *vhat_w, double *m_b,
+    double *v_b, double *vhat_b, const struct tnn_adam_step *step, int keep_dw);
 
 /* ---- Batch normalization (batchnorm.inc), Keras 2's BatchNormalization --
  * x, y, dy, dx: (rows, channels); every other array: (channels,).
