@@ -498,3 +498,30 @@ def test_a_number_weights_every_output():
     assert b[0] == pytest.approx(0.5 * a[0], rel=1e-6)
     with pytest.raises(TypeError, match="loss_weights must be a number, a list"):
         compiled_ticket(loss_weights="half")
+
+
+def test_one_plan_backpropagates_whichever_outputs_have_a_loss(float64):
+    # The Plan works a backward pass out once per batch size and set of
+    # written outputs: the same plan, asked for out's gradient alone and then
+    # for both outputs', must give each pass its own trunk gradient (NumPy:
+    # the layers are linear, so dW_trunk = x^T (sum of g_k W_k^T)).
+    tf.set_seed(3)
+    inputs = keras.Input((4,))
+    trunk = layers.Dense(3, use_bias=False)
+    hidden = trunk(inputs)
+    out = layers.Dense(2, use_bias=False, name="out")(hidden)
+    aux = layers.Dense(2, use_bias=False, name="aux")(hidden)
+    model = keras.Model(inputs, [out, aux])
+    w_out, w_aux = (model.get_layer(k).get_weights()[0] for k in ("out", "aux"))
+    x = np.random.default_rng(0).normal(size=(5, 4))
+    g = [np.random.default_rng(k + 1).normal(size=(5, 2)) for k in range(2)]
+    plan = model._make_plan(5)
+    for written in ([True, False], [True, True], [False, True]):
+        plan.forward([x], training=True)
+        for k in range(2):
+            plan.output_gradients(5)[k][...] = g[k]
+        plan.backward(5, written)
+        dh = sum(g[k] @ w.T for k, w in enumerate((w_out, w_aux)) if written[k])
+        np.testing.assert_allclose(
+            trunk._grads[0], x.T @ dh, rtol=1e-12, err_msg=str(written)
+        )
