@@ -38,9 +38,11 @@ int tnn_default_threads(void);
 int tnn_parse_cpu_max(const char *text);
 
 /* 64-byte aligned GEMM packing space of the calling thread (allocated on
- * its first GEMM, reused, freed at thread exit): *ap gets
- * TNN_GEMM_MC * TNN_GEMM_KC and *bp (TNN_GEMM_NC + 64) * TNN_GEMM_KC
- * doubles' worth. Returns -1 if it cannot be allocated. */
+ * its first GEMM, reused, freed at thread exit): *ap gets TNN_PACK_A_BYTES
+ * and *bp TNN_PACK_B_BYTES. Returns -1 if it cannot be allocated. */
+#define TNN_PACK_A_BYTES ((size_t)TNN_GEMM_MC * TNN_GEMM_KC * sizeof(double))
+#define TNN_PACK_B_BYTES                                                       \
+    ((size_t)(TNN_GEMM_NC + 64) * TNN_GEMM_KC * sizeof(double))
 int tnn_pack_space(void **ap, void **bp);
 
 /* A 64-byte aligned scratch buffer of at least `bytes` bytes owned by the

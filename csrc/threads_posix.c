@@ -486,14 +486,11 @@ int tnn_pack_space(void **ap, void **bp)
         return -1;
     struct pack_space *p = pthread_getspecific(pack_key);
     if (!p) {
-        size_t a_bytes = (size_t)TNN_GEMM_MC * TNN_GEMM_KC * sizeof(double);
-        size_t b_bytes =
-            (size_t)(TNN_GEMM_NC + 64) * TNN_GEMM_KC * sizeof(double);
         p = calloc(1, sizeof *p);
         if (!p)
             return -1;
-        p->a = aligned_alloc(64, a_bytes);
-        p->b = aligned_alloc(64, b_bytes);
+        p->a = aligned_alloc(64, TNN_PACK_A_BYTES);
+        p->b = aligned_alloc(64, TNN_PACK_B_BYTES);
         if (!p->a || !p->b || pthread_setspecific(pack_key, p) != 0) {
             free_pack_space(p);
             return -1;
