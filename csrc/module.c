@@ -3345,6 +3345,50 @@ static PyObject *core_embedding_forward(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* The enum tnn_source_type of a gather's source rows: float32, float64 or
+ * uint8 (fit's other inputs are converted by NumPy). */
+static int check_gather_source(const char *fn, PyArrayObject *source,
+                               int *source_type)
+{
+    switch (PyArray_TYPE(source)) {
+    case NPY_FLOAT32: *source_type = TNN_SOURCE_F32; return 0;
+    case NPY_FLOAT64: *source_type = TNN_SOURCE_F64; return 0;
+    case NPY_UINT8: *source_type = TNN_SOURCE_U8; return 0;
+    }
+    PyObject *name = PyObject_Str((PyObject *)PyArray_DESCR(source));
+    if (name) {
+        PyErr_Format(PyExc_TypeError,
+                     "%s: source must be float32, float64 or uint8; got %U", fn,
+                     name);
+        Py_DECREF(name);
+    }
+    return -1;
+}
+
+static PyObject *core_gather_rows(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *fn = "gather_rows";
+    PyObject *ids_obj, *source_obj, *y_obj;
+    PyArrayObject *ids, *source, *y;
+    int dtype = -1, id_type, source_type;
+    if (!PyArg_ParseTuple(args, "OOO", &ids_obj, &source_obj, &y_obj))
+        return NULL;
+    if (check_array(fn, "ids", ids_obj, 1, ARG_IN, &ids) ||
+        check_array(fn, "source", source_obj, 2, ARG_IN, &source) ||
+        check_array(fn, "y", y_obj, 2, ARG_OUT, &y) ||
+        check_gather_source(fn, source, &source_type) ||
+        check_float(fn, "y", y, &dtype, "") ||
+        check_embedding(fn, ids, &id_type, source, "source", y, "y"))
+        return NULL;
+    const void *ids_data = PyArray_DATA(ids),
+               *source_data = PyArray_DATA(source);
+    CALL_KERNEL_VOID(dtype, tnn_gather_rows, ids_data, id_type, source_data,
+                     source_type, REAL(y), PyArray_SIZE(ids),
+                     PyArray_DIM(source, 1));
+    Py_RETURN_NONE;
+}
+
 static PyObject *core_embedding_backward(PyObject *self, PyObject *args)
 {
     (void)self;
@@ -3611,6 +3655,9 @@ static PyMethodDef core_methods[] = {
                               "the sum of its block of dy"),
     ARGS(embedding_forward, "embedding_forward(ids, table, y): y = "
                             "table[ids]; ids of any integer dtype"),
+    ARGS(gather_rows, "gather_rows(ids, source, y): y = source[ids] (2-D "
+                      "rows) converted to y's float dtype; source float32, "
+                      "float64 or uint8"),
     ARGS(embedding_backward, "embedding_backward(ids, dy, dtable): dtable = "
                              "0, then dy rows added at their ids in order"),
     {NULL, NULL, 0, NULL},

@@ -977,6 +977,19 @@ void tnn_upsample2d_backward_f64(const double *dy, double *dx, ptrdiff_t batch,
                                  ptrdiff_t channels, ptrdiff_t scale_h,
                                  ptrdiff_t scale_w);
 
+/* ---- Gathering rows (embedding.inc): fit's shuffled batches -------------
+ * y[r] = row ids[r] of source (count rows of `width` elements: the rows of
+ * a C-contiguous array of source_type), converted to y's dtype as a C cast
+ * does; ids of type id_type (enum tnn_label_type), each a row of source
+ * (the caller checks). No overlaps. */
+enum tnn_source_type { TNN_SOURCE_F32, TNN_SOURCE_F64, TNN_SOURCE_U8 };
+void tnn_gather_rows_f32(const void *ids, int id_type, const void *source,
+                         int source_type, float *y, ptrdiff_t count,
+                         ptrdiff_t width);
+void tnn_gather_rows_f64(const void *ids, int id_type, const void *source,
+                         int source_type, double *y, ptrdiff_t count,
+                         ptrdiff_t width);
+
 /* ---- Embedding (embedding.inc), Keras's Embedding layer -----------------
  * ids: `count` integer ids of type id_type (enum tnn_label_type), each in
  * [0, input_dim) (the caller checks before calling); table, dtable:

@@ -282,6 +282,45 @@ def test_embedding_ids_must_be_integers():
         _core.embedding_forward(np.zeros((2, 2)), np.ones((3, 2)), np.empty((2, 2, 2)))
 
 
+# ---- gathering rows with a cast (fit's shuffled batches) -------------------------
+SOURCE_TYPES = [np.float32, np.float64, np.uint8]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("source_type", SOURCE_TYPES, ids=lambda t: np.dtype(t).name)
+@pytest.mark.parametrize("count, rows, width", [(1, 1, 1), (7, 11, 13), (32, 97, 784)])
+def test_gather_rows_converts_like_astype(
+    simd, threads, dtype, source_type, count, rows, width
+):
+    r = rng(count * width)
+    if source_type == np.uint8:
+        source = r.integers(0, 256, size=(rows, width)).astype(np.uint8)
+    else:  # values that float64 -> float32 must round, and a huge one
+        source = (r.normal(size=(rows, width)) / 3).astype(source_type)
+        source[0, 0] = 1e300 if source_type == np.float64 else 3e38
+    ids = r.integers(0, rows, size=count).astype(np.int32)
+    y = np.full((count, width), np.nan, dtype)
+    _core.gather_rows(ids, source, y)
+    with np.errstate(over="ignore"):
+        want = source[ids].astype(dtype)  # NumPy's cast: the reference
+    np.testing.assert_array_equal(y, want)
+
+
+def test_gather_rows_rejects_bad_arguments_before_any_write():
+    source, y = np.ones((4, 3)), np.full((2, 3), 7.0, np.float32)
+    with pytest.raises(ValueError, match=r"gather_rows: ids\[1\] = 4 is outside"):
+        _core.gather_rows(np.array([0, 4]), source, y)
+    with pytest.raises(
+        TypeError, match="source must be float32, float64 or uint8; got int64"
+    ):
+        _core.gather_rows(np.array([0, 1]), source.astype(np.int64), y)
+    with pytest.raises(TypeError, match="y must have dtype float32 or float64"):
+        _core.gather_rows(np.array([0, 1]), source, y.astype(np.int32))
+    with pytest.raises(ValueError, match="y has shape"):
+        _core.gather_rows(np.array([0, 1, 2]), source, y)
+    assert (y == 7.0).all()
+
+
 def test_max_pool_bad_argmax_rejected_before_any_write():
     dy = np.ones((1, 2, 2, 1))
     dx = np.full((1, 3, 3, 1), 7.0)

@@ -373,6 +373,26 @@ def test_a_contiguous_id_array_is_batched_without_a_copy():
     assert batches.direct and np.shares_memory(batches.rows(0, 16), x)
 
 
+@pytest.mark.parametrize("source_type", [np.float64, np.uint8, np.float32])
+def test_shuffled_batches_are_the_converted_rows(source_type):
+    """A shuffled batch of data in another dtype than the model's is gathered
+    and converted in one pass (float64 and uint8 by the C gather, others
+    through a staging copy): the rows of x[index] as NumPy converts them."""
+    from tinynn.training import _Batches
+
+    r = np.random.default_rng(3)
+    x = (r.random((50, 4, 7)) * 255).astype(source_type)
+    index = r.permutation(50)[:16]
+    batches = _Batches(x, np.dtype(np.float32), 16)
+    if source_type != np.float32:
+        assert batches.flat is not None  # the one-pass path
+    got = batches.rows(0, 16, index)
+    np.testing.assert_array_equal(got, x[index].astype(np.float32))
+    swapped = x.astype(x.dtype.newbyteorder())  # not native: the staging copy
+    got = _Batches(swapped, np.dtype(np.float32), 16).rows(0, 16, index)
+    np.testing.assert_array_equal(got, x[index].astype(np.float32))
+
+
 def test_bad_ids_are_named_by_their_place_in_the_data():
     x, y = text_data()
     x[33, 4] = 30

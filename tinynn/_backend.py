@@ -809,6 +809,13 @@ def upsample2d_backward(dy: np.ndarray, dx: np.ndarray) -> np.ndarray:
     return dx
 
 
+def gather_rows(ids: np.ndarray, source: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """y = source[ids] converted to y's float dtype in one pass (source and y
+    2-D, C-contiguous; source float32, float64 or uint8)."""
+    _core.gather_rows(ids, source, y)
+    return y
+
+
 def embedding_forward(ids: np.ndarray, table: np.ndarray, y: np.ndarray) -> np.ndarray:
     """y = table[ids], ids of any integer dtype read in place."""
     _core.embedding_forward(ids, table, y)

@@ -1236,6 +1236,10 @@ def _array_batches(xs, targets, batch_size, weights, trainer):
         yield step, batches.rows(lo, hi), yb, wb
 
 
+#: Source dtypes whose rows `_backend.gather_rows` converts while gathering.
+_GATHER_SOURCES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.uint8))
+
+
 class _Batches:
     """Batches of the user's input `xs` in `dtype` (the model's float dtype,
     or the integer dtype of ids for an Embedding first layer).
@@ -1251,9 +1255,21 @@ class _Batches:
 
     def __init__(self, xs: np.ndarray, dtype: np.dtype, rows: int):
         self.xs = xs
-        self.direct = xs.dtype == dtype and xs.flags.c_contiguous and xs.flags.aligned
+        contiguous = xs.flags.c_contiguous and xs.flags.aligned
+        self.direct = xs.dtype == dtype and contiguous
         self.out = np.empty((rows, *xs.shape[1:]), dtype)
         self.stage: np.ndarray | None = None  # source-dtype rows of a gather
+        # Rows the C gather converts as it copies them (one pass, no staging
+        # copy): float64 data or uint8 images for a float model.
+        self.flat: np.ndarray | None = None
+        if (
+            not self.direct
+            and contiguous
+            and xs.dtype.isnative
+            and xs.dtype in _GATHER_SOURCES
+            and dtype in (np.float32, np.float64)
+        ):
+            self.flat = xs.reshape(len(xs), -1)
 
     def rows(self, lo: int, hi: int, index: np.ndarray | None = None) -> np.ndarray:
         """xs[lo:hi], or xs[index] when shuffled, in the model's dtype."""
@@ -1265,6 +1281,9 @@ class _Batches:
             return out
         if self.direct:
             return self.xs.take(index, axis=0, out=out)
+        if self.flat is not None:
+            _backend.gather_rows(index, self.flat, out.reshape(hi - lo, -1))
+            return out
         if self.stage is None:
             self.stage = np.empty((len(self.out), *self.xs.shape[1:]), self.xs.dtype)
         stage = self.stage[: hi - lo]
