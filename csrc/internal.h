@@ -87,7 +87,9 @@ struct tnn_conv_direct {
 
 /* ---- What the GEMM driver does to a tile of c once its sum is complete --
  * (after the last slice of k; every member optional, NULL or 0 for none):
- * add bias[j] (column j of c), apply relu, then take an Adam/AdamW step on
+ * add bias[j] (column j of c), apply relu, zero c where gate (laid out like
+ * c) is not above 0 (relu's derivative: an input gradient gated by the
+ * relu output it flows back through), then take an Adam/AdamW step on
  * the weights whose gradient the tile is: w, m, v and vhat (amsgrad, or
  * NULL) are laid out like c (same strides, c's column stride 1), and the
  * scalars are those of the path's adam entry. The gradient stays in c,
@@ -97,6 +99,7 @@ struct tnn_conv_direct {
     struct {                                                                   \
         const real *bias;                                                      \
         int relu;                                                              \
+        const real *gate;                                                      \
         real *w, *m, *v, *vhat;                                                \
         real alpha, one_minus_beta1, one_minus_beta2, epsilon, decay;          \
         int gradient_unread;                                                   \

@@ -379,19 +379,42 @@ static int check_dense_shapes(const char *fn, PyArrayObject *x,
     return 0;
 }
 
+/* The optional `gate` of the dense backward kernels: None, or an array of
+ * dx's shape and dtype (then dx must be given). */
+static int check_dense_gate(const char *fn, PyObject *gate_obj,
+                            PyArrayObject *dx, int *dtype, PyArrayObject **gate)
+{
+    if (check_array(fn, "gate", gate_obj, 2, ARG_IN | ARG_OPTIONAL, gate))
+        return -1;
+    if (!*gate)
+        return 0;
+    if (!dx) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: gate needs dx (it zeroes dx where gate <= 0); got "
+                     "dx=None",
+                     fn);
+        return -1;
+    }
+    return check_float(fn, "gate", *gate, dtype, "x") ||
+                   check_same_shape(fn, "gate", *gate, "dx", dx)
+               ? -1
+               : 0;
+}
+
 static PyObject *core_dense_backward(PyObject *self, PyObject *args,
                                      PyObject *kw)
 {
     (void)self;
-    static char *names[] = {"x",  "w",  "dy",         "dx",
-                            "dw", "db", "accumulate", NULL};
+    static char *names[] = {"x",  "w",          "dy",   "dx", "dw",
+                            "db", "accumulate", "gate", NULL};
     const char *fn = "dense_backward";
     PyObject *x_obj, *w_obj, *dy_obj, *dx_obj, *dw_obj, *db_obj;
-    PyArrayObject *x, *w, *dy, *dx, *dw, *db;
+    PyObject *gate_obj = Py_None;
+    PyArrayObject *x, *w, *dy, *dx, *dw, *db, *gate;
     int dtype = -1, accumulate = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOO|p", names, &x_obj,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOO|p$O", names, &x_obj,
                                      &w_obj, &dy_obj, &dx_obj, &dw_obj, &db_obj,
-                                     &accumulate))
+                                     &accumulate, &gate_obj))
         return NULL;
     if (check_array(fn, "x", x_obj, 2, ARG_IN, &x) ||
         check_array(fn, "w", w_obj, 2, ARG_IN, &w) ||
@@ -405,18 +428,19 @@ static PyObject *core_dense_backward(PyObject *self, PyObject *args,
         (dx && check_float(fn, "dx", dx, &dtype, "x")) ||
         check_float(fn, "dw", dw, &dtype, "x") ||
         (db && check_float(fn, "db", db, &dtype, "x")) ||
-        check_dense_shapes(fn, x, w, dy, dx, dw, db))
+        check_dense_shapes(fn, x, w, dy, dx, dw, db) ||
+        check_dense_gate(fn, gate_obj, dx, &dtype, &gate))
         return NULL;
-    PyArrayObject *outs[] = {dx, dw, db}, *ins[] = {x, w, dy};
+    PyArrayObject *outs[] = {dx, dw, db}, *ins[] = {x, w, dy, gate};
     const char *out_names[] = {"dx", "dw", "db"},
-               *in_names[] = {"x", "w", "dy"};
-    if (check_apart(fn, outs, out_names, 3, ins, in_names, 3, NULL))
+               *in_names[] = {"x", "w", "dy", "gate"};
+    if (check_apart(fn, outs, out_names, 3, ins, in_names, 4, NULL))
         return NULL;
     npy_intp batch = PyArray_DIM(x, 0), fan_in = PyArray_DIM(x, 1);
     npy_intp fan_out = PyArray_DIM(w, 1);
     CALL_KERNEL_VOID(dtype, tnn_dense_backward, REAL(x), REAL(w), REAL(dy),
-                     REAL_OR_NULL(dx), REAL(dw), REAL_OR_NULL(db), batch,
-                     fan_in, fan_out, accumulate);
+                     REAL_OR_NULL(dx), REAL_OR_NULL(gate), REAL(dw),
+                     REAL_OR_NULL(db), batch, fan_in, fan_out, accumulate);
     Py_RETURN_NONE;
 }
 
@@ -448,10 +472,12 @@ static PyObject *core_dense_backward_adam(PyObject *self, PyObject *args,
                             "step",
                             "weight_decay",
                             "keep_dw",
+                            "gate",
                             NULL};
     const char *fn = "dense_backward_adam";
     PyObject *x_obj, *dy_obj, *o[N_OUT], *s_obj[6] = {NULL};
-    PyArrayObject *x, *dy, *out[N_OUT];
+    PyObject *gate_obj = Py_None;
+    PyArrayObject *x, *dy, *out[N_OUT], *gate;
     /* Every written array: none may overlap another, x or dy. */
     const char *out_names[N_OUT] = {"w",   "b",   "dx",    "dw",
                                     "db",  "m_w", "v_w",   "vhat_w",
@@ -462,10 +488,10 @@ static PyObject *core_dense_backward_adam(PyObject *self, PyObject *args,
     long long step;
     int dtype = -1, keep_dw = 1;
     if (!PyArg_ParseTupleAndKeywords(
-            args, kw, "OOOOOOOOOOOOOOOOOO|O$p", names, &x_obj, &o[0], &o[1],
+            args, kw, "OOOOOOOOOOOOOOOOOO|O$pO", names, &x_obj, &o[0], &o[1],
             &dy_obj, &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &o[8], &o[9],
             &o[10], &s_obj[0], &s_obj[1], &s_obj[2], &s_obj[3], &s_obj[4],
-            &s_obj[5], &keep_dw) ||
+            &s_obj[5], &keep_dw, &gate_obj) ||
         parse_adam_scalars(fn, s_obj, &lr, &beta1, &beta2, &eps, &step) ||
         (s_obj[5] && parse_real(fn, "weight_decay", s_obj[5], &decay)) ||
         check_array(fn, "x", x_obj, 2, ARG_IN, &x) ||
@@ -480,7 +506,8 @@ static PyObject *core_dense_backward_adam(PyObject *self, PyObject *args,
             return NULL;
     PyArrayObject *w = out[0], *b = out[1], *dx = out[2], *dw = out[3],
                   *db = out[4];
-    if (check_dense_shapes(fn, x, w, dy, dx, dw, db))
+    if (check_dense_shapes(fn, x, w, dy, dx, dw, db) ||
+        check_dense_gate(fn, gate_obj, dx, &dtype, &gate))
         return NULL;
     /* b, db and b's moments come together; vhat for both or neither. */
     if ((b != NULL) != (db != NULL) || (b != NULL) != (out[8] != NULL) ||
@@ -499,9 +526,9 @@ static PyObject *core_dense_backward_adam(PyObject *self, PyObject *args,
                                        of_b ? "b" : "w", of_b ? b : w))
             return NULL;
     }
-    PyArrayObject *ins[] = {x, dy};
-    const char *in_names[] = {"x", "dy"};
-    if (check_apart(fn, out, out_names, N_OUT, ins, in_names, 2, NULL) ||
+    PyArrayObject *ins[] = {x, dy, gate};
+    const char *in_names[] = {"x", "dy", "gate"};
+    if (check_apart(fn, out, out_names, N_OUT, ins, in_names, 3, NULL) ||
         check_adam_scalars(fn, lr, beta1, beta2, eps) ||
         check_scalar(fn, "weight_decay", decay, 0, HUGE_VAL, 0) ||
         check_step(fn, step))
@@ -509,12 +536,12 @@ static PyObject *core_dense_backward_adam(PyObject *self, PyObject *args,
     struct tnn_adam_step adam = {lr, beta1, beta2, eps, decay, step};
     npy_intp batch = PyArray_DIM(x, 0), fan_in = PyArray_DIM(x, 1);
     npy_intp fan_out = PyArray_DIM(w, 1);
-    CALL_KERNEL_VOID(dtype, tnn_dense_backward_update, REAL(x), REAL(w),
-                     REAL_OR_NULL(b), REAL(dy), REAL_OR_NULL(dx), REAL(dw),
-                     REAL_OR_NULL(db), batch, fan_in, fan_out, REAL(out[5]),
-                     REAL(out[6]), REAL_OR_NULL(out[7]), REAL_OR_NULL(out[8]),
-                     REAL_OR_NULL(out[9]), REAL_OR_NULL(out[10]), &adam,
-                     keep_dw);
+    CALL_KERNEL_VOID(
+        dtype, tnn_dense_backward_update, REAL(x), REAL(w), REAL_OR_NULL(b),
+        REAL(dy), REAL_OR_NULL(dx), REAL_OR_NULL(gate), REAL(dw),
+        REAL_OR_NULL(db), batch, fan_in, fan_out, REAL(out[5]), REAL(out[6]),
+        REAL_OR_NULL(out[7]), REAL_OR_NULL(out[8]), REAL_OR_NULL(out[9]),
+        REAL_OR_NULL(out[10]), &adam, keep_dw);
     Py_RETURN_NONE;
 }
 
@@ -3455,12 +3482,13 @@ static PyMethodDef core_methods[] = {
     KWARGS(dense_forward, "dense_forward(x, w, b, y, activation='linear'): "
                           "y = act(x @ w + b); b may be None"),
     KWARGS(dense_backward, "dense_backward(x, w, dy, dx, dw, db, "
-                           "accumulate=False): dx = dy @ w.T, dw (+)= x.T @ "
-                           "dy, db (+)= dy.sum(0); dx, db may be None"),
+                           "accumulate=False, *, gate=None): dx = dy @ w.T "
+                           "(0 where gate <= 0), dw (+)= x.T @ dy, db (+)= "
+                           "dy.sum(0); dx, db may be None"),
     KWARGS(dense_backward_adam,
            "dense_backward_adam(x, w, b, dy, dx, dw, db, m_w, v_w, vhat_w, "
            "m_b, v_b, vhat_b, learning_rate, beta_1, beta_2, epsilon, step, "
-           "weight_decay=0, *, keep_dw=True): dense_backward, then "
+           "weight_decay=0, *, keep_dw=True, gate=None): dense_backward, then "
            "adamw_update's step on w and b, taken on each block of dw as it "
            "is final; dx, b/db and their moments, vhat_w/vhat_b may be "
            "None; keep_dw=False: dw is working space (the gradient may stay "

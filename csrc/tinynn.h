@@ -49,6 +49,8 @@ void tnn_gemm_f64(const double *a, ptrdiff_t rsa, ptrdiff_t csa,
  *           fan_out), b: (fan_out,) or NULL, y: (batch, fan_out).
  *           act is a tnn_activation; y must not overlap x, w, b.
  * backward: dx = dy w^T               dx: (batch, fan_in) or NULL
+ *           ... then dx = 0 where gate <= 0: gate NULL, or (batch, fan_in)
+ *           (the relu output before this layer: its backward fused here)
  *           dw (+)= x^T dy            dw: (fan_in, fan_out)
  *           db (+)= column sums of dy db: (fan_out,) or NULL
  *           dx is always overwritten; dw and db add when accumulate = 1.
@@ -93,26 +95,27 @@ void tnn_dense_forward_f32(const float *x, const float *w, const float *b,
                            float *y, ptrdiff_t batch, ptrdiff_t fan_in,
                            ptrdiff_t fan_out, int activation);
 void tnn_dense_backward_f32(const float *x, const float *w, const float *dy,
-                            float *dx, float *dw, float *db, ptrdiff_t batch,
-                            ptrdiff_t fan_in, ptrdiff_t fan_out,
-                            int accumulate);
+                            float *dx, const float *gate, float *dw, float *db,
+                            ptrdiff_t batch, ptrdiff_t fan_in,
+                            ptrdiff_t fan_out, int accumulate);
 void tnn_dense_backward_update_f32(
-    const float *x, float *w, float *b, const float *dy, float *dx, float *dw,
-    float *db, ptrdiff_t batch, ptrdiff_t fan_in, ptrdiff_t fan_out, float *m_w,
-    float *v_w, float *vhat_w, float *m_b, float *v_b, float *vhat_b,
-    const struct tnn_adam_step *step, int keep_dw);
+    const float *x, float *w, float *b, const float *dy, float *dx,
+    const float *gate, float *dw, float *db, ptrdiff_t batch, ptrdiff_t fan_in,
+    ptrdiff_t fan_out, float *m_w, float *v_w, float *vhat_w, float *m_b,
+    float *v_b, float *vhat_b, const struct tnn_adam_step *step, int keep_dw);
 void tnn_dense_forward_f64(const double *x, const double *w, const double *b,
                            double *y, ptrdiff_t batch, ptrdiff_t fan_in,
                            ptrdiff_t fan_out, int activation);
 void tnn_dense_backward_f64(const double *x, const double *w, const double *dy,
-                            double *dx, double *dw, double *db, ptrdiff_t batch,
-                            ptrdiff_t fan_in, ptrdiff_t fan_out,
-                            int accumulate);
+                            double *dx, const double *gate, double *dw,
+                            double *db, ptrdiff_t batch, ptrdiff_t fan_in,
+                            ptrdiff_t fan_out, int accumulate);
 void tnn_dense_backward_update_f64(
     const double *x, double *w, double *b, const double *dy, double *dx,
-    double *dw, double *db, ptrdiff_t batch, ptrdiff_t fan_in,
-    ptrdiff_t fan_out, double *m_w, double *v_w, double *vhat_w, double *m_b,
-    double *v_b, double *vhat_b, const struct tnn_adam_step *step, int keep_dw);
+    const double *gate, double *dw, double *db, ptrdiff_t batch,
+    ptrdiff_t fan_in, ptrdiff_t fan_out, double *m_w, double *v_w,
+    double *vhat_w, double *m_b, double *v_b, double *vhat_b,
+    const struct tnn_adam_step *step, int keep_dw);
 
 /* ---- Batch normalization (batchnorm.inc), Keras 2's BatchNormalization --
  * x, y, dy, dx: (rows, channels); every other array: (channels,).

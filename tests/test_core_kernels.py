@@ -133,6 +133,68 @@ def test_dense_backward(simd, threads, dtype, batch, fan_in, fan_out):
     assert_close(db, want_db, ady.sum(axis=0), dtype)
 
 
+# Both ways the input gradient is computed: dx^T = w dy^T (batch <= 2 NR and
+# fan_out >= 64; stored transposed) and dx = dy w^T, full tiles and fringes,
+# a sum of more than one slice (fan_out > 256).
+GATE_SHAPES = DENSE_SHAPES + [(64, 130, 67), (5, 33, 300), (65, 130, 67)]
+
+
+def _gate(r, shape, dtype):
+    """Normal values with exact zeros, negative zeros and NaN among them:
+    relu outputs are 0 where the layer was inactive."""
+    gate = r.normal(size=shape)
+    gate[r.random(shape) < 0.3] = 0.0
+    gate[r.random(shape) < 0.05] = -0.0
+    gate[r.random(shape) < 0.05] = np.nan
+    return gate.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("batch,fan_in,fan_out", GATE_SHAPES)
+@pytest.mark.parametrize("adam", [False, True])
+def test_dense_backward_gate_is_relu_backward(
+    simd, threads, dtype, batch, fan_in, fan_out, adam
+):
+    """gate=y gives the bits of the ungated kernel followed by relu's
+    backward with y (dx = y > 0 ? dx : +0), and changes nothing else."""
+    r = rng(3 + batch + fan_out)
+    x = r.normal(size=(batch, fan_in)).astype(dtype)
+    w = r.normal(size=(fan_in, fan_out)).astype(dtype)
+    dy = r.normal(size=(batch, fan_out)).astype(dtype)
+    gate = _gate(r, (batch, fan_in), dtype)
+    if batch > 5:  # rows of dx that are inf or NaN before the gate
+        dy[1, 0], dy[3, 0] = np.inf, np.nan
+
+    def run(gate):
+        dx = np.full((batch, fan_in), np.nan, dtype)
+        dw = np.full((fan_in, fan_out), np.nan, dtype)
+        db = np.full(fan_out, np.nan, dtype)
+        w_run = w.copy()
+        if adam:
+            moments = [np.zeros_like(w), np.zeros_like(w), None]
+            moments += [np.zeros(fan_out, dtype), np.zeros(fan_out, dtype), None]
+            b = np.zeros(fan_out, dtype)
+            _core.dense_backward_adam(
+                x, w_run, b, dy, dx, dw, db, *moments, 0.01, 0.9, 0.999, 1e-7, 1,
+                gate=gate,
+            )  # fmt: skip
+        else:
+            _core.dense_backward(x, w_run, dy, dx, dw, db, gate=gate)
+        return dx, dw, db, w_run
+
+    plain, gated = run(None), run(gate)
+    want_dx = np.where(gate > 0, plain[0], 0).astype(dtype)
+    np.testing.assert_array_equal(gated[0], want_dx)
+    assert not np.any(np.signbit(gated[0][~(gate > 0)])), "a gated zero is -0"
+    for got, want in zip(gated[1:], plain[1:]):
+        np.testing.assert_array_equal(got, want)
+    finite = np.isfinite(dy).all(axis=1)
+    ref_dx = ref.dense_backward(x[finite], w, dy[finite])[0]
+    scale = np.abs(dy[finite].astype(np.float64)) @ np.abs(w.astype(np.float64)).T
+    want = np.where(gate[finite] > 0, ref_dx, 0)
+    assert_close(gated[0][finite], want, scale, dtype)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", ["linear", "relu", "sigmoid", "tanh", "softmax"])
 @pytest.mark.parametrize("shape", [(1, 1), (7, 13), (97, 10), (300, 257), (2, 50000)])

@@ -99,11 +99,13 @@ def dense_backward(
     dw: np.ndarray,
     db: np.ndarray | None,
     accumulate: bool = False,
+    gate: np.ndarray | None = None,
 ) -> None:
     """dx = dy @ w.T, dw (+)= x.T @ dy, db (+)= column sums of dy (added to
     dw and db with `accumulate`, overwriting them otherwise; dx always
-    overwritten)."""
-    _core.dense_backward(x, w, dy, dx, dw, db, accumulate=accumulate)
+    overwritten). With `gate` (dx's shape), dx is 0 where gate <= 0: the
+    backward of a relu whose output gate is, fused into the product."""
+    _core.dense_backward(x, w, dy, dx, dw, db, accumulate=accumulate, gate=gate)
 
 
 def dense_backward_adam(
@@ -116,6 +118,7 @@ def dense_backward_adam(
     db: np.ndarray | None,
     step: tuple,
     keep_dw: bool = True,
+    gate: np.ndarray | None = None,
 ) -> None:
     """dense_backward (overwriting dw, db), then the Adam/AdamW step `step`
     on w and b: (m_w, v_w, vhat_w, m_b, v_b, vhat_b, learning_rate, beta_1,
@@ -124,8 +127,10 @@ def dense_backward_adam(
     steps each block of dw as soon as it is final; the same bits as
     dense_backward then adamw_update. keep_dw=False: dw is working space,
     its contents afterwards unspecified (the gradient may never leave the
-    cache)."""
-    _core.dense_backward_adam(x, w, b, dy, dx, dw, db, *step, keep_dw=keep_dw)
+    cache). `gate` as in dense_backward."""
+    _core.dense_backward_adam(
+        x, w, b, dy, dx, dw, db, *step, keep_dw=keep_dw, gate=gate
+    )
 
 
 def conv2d_forward(

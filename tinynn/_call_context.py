@@ -31,10 +31,11 @@ class CallContext:
         # Set by the executor on a convolution's context when the max
         # pooling that alone reads its output runs inside it: the window.
         self.max_pool: tuple[int, int] | None = None
-        # Set by the executor where a max pooling alone reads a relu layer's
-        # output: the pooling's context gets the layer's (``relu_gate``) and
-        # routes its gradient only where its output is above 0, and the
-        # layer's (``relu_by_consumer``) then skips relu's backward.
+        # Set by the executor where a max pooling or a Dense layer alone
+        # reads a relu layer's output: the reader's context gets the layer's
+        # (``relu_gate``) and its backward applies relu's backward to the
+        # gradient it writes, and the layer's (``relu_by_consumer``) then
+        # skips it.
         self.relu_gate: CallContext | None = None
         self.relu_by_consumer = False
         # Set by the executor on a reshaping layer's context when its input

@@ -234,6 +234,10 @@ class Dense(_KernelLayer):
     #: (``ctx.optimizer_step``, set by the Trainer; tinynn/training.py).
     _steps_in_backward = True
 
+    #: Its backward can apply the relu of the layer whose output it alone
+    #: reads to its input gradient (``Plan._gate_relus``).
+    _gates_relu = "dense"
+
     def _build(self, features):
         self._add_kernel_and_bias((features[-1], self.units), self.units)
 
@@ -256,6 +260,10 @@ class Dense(_KernelLayer):
         dx2 = None if dx is None else _as_rows(dx)
         params, grads = self._params, self._grads  # kernel, bias (use_bias)
         db = grads[1] if self.use_bias else None
+        # The input is the relu output of the layer before, whose backward
+        # is left to this one (Plan._gate_relus).
+        producer = ctx.relu_gate
+        gate = x2 if producer is not None and producer.activation == "relu" else None
         step = ctx.optimizer_step
         if step is not None and not accumulate:
             ctx.optimizer_step = None  # taken: the Trainer checks
@@ -269,10 +277,11 @@ class Dense(_KernelLayer):
                 db,
                 step,
                 keep_dw=False,  # the step is its only reader
+                gate=gate,
             )
             return
         _backend.dense_backward(
-            x2, params[0], dz2, dx2, grads[0], db, accumulate=accumulate
+            x2, params[0], dz2, dx2, grads[0], db, accumulate=accumulate, gate=gate
         )
 
     def get_config(self):

@@ -103,8 +103,8 @@ class _Pooling(Layer):
 
 class _MaxPooling(_Pooling):
     #: Its backward can apply the relu of the layer whose output it alone
-    #: reads (``Plan._gate_relu_pools``).
-    _gates_relu = True
+    #: reads (``Plan._gate_relus``).
+    _gates_relu = "pool"
 
     def _fusable_window(self, rank: int) -> tuple[int, int] | None:
         """(pool_h, pool_w) as the 4-D kernels see it, if a convolution of

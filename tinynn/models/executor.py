@@ -39,9 +39,14 @@ __all__ = ["Plan", "inline"]
 fuse_conv_pool = True
 
 #: Whether a max pooling's backward applies the relu of the layer whose
-#: output it alone reads (``Plan._gate_relu_pools``), saving that layer a
+#: output it alone reads (``Plan._gate_relus``), saving that layer a
 #: pass over its output. Bit-identical either way; False is for A/B runs.
 gate_relu_pools = True
+
+#: The same for a Dense layer's input gradient (zeroed where its input, a
+#: relu's output, is 0, as the GEMM stores it). Bit-identical either way;
+#: False is for A/B runs.
+gate_relu_dense = True
 
 #: Whether a Flatten or Reshape that alone reads a tensor gets that tensor's
 #: gradient as a view of its own output's (``Plan._share_reshape_gradients``)
@@ -189,8 +194,8 @@ class Plan:
             self._share_reshape_gradients(shapes, consumers)
         if fuse_conv_pool:
             self._fuse_conv_pools(shapes, consumers)
-        if gate_relu_pools:
-            self._gate_relu_pools(consumers)
+        if gate_relu_pools or gate_relu_dense:
+            self._gate_relus(consumers)
         self.values: list[Any] = [None] * len(shapes)
         # Per batch size: each step's output buffer cut to it; per batch size
         # and outputs with a loss: the backward pass's calls (_schedule).
@@ -291,24 +296,28 @@ class Plan:
             fused.add(id(pool_step))
         self.steps = [step for step in self.steps if id(step) not in fused]
 
-    def _gate_relu_pools(self, consumers: dict[int, int]) -> None:
-        """Where a max pooling alone reads the output of a layer with relu
-        (and no activity penalty, which would add to the gradient before
-        relu), let the pooling's backward route its gradient only where the
-        pooled value is above 0: at each window's maximum the layer's output
-        is the pooled value, so that is relu's backward, and the layer skips
-        its own pass over the full-size gradient."""
+    def _gate_relus(self, consumers: dict[int, int]) -> None:
+        """Where a layer that can gate (``_gates_relu``) alone reads the
+        output of a layer with relu (and no activity penalty, which would
+        add to the gradient before relu), its backward applies relu's
+        backward to the gradient it writes, and the layer before skips its
+        own pass over it. A max pooling routes its gradient only where the
+        pooled value is above 0 (at each window's maximum the layer's output
+        is the pooled value); a Dense layer zeroes its input gradient where
+        its input is not above 0, as its product's tiles are stored."""
         producer = {step.output: step for step in self.steps}
-        for pool_step in self.steps:
-            slot = pool_step.inputs[0]
+        for reader in self.steps:
+            slot = reader.inputs[0]
             step = producer.get(slot)
             layer = None if step is None else step.layer
+            gates = getattr(reader.layer, "_gates_relu", None)
             if (
                 step is None
-                or not getattr(pool_step.layer, "_gates_relu", False)
-                or pool_step.as_list
+                or not (gate_relu_pools if gates == "pool" else gate_relu_dense)
+                or not gates
+                or reader.as_list
                 or step.as_list
-                or not pool_step.wants_dx[0]
+                or not reader.wants_dx[0]
                 or consumers.get(slot, 0) != 1
                 or slot in self.output_slots
                 or getattr(layer, "_activation", None) != "relu"
@@ -317,7 +326,7 @@ class Plan:
                 or step.ctx.max_pool is not None  # fused: gates itself
             ):
                 continue
-            pool_step.ctx.relu_gate = step.ctx
+            reader.ctx.relu_gate = step.ctx
             step.ctx.relu_by_consumer = True
 
     # ---- passes ----------------------------------------------------------------
