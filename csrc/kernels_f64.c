@@ -24,6 +24,7 @@
 
 #include "activations.inc"
 #include "batchnorm.inc"
+#include "data.inc"
 #include "dense.inc"
 #include "dropout.inc"
 #include "embedding.inc"

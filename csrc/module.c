@@ -1715,6 +1715,26 @@ static PyObject *core_merge_subtract_backward(PyObject *self, PyObject *args)
 }
 
 /* scale(x, out, alpha): out = alpha * x; out may be x. */
+static PyObject *core_first_nonfinite(PyObject *self, PyObject *args,
+                                      PyObject *kw)
+{
+    (void)self;
+    static char *names[] = {"a", "as_float32", NULL};
+    const char *fn = "first_nonfinite";
+    PyObject *a_obj;
+    PyArrayObject *a;
+    int dtype = -1, narrow = 0;
+    ptrdiff_t first;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|p", names, &a_obj, &narrow))
+        return NULL;
+    if (check_array(fn, "a", a_obj, -1, ARG_IN, &a) ||
+        check_float(fn, "a", a, &dtype, ""))
+        return NULL;
+    CALL_KERNEL(first, dtype, tnn_first_nonfinite, REAL(a), PyArray_SIZE(a),
+                narrow);
+    return PyLong_FromSsize_t(first);
+}
+
 static PyObject *core_scale(PyObject *self, PyObject *args)
 {
     (void)self;
@@ -3477,6 +3497,10 @@ static PyMethodDef core_methods[] = {
      "get_num_threads() -> threads used by the kernels"},
     {"set_num_threads", core_set_num_threads, METH_O,
      "set_num_threads(n): threads used by the kernels"},
+    KWARGS(first_nonfinite,
+           "first_nonfinite(a, as_float32=False) -> the flat index of a's "
+           "first NaN or infinite value (as float32: a float64 beyond its "
+           "range counts), or -1"),
     KWARGS(gemm, "gemm(a, b, c, trans_a=False, trans_b=False, "
                  "accumulate=False): c (+)= op(a) @ op(b)"),
     KWARGS(dense_forward, "dense_forward(x, w, b, y, activation='linear'): "

@@ -117,6 +117,13 @@ void tnn_dense_backward_update_f64(
     double *vhat_w, double *m_b, double *v_b, double *vhat_b,
     const struct tnn_adam_step *step, int keep_dw);
 
+/* ---- The user's data (data.inc) -------------------------------------------
+ * first_nonfinite: the index of the first of a's n values that is NaN or
+ * infinite (as float when narrow = 1: a float64 value beyond float32's
+ * range counts), or -1. */
+ptrdiff_t tnn_first_nonfinite_f32(const float *a, ptrdiff_t n, int narrow);
+ptrdiff_t tnn_first_nonfinite_f64(const double *a, ptrdiff_t n, int narrow);
+
 /* ---- Batch normalization (batchnorm.inc), Keras 2's BatchNormalization --
  * x, y, dy, dx: (rows, channels); every other array: (channels,).
  * forward, training = 1: per channel, mean = mean of x over the rows and

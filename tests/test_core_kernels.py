@@ -956,3 +956,54 @@ def test_prelu(simd, threads, dtype, outer, channels, inner):
     only = np.full(channels, np.nan, dtype)
     _core.prelu_backward(x, alpha, dy, None, only)
     np.testing.assert_array_equal(only, dalpha)
+
+
+# ---- first_nonfinite: fit's finite check on the user's data -------------------
+def _first_nonfinite_reference(a, as_float32):
+    with np.errstate(over="ignore"):
+        values = a.astype(np.float32) if as_float32 else a
+    bad = np.flatnonzero(~np.isfinite(values.reshape(-1)))
+    return int(bad[0]) if len(bad) else -1
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("size", [1, 7, 255, 257, 65535, 65537, 300007])
+def test_first_nonfinite(threads, dtype, size):
+    r = rng(size)
+    a = r.normal(size=size).astype(dtype)
+    assert _core.first_nonfinite(a) == -1
+    # the first of several, at the start, the end, block and chunk edges
+    for places in ([0], [size - 1], [size // 2, size - 1], [256, 65536, 131072]):
+        places = [p for p in places if p < size]
+        if not places:
+            continue
+        for bad in (np.nan, np.inf, -np.inf):
+            b = a.copy()
+            b[places] = bad
+            got = _core.first_nonfinite(b.reshape(1, -1) if size % 2 else b)
+            assert got == _first_nonfinite_reference(b, False) == min(places)
+
+
+def test_first_nonfinite_as_float32(threads):
+    big = float(np.finfo(np.float32).max)
+    a = np.zeros((700, 500))
+    a[3, 4] = 2 * big  # finite in float64, inf as float32
+    a[600, 2] = -1e300
+    a[650, 0] = big  # the largest float32: finite either way
+    a[650, 1] = big * (1 + 2.0**-30)  # rounds to it as float32
+    assert _core.first_nonfinite(a) == -1
+    got = _core.first_nonfinite(a, as_float32=True)
+    assert got == _first_nonfinite_reference(a, True) == 3 * 500 + 4
+    a[3, 4] = 0
+    assert _core.first_nonfinite(a, as_float32=True) == 600 * 500 + 2
+    a[600, 2] = 0
+    assert _core.first_nonfinite(a, as_float32=True) == -1
+
+
+def test_first_nonfinite_checks_its_argument():
+    with pytest.raises(TypeError, match="a"):
+        _core.first_nonfinite(np.zeros(3, np.int64))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        _core.first_nonfinite(np.zeros((4, 4))[:, 1])
+    with pytest.raises(TypeError, match="ndarray"):
+        _core.first_nonfinite([1.0, 2.0])

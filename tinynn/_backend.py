@@ -814,6 +814,13 @@ def upsample2d_backward(dy: np.ndarray, dx: np.ndarray) -> np.ndarray:
     return dx
 
 
+def first_nonfinite(a: np.ndarray, as_float32: bool = False) -> int:
+    """The flat index of a's first NaN or infinite value (float32 or
+    float64, C-contiguous; with `as_float32`, a float64 value beyond
+    float32's range counts), or -1. One pass on both threads."""
+    return _core.first_nonfinite(a, as_float32=as_float32)
+
+
 def gather_rows(ids: np.ndarray, source: np.ndarray, y: np.ndarray) -> np.ndarray:
     """y = source[ids] converted to y's float dtype in one pass (source and y
     2-D, C-contiguous; source float32, float64 or uint8)."""
