@@ -31,7 +31,7 @@ address)
            tests/test_pool_dropout_fast.py tests/test_conv_pool_fusion.py
            tests/test_relu_gated_pool.py tests/test_uniform_draws.py
            tests/test_shared_reshape_gradients.py tests/test_dense_epilogues.py
-           tests/test_steps_in_backward.py)
+           tests/test_steps_in_backward.py tests/test_relu_gated_dense.py)
     ;;
 thread)
     build=thread
