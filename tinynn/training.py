@@ -1236,7 +1236,7 @@ def _array_batches(xs, targets, batch_size, weights, trainer):
         yield step, batches.rows(lo, hi), yb, wb
 
 
-#: Source dtypes whose rows `_backend.gather_rows` gathers (and converts).
+#: Source dtypes whose rows `_backend.gather_rows` converts while gathering.
 _GATHER_SOURCES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.uint8))
 
 
@@ -1245,12 +1245,12 @@ class _Batches:
     or the integer dtype of ids for an Embedding first layer).
 
     When `xs` already is C-contiguous in that dtype, a batch is a view (or,
-    shuffled, a gather into the buffer). Otherwise (uint8 images, float64
-    data for a float32 model, strided or byte-swapped arrays) the rows are
-    converted batch by batch into one preallocated buffer, so no full-size
-    float copy of the data set is ever made. Element-wise casts commute
-    with row selection: the result is bit-identical to converting the whole
-    array first.
+    shuffled, a gather into the buffer), as before. Otherwise (uint8 images,
+    float64 data for a float32 model, strided or byte-swapped arrays) the
+    rows are converted batch by batch into one preallocated buffer, so no
+    full-size float copy of the data set is ever made. Element-wise casts
+    commute with row selection: the result is bit-identical to converting
+    the whole array first.
     """
 
     def __init__(self, xs: np.ndarray, dtype: np.dtype, rows: int):
@@ -1259,13 +1259,12 @@ class _Batches:
         self.direct = xs.dtype == dtype and contiguous
         self.out = np.empty((rows, *xs.shape[1:]), dtype)
         self.stage: np.ndarray | None = None  # source-dtype rows of a gather
-        # Rows the C gather copies (on both threads: a shuffled batch of 32
-        # float32 MNIST images in 39 instead of 46 us of a step's Python and
-        # copying, against ndarray.take) and converts (one pass, no staging
+        # Rows the C gather converts as it copies them (one pass, no staging
         # copy): float64 data or uint8 images for a float model.
         self.flat: np.ndarray | None = None
         if (
-            contiguous
+            not self.direct
+            and contiguous
             and xs.dtype.isnative
             and xs.dtype in _GATHER_SOURCES
             and dtype in (np.float32, np.float64)
@@ -1280,11 +1279,11 @@ class _Batches:
                 return self.xs[lo:hi]
             np.copyto(out, self.xs[lo:hi], casting="unsafe")
             return out
+        if self.direct:
+            return self.xs.take(index, axis=0, out=out)
         if self.flat is not None:
             _backend.gather_rows(index, self.flat, out.reshape(hi - lo, -1))
             return out
-        if self.direct:
-            return self.xs.take(index, axis=0, out=out)
         if self.stage is None:
             self.stage = np.empty((len(self.out), *self.xs.shape[1:]), self.xs.dtype)
         stage = self.stage[: hi - lo]
