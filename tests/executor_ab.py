@@ -36,3 +36,18 @@ def assert_switch_changes_no_bit(
         assert a.tobytes() == b.tobytes()
     assert on[1] == off[1]
     assert on[2].tobytes() == off[2].tobytes()
+
+
+def gated(model):
+    """For each step of model's plan (batches of 32): True where its layer
+    applies the relu of the layer before (``Plan._gate_relus``), which must
+    then skip its own."""
+    steps = model._make_plan(32).steps
+    by_ctx = {id(step.ctx): step for step in steps}
+    flags = []
+    for step in steps:
+        producer = step.ctx.relu_gate
+        flags.append(producer is not None)
+        if producer is not None:
+            assert by_ctx[id(producer)].ctx.relu_by_consumer
+    return flags

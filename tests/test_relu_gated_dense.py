@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from executor_ab import assert_switch_changes_no_bit
+from executor_ab import assert_switch_changes_no_bit, gated
 import tinynn as tf
 from tinynn import _core
 from tinynn.keras import layers
@@ -56,19 +56,6 @@ def mlp(activation="relu", optimizer="adam", middle=None, **dense_args):
     )
     model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
-
-
-def gated(model):
-    """For each step of the plan: True where its layer gates relu."""
-    steps = model._make_plan(32).steps
-    by_ctx = {id(step.ctx): step for step in steps}
-    flags = []
-    for step in steps:
-        producer = step.ctx.relu_gate
-        flags.append(producer is not None)
-        if producer is not None:
-            assert by_ctx[id(producer)].ctx.relu_by_consumer
-    return flags
 
 
 def test_each_dense_after_a_relu_dense_gates_it():

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import reference as ref
-from executor_ab import assert_switch_changes_no_bit
+from executor_ab import assert_switch_changes_no_bit, gated
 import tinynn as tf
 from tinynn import _core
 from tinynn.keras import layers
@@ -103,19 +103,6 @@ def convnet(activation="relu", pool=None, **conv_args):
     )
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
-
-
-def gated(model):
-    """For each step of the plan: True where its pooling gates relu."""
-    steps = model._make_plan(32).steps
-    by_ctx = {id(step.ctx): step for step in steps}
-    flags = []
-    for step in steps:
-        producer = step.ctx.relu_gate
-        flags.append(producer is not None)
-        if producer is not None:
-            assert by_ctx[id(producer)].ctx.relu_by_consumer
-    return flags
 
 
 def test_the_second_pooling_gates_its_convolutions_relu():
