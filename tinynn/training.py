@@ -1257,7 +1257,7 @@ class _Batches:
         self.xs = xs
         contiguous = xs.flags.c_contiguous and xs.flags.aligned
         self.direct = xs.dtype == dtype and contiguous
-        self.out = np.empty((rows, *xs.shape[1:]), dtype)
+        self.out = _backend.aligned_empty((rows, *xs.shape[1:]), dtype)
         self.stage: np.ndarray | None = None  # source-dtype rows of a gather
         # Rows the C gather converts as it copies them (one pass, no staging
         # copy): float64 data or uint8 images for a float model.

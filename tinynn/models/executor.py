@@ -172,7 +172,9 @@ class Plan:
             step.ctx = CallContext()
             step.fuse_index = -1
             step.out = (
-                np.empty((rows, *shapes[out_slot]), dtype) if layer._buffered else None
+                _backend.aligned_empty((rows, *shapes[out_slot]), dtype)
+                if layer._buffered
+                else None
             )
             for s in step.inputs:
                 consumers[s] = consumers.get(s, 0) + 1
@@ -226,7 +228,7 @@ class Plan:
         for s in self.output_slots:
             contributions[s] = contributions.get(s, 0) + 1
         self.grads: list[np.ndarray | None] = [
-            np.empty((self.rows, *shape), self.dtype)
+            _backend.aligned_empty((self.rows, *shape), self.dtype)
             if needs[s] or s in self.output_slots
             else None
             for s, shape in enumerate(shapes)
@@ -234,7 +236,7 @@ class Plan:
         for step in self.steps:
             step.wants_dx = [needs[s] for s in step.inputs]
             step.scratch = [
-                np.empty((self.rows, *shapes[s]), self.dtype)
+                _backend.aligned_empty((self.rows, *shapes[s]), self.dtype)
                 if needs[s] and contributions.get(s, 0) > 1
                 else None
                 for s in step.inputs
