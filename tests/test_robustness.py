@@ -1521,9 +1521,12 @@ def run_catalogue(path: str) -> None:
     }
     calls.update({label: call for label, call, _ in API})
     threads = thread_count()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", DeprecationWarning)
-        outcomes = {case_id: run_in_child(call) for case_id, call in calls.items()}
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DeprecationWarning)
+            outcomes = {case_id: run_in_child(call) for case_id, call in calls.items()}
+    finally:  # this interpreter's FILES: pytest's fixture removes only its own
+        shutil.rmtree(FILES, ignore_errors=True)
     report = {
         "outcomes": outcomes,
         "threads": threads,
