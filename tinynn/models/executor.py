@@ -315,8 +315,8 @@ class Plan:
             gates = getattr(reader.layer, "_gates_relu", None)
             if (
                 step is None
-                or not (gate_relu_pools if gates == "pool" else gate_relu_dense)
                 or not gates
+                or not (gate_relu_pools if gates == "pool" else gate_relu_dense)
                 or reader.as_list
                 or step.as_list
                 or not reader.wants_dx[0]
