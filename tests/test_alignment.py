@@ -38,6 +38,16 @@ def test_aligned_empty_and_zeros(shape, dtype):
         assert not zeros.any()
 
 
+def test_object_arrays_are_allocated_plainly():
+    # strings for a text model's first layer: NumPy cannot view bytes as
+    # references, and no kernel reads them
+    empty = _backend.aligned_empty((3, 2), object)
+    assert empty.shape == (3, 2) and empty.dtype == object
+    words = np.array([["a", None], ["bc", "d"]], dtype=object)
+    copy = _backend.aligned_copy(words)
+    assert copy.dtype == object and copy.tolist() == words.tolist()
+
+
 def test_aligned_copy_keeps_values_dtype_and_shape():
     values = np.arange(35, dtype=np.float64).reshape(5, 7)[:, 1:]  # not contiguous
     copy = _backend.aligned_copy(values)

@@ -865,6 +865,8 @@ def aligned_empty(shape: int | tuple, dtype: Any) -> np.ndarray:
     boundary (a cache line, an AVX-512 vector)."""
     dtype = np.dtype(dtype)
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    if dtype.hasobject:  # references (a text model's strings): no kernel reads them
+        return np.empty(shape, dtype)
     nbytes = math.prod(shape) * dtype.itemsize
     raw = np.empty(nbytes + ALIGNMENT, dtype=np.uint8)
     start = (-raw.ctypes.data) % ALIGNMENT
